@@ -1,0 +1,65 @@
+"""Argument parsing for ``python -m localcloud``: one subcommand per local service."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from pathlib import Path
+
+
+def _firestore(args: argparse.Namespace) -> None:
+    from localcloud.firestore import start_firestore
+
+    server = start_firestore(
+        args.host,
+        args.port,
+        data_dir=args.data_dir,
+        import_dir=getattr(args, "import"),
+        export_on_exit=args.export_on_exit,
+        debug_port=args.debug_port,
+    )
+    print(
+        f"Firestore emulator on {server.address}; set FIRESTORE_EMULATOR_HOST={server.address}",
+        flush=True,
+    )
+    _wait_for_signal()
+    server.stop()
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m localcloud")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG logs one line per RPC")
+    sub = parser.add_subparsers(dest="command", required=True)
+    fs = sub.add_parser("firestore", help="serve the Firestore v1 gRPC API")
+    fs.add_argument("--host", default="127.0.0.1")
+    fs.add_argument("--port", type=int, default=8681)
+    fs.add_argument(
+        "--debug-port",
+        type=int,
+        default=None,
+        help="HTTP port for /counters and the reset endpoint",
+    )
+    fs.add_argument(
+        "--data-dir", type=Path, default=None, help="load from and write ahead to this directory"
+    )
+    fs.add_argument("--import", type=Path, default=None, help="load an export at start")
+    fs.add_argument("--export-on-exit", type=Path, default=None, help="save everything at exit")
+    fs.set_defaults(run=_firestore)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args.run(args)
