@@ -42,7 +42,7 @@ def is_nan(value: Any) -> bool:
 
 
 def _cmp(a: Any, b: Any) -> int:
-    return (a > b) - (a < b)
+    return int(a > b) - int(a < b)
 
 
 def _compare_numbers(a: Any, b: Any) -> int:
