@@ -1,1 +1,1 @@
-"""shared package."""
+"""Domain, services and adapters shared by every function of the bundle."""

@@ -1,0 +1,111 @@
+"""The bundle's one manifest: every function, its trigger, schedule and queue.
+
+localcloud routes events, creates Scheduler jobs and Tasks queues from this list, and the
+deploy plan is printed from it, so the local stack and production cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Trigger(StrEnum):
+    HTTP = "http"
+    EVENT = "event"
+    SCHEDULE = "schedule"
+    TASK = "task"
+
+
+EVENT_TYPE_PREFIX = "google.cloud.firestore.document.v1."
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A Cloud Tasks queue and its retry and rate configuration."""
+
+    name: str
+    max_attempts: int = 10
+    min_backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 300.0
+    max_doublings: int = 5
+    max_dispatches_per_second: float = 50.0
+    max_concurrent_dispatches: int = 50
+
+
+@dataclass(frozen=True)
+class Function:
+    """One Cloud Function: ``entry_point`` is the name in ``functions/main.py``."""
+
+    name: str
+    trigger: Trigger
+    public: bool = False
+    event_type: str | None = None  # created, updated, deleted or written
+    document: str | None = None  # path pattern, e.g. companies/{companyId}/leads/{leadId}
+    schedule: str | None = None  # unix-cron
+    time_zone: str = "Etc/UTC"
+    memory: str = "256Mi"
+    timeout_seconds: int = 60
+    max_instances: int = 10
+    concurrency: int = 20
+    secrets: tuple[str, ...] = field(default=())
+
+    @property
+    def entry_point(self) -> str:
+        return self.name
+
+    @property
+    def full_event_type(self) -> str | None:
+        return EVENT_TYPE_PREFIX + self.event_type if self.event_type else None
+
+
+TASKS_QUEUE = Queue("growth-tasks")
+QUEUES: tuple[Queue, ...] = (TASKS_QUEUE,)
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function("lead_intake", Trigger.HTTP, public=True),
+    Function("redeem_referral", Trigger.HTTP, public=True),
+    Function("request_review", Trigger.HTTP),
+    Function("publish_content", Trigger.HTTP),
+    Function("referral_codes", Trigger.HTTP),
+    Function("run_task", Trigger.TASK, timeout_seconds=300),
+    Function(
+        "on_lead_written",
+        Trigger.EVENT,
+        event_type="written",
+        document="companies/{companyId}/leads/{leadId}",
+    ),
+    Function(
+        "on_interaction_created",
+        Trigger.EVENT,
+        event_type="created",
+        document="companies/{companyId}/leads/{leadId}/interactions/{interactionId}",
+    ),
+    Function(
+        "on_review_written",
+        Trigger.EVENT,
+        event_type="written",
+        document="companies/{companyId}/reviews/{reviewId}",
+    ),
+    Function(
+        "on_content_written",
+        Trigger.EVENT,
+        event_type="written",
+        document="companies/{companyId}/content/{contentId}",
+    ),
+    Function("dispatch_due_tasks", Trigger.SCHEDULE, schedule="* * * * *"),
+    Function("rollup_analytics", Trigger.SCHEDULE, schedule="15 0 * * *"),
+    Function("expire_referrals", Trigger.SCHEDULE, schedule="0 * * * *"),
+)
+
+
+def by_name(name: str) -> Function:
+    for function in FUNCTIONS:
+        if function.name == name:
+            return function
+    raise KeyError(name)
+
+
+def scheduler_job_id(function: Function) -> str:
+    """The Cloud Scheduler job id of a scheduled function."""
+    return f"growthkit-{function.name.replace('_', '-')}"
