@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import signal
 import threading
 from pathlib import Path
+
+# Each service adds its own subcommand: ``register(subparsers)`` in its ``cli`` module.
+_SERVICE_CLIS = ("localcloud.tasks.cli", "localcloud.scheduler.cli", "localcloud.serve")
 
 
 def _firestore(args: argparse.Namespace) -> None:
@@ -24,11 +28,11 @@ def _firestore(args: argparse.Namespace) -> None:
         f"Firestore emulator on {server.address}; set FIRESTORE_EMULATOR_HOST={server.address}",
         flush=True,
     )
-    _wait_for_signal()
+    wait_for_signal()
     server.stop()
 
 
-def _wait_for_signal() -> None:
+def wait_for_signal() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -54,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     fs.add_argument("--import", type=Path, default=None, help="load an export at start")
     fs.add_argument("--export-on-exit", type=Path, default=None, help="save everything at exit")
     fs.set_defaults(run=_firestore)
+    for module in _SERVICE_CLIS:
+        try:
+            importlib.import_module(module).register(sub)
+        except ModuleNotFoundError as err:
+            if err.name is None or not module.startswith(err.name):
+                raise
     return parser
 
 
