@@ -1,0 +1,191 @@
+"""The ``DocumentStore`` port on the real Firestore client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from shared.errors import AlreadyExists, Contention, NotFound, Transient
+from shared.ports import (
+    SERVER_TIME,
+    ArrayUnion,
+    Data,
+    Filter,
+    Increment,
+    Snapshot,
+    Write,
+)
+
+T = TypeVar("T")
+
+
+def _to_firestore(value: Any) -> Any:
+    """Replace the port's transform markers with the client's sentinels."""
+    from google.cloud import firestore
+
+    if value is SERVER_TIME:
+        return firestore.SERVER_TIMESTAMP
+    if isinstance(value, Increment):
+        return firestore.Increment(value.amount)
+    if isinstance(value, ArrayUnion):
+        return firestore.ArrayUnion(list(value.values))
+    if isinstance(value, dict):
+        return {k: _to_firestore(v) for k, v in value.items()}
+    return value
+
+
+def _snapshot(snap: Any, path: str) -> Snapshot:
+    if not snap.exists:
+        return Snapshot(path, None)
+    return Snapshot(path, snap.to_dict(), snap.update_time)
+
+
+def _translate(err: Exception) -> Exception:
+    from google.api_core import exceptions as gexc
+
+    if isinstance(err, gexc.FailedPrecondition):
+        return Contention("The document changed while we worked; try again.")
+    if isinstance(err, gexc.Conflict):
+        return AlreadyExists(str(err.message))
+    if isinstance(err, gexc.NotFound):
+        return NotFound(str(err.message))
+    if isinstance(err, (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.Aborted)):
+        return Transient(f"Firestore unavailable: {err}")
+    return err
+
+
+class FirestoreStore:
+    """Implements ``shared.ports.DocumentStore``."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def get_all(self, paths: Sequence[str]) -> list[Snapshot]:
+        refs = [self.client.document(p) for p in paths]
+        try:
+            found = {s.reference.path: s for s in self.client.get_all(refs)}
+        except Exception as err:
+            raise _translate(err) from err
+        return [_snapshot(found[p], p) if p in found else Snapshot(p, None) for p in paths]
+
+    def commit(self, writes: Sequence[Write]) -> None:
+        batch = self.client.batch()
+        for write in writes:
+            _add_write(self.client, batch, write)
+        try:
+            batch.commit()
+        except Exception as err:
+            raise _translate(err) from err
+
+    def query(
+        self,
+        collection: str,
+        filters: Sequence[Filter] = (),
+        order_by: Sequence[tuple[str, bool]] = (),
+        limit: int | None = None,
+        collection_group: bool = False,
+    ) -> list[Snapshot]:
+        source = (
+            self.client.collection_group(collection)
+            if collection_group
+            else self.client.collection(collection)
+        )
+        query = _build_query(source, filters, order_by, limit)
+        try:
+            return [_snapshot(s, s.reference.path) for s in query.stream()]
+        except Exception as err:
+            raise _translate(err) from err
+
+    def run_transaction(self, fn: Callable[[Any], T]) -> T:
+        from google.cloud import firestore
+
+        @firestore.transactional
+        def run(transaction: Any) -> T:
+            return fn(_FirestoreTransaction(self.client, transaction))
+
+        try:
+            result: T = run(self.client.transaction(max_attempts=10))
+        except ValueError as err:  # the client's "failed to commit in N attempts"
+            raise Contention(str(err)) from err
+        except Exception as err:
+            raise _translate(err) from err
+        return result
+
+
+def _build_query(
+    source: Any, filters: Sequence[Filter], order_by: Sequence[tuple[str, bool]], limit: int | None
+) -> Any:
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = source
+    for f in filters:
+        query = query.where(filter=FieldFilter(f.field, f.op, f.value))
+    for field, descending in order_by:
+        query = query.order_by(field, direction="DESCENDING" if descending else "ASCENDING")
+    if limit is not None:
+        query = query.limit(limit)
+    return query
+
+
+def _add_write(client: Any, batch: Any, write: Write) -> None:
+    ref = client.document(write.path)
+    data = _to_firestore(write.data)
+    option = (
+        client.write_option(last_update_time=write.if_update_time)
+        if write.if_update_time is not None
+        else None
+    )
+    if write.mode == "create":
+        batch.create(ref, data)
+    elif write.mode == "delete":
+        batch.delete(ref, option=option)
+    elif write.mode == "update":
+        batch.update(ref, data, option=option)
+    elif option is not None:
+        # set() takes no precondition, so build its write and guard it ourselves: the
+        # document is replaced only if nobody wrote it since we read it.
+        from google.cloud.firestore_v1 import _helpers
+
+        pbs = (
+            _helpers.pbs_for_set_with_merge(ref._document_path, data, merge=True)
+            if write.mode == "merge"
+            else _helpers.pbs_for_set_no_merge(ref._document_path, data)
+        )
+        option.modify_write(pbs[0])
+        batch._add_write_pbs(pbs)
+    else:
+        batch.set(ref, data, merge=write.mode == "merge")
+
+
+class _FirestoreTransaction:
+    """The ``Transaction`` port over a client transaction."""
+
+    def __init__(self, client: Any, transaction: Any) -> None:
+        self.client = client
+        self.transaction = transaction
+
+    def get(self, path: str) -> Snapshot:
+        return self.get_all([path])[0]
+
+    def get_all(self, paths: Sequence[str]) -> list[Snapshot]:
+        refs = [self.client.document(p) for p in paths]
+        found = {
+            s.reference.path: s for s in self.client.get_all(refs, transaction=self.transaction)
+        }
+        return [_snapshot(found[p], p) if p in found else Snapshot(p, None) for p in paths]
+
+    def query(
+        self,
+        collection: str,
+        filters: Sequence[Filter] = (),
+        order_by: Sequence[tuple[str, bool]] = (),
+        limit: int | None = None,
+    ) -> list[Snapshot]:
+        query = _build_query(self.client.collection(collection), filters, order_by, limit)
+        return [_snapshot(s, s.reference.path) for s in query.stream(transaction=self.transaction)]
+
+    def write(self, write: Write) -> None:
+        _add_write(self.client, self.transaction, write)
+
+
+__all__ = ["Data", "FirestoreStore"]

@@ -1,0 +1,134 @@
+"""Ports: what services need from the outside world, as small protocols.
+
+Documents are addressed by their path relative to the database root
+(``companies/c1/leads/l1``). Writes may carry transforms (``Increment``, ``SERVER_TIME``,
+``ArrayUnion``) and a precondition, so services can do optimistic read-then-write in two
+round trips without a transaction where that is enough.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol, TypeVar
+
+T = TypeVar("T")
+Data = dict[str, Any]
+WriteMode = Literal["create", "set", "merge", "update", "delete"]
+Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not-in", "array_contains"]
+
+
+@dataclass(frozen=True)
+class Increment:
+    amount: int | float
+
+
+@dataclass(frozen=True)
+class ArrayUnion:
+    values: tuple[Any, ...]
+
+
+class _ServerTime:
+    def __repr__(self) -> str:
+        return "SERVER_TIME"
+
+
+SERVER_TIME: Any = _ServerTime()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    path: str
+    data: Data | None
+    update_time: datetime | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.data is not None
+
+
+@dataclass(frozen=True)
+class Write:
+    path: str
+    data: Data
+    mode: WriteMode = "set"
+    # Only commit if the document still has this update time (None: no such check).
+    if_update_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str
+    op: Operator
+    value: Any
+
+
+class Transaction(Protocol):
+    def get(self, path: str) -> Snapshot: ...
+    def get_all(self, paths: Sequence[str]) -> list[Snapshot]: ...
+    def query(
+        self,
+        collection: str,
+        filters: Sequence[Filter] = (),
+        order_by: Sequence[tuple[str, bool]] = (),
+        limit: int | None = None,
+    ) -> list[Snapshot]: ...
+    def write(self, write: Write) -> None: ...
+
+
+class DocumentStore(Protocol):
+    def get_all(self, paths: Sequence[str]) -> list[Snapshot]: ...
+    def commit(self, writes: Sequence[Write]) -> None:
+        """Apply atomically; raises ``Contention`` when a precondition fails and
+        ``AlreadyExists`` when a create finds the document."""
+        ...
+
+    def query(
+        self,
+        collection: str,
+        filters: Sequence[Filter] = (),
+        order_by: Sequence[tuple[str, bool]] = (),
+        limit: int | None = None,
+        collection_group: bool = False,
+    ) -> list[Snapshot]: ...
+    def run_transaction(self, fn: Callable[[Transaction], T]) -> T:
+        """Run ``fn`` in a serialisable transaction, retried on contention."""
+        ...
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """A Cloud Task to create: ``name`` makes it idempotent (ALREADY_EXISTS is success)."""
+
+    name: str
+    payload: Data
+    schedule_time: datetime | None = None
+
+
+class TaskQueue(Protocol):
+    def enqueue(self, task: TaskRequest) -> bool:
+        """Create the task; False when a task with that name already exists."""
+        ...
+
+    def cancel(self, name: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    channel: Literal["email", "sms"]
+    to: str
+    subject: str
+    body: str
+    idempotency_key: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class Messenger(Protocol):
+    def send(self, message: OutboundMessage) -> str:
+        """Send and return a provider message id."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
