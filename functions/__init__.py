@@ -1,1 +1,1 @@
-"""functions package."""
+"""Cloud Function entry points: parse, validate, call a service, map errors."""

@@ -65,3 +65,25 @@ def async_db(firestore_env: str, project_id: str) -> Any:
     from google.cloud import firestore
 
     return firestore.AsyncClient(project=project_id)
+
+
+@pytest.fixture
+def functions_env(firestore_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The bundle's adapters rebuilt against the local Firestore and this test's project."""
+    from shared import bootstrap
+
+    monkeypatch.setenv("GROWTHKIT_ENVIRONMENT", "local")
+    bootstrap.reset()
+    yield
+    bootstrap.reset()
+
+
+@pytest.fixture
+def function_client(functions_env: None) -> Any:
+    """``function_client("lead_intake")``: a test client of one function from main.py."""
+    import functions_framework
+
+    def make(target: str) -> Any:
+        return functions_framework.create_app(target, "functions/main.py").test_client()
+
+    return make

@@ -1,0 +1,9 @@
+"""Entry points of every function in the bundle (functions-framework targets).
+
+Each function lives in the module of its area; importing them here registers them. Google
+clients are imported lazily inside the services, so loading this module stays cheap.
+"""
+
+from functions.forms import lead_intake
+
+__all__ = ["lead_intake"]

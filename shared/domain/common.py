@@ -1,0 +1,66 @@
+"""Building blocks shared by the domain models: timestamps, ids and e-mail addresses."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalize_email(value: str) -> str:
+    """Lower case and trimmed: the key leads are deduplicated by."""
+    return value.strip().lower()
+
+
+def canonical_email(value: str) -> str:
+    """The person behind an address: Gmail ignores dots and ``+tags`` (self-referral checks)."""
+    local, _, domain = normalize_email(value).partition("@")
+    local = local.split("+", 1)[0]
+    if domain in ("gmail.com", "googlemail.com"):
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
+def _valid_email(value: str) -> str:
+    value = value.strip()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError("value is not a valid email address")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_valid_email)]
+ShortText = Annotated[str, Field(max_length=500)]
+
+
+def stable_id(*parts: str, length: int = 20) -> str:
+    """A document id derived from ``parts``: the same inputs always give the same id."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:length]
+
+
+def random_id(length: int = 20) -> str:
+    return secrets.token_hex(length // 2)
+
+
+class StoredModel(BaseModel):
+    """A document as stored: unknown fields from newer code versions are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class RequestModel(BaseModel):
+    """A request body: strict about unknown fields' size, strips whitespace."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore", frozen=True)

@@ -1,0 +1,51 @@
+"""Companies (the tenants) and the settings the functions read from them."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from pydantic import BaseModel, Field
+
+from shared.domain.common import StoredModel
+
+
+class CompanySettings(BaseModel):
+    min_submit_seconds: float = 3.0
+    submissions_per_ip_per_hour: int = 20
+    submissions_per_company_per_minute: int = 120
+    thank_you_url: str | None = None
+    review_cooldown_days: int = 180
+    review_reminders: int = 2
+    review_reminder_interval_hours: float = 72.0
+    review_on_conversion: bool = False
+    default_review_platform: str = "google"
+    review_urls: dict[str, str] = Field(default_factory=dict)
+    review_message_template: str = (
+        "Hi {name}, thank you for choosing {company}! Would you share your experience? {url}"
+    )
+
+
+class Company(StoredModel):
+    id: str
+    name: str = ""
+    public_form_key: str = ""
+    allowed_origins: list[str] = Field(default_factory=list)
+    settings: CompanySettings = Field(default_factory=CompanySettings)
+
+    def form_key_matches(self, key: str) -> bool:
+        return bool(self.public_form_key) and hmac.compare_digest(self.public_form_key, key)
+
+
+def new_form_key(company_id: str) -> str:
+    """``{companyId}.{secret}``: the company is found from the key without a lookup."""
+    return f"{company_id}.{secrets.token_urlsafe(18)}"
+
+
+def company_id_from_form_key(key: str) -> str | None:
+    company_id, dot, secret = key.rpartition(".")
+    return company_id if dot and company_id and secret and "/" not in company_id else None
+
+
+def company_path(company_id: str) -> str:
+    return f"companies/{company_id}"

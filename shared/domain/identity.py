@@ -1,0 +1,48 @@
+"""Who is calling a staff function, and what their role allows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from shared.errors import PermissionDenied, Unauthenticated
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    USER = "user"
+
+
+_RANK = {Role.USER: 0, Role.MANAGER: 1, Role.ADMIN: 2}
+
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    uid: str
+    company_id: str
+    role: Role
+    email: str | None = None
+
+    def require_company(self, company_id: str) -> None:
+        """Refuse any request for another company's data."""
+        if company_id != self.company_id:
+            raise PermissionDenied("You can only act on your own company's data.")
+
+    def require_role(self, minimum: Role) -> None:
+        if _RANK[self.role] < _RANK[minimum]:
+            raise PermissionDenied(f"This needs the {minimum.value} role or higher.")
+
+
+def identity_from_claims(claims: dict[str, Any]) -> StaffIdentity:
+    company_id, role = claims.get("company_id"), claims.get("role")
+    if not isinstance(company_id, str) or not company_id:
+        raise Unauthenticated("The ID token has no company_id claim.")
+    try:
+        parsed = Role(str(role))
+    except ValueError as err:
+        raise Unauthenticated("The ID token has no valid role claim.") from err
+    return StaffIdentity(
+        str(claims.get("uid") or claims.get("sub")), company_id, parsed, claims.get("email")
+    )

@@ -1,0 +1,113 @@
+"""Pure rules of lead intake: spam checks, rate-limit windows, and merging a submission
+into a lead without overwriting what must not change (consent, status, first touch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from shared.domain.common import normalize_email, stable_id
+from shared.domain.company import CompanySettings
+from shared.domain.leads import Consent, Lead, LeadSubmission, Touch
+
+
+class SpamReason(StrEnum):
+    HONEYPOT = "honeypot"
+    TOO_FAST = "too_fast"
+
+
+def spam_reason(sub: LeadSubmission, settings: CompanySettings, now: datetime) -> SpamReason | None:
+    """Why a submission looks automated, or None. Rate limits are checked separately."""
+    if sub.website:
+        return SpamReason.HONEYPOT
+    if sub.started_at is not None:
+        elapsed = now.timestamp() - sub.started_at / 1000.0
+        if elapsed < settings.min_submit_seconds:
+            return SpamReason.TOO_FAST
+    return None
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    """A counter document for one window: ``limit`` submissions allowed in it."""
+
+    doc_id: str
+    limit: int
+    expires_at: datetime
+
+
+def rate_windows(ip: str, settings: CompanySettings, now: datetime) -> list[RateWindow]:
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    minute = now.replace(second=0, microsecond=0)
+    from datetime import timedelta
+
+    return [
+        RateWindow(
+            f"ip-{stable_id(ip, length=16)}-{hour:%Y%m%d%H}",
+            settings.submissions_per_ip_per_hour,
+            hour + timedelta(hours=2),
+        ),
+        RateWindow(
+            f"all-{minute:%Y%m%d%H%M}",
+            settings.submissions_per_company_per_minute,
+            minute + timedelta(hours=1),
+        ),
+    ]
+
+
+def touch_of(sub: LeadSubmission, now: datetime) -> Touch:
+    return Touch(utm=sub.utm, referrer=sub.referrer, page_url=sub.page_url, at=now)
+
+
+def consent_of(sub: LeadSubmission, ip: str, now: datetime) -> Consent:
+    if not sub.consent:
+        return Consent()
+    return Consent(
+        given=True,
+        text=sub.consent_text,
+        text_version=sub.consent_text_version,
+        given_at=now,
+        ip=ip,
+        form_id=sub.form_id,
+    )
+
+
+def new_lead(company_id: str, lead_id: str, sub: LeadSubmission, ip: str, now: datetime) -> Lead:
+    touch = touch_of(sub, now)
+    return Lead(
+        id=lead_id,
+        company_id=company_id,
+        email=sub.email,
+        email_normalized=normalize_email(sub.email),
+        name=sub.name,
+        phone=sub.phone,
+        source=sub.source or (sub.utm.source and "campaign") or "web_form",
+        custom_fields=dict(sub.custom_fields),
+        first_touch=touch,
+        last_touch=touch,
+        consent=consent_of(sub, ip, now),
+        submission_count=1,
+        created_at=now,
+        updated_at=now,
+        last_engagement_at=now,
+    )
+
+
+def merge_submission(lead: Lead, sub: LeadSubmission, ip: str, now: datetime) -> Lead:
+    """A repeat submission updates contact details and the last touch; status, first touch
+    and existing consent evidence are never overwritten (consent may be added, not
+    removed: withdrawing it is an explicit unsubscribe, not a form that left a box empty)."""
+    consent = lead.consent if lead.consent.given else consent_of(sub, ip, now)
+    return lead.model_copy(
+        update={
+            "name": sub.name or lead.name,
+            "phone": sub.phone or lead.phone,
+            "custom_fields": {**lead.custom_fields, **sub.custom_fields},
+            "last_touch": touch_of(sub, now),
+            "consent": consent,
+            "submission_count": lead.submission_count + 1,
+            "updated_at": now,
+            "last_engagement_at": now,
+        }
+    )

@@ -1,0 +1,174 @@
+"""Leads and their interactions: the web-form request, the stored lead, and merging."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from shared.domain.common import (
+    Email,
+    RequestModel,
+    ShortText,
+    StoredModel,
+    normalize_email,
+    stable_id,
+)
+
+MAX_CUSTOM_FIELDS = 20
+MAX_CUSTOM_VALUE = 1000
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+    CONTACTED = "contacted"
+    QUALIFIED = "qualified"
+    CONVERTED = "converted"
+    LOST = "lost"
+
+
+class InteractionType(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    CALL = "call"
+    MEETING = "meeting"
+    FORM = "form"
+
+
+class InteractionStatus(StrEnum):
+    DELIVERED = "delivered"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    REPLIED = "replied"
+    RECEIVED = "received"
+
+
+class Utm(BaseModel):
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    term: str | None = None
+    content: str | None = None
+
+
+class Touch(BaseModel):
+    """Where a submission came from (first touch is kept forever)."""
+
+    utm: Utm = Field(default_factory=Utm)
+    referrer: str | None = None
+    page_url: str | None = None
+    at: datetime | None = None
+
+
+class Consent(BaseModel):
+    """Evidence of marketing consent: when, from where, and to what text."""
+
+    given: bool = False
+    text: str | None = None
+    text_version: str | None = None
+    given_at: datetime | None = None
+    ip: str | None = None
+    form_id: str | None = None
+
+
+class LeadSubmission(RequestModel):
+    """A web form post. Unknown keys become custom fields (bounded)."""
+
+    form_key: str = Field(min_length=3, max_length=200)
+    email: Email
+    name: ShortText | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    message: str | None = Field(default=None, max_length=5000)
+    source: ShortText | None = None
+    form_id: str | None = Field(default=None, max_length=100)
+    page_url: str | None = Field(default=None, max_length=2000)
+    referrer: str | None = Field(default=None, max_length=2000)
+    consent: bool = False
+    consent_text: str | None = Field(default=None, max_length=2000)
+    consent_text_version: str | None = Field(default=None, max_length=50)
+    # A hidden field people never fill in; bots do.
+    website: str | None = Field(default=None, max_length=2000)
+    # Milliseconds since the epoch when the form was rendered (set by the page's script).
+    started_at: float | None = None
+    redirect_url: str | None = Field(default=None, max_length=2000)
+    utm: Utm = Field(default_factory=Utm)
+    custom_fields: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("custom_fields")
+    @classmethod
+    def _bounded(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_CUSTOM_FIELDS:
+            raise ValueError(f"at most {MAX_CUSTOM_FIELDS} custom fields")
+        if any(len(k) > 100 or len(v) > MAX_CUSTOM_VALUE for k, v in value.items()):
+            raise ValueError(f"custom field names up to 100, values up to {MAX_CUSTOM_VALUE}")
+        return value
+
+
+_KNOWN = set(LeadSubmission.model_fields) | set(UTM_KEYS) | {"key", "companyId"}
+
+
+def submission_from_form(body: dict[str, Any], form_key: str | None) -> dict[str, Any]:
+    """Reshape a flat form body (``utm_source=...``, extra inputs) for ``LeadSubmission``."""
+    data = {k: v for k, v in body.items() if k in LeadSubmission.model_fields}
+    data.setdefault("form_key", form_key or body.get("key") or "")
+    utm = data.get("utm") if isinstance(data.get("utm"), dict) else {}
+    data["utm"] = {**{k[4:]: body[k] for k in UTM_KEYS if body.get(k)}, **(utm or {})}
+    extras = {k: v for k, v in body.items() if k not in _KNOWN}
+    if extras and "custom_fields" not in data:
+        data["custom_fields"] = {k: v if isinstance(v, str) else str(v) for k, v in extras.items()}
+    if isinstance(data.get("consent"), str):
+        data["consent"] = data["consent"].lower() in ("1", "true", "on", "yes")
+    return data
+
+
+class Lead(StoredModel):
+    id: str
+    company_id: str
+    email: str
+    email_normalized: str
+    name: str | None = None
+    phone: str | None = None
+    source: str = "web_form"
+    status: LeadStatus = LeadStatus.NEW
+    notes: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    assigned_to: str | None = None
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    score: int = 0
+    temperature: str = "cold"
+    first_touch: Touch = Field(default_factory=Touch)
+    last_touch: Touch = Field(default_factory=Touch)
+    consent: Consent = Field(default_factory=Consent)
+    do_not_contact: bool = False
+    submission_count: int = 0
+    referred_by: str | None = None
+    last_engagement_at: datetime | None = None
+
+
+class Interaction(StoredModel):
+    id: str
+    lead_id: str
+    company_id: str
+    type: InteractionType
+    direction: str = "inbound"
+    channel: str = "web"
+    status: InteractionStatus = InteractionStatus.RECEIVED
+    subject: str | None = None
+    body: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+def lead_id_for(email: str) -> str:
+    """One lead per company and e-mail: the id is derived, so no query is needed."""
+    return stable_id(normalize_email(email))
+
+
+def lead_path(company_id: str, lead_id: str) -> str:
+    return f"companies/{company_id}/leads/{lead_id}"
+
+
+def interaction_path(company_id: str, lead_id: str, interaction_id: str) -> str:
+    return f"{lead_path(company_id, lead_id)}/interactions/{interaction_id}"

@@ -1,0 +1,103 @@
+"""Typed, frozen events: what functions receive, before any logic sees it.
+
+A Scheduler invocation, a Cloud Tasks delivery and an Eventarc Firestore CloudEvent each
+become one of these from their headers and bodies (compare firebase-functions-python's
+``ScheduledEvent``); services only ever see these objects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class ScheduledEvent:
+    job_name: str
+    schedule_time: datetime
+
+    @property
+    def run_key(self) -> str:
+        """Identifies this run: Scheduler retries of one run share it."""
+        return f"{self.job_name}@{self.schedule_time.isoformat()}"
+
+
+def _parse_time(value: str) -> datetime:
+    # Scheduler sends RFC 3339 with a trailing 'Z', which fromisoformat accepts since 3.11.
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def scheduled_event(headers: Mapping[str, str], now: datetime) -> ScheduledEvent:
+    """From ``X-CloudScheduler-*`` headers; a manual call without them runs as of ``now``."""
+    job = headers.get("X-CloudScheduler-JobName") or "manual"
+    raw_time = headers.get("X-CloudScheduler-ScheduleTime")
+    try:
+        when = _parse_time(raw_time) if raw_time else now
+    except ValueError as err:
+        raise InvalidInput(f"Bad X-CloudScheduler-ScheduleTime {raw_time!r}") from err
+    return ScheduledEvent(job, when.astimezone(UTC))
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    queue_name: str
+    task_name: str
+    retry_count: int
+    execution_count: int
+    payload: dict[str, Any]
+
+
+def task_event(headers: Mapping[str, str], payload: dict[str, Any]) -> TaskEvent:
+    def number(name: str) -> int:
+        raw = headers.get(name, "0")
+        return int(raw) if raw.isdigit() else 0
+
+    return TaskEvent(
+        headers.get("X-CloudTasks-QueueName", ""),
+        headers.get("X-CloudTasks-TaskName", ""),
+        number("X-CloudTasks-TaskRetryCount"),
+        number("X-CloudTasks-TaskExecutionCount"),
+        payload,
+    )
+
+
+@dataclass(frozen=True)
+class DocumentEvent:
+    """A Firestore document change, decoded from an Eventarc CloudEvent."""
+
+    id: str
+    type: str
+    document: str  # path relative to the database, e.g. companies/c1/leads/l1
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    update_mask: tuple[str, ...] = ()
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def created(self) -> bool:
+        return self.before is None and self.after is not None
+
+    @property
+    def deleted(self) -> bool:
+        return self.after is None
+
+    def changed(self, field_name: str) -> bool:
+        old = (self.before or {}).get(field_name)
+        return old != (self.after or {}).get(field_name)
+
+
+def match_params(pattern: str, document: str) -> dict[str, str]:
+    """``{companyId}`` wildcards of ``pattern`` bound from ``document``."""
+    regex = "/".join(
+        f"(?P<{s[1:-1]}>[^/]+)" if s.startswith("{") else re.escape(s) for s in pattern.split("/")
+    )
+    match = re.fullmatch(regex, document)
+    if match is None:
+        raise InvalidInput(f"Document {document!r} does not match {pattern!r}")
+    return match.groupdict()

@@ -1,0 +1,201 @@
+"""Lead intake from a public web form, in two Firestore round trips.
+
+One batched read fetches the company, the lead (its id is derived from the e-mail, so no
+query), and the rate-limit counters; one commit writes the lead, the submission's
+interaction and the counters. The lead write carries a precondition (create, or "still at
+the update time we read"), so concurrent submissions for one e-mail merge instead of
+overwriting each other: a failed precondition retries the whole attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+from urllib.parse import urlsplit
+
+from shared.domain.common import random_id
+from shared.domain.company import Company, company_id_from_form_key, company_path
+from shared.domain.intake import merge_submission, new_lead, rate_windows, spam_reason
+from shared.domain.leads import (
+    Interaction,
+    InteractionType,
+    Lead,
+    LeadSubmission,
+    interaction_path,
+    lead_id_for,
+    lead_path,
+)
+from shared.errors import AlreadyExists, Contention, NotFound, PermissionDenied, RateLimited
+from shared.ports import Clock, DocumentStore, Increment, Snapshot, Transaction, Write
+
+log = logging.getLogger("growthkit.intake")
+
+
+class _ReadCommit(Protocol):
+    def get_all(self, paths: Sequence[str]) -> list[Snapshot]: ...
+    def commit(self, writes: Sequence[Write]) -> None: ...
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: Literal["created", "merged", "spam"]
+    company: Company
+    lead_id: str | None = None
+    redirect_url: str | None = None
+
+
+def load_company(store: DocumentStore, form_key: str) -> Company:
+    """The company a public form key belongs to (404 for any unknown or wrong key)."""
+    company_id = company_id_from_form_key(form_key)
+    if company_id is None:
+        raise NotFound("Unknown form key.")
+    return _company_from(store.get_all([company_path(company_id)])[0], form_key)
+
+
+def _company_from(snap: Snapshot, form_key: str) -> Company:
+    if snap.data is None:
+        raise NotFound("Unknown form key.")
+    company = Company.model_validate({**snap.data, "id": snap.path.rsplit("/", 1)[1]})
+    if not company.form_key_matches(form_key):
+        raise NotFound("Unknown form key.")
+    return company
+
+
+def check_origin(company: Company, origin: str | None) -> None:
+    """Browsers send ``Origin`` on cross-site posts; only the company's sites may post."""
+    if origin and origin not in company.allowed_origins:
+        raise PermissionDenied(f"Origin {origin} is not allowed to post to this form.")
+
+
+def intake_lead(
+    store: DocumentStore, clock: Clock, sub: LeadSubmission, ip: str, origin: str | None
+) -> IntakeResult:
+    """Store a form submission as a new or merged lead, or set it apart as spam.
+
+    Raises:
+        NotFound: unknown form key. PermissionDenied: origin not allowed.
+        RateLimited: too many submissions from this IP or to this company.
+        Contention: the transaction kept failing (the caller may retry).
+    """
+    company_id = company_id_from_form_key(sub.form_key)
+    if company_id is None:
+        raise NotFound("Unknown form key.")
+    try:
+        return _attempt(store, clock.now(), sub, ip, origin, company_id)
+    except (Contention, AlreadyExists):
+        log.info("lead write raced with another submission; retrying in a transaction")
+    # Under contention a transaction serialises the writers, so every submission lands.
+    return store.run_transaction(
+        lambda tx: _attempt(_TransactionAsStore(tx), clock.now(), sub, ip, origin, company_id)
+    )
+
+
+class _TransactionAsStore:
+    """Lets ``_attempt`` read and write through a transaction instead of the store."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    def get_all(self, paths: Sequence[str]) -> list[Snapshot]:
+        return self.tx.get_all(paths)
+
+    def commit(self, writes: Sequence[Write]) -> None:
+        for write in writes:
+            self.tx.write(write)
+
+
+def _attempt(
+    store: _ReadCommit,
+    now: datetime,
+    sub: LeadSubmission,
+    ip: str,
+    origin: str | None,
+    company_id: str,
+) -> IntakeResult:
+    lead_id = lead_id_for(sub.email)
+    windows = rate_windows(ip, Company(id=company_id).settings, now)
+    paths = [company_path(company_id), lead_path(company_id, lead_id)]
+    paths += [f"companies/{company_id}/rate_limits/{w.doc_id}" for w in windows]
+    company_snap, lead_snap, *counter_snaps = store.get_all(paths)
+    company = _company_from(company_snap, sub.form_key)
+    check_origin(company, origin)
+    windows = rate_windows(ip, company.settings, now)
+    for window, snap in zip(windows, counter_snaps, strict=True):
+        if int((snap.data or {}).get("count", 0)) >= window.limit:
+            log.warning("rate limit %s hit for company %s", window.doc_id, company_id)
+            raise RateLimited("Too many submissions; please try again later.")
+    reason = spam_reason(sub, company.settings, now)
+    if reason is not None:
+        return _record_spam(store, company, sub, ip, now, reason.value)
+    counters = [
+        Write(s.path, {"count": Increment(1), "expires_at": w.expires_at}, "merge")
+        for w, s in zip(windows, counter_snaps, strict=True)
+    ]
+    return _save_lead(store, company, lead_snap, sub, ip, now, counters)
+
+
+def _save_lead(
+    store: _ReadCommit,
+    company: Company,
+    snap: Snapshot,
+    sub: LeadSubmission,
+    ip: str,
+    now: datetime,
+    counters: list[Write],
+) -> IntakeResult:
+    lead_id = snap.path.rsplit("/", 1)[1]
+    if snap.data is None:
+        lead = new_lead(company.id, lead_id, sub, ip, now)
+        lead_write = Write(snap.path, lead.model_dump(), "create")
+    else:
+        lead = merge_submission(Lead.model_validate(snap.data), sub, ip, now)
+        lead_write = Write(snap.path, lead.model_dump(), "set", if_update_time=snap.update_time)
+    interaction = Interaction(
+        id=random_id(),
+        lead_id=lead_id,
+        company_id=company.id,
+        type=InteractionType.FORM,
+        body=sub.message,
+        created_at=now,
+        updated_at=now,
+        metadata={"form_id": sub.form_id, "page_url": sub.page_url, "ip": ip},
+    )
+    store.commit(
+        [
+            lead_write,
+            Write(
+                interaction_path(company.id, lead_id, interaction.id),
+                interaction.model_dump(),
+                "create",
+            ),
+            *counters,
+        ]
+    )
+    outcome: Literal["created", "merged"] = "created" if snap.data is None else "merged"
+    log.info("lead %s %s for company %s", lead_id, outcome, company.id)
+    return IntakeResult(outcome, company, lead_id, safe_redirect(company, sub.redirect_url))
+
+
+def _record_spam(
+    store: _ReadCommit, company: Company, sub: LeadSubmission, ip: str, now: datetime, reason: str
+) -> IntakeResult:
+    spam_id = random_id()
+    data = {"reason": reason, "ip": ip, "submission": sub.model_dump(), "created_at": now}
+    store.commit([Write(f"companies/{company.id}/spam_submissions/{spam_id}", data, "create")])
+    log.warning("spam submission %s (%s) kept apart for company %s", spam_id, reason, company.id)
+    return IntakeResult("spam", company, None, safe_redirect(company, sub.redirect_url))
+
+
+def safe_redirect(company: Company, requested: str | None) -> str | None:
+    """Only redirect to the company's own sites (no open redirect)."""
+    url = requested or company.settings.thank_you_url
+    if not url:
+        return None
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if url == company.settings.thank_you_url or origin in company.allowed_origins:
+        return url
+    return None

@@ -1,0 +1,183 @@
+"""In-memory fakes of the ports, for pure unit tests of services."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from shared.errors import AlreadyExists, Contention, NotFound
+from shared.ports import (
+    SERVER_TIME,
+    ArrayUnion,
+    Filter,
+    Increment,
+    OutboundMessage,
+    Snapshot,
+    TaskRequest,
+    Write,
+)
+
+T = TypeVar("T")
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a is not None and a != b,
+    "<": lambda a, b: a is not None and a < b,
+    "<=": lambda a, b: a is not None and a <= b,
+    ">": lambda a, b: a is not None and a > b,
+    ">=": lambda a, b: a is not None and a >= b,
+    "in": lambda a, b: a in b,
+    "not-in": lambda a, b: a is not None and a not in b,
+    "array_contains": lambda a, b: isinstance(a, list) and b in a,
+}
+
+
+class FakeClock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> None:
+        self.current += timedelta(**kwargs)
+
+
+class FakeStore:
+    """A dict of path -> (data, update_time) with the port's commit semantics."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, tuple[dict[str, Any], datetime]] = {}
+        self._ticks = itertools.count(1)
+        self.commits = 0
+
+    def _snap(self, path: str) -> Snapshot:
+        if path not in self.docs:
+            return Snapshot(path, None)
+        data, when = self.docs[path]
+        return Snapshot(path, copy.deepcopy(data), when)
+
+    def get_all(self, paths: Sequence[str]) -> list[Snapshot]:
+        return [self._snap(p) for p in paths]
+
+    def commit(self, writes: Sequence[Write]) -> None:
+        staged = dict(self.docs)
+        when = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(microseconds=next(self._ticks))
+        for w in writes:
+            _apply(staged, w, when)
+        self.docs = staged
+        self.commits += 1
+
+    def query(
+        self,
+        collection: str,
+        filters: Sequence[Filter] = (),
+        order_by: Sequence[tuple[str, bool]] = (),
+        limit: int | None = None,
+        collection_group: bool = False,
+    ) -> list[Snapshot]:
+        def in_scope(path: str) -> bool:
+            parent, _, _ = path.rpartition("/")
+            return parent.endswith("/" + collection) if collection_group else parent == collection
+
+        snaps = [self._snap(p) for p in sorted(self.docs) if in_scope(p)]
+        snaps = [
+            s
+            for s in snaps
+            if all(_OPS[f.op]((s.data or {}).get(f.field), f.value) for f in filters)
+        ]
+        for field, descending in reversed(order_by):
+            snaps.sort(key=lambda s, f=field: (s.data or {}).get(f), reverse=descending)
+        return snaps[:limit] if limit is not None else snaps
+
+    def run_transaction(self, fn: Callable[[Any], T]) -> T:
+        tx = FakeTransaction(self)
+        result = fn(tx)
+        self.commit(tx.writes)
+        return result
+
+
+class FakeTransaction:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+        self.writes: list[Write] = []
+
+    def get(self, path: str) -> Snapshot:
+        return self.store._snap(path)
+
+    def get_all(self, paths: Sequence[str]) -> list[Snapshot]:
+        return self.store.get_all(paths)
+
+    def query(
+        self,
+        collection: str,
+        filters: Sequence[Filter] = (),
+        order_by: Sequence[tuple[str, bool]] = (),
+        limit: int | None = None,
+    ) -> list[Snapshot]:
+        return self.store.query(collection, filters, order_by, limit)
+
+    def write(self, write: Write) -> None:
+        self.writes.append(write)
+
+
+def _resolve(old: Any, new: Any, when: datetime) -> Any:
+    if new is SERVER_TIME:
+        return when
+    if isinstance(new, Increment):
+        return (old if isinstance(old, int | float) else 0) + new.amount
+    if isinstance(new, ArrayUnion):
+        base = list(old) if isinstance(old, list) else []
+        return base + [v for v in new.values if v not in base]
+    if isinstance(new, dict):
+        return {
+            k: _resolve((old or {}).get(k) if isinstance(old, dict) else None, v, when)
+            for k, v in new.items()
+        }
+    return copy.deepcopy(new)
+
+
+def _apply(docs: dict[str, tuple[dict[str, Any], datetime]], w: Write, when: datetime) -> None:
+    current = docs.get(w.path)
+    if w.if_update_time is not None and (current is None or current[1] != w.if_update_time):
+        raise Contention(f"{w.path} changed")
+    if w.mode == "create" and current is not None:
+        raise AlreadyExists(f"{w.path} exists")
+    if w.mode == "update" and current is None:
+        raise NotFound(f"{w.path} missing")
+    if w.mode == "delete":
+        docs.pop(w.path, None)
+        return
+    base = dict(current[0]) if current and w.mode in ("merge", "update") else {}
+    for key, value in w.data.items():
+        base[key] = _resolve(base.get(key), value, when)
+    docs[w.path] = (base, when)
+
+
+class FakeTaskQueue:
+    """Records what was enqueued; a name is refused while it is known (like the dedup window)."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, TaskRequest] = {}
+        self.cancelled: list[str] = []
+
+    def enqueue(self, task: TaskRequest) -> bool:
+        if task.name in self.tasks:
+            return False
+        self.tasks[task.name] = task
+        return True
+
+    def cancel(self, name: str) -> bool:
+        self.cancelled.append(name)
+        return self.tasks.pop(name, None) is not None
+
+
+class FakeMessenger:
+    def __init__(self) -> None:
+        self.sent: dict[str, OutboundMessage] = {}
+
+    def send(self, message: OutboundMessage) -> str:
+        self.sent.setdefault(message.idempotency_key, message)
+        return f"fake-{message.idempotency_key}"

@@ -1,0 +1,120 @@
+"""Lead intake through functions-framework and the local Firestore with the real client."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from shared.domain.leads import lead_id_for
+from tests.support import SITE, docs, seed_company
+
+KEY = "acme.public-key-123"
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_browser_form_post_with_preflight(db: Any, function_client: Any) -> None:
+    """Preflight from an allowed origin, then a urlencoded post as a browser sends it."""
+    seed_company(db)
+    client = function_client("lead_intake")
+    pre = client.options(
+        f"/?key={KEY}", headers={"Origin": SITE, "Access-Control-Request-Method": "POST"}
+    )
+    assert (204, SITE) == (pre.status_code, pre.headers["Access-Control-Allow-Origin"])
+    body = "email=jane%40example.com&name=Jane&utm_source=google&consent=on&budget=5000"
+    res = client.post(f"/?key={KEY}", data=body, headers={"Origin": SITE, "Content-Type": FORM})
+    assert (201, SITE) == (res.status_code, res.headers["Access-Control-Allow-Origin"])
+    lead = db.document(f"companies/acme/leads/{lead_id_for('jane@example.com')}").get().to_dict()
+    assert ("google", "5000") == (
+        lead["first_touch"]["utm"]["source"],
+        lead["custom_fields"]["budget"],
+    )
+    assert 1 == len(
+        docs(db, f"companies/acme/leads/{lead_id_for('jane@example.com')}/interactions")
+    )
+
+
+def test_preflight_from_another_origin_is_refused(db: Any, function_client: Any) -> None:
+    """A site the company does not list gets no CORS headers, and its posts a 403."""
+    seed_company(db)
+    client = function_client("lead_intake")
+    pre = client.options(f"/?key={KEY}", headers={"Origin": "https://evil.example"})
+    assert 403 == pre.status_code and "Access-Control-Allow-Origin" not in pre.headers
+    res = client.post(
+        "/", json={"form_key": KEY, "email": "a@b.co"}, headers={"Origin": "https://evil.example"}
+    )
+    assert 403 == res.status_code
+
+
+def test_bad_input_gets_field_level_400(db: Any, function_client: Any) -> None:
+    """Invalid e-mail and malformed JSON are 400s with messages, never 500s."""
+    seed_company(db)
+    client = function_client("lead_intake")
+    res = client.post("/", json={"form_key": KEY, "email": "not-an-email"})
+    assert 400 == res.status_code
+    assert "email" in res.get_json()["error"]["details"]["fields"]
+    res = client.post("/", data=b"{broken", headers={"Content-Type": "application/json"})
+    assert (400, "invalid-argument") == (res.status_code, res.get_json()["error"]["code"])
+    res = client.post("/", data=b"x" * 70_000, headers={"Content-Type": "application/json"})
+    assert 413 == res.status_code
+
+
+def test_plain_html_form_redirects_to_thank_you(db: Any, function_client: Any) -> None:
+    """A non-JS form gets a 303 to the company's thank-you page."""
+    seed_company(db, settings={"min_submit_seconds": 0, "thank_you_url": f"{SITE}/thanks"})
+    res = function_client("lead_intake").post(
+        "/", data=f"form_key={KEY}&email=bob%40example.com", headers={"Content-Type": FORM}
+    )
+    assert (303, f"{SITE}/thanks") == (res.status_code, res.headers["Location"])
+
+
+def test_honeypot_spam_is_stored_apart(db: Any, function_client: Any) -> None:
+    """A filled honeypot creates no lead but is kept for review."""
+    seed_company(db)
+    res = function_client("lead_intake").post(
+        "/", json={"form_key": KEY, "email": "bot@example.com", "website": "x"}
+    )
+    assert 200 == res.status_code
+    assert {} == docs(db, "companies/acme/leads")
+    assert ["honeypot"] == [
+        d["reason"] for d in docs(db, "companies/acme/spam_submissions").values()
+    ]
+
+
+def test_concurrent_duplicates_make_one_lead(db: Any, function_client: Any) -> None:
+    """Ten simultaneous posts for one e-mail end as one lead with ten submissions."""
+    seed_company(db)
+    statuses: list[int] = []
+
+    def post(i: int) -> None:
+        client = function_client("lead_intake")
+        res = client.post(
+            "/",
+            data=json.dumps(
+                {"form_key": KEY, "email": "Same@Example.com", "custom_fields": {"n": str(i)}}
+            ),
+            headers={"Content-Type": "application/json", "X-Forwarded-For": f"10.0.0.{i}"},
+        )
+        statuses.append(res.status_code)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(10)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert [201] + [200] * 9 == sorted(statuses, reverse=True)[:1] + sorted(statuses)[:9]
+    leads = docs(db, "companies/acme/leads")
+    assert 1 == len(leads)
+    assert 10 == next(iter(leads.values()))["submission_count"]
+
+
+def test_new_lead_takes_two_round_trips(
+    db: Any, function_client: Any, firestore_server: Any, project_id: str
+) -> None:
+    """One batched read and one commit: no query to deduplicate."""
+    seed_company(db)
+    client = function_client("lead_intake")
+    database = f"projects/{project_id}/databases/(default)"
+    before = firestore_server.counters.for_database(database)
+    client.post("/", json={"form_key": KEY, "email": "new@example.com"})
+    after = firestore_server.counters.for_database(database)
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    assert {"BatchGetDocuments": 1, "Commit": 1} == {k: v for k, v in delta.items() if v}
