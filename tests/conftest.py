@@ -87,3 +87,29 @@ def function_client(functions_env: None) -> Any:
         return functions_framework.create_app(target, "functions/main.py").test_client()
 
     return make
+
+
+@pytest.fixture(scope="session")
+def token_issuer() -> Iterator[Any]:
+    """Signs real RS256 ID tokens and serves their certificates on localhost."""
+    from tests.idtokens import TokenIssuer
+
+    issuer = TokenIssuer()
+    yield issuer
+    issuer.close()
+
+
+@pytest.fixture
+def staff_auth(
+    token_issuer: Any, project_id: str, monkeypatch: pytest.MonkeyPatch, functions_env: None
+) -> Any:
+    """``staff_auth("acme", role="admin")`` -> headers with a verified ID token."""
+    from shared import bootstrap
+
+    monkeypatch.setenv("GROWTHKIT_ID_TOKEN_CERT_URL", token_issuer.cert_url)
+    bootstrap.reset()
+
+    def headers(company_id: str, role: str = "manager", **claims: Any) -> dict[str, str]:
+        return dict(token_issuer.staff(project_id, company_id, role, **claims))
+
+    return headers

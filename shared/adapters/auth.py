@@ -8,36 +8,52 @@ refused exactly as in production.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from shared.domain.identity import StaffIdentity, identity_from_claims
 from shared.errors import Unauthenticated
 
+_DEFAULT_CERT_URL = (
+    "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+)
 
-class _ProjectOnlyCredential:
+
+def _anonymous_credential() -> Any:
     """firebase-admin wants a credential even where none is used (token checks only need
-    public certificates): this one carries anonymous Google credentials."""
+    public certificates): locally it gets one carrying anonymous Google credentials."""
+    from firebase_admin import credentials
+    from google.auth.credentials import AnonymousCredentials
 
-    def get_credential(self) -> Any:
-        from google.auth.credentials import AnonymousCredentials
+    class Anonymous(credentials.Base):  # type: ignore[misc]
+        def get_credential(self) -> Any:
+            return AnonymousCredentials()  # type: ignore[no-untyped-call]
 
-        return AnonymousCredentials()  # type: ignore[no-untyped-call]
+    return Anonymous()
 
 
-@functools.cache
+_APP_NAME = "growthkit"
+
+
 def _firebase_app() -> Any:
+    """The firebase-admin app for the configured project (rebuilt if settings changed)."""
     import firebase_admin
     from firebase_admin import _token_gen
 
     from shared.settings import get_settings
 
     settings = get_settings()
-    if settings.id_token_cert_url:
-        _token_gen.ID_TOKEN_CERT_URI = settings.id_token_cert_url
-    credential = None if settings.environment == "production" else _ProjectOnlyCredential()
+    cert_url = settings.id_token_cert_url or _DEFAULT_CERT_URL
+    try:
+        app = firebase_admin.get_app(_APP_NAME)
+        if app.project_id == settings.project_id and _token_gen.ID_TOKEN_CERT_URI == cert_url:
+            return app
+        firebase_admin.delete_app(app)
+    except ValueError:
+        pass  # not initialised yet
+    _token_gen.ID_TOKEN_CERT_URI = cert_url
+    credential = None if settings.environment == "production" else _anonymous_credential()
     return firebase_admin.initialize_app(
-        credential, {"projectId": settings.project_id}, name="growthkit"
+        credential, {"projectId": settings.project_id}, name=_APP_NAME
     )
 
 
