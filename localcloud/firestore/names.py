@@ -9,6 +9,7 @@ from localcloud.firestore.errors import invalid
 
 MAX_NAME_BYTES = 6 * 1024
 MAX_SUBCOLLECTION_DEPTH = 100
+MAX_ID_BYTES = 1500
 
 
 def database_of(name: str) -> str:
@@ -47,6 +48,8 @@ def check_document_name(name: str) -> None:
         raise invalid(f"Document name {name!r} has an odd number of path segments")
     if any(s in (".", "..") or (s.startswith("__") and s.endswith("__")) for s in segments):
         raise invalid(f"Document name {name!r} has a reserved segment")
+    if any(len(s.encode()) > MAX_ID_BYTES for s in segments):
+        raise invalid(f"A document or collection id is longer than {MAX_ID_BYTES} bytes")
     if len(name.encode()) > MAX_NAME_BYTES:
         raise invalid(f"Document name is longer than {MAX_NAME_BYTES} bytes")
     if len(segments) // 2 - 1 > MAX_SUBCOLLECTION_DEPTH:

@@ -65,9 +65,11 @@ def _field_matches(doc: Any, f: Any) -> bool:
     if op == Op.IN:
         return any(values.equals(v, e) for e in x.array_value.values)
     if op == Op.NOT_IN:
-        return values.kind(v) != "null_value" and not any(
-            values.equals(v, e) for e in x.array_value.values
-        )
+        # A null in the list matches nothing: ``x != null`` is no value at all in Firestore.
+        listed = x.array_value.values
+        if any(values.kind(e) == "null_value" for e in listed):
+            return False
+        return values.kind(v) != "null_value" and not any(values.equals(v, e) for e in listed)
     if op == Op.ARRAY_CONTAINS_ANY:
         return values.kind(v) == "array_value" and any(
             values.equals(e, c) for e in v.array_value.values for c in x.array_value.values
