@@ -204,13 +204,18 @@ def _candidates(store: Store, parent: str, sq: Any, read_ns: int | None) -> list
 def _project(doc: Any, sq: Any) -> Any:
     if not sq.HasField("select"):
         return doc
+    return project(doc, [ref.field_path for ref in sq.select.fields])
+
+
+def project(doc: Any, field_paths: list[str]) -> Any:
+    """A copy of ``doc`` holding only ``field_paths`` (a projection or a document mask)."""
     out = pb.Document(name=doc.name)
     out.create_time.CopyFrom(doc.create_time)
     out.update_time.CopyFrom(doc.update_time)
-    for ref in sq.select.fields:
-        if ref.field_path == NAME:
+    for path in field_paths:
+        if path == NAME:
             continue
-        segments = values.parse_field_path(ref.field_path)
+        segments = values.parse_field_path(path)
         v = values.get_field(doc.fields, segments)
         if v is not None:
             values.set_field(out.fields, segments, v)

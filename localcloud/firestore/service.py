@@ -19,21 +19,16 @@ from localcloud.firestore.names import (
     parent_collection,
     ts_to_ns,
 )
-from localcloud.firestore.query import check_parent, run_aggregation, run_query
+from localcloud.firestore.query import check_parent, project, run_aggregation, run_query
 from localcloud.firestore.store import Store
 
 
-def _mask(doc: Any, mask: Any) -> Any:
-    if not mask.field_paths:
+def _mask(doc: Any, request: Any) -> Any:
+    """``doc`` with only the request mask's fields. A present but empty mask returns no
+    fields at all (list_documents asks for that), an absent one every field."""
+    if not request.HasField("mask"):
         return doc
-    sq = pb.StructuredQuery(
-        select=pb.StructuredQuery.Projection(
-            fields=[pb.StructuredQuery.FieldReference(field_path=p) for p in mask.field_paths]
-        )
-    )
-    from localcloud.firestore.query import _project
-
-    return _project(doc, sq)
+    return project(doc, list(request.mask.field_paths))
 
 
 class FirestoreService:
@@ -114,7 +109,7 @@ class FirestoreService:
             if doc is None:
                 response.missing = name
             else:
-                response.found.CopyFrom(_mask(doc, request.mask))
+                response.found.CopyFrom(_mask(doc, request))
             if i == 0 and new_id:
                 response.transaction = new_id
             yield self._with_time(response, read_time)
@@ -170,7 +165,7 @@ class FirestoreService:
         txn, read_ns, _ = self._consistency(database, request)
         at = read_ns if read_ns is not None else (txn.read_time_ns if txn else None)
         with self.store.cond:
-            docs = {d.name: _mask(d, request.mask) for d in self.store.collection(collection, at)}
+            docs = {d.name: _mask(d, request) for d in self.store.collection(collection, at)}
             if request.show_missing:
                 for path in self.store.collection_paths(collection + "/"):
                     parent_doc = "/".join(path.split("/")[: len(collection.split("/")) + 1])

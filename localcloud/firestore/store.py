@@ -195,7 +195,8 @@ class Store:
             table = self.locks(database)
             txn = table.get(txn_id) if txn_id else None
             try:
-                if txn is not None and txn.read_only:
+                # The client ends a read-only transaction with an empty commit: that is fine.
+                if txn is not None and txn.read_only and writes:
                     raise invalid("Cannot modify entities in a read-only transaction.")
                 names = [target_name(w) for w in writes]
                 if any(database_of(n) != database for n in names):
