@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from localcloud.firestore import pb
+from localcloud.firestore.errors import FirestoreError
 from localcloud.firestore.names import ns_to_ts, parent_collection
 from localcloud.firestore.query import run_query
 from localcloud.firestore.store import Commit, Store, update_ns
@@ -90,9 +91,15 @@ class ListenSession:
 
     def _add(self, spec: Any) -> Iterator[Any]:
         target = _Target(self._store, spec)
-        with self._store.cond:
-            docs = target.current()
-            read_ns = self._store.read_time()
+        try:
+            with self._store.cond:
+                docs = target.current()
+                read_ns = self._store.read_time()
+        except FirestoreError as err:
+            # An invalid target is removed with its cause; failing the whole stream would
+            # make the client reconnect and fail again forever.
+            yield _target_change(pb.TargetChangeType.REMOVE, [target.id], cause=err)
+            return
         self._targets[target.id] = target
         yield _target_change(pb.TargetChangeType.ADD, [target.id])
         for doc in docs.values():
@@ -126,8 +133,16 @@ class ListenSession:
             yield _target_change(pb.TargetChangeType.NO_CHANGE, [], commit.commit_ns)
 
 
-def _target_change(kind: int, target_ids: list[int], read_ns: int | None = None) -> Any:
+def _target_change(
+    kind: int,
+    target_ids: list[int],
+    read_ns: int | None = None,
+    cause: FirestoreError | None = None,
+) -> Any:
     change = pb.TargetChange(target_change_type=kind, target_ids=target_ids)
+    if cause is not None:
+        change.cause.code = cause.code.value[0]
+        change.cause.message = cause.message
     if read_ns is not None:
         ns_to_ts(read_ns, change.read_time)
         change.resume_token = read_ns.to_bytes(8, "big")

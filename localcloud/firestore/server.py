@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -159,9 +160,13 @@ class FirestoreServer:
         if kind == "bidi":
 
             def bidi(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
-                self.counters.add(name, "")
-                log.debug("rpc %s", name)
-                yield from method(requests, context)
+                # The database is only known from the first request: wait for it to count.
+                first = next(requests, None)
+                if first is None:
+                    return
+                self.counters.add(name, first.database)
+                log.debug("rpc %s %s", name, first.database)
+                yield from method(itertools.chain([first], requests), context)
 
             return bidi
 

@@ -8,6 +8,7 @@ integers and doubles compared numerically) < timestamps < strings (by UTF-8 byte
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,9 +108,21 @@ def equals(a: Any, b: Any) -> bool:
     return compare(a, b) == 0
 
 
-def reference_key(name: str) -> tuple[bytes, ...]:
+_NUMERIC_ID = re.compile(r"__id(-?\d+)__")
+
+
+def _segment_key(segment: str) -> tuple[int, int, bytes]:
+    """Ids of the form ``__id<n>__`` are numeric ids: they sort first, by number. The
+    client's recursive delete relies on this (it starts at ``__id-9223372036854775808__``)."""
+    numeric = _NUMERIC_ID.fullmatch(segment)
+    if numeric:
+        return (0, int(numeric.group(1)), b"")
+    return (1, 0, segment.encode())
+
+
+def reference_key(name: str) -> tuple[tuple[int, int, bytes], ...]:
     """Sort key of a document name: its path segments compared one by one."""
-    return tuple(s.encode() for s in name.split("/"))
+    return tuple(_segment_key(s) for s in name.split("/"))
 
 
 def reference(name: str) -> Any:

@@ -14,7 +14,9 @@ def test_bulk_writer_reports_each_write(db: Any) -> None:
     failures: dict[str, Any] = {}
     writer = db.bulk_writer()
     writer.on_write_result(lambda ref, result, _: results.__setitem__(ref.id, result))
-    writer.on_write_error(lambda err, _: failures.__setitem__(err.operation.reference.id, err) and False)
+    writer.on_write_error(
+        lambda err, _: failures.__setitem__(err.operation.reference.id, err) and False
+    )
     writer.set(db.document("c/a"), {"n": 1})
     writer.create(db.document("c/exists"), {"n": 2})
     writer.update(db.document("c/missing"), {"n": 3})
@@ -38,11 +40,11 @@ def test_bulk_writer_many_documents(db: Any) -> None:
 
 def test_recursive_delete_of_a_collection(db: Any) -> None:
     """Deletes the collection's documents and everything below them, nothing else."""
-    for path in ("c/a", "c/a/sub/x", "c/a/sub/x/deeper/y", "c/b", "c2/keep", "cc/keep"):
+    for path in ("c/a", "c/a/sub/x", "c/a/sub/x/deeper/y", "c/B", "c/0", "c2/keep", "cc/keep"):
         db.document(path).set({"p": path})
     db.document("c/missing/sub/z").set({"p": "under a missing parent"})
     db.document("other/d/c/keep").set({"p": "same id elsewhere"})
-    assert 5 == db.recursive_delete(db.collection("c"))
+    assert 6 == db.recursive_delete(db.collection("c"))
     remaining = sorted(s.reference.path for s in db.collection_group("c").stream())
     assert ["other/d/c/keep"] == remaining
     assert [] == list(db.collection("c/a/sub").stream())
@@ -97,7 +99,9 @@ def test_list_documents_pages(db: Any) -> None:
     """Paging through ListDocuments returns each document once, in name order."""
     for i in range(7):
         db.document(f"c/{i}").set({})
-    assert [str(i) for i in range(7)] == [r.id for r in db.collection("c").list_documents(page_size=3)]
+    assert [str(i) for i in range(7)] == [
+        r.id for r in db.collection("c").list_documents(page_size=3)
+    ]
 
 
 def test_collections_at_root_and_under_a_document(db: Any) -> None:

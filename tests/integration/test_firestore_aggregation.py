@@ -66,9 +66,7 @@ def aggregate_raw(db: Any, aggregations: list[dict[str, Any]]) -> dict[str, Any]
             "aggregations": aggregations,
         },
     }
-    responses = db._firestore_api.run_aggregation_query(
-        request=request, metadata=db._rpc_metadata
-    )
+    responses = db._firestore_api.run_aggregation_query(request=request, metadata=db._rpc_metadata)
     (response,) = [r for r in responses if r.result]
     fields = response.result.aggregate_fields
     return {k: _helpers.decode_value(v, db) for k, v in fields.items()}
