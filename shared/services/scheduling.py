@@ -1,0 +1,203 @@
+"""Scheduling work for later: the task document first, then a Cloud Task to wake it up.
+
+``schedule_task`` and ``cancel_task`` are the contract other areas code against. A task's
+id is derived from its key, so scheduling the same thing twice is a no-op. The Cloud Task
+is best effort: if creating it fails, ``dispatch_due_tasks`` (every minute) enqueues due
+pending tasks again, and Cloud Tasks' ALREADY_EXISTS keeps that from doubling them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.domain.common import stable_id
+from shared.domain.tasks import (
+    ScheduledTask,
+    TaskStatus,
+    cloud_task_name,
+    ids_from_path,
+    task_path,
+    task_payload,
+)
+from shared.errors import AlreadyExists, InvalidInput
+from shared.ports import DocumentStore, Filter, TaskQueue, TaskRequest, Transaction, Write
+
+log = logging.getLogger("growthkit.scheduling")
+
+DISPATCH_LIMIT = 500
+# Scheduler run markers only need to outlive Scheduler's retries of one run.
+RUN_MARKER_TTL = timedelta(days=2)
+
+
+def schedule_task(
+    store: DocumentStore,
+    queue: TaskQueue,
+    now: datetime,
+    *,
+    company_id: str,
+    task_type: str,
+    data: dict[str, Any],
+    run_at: datetime,
+    key: str,
+) -> str:
+    """Store a task to run at ``run_at`` and enqueue its Cloud Task.
+
+    Args:
+        store: Where the task document is written.
+        queue: The Cloud Tasks queue that delivers it to ``run_task``.
+        now: The current time (``created_at``).
+        company_id: The tenant the task works for.
+        task_type: A type registered in ``shared.services.task_handlers``.
+        data: The handler's input (Firestore-serialisable).
+        run_at: When to run it (timezone-aware; in the past means now).
+        key: What makes the task unique: the same key is the same task.
+
+    Returns:
+        The task id, ``stable_id(key)``, whether or not the task already existed.
+
+    Raises:
+        InvalidInput: ``run_at`` has no timezone or ``key`` is empty.
+    """
+    if run_at.tzinfo is None or not key:
+        raise InvalidInput("run_at must be timezone-aware and key non-empty.")
+    task_id = stable_id(key)
+    task = ScheduledTask(
+        id=task_id,
+        company_id=company_id,
+        type=task_type,
+        scheduled_for=run_at,
+        data=data,
+        key=key,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        store.commit([Write(task_path(company_id, task_id), task.model_dump(), "create")])
+    except AlreadyExists:
+        log.info("task %s (%s) already scheduled", task_id, key)
+        return task_id
+    _enqueue_best_effort(queue, company_id, task_id, run_at)
+    log.info("scheduled %s task %s for %s at %s", task_type, task_id, company_id, run_at)
+    return task_id
+
+
+def _enqueue_best_effort(queue: TaskQueue, company_id: str, task_id: str, run_at: datetime) -> None:
+    request = TaskRequest(
+        cloud_task_name(company_id, task_id), task_payload(company_id, task_id), run_at
+    )
+    try:
+        queue.enqueue(request)
+    except Exception:
+        # Deliberately broad: the task document is already stored, and the dispatcher
+        # enqueues due pending tasks every minute, so no enqueue failure loses work.
+        log.warning("could not enqueue task %s; the dispatcher will", task_id, exc_info=True)
+
+
+def cancel_task(
+    store: DocumentStore, queue: TaskQueue, now: datetime, *, company_id: str, task_id: str
+) -> bool:
+    """Cancel a pending task and delete its Cloud Task.
+
+    Args:
+        store: Where the task document lives.
+        queue: The queue holding its Cloud Task.
+        now: The current time (``updated_at``).
+        company_id: The tenant.
+        task_id: The id ``schedule_task`` returned.
+
+    Returns:
+        True if the task was pending and is now cancelled; False if it did not exist or
+        had already started, finished or been cancelled.
+    """
+
+    def cancel(tx: Transaction) -> bool:
+        snap = tx.get(task_path(company_id, task_id))
+        if snap.data is None or snap.data.get("status") != TaskStatus.PENDING:
+            return False
+        update = {"status": TaskStatus.CANCELLED.value, "updated_at": now, "lease_until": None}
+        tx.write(Write(snap.path, update, "merge"))
+        return True
+
+    cancelled = store.run_transaction(cancel)
+    if cancelled:
+        try:
+            queue.cancel(cloud_task_name(company_id, task_id))
+        except Exception:
+            # The cancelled status already makes any delivery a no-op; deleting the Cloud
+            # Task only saves that delivery, so a failure here is not worth failing for.
+            log.warning("could not delete the Cloud Task of %s", task_id, exc_info=True)
+        log.info("cancelled task %s of %s", task_id, company_id)
+    return cancelled
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    due: int = 0
+    enqueued: int = 0
+    already_queued: int = 0
+    failed: int = 0
+    skipped: bool = False
+
+
+def dispatch_due_tasks(
+    store: DocumentStore, queue: TaskQueue, now: datetime, *, run_key: str
+) -> DispatchResult:
+    """Make sure every due pending task has a Cloud Task (the catch-up for lost enqueues).
+
+    One collection-group query for pending tasks due by ``now``, oldest first, at most
+    ``DISPATCH_LIMIT``: the cost follows the number of due tasks, not of all tasks.
+
+    Args:
+        store: The document store.
+        queue: The Cloud Tasks queue.
+        now: The scheduled run time (tasks due by then are dispatched).
+        run_key: Identifies the Scheduler run; a finished run is not repeated.
+
+    Returns:
+        Counts of due tasks and what enqueueing each gave.
+    """
+    marker = f"scheduler_runs/{stable_id(run_key)}"
+    if store.get_all([marker])[0].exists:
+        log.info("dispatch run %s already done", run_key)
+        return DispatchResult(skipped=True)
+    due = store.query(
+        "scheduled_tasks",
+        [Filter("status", "==", TaskStatus.PENDING.value), Filter("scheduled_for", "<=", now)],
+        order_by=[("scheduled_for", False)],
+        limit=DISPATCH_LIMIT,
+        collection_group=True,
+    )
+    if len(due) == DISPATCH_LIMIT:
+        log.warning("%d due tasks or more; the rest wait for the next run", DISPATCH_LIMIT)
+    counts = {"enqueued": 0, "already_queued": 0, "failed": 0}
+    for snap in due:
+        company_id, task_id = ids_from_path(snap.path)
+        counts[_enqueue_due(queue, company_id, task_id, now)] += 1
+    _mark_run(store, marker, run_key, now)
+    result = DispatchResult(
+        len(due), counts["enqueued"], counts["already_queued"], counts["failed"]
+    )
+    log.info("dispatch %s: %s", run_key, result)
+    return result
+
+
+def _enqueue_due(queue: TaskQueue, company_id: str, task_id: str, now: datetime) -> str:
+    request = TaskRequest(cloud_task_name(company_id, task_id), task_payload(company_id, task_id))
+    try:
+        created = queue.enqueue(request)
+    except Exception:
+        # One task's failure must not stop the rest of the run; the next run retries it.
+        log.warning("could not enqueue due task %s at %s", task_id, now, exc_info=True)
+        return "failed"
+    return "enqueued" if created else "already_queued"
+
+
+def _mark_run(store: DocumentStore, marker: str, run_key: str, now: datetime) -> None:
+    data = {"run_key": run_key, "finished_at": now, "expires_at": now + RUN_MARKER_TTL}
+    try:
+        store.commit([Write(marker, data, "create")])
+    except AlreadyExists:
+        pass  # a concurrent delivery of the same run finished first; both were harmless
