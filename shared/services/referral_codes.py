@@ -1,0 +1,211 @@
+"""Managing referral codes: staff create, list and expire them; a schedule expires past-due
+codes across every company.
+
+Production needs two composite indexes: ``referrals`` (collection) on status ASC,
+created_at DESC for listing by status, and ``referrals`` (collection group) on status ASC,
+expires_at ASC for the periodic expiry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from shared.domain.identity import Role, StaffIdentity
+from shared.domain.leads import Lead, lead_path
+from shared.domain.referrals import (
+    Referral,
+    ReferralCreate,
+    ReferralStatus,
+    new_code,
+    referral_path,
+)
+from shared.errors import AlreadyExists, Contention, InvalidInput, NotFound, Transient
+from shared.events import ScheduledEvent
+from shared.ports import Clock, DocumentStore, Filter, Snapshot, Transaction, Write
+
+log = logging.getLogger("growthkit.referrals")
+
+CODE_ATTEMPTS = 5
+LIST_LIMIT = 500
+EXPIRY_PAGE = 200
+EXPIRY_MAX_PAGES = 50  # 10,000 codes an hour; anything left is picked up by the next run
+
+
+def create_referral(
+    store: DocumentStore,
+    clock: Clock,
+    staff: StaffIdentity,
+    req: ReferralCreate,
+    make_code: Callable[[], str] = new_code,
+) -> Referral:
+    """Create a code for an existing lead to share.
+
+    Args:
+        store: Where leads and codes live.
+        clock: Creation time, and the present ``expires_at`` must be after.
+        staff: The caller; needs the manager role in the code's company.
+        req: The referrer (lead id or e-mail), offer, expiry and maximum uses.
+        make_code: Source of fresh codes (tests force collisions with it).
+
+    Returns:
+        The stored code.
+
+    Raises:
+        PermissionDenied: Another company, or a role below manager.
+        InvalidInput: ``expires_at`` is not in the future.
+        NotFound: No such referrer lead.
+        Transient: Every generated code was taken (practically impossible).
+    """
+    company_id = req.company_id or staff.company_id
+    staff.require_company(company_id)
+    staff.require_role(Role.MANAGER)
+    now = clock.now()
+    if req.expires_at is not None and req.expires_at <= now:
+        raise InvalidInput("expires_at must be in the future.", {"fields": {"expires_at": "past"}})
+    snap = store.get_all([lead_path(company_id, req.lead_id)])[0]
+    if snap.data is None:
+        raise NotFound("The referrer is not a lead of this company.")
+    template = Referral(
+        code="",
+        company_id=company_id,
+        referrer_lead_id=req.lead_id,
+        referrer_email=Lead.model_validate(snap.data).email,
+        offer_details=req.offer_details,
+        expires_at=req.expires_at,
+        max_uses=req.max_uses,
+        created_by=staff.uid,
+        created_at=now,
+        updated_at=now,
+    )
+    return _insert(store, template, make_code)
+
+
+def _insert(store: DocumentStore, template: Referral, make_code: Callable[[], str]) -> Referral:
+    """Store ``template`` under a fresh code; "create" fails on an existing document, so a
+    collision draws another code instead of overwriting someone else's."""
+    for _ in range(CODE_ATTEMPTS):
+        referral = template.model_copy(update={"code": make_code()})
+        path = referral_path(referral.company_id, referral.code)
+        try:
+            store.commit([Write(path, referral.model_dump(), "create")])
+        except AlreadyExists:
+            log.warning(
+                "referral code collision in company %s; drawing another", referral.company_id
+            )
+            continue
+        log.info(
+            "referral %s created for lead %s by %s",
+            referral.code,
+            referral.referrer_lead_id,
+            referral.created_by,
+        )
+        return referral
+    raise Transient("Could not allocate a free referral code; try again.")
+
+
+def list_referrals(
+    store: DocumentStore, staff: StaffIdentity, company_id: str, status: ReferralStatus | None
+) -> list[Referral]:
+    """A company's codes, newest first (at most ``LIST_LIMIT``), optionally of one status.
+
+    Raises:
+        PermissionDenied: Another company's codes.
+    """
+    staff.require_company(company_id)
+    staff.require_role(Role.USER)
+    filters = [Filter("status", "==", status.value)] if status else []
+    snaps = store.query(
+        f"companies/{company_id}/referrals", filters, [("created_at", True)], LIST_LIMIT
+    )
+    return [Referral.model_validate(s.data) for s in snaps if s.data is not None]
+
+
+def expire_referral(
+    store: DocumentStore, clock: Clock, staff: StaffIdentity, company_id: str, code: str
+) -> Referral:
+    """End a code now. Expiring an expired or used-up code changes nothing.
+
+    Raises:
+        PermissionDenied: Another company, or a role below manager.
+        NotFound: No such code.
+    """
+    staff.require_company(company_id)
+    staff.require_role(Role.MANAGER)
+
+    def expire(tx: Transaction) -> Referral:
+        snap = tx.get(referral_path(company_id, code))
+        if snap.data is None:
+            raise NotFound("Unknown referral code.")
+        referral = Referral.model_validate(snap.data)
+        if referral.status is not ReferralStatus.ACTIVE:
+            return referral
+        now = clock.now()
+        referral = referral.model_copy(update={"status": ReferralStatus.EXPIRED, "updated_at": now})
+        tx.write(Write(snap.path, referral.model_dump()))
+        return referral
+
+    result = store.run_transaction(expire)
+    log.info("referral %s of company %s expired by %s", code, company_id, staff.uid)
+    return result
+
+
+def expire_due_referrals(store: DocumentStore, clock: Clock, event: ScheduledEvent) -> int:
+    """Flip every active code whose ``expires_at`` has passed to expired, in pages.
+
+    Idempotent: expired codes leave the query, so a second run finds nothing to do.
+
+    Args:
+        store: Every company's codes (a collection-group query).
+        clock: The present the expiry times are compared with.
+        event: The Scheduler run, for the logs.
+
+    Returns:
+        How many codes this run expired.
+    """
+    now = clock.now()
+    total = 0
+    for _ in range(EXPIRY_MAX_PAGES):
+        page = store.query(
+            "referrals",
+            [Filter("status", "==", ReferralStatus.ACTIVE.value), Filter("expires_at", "<=", now)],
+            [("expires_at", False)],
+            EXPIRY_PAGE,
+            collection_group=True,
+        )
+        done = _expire_page(store, page, now)
+        total += done
+        # A page that expired nothing holds only codes changed under us: stop, not spin.
+        if len(page) < EXPIRY_PAGE or done == 0:
+            break
+    log.info("%s: expired %d referral codes due by %s", event.run_key, total, now.isoformat())
+    return total
+
+
+def _expire_page(store: DocumentStore, page: list[Snapshot], now: datetime) -> int:
+    """Expire a page in one commit; each write only applies if the code is unchanged since
+    the query. If any changed, fall back to one commit per code and skip the changed ones."""
+    writes = [
+        Write(
+            s.path,
+            {"status": ReferralStatus.EXPIRED.value, "updated_at": now},
+            "update",
+            s.update_time,
+        )
+        for s in page
+    ]
+    try:
+        store.commit(writes)
+        done = [w.path for w in writes]
+    except (Contention, NotFound):
+        done = []
+        for write in writes:
+            try:
+                store.commit([write])
+                done.append(write.path)
+            except (Contention, NotFound):
+                log.info("referral %s changed during expiry; left for the next run", write.path)
+    if done:
+        log.info("expired referral codes: %s", ", ".join(done))
+    return len(done)
