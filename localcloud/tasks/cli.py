@@ -1,0 +1,33 @@
+"""``python -m localcloud tasks``: the local Cloud Tasks as a standalone process."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``tasks`` subcommand to ``python -m localcloud``."""
+    parser = subparsers.add_parser(
+        "tasks", help="serve the Cloud Tasks v2 gRPC API and dispatch HTTP tasks"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8682)
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="keep queues and tasks here across restarts"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    from localcloud.cli import wait_for_signal
+    from localcloud.tasks import start_tasks
+
+    server = start_tasks(args.host, args.port, data_dir=args.data_dir)
+    print(
+        f"Cloud Tasks emulator on {server.address}; set CLOUD_TASKS_EMULATOR_HOST={server.address}",
+        flush=True,
+    )
+    wait_for_signal()
+    server.stop()
