@@ -20,7 +20,8 @@ from localcloud.firestore.names import (
     ts_to_ns,
 )
 from localcloud.firestore.query import check_parent, project, run_aggregation, run_query
-from localcloud.firestore.store import Store
+from localcloud.firestore.store import MAX_WRITES_PER_COMMIT, Store
+from localcloud.firestore.writes import target_name
 
 
 def _mask(doc: Any, request: Any) -> Any:
@@ -78,6 +79,11 @@ class FirestoreService:
         """Writes applied one by one, not atomically, each with its own status."""
         from google.rpc import code_pb2, status_pb2
 
+        if len(request.writes) > MAX_WRITES_PER_COMMIT:
+            raise invalid(f"A batch write may hold at most {MAX_WRITES_PER_COMMIT} writes")
+        names = [target_name(w) for w in request.writes]
+        if len(set(names)) != len(names):
+            raise invalid("A batch write cannot write to the same document more than once")
         response = pb.BatchWriteResponse()
         for write in request.writes:
             try:
@@ -167,8 +173,7 @@ class FirestoreService:
         with self.store.cond:
             docs = {d.name: _mask(d, request) for d in self.store.collection(collection, at)}
             if request.show_missing:
-                for path in self.store.collection_paths(collection + "/"):
-                    parent_doc = "/".join(path.split("/")[: len(collection.split("/")) + 1])
+                for parent_doc in self._missing_parents(collection, at):
                     docs.setdefault(parent_doc, pb.Document(name=parent_doc))
         names = sorted(docs, key=lambda n: [s.encode() for s in n.split("/")])
         start = names.index(request.page_token) if request.page_token in docs else 0
@@ -178,6 +183,15 @@ class FirestoreService:
         if start + size < len(names):
             response.next_page_token = names[start + size]
         return response
+
+    def _missing_parents(self, collection: str, at: int | None) -> set[str]:
+        """Documents of ``collection`` with a document somewhere below them right now."""
+        depth = len(collection.split("/")) + 1
+        return {
+            "/".join(path.split("/")[:depth])
+            for path in self.store.collection_paths(collection + "/")
+            if any(True for _ in self.store.collection(path, at))
+        }
 
     def ListCollectionIds(self, request: Any) -> Any:
         parent = request.parent

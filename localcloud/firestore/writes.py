@@ -10,7 +10,7 @@ import grpc
 
 from localcloud.firestore import pb, values
 from localcloud.firestore.errors import FirestoreError, invalid
-from localcloud.firestore.names import check_document_name, ns_to_ts, ts_to_ns
+from localcloud.firestore.names import check_document_name, ns_to_ts, relative_segments, ts_to_ns
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 
@@ -161,7 +161,10 @@ def _number_value(x: int | float) -> Any:
 
 
 def _check_size(doc: Any) -> None:
-    size = len(doc.name.encode()) + 16 + values.fields_size(doc.fields) + 32
+    """Firestore's storage size: each path segment plus one, 16 for the name, the fields,
+    and 32 for the document itself."""
+    name_size = sum(len(s.encode()) + 1 for s in relative_segments(doc.name)) + 16
+    size = name_size + values.fields_size(doc.fields) + 32
     if size > MAX_DOCUMENT_BYTES:
         raise invalid(
             f"Document {doc.name} is {size} bytes, over the limit of {MAX_DOCUMENT_BYTES} bytes"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from google.api_core import exceptions
 
 
@@ -36,6 +37,21 @@ def test_bulk_writer_many_documents(db: Any) -> None:
         writer.set(db.document(f"many/{i:03}"), {"i": i})
     writer.close()
     assert 45 == len(list(db.collection("many").select([]).stream()))
+
+
+def test_batch_write_limits(db: Any) -> None:
+    """BatchWrite holds at most 500 writes, each to a different document."""
+
+    def batch_write(paths: list[str]) -> Any:
+        writes = [{"delete": f"{db._database_string}/documents/{p}"} for p in paths]
+        request = {"database": db._database_string, "writes": writes}
+        return db._firestore_api.batch_write(request=request, metadata=db._rpc_metadata)
+
+    assert 500 == len(batch_write([f"c/{i}" for i in range(500)]).status)
+    with pytest.raises(exceptions.InvalidArgument, match="500"):
+        batch_write([f"c/{i}" for i in range(501)])
+    with pytest.raises(exceptions.InvalidArgument, match="same document"):
+        batch_write(["c/a", "c/a"])
 
 
 def test_recursive_delete_of_a_collection(db: Any) -> None:
@@ -79,6 +95,13 @@ def test_list_documents_shows_missing_parents(db: Any) -> None:
     shown = {d.name.rsplit("/", 1)[1]: d for d in list_documents_raw(db, "c", True)}
     assert (False, True) == ("create_time" in shown["ghost"], "create_time" in shown["real"])
     assert ["real"] == [d.name.rsplit("/", 1)[1] for d in list_documents_raw(db, "c", False)]
+
+
+def test_list_documents_forgets_parents_whose_children_are_deleted(db: Any) -> None:
+    """A missing parent is listed only while a document below it exists."""
+    db.document("c/ghost/sub/x").set({"n": 2})
+    db.document("c/ghost/sub/x").delete()
+    assert [] == list_documents_raw(db, "c", True)
 
 
 def test_list_documents_returns_no_fields(db: Any) -> None:

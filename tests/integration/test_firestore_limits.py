@@ -30,6 +30,14 @@ def test_document_over_one_mib(db: Any) -> None:
     assert False is db.document("c/big").get().exists
 
 
+def test_document_size_is_counted_as_firestore_counts_it(db: Any) -> None:
+    """Size of ``c/d`` with one string field ``s``: name (2 + 2 + 16) + field name (1 + 1)
+    + string (n + 1) + 32, so n = 1048521 is exactly 1 MiB and one more byte is over."""
+    db.document("c/d").set({"s": "x" * 1_048_521})
+    with pytest.raises(exceptions.InvalidArgument, match="1048577 bytes"):
+        db.document("c/d").set({"s": "x" * 1_048_522})
+
+
 def test_update_that_grows_a_document_over_one_mib(db: Any) -> None:
     """The limit applies to the document after the write, not to the write alone."""
     ref = db.document("c/d")

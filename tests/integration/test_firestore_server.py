@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -196,23 +197,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def standalone(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """``python -m localcloud --log-level DEBUG firestore`` as a subprocess: (address, log)."""
+@contextlib.contextmanager
+def launch(log: Path, *options: str) -> Iterator[str]:
+    """``python -m localcloud --log-level DEBUG firestore --port P *options`` as a
+    subprocess logging to ``log``; yields its address and terminates it (SIGTERM) after."""
     port = free_port()
-    log = tmp_path / "firestore.log"
-    with log.open("w") as out:
+    command = [sys.executable, "-m", "localcloud", "--log-level", "DEBUG", "firestore"]
+    with log.open("a") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "localcloud",
-                "--log-level",
-                "DEBUG",
-                "firestore",
-                "--port",
-                str(port),
-            ],
+            [*command, "--port", str(port), *options],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=Path(__file__).resolve().parents[2],
@@ -220,7 +213,7 @@ def standalone(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         )
     try:
         wait_for_port(port)
-        yield f"127.0.0.1:{port}", log
+        yield f"127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -237,16 +230,35 @@ def wait_for_port(port: int, seconds: float = 15.0) -> None:
     raise TimeoutError(f"nothing listening on {port}")
 
 
+def client_at(address: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", address)
+    return firestore.Client(project="standalone")
+
+
 def test_standalone_server_serves_the_client(
-    standalone: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The command line server serves a client in another process; DEBUG logs each RPC."""
-    address, log = standalone
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", address)
-    db = firestore.Client(project="standalone")
-    db.document("c/a").set({"n": 1})
-    assert {"n": 1} == db.document("c/a").get().to_dict()
-    rpc_lines = [line for line in log.read_text().splitlines() if " rpc " in line]
-    assert ["Commit", "BatchGetDocuments"] == [
-        line.split(" rpc ")[1].split()[0] for line in rpc_lines
+    log = tmp_path / "firestore.log"
+    with launch(log) as address:
+        db = client_at(address, monkeypatch)
+        db.document("c/a").set({"n": 1})
+        assert {"n": 1} == db.document("c/a").get().to_dict()
+        db.close()
+    rpcs = [
+        line.split(" rpc ")[1].split()[0]
+        for line in log.read_text().splitlines()
+        if " rpc " in line
     ]
+    assert ["Commit", "BatchGetDocuments"] == rpcs
+
+
+def test_standalone_export_on_exit_then_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--export-on-exit saves everything when the process is terminated; --import loads it."""
+    log, export = tmp_path / "firestore.log", tmp_path / "export"
+    with launch(log, "--export-on-exit", str(export)) as address:
+        client_at(address, monkeypatch).document("c/a").set({"n": 1})
+    with launch(log, "--import", str(export)) as address:
+        assert {"n": 1} == client_at(address, monkeypatch).document("c/a").get().to_dict()
