@@ -5,5 +5,6 @@ clients are imported lazily inside the services, so loading this module stays ch
 """
 
 from functions.forms import lead_intake
+from functions.referrals import expire_referrals, redeem_referral, referral_codes
 
-__all__ = ["lead_intake"]
+__all__ = ["lead_intake", "expire_referrals", "redeem_referral", "referral_codes"]

@@ -151,7 +151,9 @@ def expire_referral(
     return result
 
 
-def expire_due_referrals(store: DocumentStore, clock: Clock, event: ScheduledEvent) -> int:
+def expire_due_referrals(
+    store: DocumentStore, clock: Clock, event: ScheduledEvent, page_size: int = EXPIRY_PAGE
+) -> int:
     """Flip every active code whose ``expires_at`` has passed to expired, in pages.
 
     Idempotent: expired codes leave the query, so a second run finds nothing to do.
@@ -160,6 +162,7 @@ def expire_due_referrals(store: DocumentStore, clock: Clock, event: ScheduledEve
         store: Every company's codes (a collection-group query).
         clock: The present the expiry times are compared with.
         event: The Scheduler run, for the logs.
+        page_size: Codes per query and commit (a commit holds at most 500 writes).
 
     Returns:
         How many codes this run expired.
@@ -171,13 +174,13 @@ def expire_due_referrals(store: DocumentStore, clock: Clock, event: ScheduledEve
             "referrals",
             [Filter("status", "==", ReferralStatus.ACTIVE.value), Filter("expires_at", "<=", now)],
             [("expires_at", False)],
-            EXPIRY_PAGE,
+            page_size,
             collection_group=True,
         )
         done = _expire_page(store, page, now)
         total += done
         # A page that expired nothing holds only codes changed under us: stop, not spin.
-        if len(page) < EXPIRY_PAGE or done == 0:
+        if len(page) < page_size or done == 0:
             break
     log.info("%s: expired %d referral codes due by %s", event.run_key, total, now.isoformat())
     return total
