@@ -21,6 +21,15 @@ from localcloud.scheduler import pb
 
 USER_AGENT = "Google-Cloud-Scheduler"
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+# The service computes or replaces these whatever the job says (see HttpTarget.headers).
+_COMPUTED_HEADERS = {
+    "host",
+    "content-length",
+    "user-agent",
+    "x-cloudscheduler",
+    "x-cloudscheduler-jobname",
+    "x-cloudscheduler-scheduletime",
+}
 # Cloud Scheduler calls targets directly, never through the developer's HTTP proxy.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _HTTP_TO_GRPC = {
@@ -107,7 +116,7 @@ def build_request(job: Any, schedule_time: datetime, now: datetime) -> urllib.re
     target = job.http_target
     method = pb.HttpMethod(target.http_method or pb.HttpMethod.POST).name
     body = target.body if method in _BODY_METHODS else b""
-    headers = {k: v for k, v in target.headers.items() if k.lower() != "user-agent"}
+    headers = {k: v for k, v in target.headers.items() if k.lower() not in _COMPUTED_HEADERS}
     if body and not any(k.lower() == "content-type" for k in headers):
         headers["Content-Type"] = "application/octet-stream"
     headers["User-Agent"] = USER_AGENT
