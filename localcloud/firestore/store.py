@@ -1,14 +1,14 @@
 """The document store: versioned documents, atomic commits, transactions and change feed.
 
-Every committed version is kept for a short while (for reads at a ``read_time`` and for
-read-only transactions), appended to the journal when one is configured, and published to
+Every committed version is kept for an hour (see versions.py: for reads at a ``read_time``
+and for read-only transactions), appended to the journal when one is configured, and published to
 subscribers (Listen streams, the Eventarc bridge) in commit order.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,17 +17,11 @@ from localcloud.firestore import pb
 from localcloud.firestore.errors import invalid
 from localcloud.firestore.journal import Journal, read_entries
 from localcloud.firestore.locking import LockTable, Transaction
-from localcloud.firestore.names import (
-    database_of,
-    now_ns,
-    ns_to_ts,
-    parent_collection,
-    ts_to_ns,
-)
+from localcloud.firestore.names import database_of, now_ns, ns_to_ts, ts_to_ns
+from localcloud.firestore.versions import VersionTable
 from localcloud.firestore.writes import Applied, apply_write, changed_paths, target_name
 
 MAX_WRITES_PER_COMMIT = 500
-HISTORY_NS = 60 * 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -60,13 +54,12 @@ class Store:
 
     def __init__(self, data_dir: Path | None = None, import_dir: Path | None = None) -> None:
         self.cond = threading.Condition(threading.RLock())
-        self._versions: dict[str, list[tuple[int, Any | None]]] = {}
-        self._collections: dict[str, dict[str, None]] = {}
+        self.versions = VersionTable()
         self._lock_tables: dict[str, LockTable] = {}
         self._subscribers: list[Subscriber] = []
         self._last_ns = 0
         for directory in (d for d in (import_dir, data_dir) if d is not None):
-            self._load(read_entries(directory))
+            self._last_ns = max(self._last_ns, self.versions.load(read_entries(directory)))
         self.journal = Journal(data_dir) if data_dir is not None else None
         if self.journal is not None:
             self.journal.compact(self.latest_documents())
@@ -86,31 +79,18 @@ class Store:
     # --- reading ---------------------------------------------------------------------
 
     def get(self, name: str, read_ns: int | None = None) -> Any | None:
-        versions = self._versions.get(name)
-        if not versions:
-            return None
-        if read_ns is None:
-            return versions[-1][1]
-        for t, doc in reversed(versions):
-            if t <= read_ns:
-                return doc
-        return None
+        """The document at ``read_ns`` (latest when None), or None when missing then."""
+        return self.versions.get(name, read_ns)
 
     def collection(self, path: str, read_ns: int | None = None) -> Iterator[Any]:
-        for name in list(self._collections.get(path, ())):
-            doc = self.get(name, read_ns)
-            if doc is not None:
-                yield doc
+        return self.versions.collection(path, read_ns)
 
     def collection_paths(self, prefix: str) -> list[str]:
         """Paths of collections that have ever held a document below ``prefix``."""
-        return [p for p in self._collections if p.startswith(prefix)]
+        return self.versions.collection_paths(prefix)
 
     def latest_documents(self, database: str | None = None) -> Iterator[Any]:
-        for name, versions in list(self._versions.items()):
-            doc = versions[-1][1]
-            if doc is not None and (database is None or name.startswith(database + "/")):
-                yield doc
+        return self.versions.latest(database + "/" if database is not None else "")
 
     # --- transactions ----------------------------------------------------------------
 
@@ -229,7 +209,7 @@ class Store:
         if self.journal is not None and changes:
             self.journal.append([(c.name, c.after) for c in changes])
         for c in changes:
-            self._store_version(c.name, c.after, commit_ns)
+            self.versions.put(c.name, c.after, commit_ns)
         if changes:
             self._publish(Commit(database, commit_ns, changes))
         return commit_ns, [self._result(a, finals[a.name]) for a in applied]
@@ -257,33 +237,10 @@ class Store:
             result.update_time.CopyFrom(final.update_time)
         return result
 
-    def _store_version(self, name: str, doc: Any | None, at_ns: int) -> None:
-        versions = self._versions.setdefault(name, [])
-        versions.append((at_ns, doc))
-        cutoff = at_ns - HISTORY_NS
-        while len(versions) > 1 and versions[1][0] <= cutoff:
-            versions.pop(0)
-        self._collections.setdefault(parent_collection(name), {})[name] = None
-
-    def _load(self, entries: Iterable[tuple[str, Any | None]]) -> None:
-        for name, doc in entries:
-            if doc is None:
-                self._versions.pop(name, None)
-                self._collections.get(parent_collection(name), {}).pop(name, None)
-                continue
-            at = update_ns(doc) or 0
-            self._versions[name] = [(at, doc)]
-            self._collections.setdefault(parent_collection(name), {})[name] = None
-            self._last_ns = max(self._last_ns, at)
-
     def clear(self, database: str) -> None:
         """Delete every document of ``database`` (the emulator's reset endpoint)."""
         with self.cond:
-            prefix = database + "/"
-            for name in [n for n in self._versions if n.startswith(prefix)]:
-                del self._versions[name]
-            for path in [p for p in self._collections if p.startswith(prefix)]:
-                del self._collections[path]
+            self.versions.clear(database + "/")
             if self.journal is not None:
                 self.journal.compact(self.latest_documents())
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.api_core import exceptions
 from google.cloud import firestore
 
 from localcloud.firestore import FirestoreServer, start_firestore
@@ -156,6 +157,23 @@ def test_data_dir_survives_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyP
         after = db.document("c/a").get()
         assert (before.to_dict(), before.update_time) == (after.to_dict(), after.update_time)
         assert False is db.document("c/b").get().exists
+    finally:
+        server.stop()
+
+
+def test_history_before_a_restart_is_not_invented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the latest versions survive a restart: an older read_time is refused."""
+    server = start_firestore(data_dir=tmp_path)
+    db = client_of(server, monkeypatch)
+    first = db.document("c/a").set({"n": 1})
+    db.document("c/a").set({"n": 2})
+    server.stop()
+    server = start_firestore(data_dir=tmp_path)
+    try:
+        with pytest.raises(exceptions.FailedPrecondition):
+            client_of(server, monkeypatch).document("c/a").get(read_time=first.update_time)
     finally:
         server.stop()
 

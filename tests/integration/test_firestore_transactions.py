@@ -60,6 +60,25 @@ def test_read_at_a_past_read_time(db: Any) -> None:
     assert {"n": 1} == ref.get(read_time=first.update_time).to_dict()
 
 
+def test_read_time_before_a_document_was_created(db: Any) -> None:
+    """At a read time before its creation a document is missing, and queries skip it."""
+    before = db.document("c/other").set({})
+    db.document("c/a").set({"n": 1})
+    assert False is db.document("c/a").get(read_time=before.update_time).exists
+    assert ["other"] == [s.id for s in db.collection("c").stream(read_time=before.update_time)]
+
+
+def test_read_older_than_the_kept_versions_is_refused(db: Any) -> None:
+    """Past the versions kept per document a read_time read fails instead of lying."""
+    ref = db.document("c/a")
+    first = ref.set({"n": 0})
+    batch_size = 110  # more than the 100 versions kept per document
+    for n in range(1, batch_size):
+        ref.set({"n": n})
+    with pytest.raises(exceptions.FailedPrecondition, match="older than the versions"):
+        ref.get(read_time=first.update_time)
+
+
 # --- transactions --------------------------------------------------------------------------
 
 
