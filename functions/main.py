@@ -6,5 +6,15 @@ clients are imported lazily inside the services, so loading this module stays ch
 
 from functions.forms import lead_intake
 from functions.referrals import expire_referrals, redeem_referral, referral_codes
+from functions.reviews import request_review
+from functions.tasks import dispatch_due_tasks, run_task
 
-__all__ = ["lead_intake", "expire_referrals", "redeem_referral", "referral_codes"]
+__all__ = [
+    "dispatch_due_tasks",
+    "request_review",
+    "run_task",
+    "lead_intake",
+    "expire_referrals",
+    "redeem_referral",
+    "referral_codes",
+]
