@@ -277,17 +277,17 @@ def test_periodic_expiry_flips_only_past_due_active_codes(store: FakeStore) -> N
     clock = FakeClock()
     past = clock.now() - timedelta(minutes=1)
     for i in range(5):
-        seed_referral(store, f"PAST-{i}AAA-AA", expires_at=past)
+        seed_referral(store, f"PAST-{i + 2}AAA-AA", expires_at=past)
     put(store, "companies/beta/referrals/BETA-AAAA-AA", {"status": "active", "expires_at": past})
     seed_referral(store, "USED-AAAA-AA", status="used", expires_at=past)
-    seed_referral(store, "NOEX-AAAA-AA", expires_at=None)
+    seed_referral(store, "NEXP-AAAA-AA", expires_at=None)
     event = ScheduledEvent("growthkit-expire-referrals", clock.now())
     assert 6 == expire_due_referrals(store, clock, event, page_size=2)
     statuses = {p.rsplit("/", 1)[1]: d.get("status") for p, (d, _) in store.docs.items()}
     assert {"expired"} == {v for k, v in statuses.items() if k.startswith(("PAST", "BETA"))}
     assert ("used", "active", "active") == (
         statuses["USED-AAAA-AA"],
-        statuses["NOEX-AAAA-AA"],
+        statuses["NEXP-AAAA-AA"],
         statuses[CODE],
     )
     assert 0 == expire_due_referrals(store, clock, event)
