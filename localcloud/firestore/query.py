@@ -13,7 +13,7 @@ from typing import Any
 
 from localcloud.firestore import pb, values
 from localcloud.firestore.errors import invalid
-from localcloud.firestore.names import documents_root, ns_to_ts
+from localcloud.firestore.names import documents_root, ns_to_ts, relative_segments
 from localcloud.firestore.store import Store
 
 NAME = "__name__"
@@ -223,8 +223,14 @@ def project(doc: Any, field_paths: list[str]) -> Any:
 
 
 def check_parent(database: str, parent: str) -> None:
-    if parent != documents_root(database) and not parent.startswith(documents_root(database) + "/"):
+    """A parent is the database's documents root or one of its documents."""
+    root = documents_root(database)
+    if parent == root:
+        return
+    if not parent.startswith(root + "/"):
         raise invalid(f"Parent {parent!r} is not inside database {database!r}")
+    if len(relative_segments(parent)) % 2:
+        raise invalid(f"Parent {parent!r} is a collection, not a document")
 
 
 def run_query(store: Store, parent: str, sq: Any, read_ns: int | None = None) -> list[Any]:

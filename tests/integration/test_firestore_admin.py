@@ -9,25 +9,30 @@ from google.api_core import exceptions
 
 
 def test_bulk_writer_reports_each_write(db: Any) -> None:
-    """BatchWrite is not atomic: each write succeeds or fails on its own."""
+    """BatchWrite is not atomic: each write succeeds or fails with its own status."""
     db.document("c/exists").set({"n": 1})
-    results: dict[str, Any] = {}
-    failures: dict[str, Any] = {}
+    succeeded: list[str] = []
+    failed: dict[str, int] = {}
+
+    def on_error(error: Any, _writer: Any) -> bool:
+        failed[error.operation.reference.id] = error.code
+        return False  # do not retry
+
     writer = db.bulk_writer()
-    writer.on_write_result(lambda ref, result, _: results.__setitem__(ref.id, result))
-    writer.on_write_error(
-        lambda err, _: failures.__setitem__(err.operation.reference.id, err) and False
-    )
+    writer.on_write_result(lambda ref, _result, _writer: succeeded.append(ref.id))
+    writer.on_write_error(on_error)
     writer.set(db.document("c/a"), {"n": 1})
     writer.create(db.document("c/exists"), {"n": 2})
     writer.update(db.document("c/missing"), {"n": 3})
-    writer.delete(db.document("c/exists2"))
+    writer.delete(db.document("c/gone"))
     writer.flush()
     writer.close()
-    assert ["a", "exists2"] == sorted(results)
-    assert {"exists": 6, "missing": 5} == {k: e.code for k, e in failures.items()}
-    assert {"n": 1} == db.document("c/a").get().to_dict()
-    assert {"n": 1} == db.document("c/exists").get().to_dict()
+    assert ["a", "gone"] == sorted(succeeded)
+    assert {"exists": 6, "missing": 5} == failed  # ALREADY_EXISTS, NOT_FOUND
+    assert ({"n": 1}, {"n": 1}) == (
+        db.document("c/a").get().to_dict(),
+        db.document("c/exists").get().to_dict(),
+    )
 
 
 def test_bulk_writer_many_documents(db: Any) -> None:
@@ -107,7 +112,7 @@ def test_list_documents_forgets_parents_whose_children_are_deleted(db: Any) -> N
 def test_list_documents_returns_no_fields(db: Any) -> None:
     """list_documents sends an empty mask: documents come back without their fields."""
     db.document("c/real").set({"n": 1})
-    (doc,) = db.collection("c")._client._firestore_api.list_documents(
+    (doc,) = db._firestore_api.list_documents(
         request={
             "parent": f"{db._database_string}/documents",
             "collection_id": "c",
@@ -158,14 +163,14 @@ def test_collections_paging(db: Any) -> None:
 
 
 def test_list_documents_of_a_bad_parent_is_invalid(db: Any) -> None:
-    """A parent outside the database is InvalidArgument."""
-    request = {"parent": "projects/other/databases/(default)/documents", "collection_id": "c"}
-    try:
-        db._firestore_api.list_documents(
-            request={**request, "parent": f"{db._database_string}/nope"},
-            metadata=db._rpc_metadata,
-        )
-    except exceptions.InvalidArgument as err:
-        assert "Parent" in str(err)
-    else:
-        raise AssertionError("expected InvalidArgument")
+    """A parent that is not a document path of the database is InvalidArgument."""
+    request = {"parent": f"{db._database_string}/nope", "collection_id": "c"}
+    with pytest.raises(exceptions.InvalidArgument, match="Parent"):
+        db._firestore_api.list_documents(request=request, metadata=db._rpc_metadata)
+
+
+def test_list_documents_under_a_collection_path_is_invalid(db: Any) -> None:
+    """The parent must be a document: a collection path is InvalidArgument."""
+    request = {"parent": f"{db._database_string}/documents/c", "collection_id": "d"}
+    with pytest.raises(exceptions.InvalidArgument, match="collection, not a document"):
+        db._firestore_api.list_documents(request=request, metadata=db._rpc_metadata)
