@@ -11,6 +11,7 @@ import functions_framework
 from functions._http import client_ip, cors_headers, read_body, respond
 from shared import bootstrap
 from shared.adapters.auth import verify_bearer
+from shared.domain.identity import StaffIdentity
 from shared.domain.referrals import (
     RedemptionRequest,
     Referral,
@@ -70,29 +71,36 @@ def _public(referral: Referral) -> dict[str, Any]:
     return referral.model_dump(mode="json")
 
 
-def _codes(request: flask.Request) -> tuple[Any, int]:
-    staff = verify_bearer(request.headers.get("Authorization"))
+def _list(request: flask.Request, staff: StaffIdentity) -> tuple[Any, int]:
+    raw_status = request.args.get("status")
+    try:
+        status = ReferralStatus(raw_status) if raw_status else None
+    except ValueError as err:
+        raise InvalidInput(f"Unknown status {raw_status!r}.") from err
+    company_id = request.args.get("company_id") or staff.company_id
+    found = list_referrals(bootstrap.document_store(), staff, company_id, status)
+    return {"referrals": [_public(r) for r in found]}, 200
+
+
+def _post(request: flask.Request, staff: StaffIdentity) -> tuple[Any, int]:
     store, clock = bootstrap.document_store(), bootstrap.clock
-    if request.method == "GET":
-        raw_status = request.args.get("status")
-        try:
-            status = ReferralStatus(raw_status) if raw_status else None
-        except ValueError as err:
-            raise InvalidInput(f"Unknown status {raw_status!r}.") from err
-        company_id = request.args.get("company_id") or staff.company_id
-        found = list_referrals(store, staff, company_id, status)
-        return {"referrals": [_public(r) for r in found]}, 200
-    if request.method != "POST":
-        return _NOT_ALLOWED, 405
     body = read_body(request, get_settings().max_body_bytes)
     if "action" in body:
         action = ReferralAction.model_validate(body)
         company_id = action.company_id or staff.company_id
-        return {
-            "referral": _public(expire_referral(store, clock, staff, company_id, action.code))
-        }, 200
+        expired = expire_referral(store, clock, staff, company_id, action.code)
+        return {"referral": _public(expired)}, 200
     created = create_referral(store, clock, staff, ReferralCreate.model_validate(body))
     return {"referral": _public(created)}, 201
+
+
+def _codes(request: flask.Request) -> tuple[Any, int]:
+    staff = verify_bearer(request.headers.get("Authorization"))
+    if request.method == "GET":
+        return _list(request, staff)
+    if request.method == "POST":
+        return _post(request, staff)
+    return _NOT_ALLOWED, 405
 
 
 @functions_framework.http
