@@ -1,4 +1,8 @@
-"""A real local HTTP server for Scheduler tests to target: records requests, answers as told."""
+"""Helpers for the Scheduler tests: a recording HTTP target, real clients, job specs.
+
+``Target`` is a real HTTP server on 127.0.0.1:0 that records requests and answers as
+scripted; ``Servers`` starts local Cloud Schedulers with a real client each and stops them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,51 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import grpc
+from google.cloud import scheduler_v1
+from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
+    CloudSchedulerGrpcTransport,
+)
+
+from localcloud.scheduler import SchedulerServer, start_scheduler
+
+PARENT = "projects/demo/locations/us-central1"
+YEARLY = "0 0 1 1 *"  # never due during a test: only RunJob fires it
+
+
+def make_client(address: str) -> scheduler_v1.CloudSchedulerClient:
+    """The real client, as localcloud users create it: plain gRPC to ``address``."""
+    channel = grpc.insecure_channel(address)
+    return scheduler_v1.CloudSchedulerClient(transport=CloudSchedulerGrpcTransport(channel=channel))
+
+
+def http_job(job_id: str, uri: str, schedule: str = "* * * * * *", **fields: Any) -> Any:
+    """A job dict for the client; ``http_target=`` adds to the target, the rest to the job."""
+    target = {"uri": uri, **fields.pop("http_target", {})}
+    return {
+        "name": f"{PARENT}/jobs/{job_id}",
+        "schedule": schedule,
+        "http_target": target,
+        **fields,
+    }
+
+
+class Servers:
+    """``start(**options)`` -> (server, client); ``close()`` stops them all."""
+
+    def __init__(self) -> None:
+        self._started: list[tuple[SchedulerServer, Any]] = []
+
+    def start(self, **options: Any) -> tuple[SchedulerServer, Any]:
+        server = start_scheduler("127.0.0.1", 0, **options)
+        self._started.append((server, make_client(server.address)))
+        return self._started[-1]
+
+    def close(self) -> None:
+        for server, client in self._started:
+            client.transport.close()
+            server.stop()
 
 
 @dataclass(frozen=True)

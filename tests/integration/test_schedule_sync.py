@@ -12,18 +12,13 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import grpc
 import pytest
-from google.cloud import scheduler_v1
-from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
-    CloudSchedulerGrpcTransport,
-)
 from google.protobuf import field_mask_pb2
 
 from localcloud.scheduler import SchedulerServer, start_scheduler
 from shared.deploy.__main__ import main
 from shared.manifest import FUNCTIONS, Trigger, scheduler_job_id
-from tests.integration.scheduler_target import Target
+from tests.integration.scheduler_support import Target, make_client
 
 PROJECT, LOCATION = "demo", "us-central1"
 PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
@@ -41,9 +36,9 @@ def scheduler() -> Iterator[SchedulerServer]:
 @pytest.fixture
 def client(scheduler: SchedulerServer) -> Iterator[Any]:
     """The tests' own real client, to look at what the command did."""
-    channel = grpc.insecure_channel(scheduler.address)
-    yield scheduler_v1.CloudSchedulerClient(transport=CloudSchedulerGrpcTransport(channel=channel))
-    channel.close()
+    client = make_client(scheduler.address)
+    yield client
+    client.transport.close()
 
 
 @pytest.fixture
