@@ -69,7 +69,8 @@ class Dispatcher:
         with self.store.changed:
             self._stopping = True
             self.store.changed.notify_all()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         deadline = time.monotonic() + grace
         with self._workers_lock:
             workers = list(self._workers)

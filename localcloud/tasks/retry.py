@@ -29,8 +29,14 @@ class RetryPolicy:
     def of(cls, queue: Any, task: Any) -> RetryPolicy:
         config = pb.RetryConfig()
         config.CopyFrom(queue.retry_config)
-        if task.HasField("retry_config"):
-            config.MergeFrom(task.retry_config)
+        # Field by field, not MergeFrom: merging a Duration would add 2 s to the queue's
+        # 0.1 s nanos instead of replacing it.
+        for field, value in task.retry_config.ListFields():
+            config.ClearField(field.name)
+            if field.message_type is not None:
+                getattr(config, field.name).CopyFrom(value)
+            else:
+                setattr(config, field.name, value)
         fill_retry_defaults(config)
         return cls(
             max_attempts=config.max_attempts,
