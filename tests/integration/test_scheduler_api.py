@@ -47,20 +47,6 @@ def test_pause_and_resume_require_the_right_state(client: Any, target: Target) -
         client.pause_job(name=job.name)
 
 
-def test_bad_schedules_and_time_zones_are_invalid_argument(client: Any, target: Target) -> None:
-    """Malformed cron, six fields without allow_seconds and unknown zones are refused."""
-    for schedule in ("61 * * * *", "* * * *", "every day", "* * * * * *", ""):
-        with pytest.raises(gexc.InvalidArgument):
-            client.create_job(parent=PARENT, job=http_job("bad", target.url("/"), schedule))
-    with pytest.raises(gexc.InvalidArgument):
-        client.create_job(
-            parent=PARENT, job=http_job("bad", target.url("/"), "* * * * *", time_zone="Mars/Base")
-        )
-    with pytest.raises(gexc.InvalidArgument):
-        client.create_job(parent=PARENT, job=http_job("bad", "ftp://x", "* * * * *"))
-    assert [] == list(client.list_jobs(parent=PARENT))
-
-
 def test_names_not_found_and_already_exists(client: Any, target: Target) -> None:
     """Missing jobs are NOT_FOUND, a second create ALREADY_EXISTS, bad names invalid."""
     spec = http_job("once", target.url("/once"), YEARLY)

@@ -240,3 +240,20 @@ def test_jobs_survive_a_restart(servers: Servers, target: Target, tmp_path: Path
     )
     assert scheduler_v1.Job.State.PAUSED == client.get_job(name=paused.name).state
     wait_until(lambda: len(target.hits("/kept")) > count, timeout=3)
+
+
+def test_bad_schedules_and_time_zones_are_invalid_argument(
+    servers: Servers, target: Target
+) -> None:
+    """Malformed cron, six fields without allow_seconds and unknown zones are refused."""
+    client = servers.start()[1]  # the standard server: five-field cron only
+    for schedule in ("61 * * * *", "* * * *", "every day", "* * * * * *", ""):
+        with pytest.raises(gexc.InvalidArgument):
+            client.create_job(parent=PARENT, job=http_job("bad", target.url("/"), schedule))
+    with pytest.raises(gexc.InvalidArgument):
+        client.create_job(
+            parent=PARENT, job=http_job("bad", target.url("/"), "* * * * *", time_zone="Mars/Base")
+        )
+    with pytest.raises(gexc.InvalidArgument):
+        client.create_job(parent=PARENT, job=http_job("bad", "ftp://x", "* * * * *"))
+    assert [] == list(client.list_jobs(parent=PARENT))
