@@ -205,14 +205,14 @@ def complete_review(
         if snap.data is None:
             raise NotFound(f"Unknown review {review_id}.")
         review = Review.model_validate(snap.data)
-        status = ReviewStatus.VERIFIED if review.status == ReviewStatus.VERIFIED else None
+        verified = review.status == ReviewStatus.VERIFIED
         update: dict[str, Any] = {
-            "status": (status or ReviewStatus.COMPLETED).value,
+            "status": ReviewStatus.VERIFIED if verified else ReviewStatus.COMPLETED,
             "rating": rating,
             "completed_at": review.completed_at or now,
             "updated_at": now,
         }
-        tx.write(Write(snap.path, update, "merge"))
+        tx.write(Write(snap.path, {**update, "status": update["status"].value}, "merge"))
         return review.model_copy(update=update)
 
     review = store.run_transaction(complete)

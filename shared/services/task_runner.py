@@ -115,7 +115,7 @@ def _claim(tx: Transaction, path: str, now: datetime, lease_id: str) -> Claim:
         "updated_at": now,
     }
     tx.write(Write(path, update, "merge"))
-    return Claim(outcome, task.model_copy(update=update))
+    return Claim(outcome, task.model_copy(update={**update, "status": TaskStatus.PROCESSING}))
 
 
 def _execute(

@@ -1,0 +1,132 @@
+"""Messengers against real servers: the outbox in the local Firestore, SMTP in aiosmtpd."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from shared import bootstrap
+from shared.adapters.messaging import OutboxMessenger, SmtpMessenger, message_id, outbox_path
+from shared.errors import InvalidInput, Transient
+from shared.ports import OutboundMessage
+
+UNSUBSCRIBE = (
+    ("List-Unsubscribe", "<https://growthkit.example/u/abc>"),
+    ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+)
+MESSAGE = OutboundMessage(
+    "email", "jane@example.com", "Hello", "Body text", "review-request:acme:r1", UNSUBSCRIBE
+)
+
+
+class Mailbox:
+    """An aiosmtpd handler keeping each envelope; refuses recipients listed in ``refuse``."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Any] = []
+        self.refuse: dict[str, str] = {}
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def messages(self) -> list[Message]:
+        return [message_from_bytes(e.content) for e in self.envelopes]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server on a free local port, and what it received."""
+    handler, port = Mailbox(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.fixture
+def smtp(functions_env: None, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The messenger ``bootstrap`` builds for ``mail_backend=smtp`` pointed at the mailbox."""
+    monkeypatch.setenv("GROWTHKIT_MAIL_BACKEND", "smtp")
+    monkeypatch.setenv("GROWTHKIT_SMTP_PORT", str(mailbox[1]))
+    monkeypatch.setenv("GROWTHKIT_SMTP_SENDER", "reviews@acme.example")
+    bootstrap.reset()
+    return bootstrap.messenger()
+
+
+def test_outbox_records_each_message_once(db: Any, functions_env: None) -> None:
+    """The default backend writes the message to the outbox; a resend is a no-op."""
+    messenger = bootstrap.messenger()
+    assert isinstance(messenger, OutboxMessenger)
+    first, again = messenger.send(MESSAGE), messenger.send(MESSAGE)
+    assert first == again
+    (doc,) = [d.to_dict() for d in db.collection("outbox").stream()]
+    assert ("jane@example.com", "queued", dict(UNSUBSCRIBE)) == (
+        doc["to"],
+        doc["status"],
+        doc["headers"],
+    )
+
+
+def test_smtp_delivers_with_message_id_and_unsubscribe_headers(
+    db: Any, smtp: Any, mailbox: tuple[Mailbox, int]
+) -> None:
+    """The mail arrives with a Message-ID from the idempotency key and the list headers."""
+    assert isinstance(smtp, SmtpMessenger)
+    provider_id = smtp.send(MESSAGE)
+    (envelope,), (mail,) = mailbox[0].envelopes, mailbox[0].messages()
+    assert ("reviews@acme.example", ["jane@example.com"]) == (
+        envelope.mail_from,
+        envelope.rcpt_tos,
+    )
+    assert (message_id(MESSAGE, "reviews@acme.example"), provider_id) == (
+        mail["Message-ID"],
+        mail["Message-ID"],
+    )
+    assert [("Hello", v) for _, v in UNSUBSCRIBE] == [
+        (mail["Subject"], mail[name]) for name, _ in UNSUBSCRIBE
+    ]
+    assert "Body text" == mail.get_payload().strip()
+    stored = db.document(outbox_path(MESSAGE.idempotency_key)).get().to_dict()
+    assert ("sent", provider_id) == (stored["status"], stored["message_id"])
+
+
+def test_smtp_does_not_resend_a_sent_message(smtp: Any, mailbox: tuple[Mailbox, int]) -> None:
+    """A retry after success (same idempotency key) finds the outbox record and skips."""
+    assert smtp.send(MESSAGE) == smtp.send(MESSAGE)
+    assert 1 == len(mailbox[0].envelopes)
+
+
+def test_smtp_refusals_are_permanent_and_deferrals_transient(
+    smtp: Any, mailbox: tuple[Mailbox, int]
+) -> None:
+    """5xx from the server fails for good; 4xx and a dead server are worth retrying."""
+    mailbox[0].refuse = {"gone@example.com": "550 No such user", "busy@example.com": "451 Later"}
+    with pytest.raises(InvalidInput):
+        smtp.send(OutboundMessage("email", "gone@example.com", "s", "b", "k-gone"))
+    with pytest.raises(Transient):
+        smtp.send(OutboundMessage("email", "busy@example.com", "s", "b", "k-busy"))
+    dead = SmtpMessenger(smtp.store, smtp.settings.model_copy(update={"smtp_port": free_port()}))
+    with pytest.raises(Transient):
+        dead.send(OutboundMessage("email", "jane@example.com", "s", "b", "k-dead"))
+    assert [] == mailbox[0].envelopes

@@ -1,0 +1,220 @@
+"""run_task and dispatch_due_tasks through functions-framework and the local Firestore;
+one test end to end through the local Cloud Tasks and a real HTTP server."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared import bootstrap
+from shared.domain.common import stable_id
+from shared.domain.tasks import ScheduledTask, cloud_task_name, task_path
+from shared.errors import Transient
+from shared.ports import Increment, Write
+from shared.services import task_handlers
+from shared.services.scheduling import schedule_task
+from shared.services.task_handlers import TaskContext
+from tests.fakes import FakeTaskQueue
+
+TRANSIENT_FAILURES: list[str] = []
+JOB = "growthkit-dispatch-due-tasks"
+
+
+def counting_handler(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
+    """Counts its effect in Firestore; fails with Transient while failures are queued."""
+    if TRANSIENT_FAILURES:
+        raise Transient(TRANSIENT_FAILURES.pop(0))
+    ctx.store.commit([Write(f"effects/{task.id}", {"count": Increment(1)}, "merge")])
+    return {"counted": task.data["n"]}
+
+
+@pytest.fixture
+def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
+    """Our own TaskQueue port recorded in memory, in place of Cloud Tasks."""
+    fake = FakeTaskQueue()
+    # Cached like the real one, so bootstrap.reset() can still clear it.
+    monkeypatch.setattr(bootstrap, "task_queue", functools.cache(lambda: fake))
+    monkeypatch.setitem(task_handlers.HANDLERS, "count", f"{__name__}:counting_handler")
+    TRANSIENT_FAILURES.clear()
+    return fake
+
+
+def schedule(key: str, run_at: datetime | None = None, company_id: str = "acme") -> str:
+    return schedule_task(
+        bootstrap.document_store(),
+        bootstrap.task_queue(),
+        datetime.now(UTC),
+        company_id=company_id,
+        task_type="count",
+        data={"n": key},
+        run_at=run_at or datetime.now(UTC),
+        key=key,
+    )
+
+
+def deliver(client: Any, task_id: str, company_id: str = "acme", retry: int = 0) -> Any:
+    headers = {"X-CloudTasks-TaskName": "t", "X-CloudTasks-TaskRetryCount": str(retry)}
+    return client.post("/", json={"company_id": company_id, "task_id": task_id}, headers=headers)
+
+
+def task_doc(db: Any, task_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = db.document(task_path("acme", task_id)).get().to_dict()
+    return data
+
+
+def test_transient_failure_then_success_gives_exactly_one_effect(
+    db: Any, queue: FakeTaskQueue, function_client: Any
+) -> None:
+    """503 with the error recorded, then 200 on the retry: one effect, retry_count 2."""
+    task_id = schedule("once")
+    TRANSIENT_FAILURES.append("provider timeout")
+    client = function_client("run_task")
+    first = deliver(client, task_id)
+    assert (503, "pending", "Transient: provider timeout") == (
+        first.status_code,
+        task_doc(db, task_id)["status"],
+        task_doc(db, task_id)["error"],
+    )
+    second = deliver(client, task_id, retry=1)
+    doc = task_doc(db, task_id)
+    assert (200, "completed") == (second.status_code, second.get_json()["outcome"])
+    assert ("completed", {"counted": "once"}, 2, None) == (
+        doc["status"],
+        doc["result"],
+        doc["retry_count"],
+        doc["error"],
+    )
+    assert doc["executed_at"] is not None
+    assert {"count": 1} == db.document(f"effects/{task_id}").get().to_dict()
+
+
+def test_duplicate_delivery_of_a_completed_task_is_a_no_op(
+    db: Any, queue: FakeTaskQueue, function_client: Any
+) -> None:
+    """Cloud Tasks may deliver twice: the second delivery answers 200 and does nothing."""
+    task_id = schedule("dup")
+    client = function_client("run_task")
+    assert 200 == deliver(client, task_id).status_code
+    again = deliver(client, task_id)
+    assert (200, "duplicate") == (again.status_code, again.get_json()["outcome"])
+    assert {"count": 1} == db.document(f"effects/{task_id}").get().to_dict()
+
+
+def test_live_lease_gets_503(db: Any, queue: FakeTaskQueue, function_client: Any) -> None:
+    """While another delivery holds the lease, Cloud Tasks is told to retry later."""
+    task_id = schedule("leased")
+    lease = {"status": "processing", "lease_until": datetime.now(UTC) + timedelta(minutes=5)}
+    db.document(task_path("acme", task_id)).update(lease)
+    res = deliver(function_client("run_task"), task_id)
+    assert (503, "processing") == (res.status_code, task_doc(db, task_id)["status"])
+    assert not db.document(f"effects/{task_id}").get().exists
+
+
+def test_task_not_yet_due_is_re_enqueued(
+    db: Any, queue: FakeTaskQueue, function_client: Any
+) -> None:
+    """A delivery 40 days early re-enqueues under a new name and answers 200."""
+    run_at = datetime.now(UTC) + timedelta(days=40)
+    task_id = schedule("later", run_at)
+    res = deliver(function_client("run_task"), task_id)
+    assert (200, "deferred") == (res.status_code, res.get_json()["outcome"])
+    later = [t for n, t in queue.tasks.items() if n != cloud_task_name("acme", task_id)]
+    assert [run_at] == [t.schedule_time for t in later]
+    assert "pending" == task_doc(db, task_id)["status"]
+
+
+def test_bad_body_is_a_400(db: Any, queue: FakeTaskQueue, function_client: Any) -> None:
+    """A body without the task's ids is refused (and not retried forever: 4xx)."""
+    res = function_client("run_task").post("/", json={"company_id": "acme"})
+    assert (400, "invalid-argument") == (res.status_code, res.get_json()["error"]["code"])
+
+
+def test_dispatch_touches_only_due_pending_tasks(
+    db: Any,
+    queue: FakeTaskQueue,
+    function_client: Any,
+    firestore_server: Any,
+    project_id: str,
+) -> None:
+    """50 tasks over two companies, 3 due: one query, 3 enqueued; the same run again skips."""
+    now = datetime.now(UTC)
+    for i in range(50):
+        run_at = now - timedelta(minutes=i + 1) if i < 4 else now + timedelta(hours=i)
+        schedule(f"k{i}", run_at, company_id="acme" if i % 2 else "globex")
+    db.document(task_path("globex", stable_id("k2"))).update({"status": "completed"})
+    queue.tasks.clear()
+    database = f"projects/{project_id}/databases/(default)"
+    before = firestore_server.counters.for_database(database).get("RunQuery", 0)
+    client = function_client("dispatch_due_tasks")
+    run = {"X-CloudScheduler-JobName": JOB, "X-CloudScheduler-ScheduleTime": now.isoformat()}
+    body = client.post("/", headers=run).get_json()
+    assert (3, 3, 0) == (body["due"], body["enqueued"], body["already_queued"])
+    due = {("globex", "k0"), ("acme", "k1"), ("acme", "k3")}
+    assert {cloud_task_name(c, stable_id(k)) for c, k in due} == set(queue.tasks)
+    assert 1 == firestore_server.counters.for_database(database)["RunQuery"] - before
+    assert client.post("/", headers=run).get_json()["skipped"]
+    later = {**run, "X-CloudScheduler-ScheduleTime": (now + timedelta(minutes=1)).isoformat()}
+    again = client.post("/", headers=later).get_json()
+    assert (3, 0, 3) == (again["due"], again["enqueued"], again["already_queued"])
+
+
+@pytest.fixture
+def run_task_server(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """run_task served by a real HTTP server (as Cloud Tasks reaches it); its base URL."""
+    import functions_framework
+    from werkzeug.serving import make_server
+
+    server = make_server(
+        "127.0.0.1", 0, functions_framework.create_app("run_task", "functions/main.py"), True
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setenv("GROWTHKIT_FUNCTIONS_BASE_URL", url)
+    bootstrap.reset()
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture
+def tasks_emulator(
+    run_task_server: str, project_id: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """The local Cloud Tasks with our queue (fast retries) created by the real client."""
+    from localcloud.tasks import start_tasks
+    from shared.adapters.clients import tasks_client
+    from shared.settings import get_settings
+
+    server = start_tasks("127.0.0.1", port=0)
+    monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", server.address)
+    bootstrap.reset()
+    queue_path = get_settings().queue_path
+    retry = {"min_backoff": timedelta(milliseconds=200), "max_attempts": 5}
+    parent = queue_path.rsplit("/queues/", 1)[0]
+    tasks_client().create_queue(parent=parent, queue={"name": queue_path, "retry_config": retry})
+    monkeypatch.setitem(task_handlers.HANDLERS, "count", f"{__name__}:counting_handler")
+    TRANSIENT_FAILURES.clear()
+    yield server
+    bootstrap.reset()  # closes nothing itself, but drops the client bound to this server
+    server.stop()
+
+
+def test_end_to_end_through_cloud_tasks(db: Any, tasks_emulator: Any) -> None:
+    """schedule_task -> CloudTasksQueue -> local Cloud Tasks -> POST run_task (503 once,
+    then retried) -> the task ends completed with exactly one effect."""
+    from localcloud.tasks.testing import wait_until
+
+    TRANSIENT_FAILURES.append("first attempt fails")
+    task_id = schedule("e2e", datetime.now(UTC) + timedelta(milliseconds=300))
+
+    def completed() -> dict[str, Any] | None:
+        doc = task_doc(db, task_id)
+        return doc if doc["status"] == "completed" else None
+
+    doc = wait_until(completed, timeout=20)
+    assert ({"counted": "e2e"}, 2) == (doc["result"], doc["retry_count"])
+    assert {"count": 1} == db.document(f"effects/{task_id}").get().to_dict()
