@@ -4,6 +4,10 @@
 id is derived from its key, so scheduling the same thing twice is a no-op. The Cloud Task
 is best effort: if creating it fails, ``dispatch_due_tasks`` (every minute) enqueues due
 pending tasks again, and Cloud Tasks' ALREADY_EXISTS keeps that from doubling them.
+
+Production needs a composite index on the ``scheduled_tasks`` collection group: status ASC,
+scheduled_for ASC (the dispatcher's query), and a TTL policy on
+``scheduler_runs.expires_at`` (the per-run markers).
 """
 
 from __future__ import annotations
