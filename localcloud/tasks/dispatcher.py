@@ -111,7 +111,7 @@ class Dispatcher:
                 if wait is not None:
                     waits.append(wait)
         if flights:
-            self.store.save()
+            self.store.flush()
         for flight in flights:
             self._start(flight)
         return min(waits)
@@ -159,6 +159,7 @@ class Dispatcher:
         task.last_attempt.CopyFrom(attempt)
         record.running += 1
         self._in_flight[queue.name] += 1
+        self.store.mark_task(task.name)
         return Flight(queue.name, record, request, task.dispatch_count)
 
     # --- attempts --------------------------------------------------------------------
@@ -198,6 +199,7 @@ class Dispatcher:
             if queue is None or self.store.current(record.task.name) is not record:
                 return  # deleted, purged or finished by a parallel RunTask meanwhile
             now = self.store.clock.now()
+            self.store.mark_task(record.task.name)
             _record_outcome(record, outcome, now)
             if outcome.succeeded:
                 self.store.remove_task(record.task.name)

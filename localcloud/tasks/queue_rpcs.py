@@ -84,6 +84,7 @@ class QueueRpcs:
         with self.store.change():
             queue = self.store.queue(name)
             queue.state = state
+            self.store.mark_queue(queue.name)
             return _copy(queue)
 
     def PurgeQueue(self, request: Any) -> Any:  # noqa: N802
@@ -93,6 +94,7 @@ class QueueRpcs:
             for task_name in list(self.store.tasks.get(queue.name, {})):
                 self.store.remove_task(task_name)
             queue.purge_time.CopyFrom(pb.timestamp(self.store.clock.now()))
+            self.store.mark_queue(queue.name)
             return _copy(queue)
 
     def DeleteQueue(self, request: Any) -> Any:  # noqa: N802

@@ -1,7 +1,8 @@
 """The state of the local Cloud Tasks: queues, tasks, recently used names.
 
-One re-entrant lock guards everything; ``change()`` wraps a mutation, saves the snapshot
-when a data directory is set and wakes the dispatcher. Callers validate before they
+One re-entrant lock guards everything. ``change()`` wraps a mutation: what it marked
+(``mark_queue``/``mark_task``, done by the add and remove methods themselves) is written
+to the journal when it ends, and the dispatcher is woken. Callers validate before they
 mutate, so an error raised inside ``change()`` leaves nothing half done.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localcloud.tasks import names, snapshot
+from localcloud.tasks import journal, names
 from localcloud.tasks.clock import Clock
 from localcloud.tasks.errors import not_found, queue_not_found
 
@@ -51,52 +52,89 @@ class Store:
         self.tasks: dict[str, dict[str, TaskRecord]] = {}
         self.task_tombstones: dict[str, float] = {}
         self.queue_tombstones: dict[str, float] = {}
-        self._path: Path | None = None
-        if data_dir is not None:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            self._path = data_dir / snapshot.FILE_NAME
-            self._load(snapshot.read(self._path))
-
-    def _load(self, state: snapshot.Snapshot) -> None:
-        self.queues = {q.name: q for q in state.queues}
-        self.tasks = {name: {} for name in self.queues}
-        for task, executions, previous in state.tasks:
-            queue_name = names.queue_of(task.name)
-            record = TaskRecord(task, executions, previous)
-            self.tasks.setdefault(queue_name, {})[task.name] = record
-        self.task_tombstones = state.task_tombstones
-        self.queue_tombstones = state.queue_tombstones
+        self._marked: set[tuple[str, str]] = set()
+        self._journal = journal.Journal(data_dir) if data_dir is not None else None
+        if self._journal is not None:
+            for line in self._journal.read():
+                self._replay(line)
+            self._journal.rewrite(self._state_lines())
+            self._marked.clear()  # replaying marked everything; the rewrite has it all
 
     @contextmanager
     def change(self) -> Iterator[None]:
         with self.lock:
-            yield
-            self.save()
-            self.changed.notify_all()
+            try:
+                yield
+            finally:
+                self.flush()
+                self.changed.notify_all()
 
-    def save(self) -> None:
+    def flush(self) -> None:
+        """Write what was marked since the last flush to the journal."""
         with self.lock:
-            if self._path is not None:
-                self._prune_tombstones()
-                snapshot.write(self._path, self._snapshot())
-
-    def _snapshot(self) -> snapshot.Snapshot:
-        return snapshot.Snapshot(
-            queues=list(self.queues.values()),
-            tasks=[
-                (r.task, r.executions, r.previous_response)
-                for by_name in self.tasks.values()
-                for r in by_name.values()
-            ],
-            task_tombstones=dict(self.task_tombstones),
-            queue_tombstones=dict(self.queue_tombstones),
-        )
+            marked, self._marked = self._marked, set()
+            if self._journal is None or not marked:
+                return
+            self._journal.append(self._line(kind, name) for kind, name in sorted(marked))
+            live = len(self.queues) + sum(len(t) for t in self.tasks.values())
+            if self._journal.needs_compaction(live + len(self.task_tombstones)):
+                self._journal.rewrite(self._state_lines())
 
     def close(self) -> None:
-        """Stop persisting: late results of in-flight attempts must not overwrite the
-        file a restarted server already owns."""
+        """Stop persisting: late results of in-flight attempts must not reach the file a
+        restarted server already owns."""
         with self.lock:
-            self._path = None
+            if self._journal is not None:
+                self._journal.close()
+            self._journal = None
+
+    def mark_queue(self, name: str) -> None:
+        self._marked.add(("queue", name))
+
+    def mark_task(self, name: str) -> None:
+        self._marked.add(("task", name))
+
+    # --- journal lines ---------------------------------------------------------------
+
+    def _line(self, kind: str, name: str) -> dict[str, Any]:
+        """The current state of one marked queue or task as a journal line."""
+        if kind == "queue":
+            if name in self.queues:
+                return journal.queue_line(self.queues[name])
+            return journal.dropped_line(kind, name, self.queue_tombstones.get(name, 0.0))
+        record = self.current(name)
+        if record is not None:
+            return journal.task_line(record.task, record.executions, record.previous_response)
+        return journal.dropped_line(kind, name, self.task_tombstones.get(name, 0.0))
+
+    def _state_lines(self) -> list[dict[str, Any]]:
+        """Everything live, one line each: the compacted journal."""
+        now = self.clock.now()
+        lines = [journal.queue_line(q) for q in self.queues.values()]
+        for by_name in self.tasks.values():
+            lines += [self._line("task", name) for name in by_name]
+        for kind, tombstones in (("task", self.task_tombstones), ("queue", self.queue_tombstones)):
+            for name, until in list(tombstones.items()):
+                if until > now:
+                    lines.append(journal.dropped_line(kind, name, until))
+                else:
+                    del tombstones[name]
+        return lines
+
+    def _replay(self, line: dict[str, Any]) -> None:
+        if "queue" in line:
+            self.put_queue(journal.parse_queue(line))
+        elif "task" in line:
+            task = journal.parse_task(line)
+            record = TaskRecord(task, line["executions"], line["previous"])
+            self.tasks.setdefault(names.queue_of(task.name), {})[task.name] = record
+        elif line.get("dropped") == "queue":
+            self.queues.pop(line["name"], None)
+            self.tasks.pop(line["name"], None)
+            self.queue_tombstones[line["name"]] = line["until"]
+        elif line.get("dropped") == "task":
+            self.tasks.get(names.queue_of(line["name"]), {}).pop(line["name"], None)
+            self.task_tombstones[line["name"]] = line["until"]
 
     # --- queues ----------------------------------------------------------------------
 
@@ -113,6 +151,7 @@ class Store:
     def put_queue(self, queue: Any) -> None:
         self.queues[queue.name] = queue
         self.tasks.setdefault(queue.name, {})
+        self.mark_queue(queue.name)
 
     def remove_queue(self, name: str) -> None:
         for task_name in list(self.tasks.get(name, {})):
@@ -120,14 +159,15 @@ class Store:
         del self.queues[name]
         self.tasks.pop(name, None)
         self.queue_tombstones[name] = self.clock.now() + self.queue_reuse_seconds
+        self.mark_queue(name)
 
     # --- tasks -----------------------------------------------------------------------
 
     def record(self, task_name: str) -> TaskRecord:
         """The task's record, or NOT_FOUND (worded apart for a recently finished task)."""
-        queue_name, _ = names.check_task(task_name)
+        names.check_task(task_name)
         with self.lock:
-            record = self.tasks.get(queue_name, {}).get(task_name)
+            record = self.current(task_name)
             if record is not None:
                 return record
             if self.task_name_taken(task_name):
@@ -147,14 +187,10 @@ class Store:
 
     def add_task(self, record: TaskRecord) -> None:
         self.tasks[names.queue_of(record.task.name)][record.task.name] = record
+        self.mark_task(record.task.name)
 
     def remove_task(self, task_name: str) -> None:
         """Forget a task, keeping its name taken for an hour as the service does."""
         self.tasks.get(names.queue_of(task_name), {}).pop(task_name, None)
         self.task_tombstones[task_name] = self.clock.now() + TASK_NAME_REUSE_SECONDS
-
-    def _prune_tombstones(self) -> None:
-        now = self.clock.now()
-        for tombstones in (self.task_tombstones, self.queue_tombstones):
-            for name in [n for n, until in tombstones.items() if until <= now]:
-                del tombstones[name]
+        self.mark_task(task_name)

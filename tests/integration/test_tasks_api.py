@@ -3,6 +3,7 @@ and paging, refused requests, attempt bookkeeping, the backoff schedule, the CLI
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -165,7 +166,7 @@ def test_attempts_record_response_status_and_counts(
         (answered, 1, grpc.StatusCode.NOT_FOUND),
         (refused, 0, grpc.StatusCode.UNAVAILABLE),
     ):
-        seen = wait_until(lambda t=task: _attempted(client, t.name))
+        seen = wait_until(functools.partial(_attempted, client, task.name))
         assert (1, responses, code.value[0]) == (
             seen.dispatch_count,
             seen.response_count,
@@ -235,4 +236,35 @@ def test_standalone_cli_serves_the_api(tmp_path: Path) -> None:
     finally:
         process.terminate()
         assert 0 == process.wait(timeout=10)
-    assert (tmp_path / "tasks.json").exists()
+    assert (tmp_path / "tasks.jsonl").exists()
+
+
+def test_journal_is_replayed_past_a_torn_line_and_compacted_at_start(tmp_path: Path) -> None:
+    """A half-written last line (a killed process) is skipped; a restart rewrites the
+    journal to one line per queue, task and recently used name."""
+    first = start_tasks(data_dir=tmp_path)
+    client = tasks_client(first.address)
+    queue = client.create_queue(parent=PARENT, queue={"name": f"{PARENT}/queues/journal"})
+    client.pause_queue(name=queue.name)
+    names = [
+        client.create_task(
+            parent=queue.name, task={"http_request": {"url": "http://127.0.0.1:9/"}}
+        ).name
+        for _ in range(3)
+    ]
+    client.delete_task(name=names[0])
+    client.transport.close()
+    first.stop()
+    with (tmp_path / "tasks.jsonl").open("a") as journal:
+        journal.write('{"task": {"name": "proj')
+
+    second = start_tasks(data_dir=tmp_path)
+    client = tasks_client(second.address)
+    try:
+        assert sorted(names[1:]) == sorted(t.name for t in client.list_tasks(parent=queue.name))
+        assert tasks_v2.Queue.State.PAUSED == client.get_queue(name=queue.name).state
+        lines = (tmp_path / "tasks.jsonl").read_text().splitlines()
+        assert 4 == len(lines)  # the queue, two tasks, the deleted task's name
+    finally:
+        client.transport.close()
+        second.stop()
