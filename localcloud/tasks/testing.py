@@ -40,6 +40,22 @@ def wait_until(probe: Callable[[], T], timeout: float = 5.0, interval: float = 0
         time.sleep(interval)
 
 
+def http_task(url: str, **fields: Any) -> dict[str, Any]:
+    """A CreateTask ``task`` dict for ``url``; ``http_request=`` merges into the request."""
+    return {"http_request": {"url": url, **fields.pop("http_request", {})}, **fields}
+
+
+def task_gone(client: Any, name: str) -> bool:
+    """True when GetTask answers NOT_FOUND: the task succeeded, gave up or was deleted."""
+    from google.api_core import exceptions as gexc
+
+    try:
+        client.get_task(name=name)
+    except gexc.NotFound:
+        return True
+    return False
+
+
 @dataclass(frozen=True)
 class Hit:
     """One request as the receiver saw it; header names are lower-cased."""

@@ -1,16 +1,13 @@
-"""The local Cloud Tasks' API details through the real client: UpdateQueue masks, listing
-and paging, refused requests, attempt bookkeeping, the backoff schedule, the CLI."""
+"""The local Cloud Tasks' API details through the real client: queue defaults, UpdateQueue
+masks, listing and paging, refused requests, attempt bookkeeping, task-level retry config,
+the dispatch rate limit, and the clock hook."""
 
 from __future__ import annotations
 
 import functools
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -20,8 +17,7 @@ from google.cloud import tasks_v2
 from google.protobuf import field_mask_pb2
 
 from localcloud.tasks import TasksServer, start_tasks
-from localcloud.tasks.retry import RetryPolicy
-from localcloud.tasks.testing import Receiver, tasks_client, wait_until
+from localcloud.tasks.testing import Receiver, http_task, task_gone, tasks_client, wait_until
 
 PARENT = "projects/api/locations/europe-west1"
 SLOW_RETRY = {"min_backoff": timedelta(seconds=10), "max_attempts": 3}
@@ -198,73 +194,37 @@ def test_a_task_retry_config_overrides_the_queues(
         client.get_task(name=task.name)
 
 
-def test_backoff_doubles_then_grows_linearly_up_to_max_backoff() -> None:
-    """The documented example: 10 s, 300 s, 3 doublings -> 10, 20, 40, 80, 160, 240, 300."""
-    policy = RetryPolicy(
-        max_attempts=10, max_retry_duration=0, min_backoff=10, max_backoff=300, max_doublings=3
-    )
-    assert [10, 20, 40, 80, 160, 240, 300, 300] == [policy.backoff(n) for n in range(1, 9)]
-    assert policy.exhausted(10, first_dispatch=0, now=1)
-    assert not policy.exhausted(9, first_dispatch=0, now=1)
-    timed = RetryPolicy(3, 60, 1, 10, 2)
-    assert not timed.exhausted(3, first_dispatch=0, now=59)
-    assert timed.exhausted(3, first_dispatch=0, now=60)
-    assert not RetryPolicy(-1, 0, 1, 10, 2).exhausted(10_000, first_dispatch=0, now=10**6)
+def test_max_dispatches_per_second_spaces_dispatches_after_the_burst(
+    client: Any, parent: str, receiver: Receiver
+) -> None:
+    """At 5/s (burst 5) eight tasks take at least three token intervals."""
+    spec = {"name": f"{parent}/queues/rate", "rate_limits": {"max_dispatches_per_second": 5}}
+    queue = client.create_queue(parent=parent, queue=spec)
+    assert 5 == queue.rate_limits.max_burst_size
+    for _ in range(8):
+        client.create_task(parent=queue.name, task=http_task(receiver.url("/rate")))
+
+    hits = sorted(receiver.wait_for("/rate", 8, timeout=5), key=lambda h: h.received)
+    assert hits[-1].received - hits[0].received >= 0.5
 
 
-def test_standalone_cli_serves_the_api(tmp_path: Path) -> None:
-    """``python -m localcloud tasks`` prints its address, serves, and stops on SIGTERM."""
-    command = [
-        sys.executable,
-        "-m",
-        "localcloud",
-        "tasks",
-        "--port",
-        "0",
-        "--data-dir",
-        str(tmp_path),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+def test_advancing_the_clock_runs_tasks_due_later_and_frees_names(receiver: Receiver) -> None:
+    """``advance`` is the clock hook: an hour-ahead task runs at once, and its name is
+    free again once another hour has passed."""
+    server = start_tasks()
+    client = tasks_client(server.address)
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        address = line.rsplit("=", 1)[1].strip()
-        client = tasks_client(address)
-        queue = client.create_queue(parent=PARENT, queue={"name": f"{PARENT}/queues/cli"})
-        assert f"{PARENT}/queues/cli" == queue.name
-        client.transport.close()
-    finally:
-        process.terminate()
-        assert 0 == process.wait(timeout=10)
-    assert (tmp_path / "tasks.jsonl").exists()
-
-
-def test_journal_is_replayed_past_a_torn_line_and_compacted_at_start(tmp_path: Path) -> None:
-    """A half-written last line (a killed process) is skipped; a restart rewrites the
-    journal to one line per queue, task and recently used name."""
-    first = start_tasks(data_dir=tmp_path)
-    client = tasks_client(first.address)
-    queue = client.create_queue(parent=PARENT, queue={"name": f"{PARENT}/queues/journal"})
-    client.pause_queue(name=queue.name)
-    names = [
-        client.create_task(
-            parent=queue.name, task={"http_request": {"url": "http://127.0.0.1:9/"}}
-        ).name
-        for _ in range(3)
-    ]
-    client.delete_task(name=names[0])
-    client.transport.close()
-    first.stop()
-    with (tmp_path / "tasks.jsonl").open("a") as journal:
-        journal.write('{"task": {"name": "proj')
-
-    second = start_tasks(data_dir=tmp_path)
-    client = tasks_client(second.address)
-    try:
-        assert sorted(names[1:]) == sorted(t.name for t in client.list_tasks(parent=queue.name))
-        assert tasks_v2.Queue.State.PAUSED == client.get_queue(name=queue.name).state
-        lines = (tmp_path / "tasks.jsonl").read_text().splitlines()
-        assert 4 == len(lines)  # the queue, two tasks, the deleted task's name
+        queue = client.create_queue(parent=PARENT, queue={"name": f"{PARENT}/queues/clock"})
+        later = datetime.now(UTC) + timedelta(hours=1)
+        spec = http_task(
+            receiver.url("/hour"), name=f"{queue.name}/tasks/hourly", schedule_time=later
+        )
+        client.create_task(parent=queue.name, task=spec)
+        server.advance(3600)
+        receiver.wait_for("/hour", timeout=2)
+        wait_until(lambda: task_gone(client, spec["name"]))
+        server.advance(3601)
+        client.create_task(parent=queue.name, task={**spec, "schedule_time": None})
     finally:
         client.transport.close()
-        second.stop()
+        server.stop()

@@ -21,7 +21,7 @@ from google.auth import jwt
 from google.cloud import tasks_v2
 
 from localcloud.tasks import TasksServer, start_tasks
-from localcloud.tasks.testing import Receiver, tasks_client, wait_until
+from localcloud.tasks.testing import Receiver, http_task, task_gone, tasks_client, wait_until
 
 PARENT = "projects/demo/locations/us-central1"
 FAST_RETRY = {"min_backoff": timedelta(milliseconds=200), "max_backoff": timedelta(seconds=10)}
@@ -62,18 +62,6 @@ def make_queue(client: Any) -> Callable[..., Any]:
     return make
 
 
-def http_task(url: str, **fields: Any) -> dict[str, Any]:
-    return {"http_request": {"url": url, **fields.pop("http_request", {})}, **fields}
-
-
-def is_gone(client: Any, name: str) -> bool:
-    try:
-        client.get_task(name=name)
-    except gexc.NotFound:
-        return True
-    return False
-
-
 def test_delayed_task_arrives_once_after_its_delay_with_headers_and_body(
     client: Any, make_queue: Callable[..., Any], receiver: Receiver
 ) -> None:
@@ -101,7 +89,7 @@ def test_delayed_task_arrives_once_after_its_delay_with_headers_and_body(
     assert expected == {k: hit.headers.get(k) for k in expected}
     assert eta.timestamp() == pytest.approx(float(hit.headers["x-cloudtasks-tasketa"]), abs=1e-3)
     assert ("POST", "/welcome", b'{"lead": 7}') == (hit.method, hit.path, hit.body)
-    wait_until(lambda: is_gone(client, task.name))
+    wait_until(lambda: task_gone(client, task.name))
     time.sleep(0.3)
     assert 1 == len(receiver.hits("/welcome"))
 
@@ -124,7 +112,7 @@ def test_failing_handler_is_retried_with_growing_backoff(
     assert ["0", "0", "0"] == [h.headers["x-cloudtasks-taskexecutioncount"] for h in hits]
     previous = [h.headers.get("x-cloudtasks-taskpreviousresponse") for h in hits]
     assert [None, "500", "500"] == previous
-    wait_until(lambda: is_gone(client, task.name))
+    wait_until(lambda: task_gone(client, task.name))
     assert 3 == len(receiver.hits("/flaky"))
 
 
@@ -138,7 +126,7 @@ def test_attempts_stop_at_max_attempts_and_the_task_is_deleted(
     task = client.create_task(parent=queue.name, task=http_task(receiver.url("/broken")))
 
     receiver.wait_for("/broken", 3)
-    wait_until(lambda: is_gone(client, task.name))
+    wait_until(lambda: task_gone(client, task.name))
     time.sleep(0.4)
     assert 3 == len(receiver.hits("/broken"))
 
@@ -157,7 +145,7 @@ def test_task_names_are_refused_while_taken_and_an_hour_after_they_finish(
     done = http_task(receiver.url("/once"), name=f"{queue.name}/tasks/done")
     client.create_task(parent=queue.name, task=done)
     receiver.wait_for("/once")
-    wait_until(lambda: is_gone(client, done["name"]))
+    wait_until(lambda: task_gone(client, done["name"]))
     with pytest.raises(gexc.AlreadyExists):
         client.create_task(parent=queue.name, task=done)
 
@@ -239,7 +227,7 @@ def test_purge_deletes_every_task_of_the_queue(
     client.resume_queue(name=queue.name)
     time.sleep(0.3)
     assert [] == receiver.hits("/p")
-    assert all(is_gone(client, name) for name in names)
+    assert all(task_gone(client, name) for name in names)
 
 
 def test_deleted_queue_is_gone_and_its_name_cannot_be_reused_yet(
@@ -308,7 +296,7 @@ def test_run_task_dispatches_at_once_even_when_paused(
     assert ran.first_attempt.dispatch_time.timestamp() >= started - 0.01
     hit = receiver.wait_for("/r", timeout=1)[0]
     assert hit.received - started < 1
-    wait_until(lambda: is_gone(client, task.name))
+    wait_until(lambda: task_gone(client, task.name))
     with pytest.raises(gexc.NotFound):
         client.run_task(name=task.name)
 
@@ -327,19 +315,6 @@ def test_max_concurrent_dispatches_of_one_never_overlaps(
     assert all(b.received - a.received >= 0.15 for a, b in pairwise(hits))
 
 
-def test_max_dispatches_per_second_spaces_dispatches_after_the_burst(
-    client: Any, make_queue: Callable[..., Any], receiver: Receiver
-) -> None:
-    """At 5/s (burst 5) eight tasks take at least three token intervals."""
-    queue = make_queue(rate_limits={"max_dispatches_per_second": 5})
-    assert 5 == queue.rate_limits.max_burst_size
-    for _ in range(8):
-        client.create_task(parent=queue.name, task=http_task(receiver.url("/rate")))
-
-    hits = sorted(receiver.wait_for("/rate", 8, timeout=5), key=lambda h: h.received)
-    assert hits[-1].received - hits[0].received >= 0.5
-
-
 def test_tasks_and_queues_survive_a_restart(tmp_path: Path, receiver: Receiver) -> None:
     """With a data directory, a restarted server has the queues, the pending tasks (and
     sends them), and still refuses recently used task names."""
@@ -351,7 +326,7 @@ def test_tasks_and_queues_survive_a_restart(tmp_path: Path, receiver: Receiver) 
     done = http_task(receiver.url("/done"), name=f"{queue.name}/tasks/done")
     client.create_task(parent=queue.name, task=done)
     receiver.wait_for("/done")
-    wait_until(lambda: is_gone(client, done["name"]))
+    wait_until(lambda: task_gone(client, done["name"]))
     soon = datetime.now(UTC) + timedelta(seconds=1)
     pending = client.create_task(
         parent=queue.name, task=http_task(receiver.url("/later"), schedule_time=soon)
@@ -370,25 +345,3 @@ def test_tasks_and_queues_survive_a_restart(tmp_path: Path, receiver: Receiver) 
     finally:
         client.transport.close()
         second.stop()
-
-
-def test_advancing_the_clock_runs_tasks_due_later_and_frees_names(receiver: Receiver) -> None:
-    """``advance`` is the clock hook: an hour-ahead task runs at once, and its name is
-    free again once another hour has passed."""
-    server = start_tasks()
-    client = tasks_client(server.address)
-    try:
-        queue = client.create_queue(parent=PARENT, queue={"name": f"{PARENT}/queues/clock"})
-        later = datetime.now(UTC) + timedelta(hours=1)
-        spec = http_task(
-            receiver.url("/hour"), name=f"{queue.name}/tasks/hourly", schedule_time=later
-        )
-        client.create_task(parent=queue.name, task=spec)
-        server.advance(3600)
-        receiver.wait_for("/hour", timeout=2)
-        wait_until(lambda: is_gone(client, spec["name"]))
-        server.advance(3601)
-        client.create_task(parent=queue.name, task={**spec, "schedule_time": None})
-    finally:
-        client.transport.close()
-        server.stop()
