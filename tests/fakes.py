@@ -181,3 +181,65 @@ class FakeMessenger:
     def send(self, message: OutboundMessage) -> str:
         self.sent.setdefault(message.idempotency_key, message)
         return f"fake-{message.idempotency_key}"
+
+
+class RecordingPublisher:
+    """A ``Publisher`` that remembers every post; ``errors`` are raised first, in order."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.posts: list[Any] = []
+
+    def publish(self, post: Any) -> Any:
+        from shared.domain.content import Receipt
+
+        if self.errors:
+            raise self.errors.pop(0)
+        self.posts.append(post)
+        return Receipt(f"https://example.test/{post.platform}/{post.content_id}", post.platform)
+
+
+class FlakyPublisher:
+    """Wraps a publisher: the first ``failures`` calls fail with ``Transient``."""
+
+    def __init__(self, inner: Any, failures: int = 1) -> None:
+        self.inner = inner
+        self.failures = failures
+        self.calls = 0
+
+    def publish(self, post: Any) -> Any:
+        from shared.errors import Transient
+
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise Transient(f"{post.platform} timed out (call {self.calls})")
+        return self.inner.publish(post)
+
+
+class RecordingStore:
+    """Wraps any ``DocumentStore`` and records the shape of every query it runs."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.queries: list[dict[str, Any]] = []
+
+    def query(
+        self,
+        collection: str,
+        filters: Sequence[Filter] = (),
+        order_by: Sequence[tuple[str, bool]] = (),
+        limit: int | None = None,
+        collection_group: bool = False,
+    ) -> list[Snapshot]:
+        self.queries.append(
+            {
+                "collection": collection.rsplit("/", 1)[-1],
+                "collection_group": collection_group,
+                "filters": [(f.field, f.op) for f in filters],
+                "order_by": list(order_by),
+            }
+        )
+        return list(self.inner.query(collection, filters, order_by, limit, collection_group))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)

@@ -1,0 +1,117 @@
+"""The daily analytics rollup: per company, the day before the run's schedule time.
+
+Each metric source is one bounded range query on a single timestamp field (leads created,
+leads converted, reviews requested and completed, referral redemptions, content
+published), which Firestore serves from its automatic single-field indexes. The metrics
+are written with ``set`` under ids derived from day, type and name, so rerunning a
+schedule time (Scheduler retries, a manual rerun) overwrites the same documents.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.domain.analytics import Day, DayDocs, Metric, day_before, day_metrics
+from shared.errors import DomainError, Transient
+from shared.events import ScheduledEvent
+from shared.ports import DocumentStore, Filter, Write
+
+log = logging.getLogger("growthkit.analytics")
+
+# Small businesses: far fewer documents a day than this; hitting it is logged as truncated.
+QUERY_LIMIT = 5000
+COMPANY_LIMIT = 10_000
+MAX_WRITES = 500
+
+
+@dataclass
+class RollupResult:
+    date: str
+    companies: int = 0
+    metrics: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def rollup_analytics(store: DocumentStore, now: datetime, event: ScheduledEvent) -> RollupResult:
+    """Roll up every company's metrics for the day before ``event.schedule_time``.
+
+    Args:
+        store: The document store.
+        now: When this run computes (stored as ``computed_at``).
+        event: The Scheduler run; its schedule time picks the day.
+
+    Returns:
+        The day, how many companies and metrics were written, and which companies failed.
+
+    Raises:
+        Transient: some company failed transiently; the rerun Scheduler makes is safe.
+    """
+    day = day_before(event.schedule_time)
+    result = RollupResult(day.date)
+    companies = store.query("companies", limit=COMPANY_LIMIT)
+    if len(companies) == COMPANY_LIMIT:
+        log.warning("%d companies or more: the rest are not rolled up", COMPANY_LIMIT)
+    transient = False
+    for snap in companies:
+        company_id = snap.path.rsplit("/", 1)[1]
+        try:
+            result.metrics += rollup_company(store, now, company_id, day, event.run_key)
+            result.companies += 1
+        except DomainError as err:
+            # One company's failure must not cost the others their metrics.
+            log.error("analytics for %s on %s failed: %s", company_id, day.date, err.message)
+            result.failed.append(company_id)
+            transient = transient or isinstance(err, Transient)
+    log.info("analytics %s: %s", event.run_key, result)
+    if transient:
+        raise Transient(f"Analytics for {', '.join(result.failed)} failed; rerun to finish.")
+    return result
+
+
+def rollup_company(
+    store: DocumentStore, now: datetime, company_id: str, day: Day, run_key: str
+) -> int:
+    """Compute and store one company's metrics for ``day``; returns how many."""
+    base = f"companies/{company_id}"
+
+    def within(collection: str, field_name: str) -> list[dict[str, Any]]:
+        return _within(store, f"{base}/{collection}", field_name, day)
+
+    docs = DayDocs(
+        leads_created=within("leads", "created_at"),
+        leads_converted=within("leads", "converted_at"),
+        reviews_requested=within("reviews", "requested_at"),
+        reviews_completed=within("reviews", "completed_at"),
+        redemptions=within("referral_redemptions", "created_at"),
+        content_published=within("content", "published_at"),
+    )
+    metrics = day_metrics(day.date, docs)
+    writes = [_write(base, metric, now, run_key) for metric in metrics]
+    for start in range(0, len(writes), MAX_WRITES):
+        store.commit(writes[start : start + MAX_WRITES])
+    return len(writes)
+
+
+def _within(store: DocumentStore, collection: str, field_name: str, day: Day) -> list[Any]:
+    snaps = store.query(
+        collection,
+        [Filter(field_name, ">=", day.start), Filter(field_name, "<", day.end)],
+        limit=QUERY_LIMIT,
+    )
+    if len(snaps) == QUERY_LIMIT:
+        log.warning(
+            "%s: %d or more by %s on %s; counts are capped",
+            collection,
+            QUERY_LIMIT,
+            field_name,
+            day.date,
+        )
+    return [s.data for s in snaps if s.data is not None]
+
+
+def _write(base: str, metric: Metric, now: datetime, run_key: str) -> Write:
+    data = {**metric.model_dump(), "computed_at": now, "run_key": run_key}
+    return Write(f"{base}/analytics/{metric.doc_id}", data, "set")

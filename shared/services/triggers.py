@@ -1,0 +1,172 @@
+"""Firestore triggers' use cases, each idempotent under duplicate delivery.
+
+Eventarc delivers at least once, so a trigger records that it handled an event in a
+create-only marker, ``companies/{c}/processed_events/{function}-{event id}``, in the same
+commit as its effect: a second delivery finds the marker in its batched read (or, when both
+run at once, fails to create it) and does nothing. Effects outside that commit (scheduling,
+cancelling tasks) are idempotent by key, so they run before it and a repeat is harmless.
+Events that cannot need any work are recognised from the event alone, without a read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from shared.domain.common import stable_id
+from shared.domain.content import as_utc, publication_key
+from shared.domain.leads import InteractionStatus, lead_path
+from shared.domain.reviews import ReviewStatus
+from shared.errors import AlreadyExists, Contention
+from shared.events import DocumentEvent
+from shared.ports import DocumentStore, TaskQueue, Write
+from shared.services.reviews import cancel_reminders
+from shared.services.scheduling import cancel_task, schedule_task
+
+log = logging.getLogger("growthkit.triggers")
+
+T = TypeVar("T")
+# Eventarc retries for at most a day; markers can go (a TTL policy on expires_at) after.
+MARKER_TTL = timedelta(days=7)
+ATTEMPTS = 3
+_ENGAGED = {InteractionStatus.OPENED, InteractionStatus.CLICKED, InteractionStatus.REPLIED}
+
+
+def marker_path(company_id: str, function: str, event_id: str) -> str:
+    return f"companies/{company_id}/processed_events/{function}-{event_id.replace('/', '_')}"
+
+
+def marker_write(path: str, function: str, event: DocumentEvent, now: datetime) -> Write:
+    data = {
+        "function": function,
+        "event_id": event.id,
+        "document": event.document,
+        "processed_at": now,
+        "expires_at": now + MARKER_TTL,
+    }
+    return Write(path, data, "create")
+
+
+def commit_once(store: DocumentStore, writes: Sequence[Write], what: str) -> bool:
+    """Commit writes that include a marker; False when a concurrent duplicate won."""
+    try:
+        store.commit(writes)
+    except AlreadyExists:
+        log.info("duplicate delivery of %s: the other one committed first", what)
+        return False
+    return True
+
+
+def retrying(attempt: Callable[[], T]) -> T:
+    """Run an optimistic read-then-write attempt again when its precondition fails."""
+    for _ in range(ATTEMPTS - 1):
+        try:
+            return attempt()
+        except Contention:
+            log.info("document changed between read and write; trying again")
+    return attempt()
+
+
+def became(event: DocumentEvent, field: str, value: str) -> bool:
+    """Whether this event changed ``field`` to ``value``."""
+    return event.changed(field) and (event.after or {}).get(field) == value
+
+
+def on_interaction_created(
+    store: DocumentStore, now: datetime, event: DocumentEvent, function: str
+) -> str:
+    """Move the lead's ``last_engagement_at`` forward to an engaging interaction's time.
+
+    Returns:
+        What happened: updated, duplicate, not engagement, not newer or lead missing.
+    """
+    data = event.after or {}
+    if data.get("direction", "inbound") != "inbound" and data.get("status") not in _ENGAGED:
+        return "not engagement"  # our own outbound messages are not the lead engaging
+    at = data.get("created_at")
+    at = as_utc(at) if isinstance(at, datetime) else now
+    company_id, lead_id = event.params["companyId"], event.params["leadId"]
+    marker = marker_path(company_id, function, event.id)
+
+    def attempt() -> str:
+        lead, seen = store.get_all([lead_path(company_id, lead_id), marker])
+        if seen.exists:
+            return "duplicate"
+        if lead.data is None:
+            return "lead missing"
+        current = lead.data.get("last_engagement_at")
+        if isinstance(current, datetime) and as_utc(current) >= at:
+            return "not newer"
+        update = Write(lead.path, {"last_engagement_at": at}, "update", lead.update_time)
+        done = commit_once(store, [update, marker_write(marker, function, event, now)], marker)
+        return "updated" if done else "duplicate"
+
+    return retrying(attempt)
+
+
+def on_review_written(
+    store: DocumentStore, queue: TaskQueue, now: datetime, event: DocumentEvent, function: str
+) -> str:
+    """When a review becomes completed, cancel its pending reminders.
+
+    Returns:
+        What happened: cancelled N, duplicate or not completed.
+    """
+    if not became(event, "status", ReviewStatus.COMPLETED.value):
+        return "not completed"
+    company_id, review_id = event.params["companyId"], event.params["reviewId"]
+    marker = marker_path(company_id, function, event.id)
+    if store.get_all([marker])[0].exists:
+        return "duplicate"
+    cancelled = cancel_reminders(store, queue, now, company_id=company_id, review_id=review_id)
+    done = commit_once(store, [marker_write(marker, function, event, now)], marker)
+    return f"cancelled {cancelled}" if done else "duplicate"
+
+
+def _scheduled(data: dict[str, Any] | None) -> datetime | None:
+    """When a content document is scheduled for, or None if it is not scheduled."""
+    when = (data or {}).get("scheduled_at")
+    if (data or {}).get("status") != "scheduled" or not isinstance(when, datetime):
+        return None
+    return as_utc(when)
+
+
+def on_content_written(
+    store: DocumentStore, queue: TaskQueue, now: datetime, event: DocumentEvent, function: str
+) -> str:
+    """Content that becomes scheduled (or is moved) gets its publish task; content that is
+    unscheduled, moved or deleted loses the old one.
+
+    Returns:
+        What happened: scheduled, unscheduled, rescheduled, finished, duplicate or
+        unchanged.
+    """
+    before, after = _scheduled(event.before), _scheduled(event.after)
+    if before == after:
+        return "unchanged"
+    if after is None and (event.after or {}).get("status") in ("published", "failed"):
+        return "finished"  # its task published it (or gave up): nothing left to cancel
+    company_id, content_id = event.params["companyId"], event.params["contentId"]
+    marker = marker_path(company_id, function, event.id)
+    if store.get_all([marker])[0].exists:
+        return "duplicate"
+    if after is not None:
+        data = {"content_id": content_id, "scheduled_at": after.isoformat()}
+        schedule_task(
+            store,
+            queue,
+            now,
+            company_id=company_id,
+            task_type="publish_content",
+            data=data,
+            run_at=after,
+            key=publication_key(content_id, after),
+        )
+    if before is not None:
+        old = stable_id(publication_key(content_id, before))
+        cancel_task(store, queue, now, company_id=company_id, task_id=old)
+    done = commit_once(store, [marker_write(marker, function, event, now)], marker)
+    outcome = "rescheduled" if before and after else "scheduled" if after else "unscheduled"
+    return outcome if done else "duplicate"

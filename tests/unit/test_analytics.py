@@ -1,0 +1,122 @@
+"""The daily rollup: the day covered, the metrics, and reruns, against in-memory fakes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared.domain.analytics import Day, DayDocs, Metric, day_before, day_metrics
+from shared.errors import Transient
+from shared.events import ScheduledEvent
+from shared.ports import Write
+from shared.services.analytics import rollup_analytics
+from tests.fakes import FakeStore
+
+RUN = ScheduledEvent("rollup", datetime(2026, 11, 21, 0, 15, tzinfo=UTC))
+DAY = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def test_day_before_the_schedule_time() -> None:
+    """A run at 00:15 covers the whole previous UTC day, whatever the time zone given."""
+    local = datetime.fromisoformat("2026-11-21T01:15:00+01:00")
+    assert Day(
+        "2026-11-20", datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC)
+    ) == (day_before(local))
+
+
+def test_metrics_of_a_day() -> None:
+    """Leads by source and status (every status, zeros too), reviews and their average."""
+    docs = DayDocs(
+        leads_created=[{"source": "web_form"}, {"source": "referral", "status": "converted"}, {}],
+        leads_converted=[{}],
+        reviews_requested=[{}, {}],
+        reviews_completed=[{"rating": 5}, {"rating": 4}, {"rating": None}],
+        redemptions=[{}],
+        content_published=[{"type": "social"}],
+    )
+    metrics = {(m.metric_type, m.metric_name): m.value for m in day_metrics("2026-11-20", docs)}
+    assert {
+        ("leads", "total"): 3,
+        ("leads_by_source", "referral"): 1,
+        ("leads_by_source", "unknown"): 1,
+        ("leads_by_source", "web_form"): 1,
+        ("leads_by_status", "contacted"): 0,
+        ("leads_by_status", "converted"): 1,
+        ("leads_by_status", "lost"): 0,
+        ("leads_by_status", "new"): 2,
+        ("leads_by_status", "qualified"): 0,
+        ("conversions", "total"): 1,
+        ("reviews", "requested"): 2,
+        ("reviews", "completed"): 3,
+        ("reviews", "average_rating"): 4.5,
+        ("referrals", "redemptions"): 1,
+        ("content", "published"): 1,
+        ("content_by_type", "social"): 1,
+    } == metrics
+
+
+def test_metric_ids_are_safe_and_stable() -> None:
+    """A source with slashes still makes one valid document id."""
+    metric = Metric(
+        date="2026-11-20", metric_type="leads_by_source", metric_name="a/b c", value=1, source="x"
+    )
+    assert "2026-11-20-leads_by_source-a_b_c" == metric.doc_id
+
+
+def seed(store: FakeStore) -> None:
+    writes = [
+        Write("companies/acme", {"name": "Acme"}),
+        Write("companies/acme/leads/l1", {"source": "web_form", "created_at": DAY}),
+        Write("companies/acme/leads/l2", {"source": "ads", "created_at": DAY - timedelta(days=1)}),
+        Write(
+            "companies/acme/leads/l3",
+            {"status": "converted", "created_at": DAY - timedelta(days=9), "converted_at": DAY},
+        ),
+        Write("companies/acme/reviews/r1", {"requested_at": DAY, "completed_at": DAY, "rating": 3}),
+        Write("companies/beta", {"name": "Beta"}),
+    ]
+    store.commit(writes)
+
+
+def analytics(store: FakeStore, company: str) -> dict[str, Any]:
+    prefix = f"companies/{company}/analytics/"
+    return {
+        p[len(prefix) :]: d["value"] for p, (d, _) in store.docs.items() if p.startswith(prefix)
+    }
+
+
+def test_rollup_writes_every_company_and_reruns_overwrite() -> None:
+    """Each company gets the day's metrics; a rerun of the same run writes the same ids."""
+    store = FakeStore()
+    seed(store)
+    result = rollup_analytics(store, DAY, RUN)
+    assert ("2026-11-20", 2, []) == (result.date, result.companies, result.failed)
+    acme = analytics(store, "acme")
+    assert (1, 1, 1, 3) == (
+        acme["2026-11-20-leads-total"],
+        acme["2026-11-20-leads_by_source-web_form"],
+        acme["2026-11-20-conversions-total"],
+        acme["2026-11-20-reviews-average_rating"],
+    )
+    assert 0 == analytics(store, "beta")["2026-11-20-leads-total"]
+    before = dict(store.docs)
+    rollup_analytics(store, DAY, RUN)
+    assert sorted(before) == sorted(store.docs)
+
+
+def test_a_failing_company_does_not_stop_the_others() -> None:
+    """A transient failure of one company is raised after the others are done."""
+
+    class FailsForAcme(FakeStore):
+        def query(self, collection: str, *args: Any, **kwargs: Any) -> Any:
+            if collection.startswith("companies/acme/"):
+                raise Transient("deadline exceeded")
+            return super().query(collection, *args, **kwargs)
+
+    store = FailsForAcme()
+    seed(store)
+    with pytest.raises(Transient):
+        rollup_analytics(store, DAY, RUN)
+    assert ({}, 0) == (analytics(store, "acme"), analytics(store, "beta")["2026-11-20-leads-total"])
