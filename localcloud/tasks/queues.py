@@ -8,7 +8,7 @@ from typing import Any
 from google.protobuf import field_mask_pb2
 
 from localcloud.tasks import pb
-from localcloud.tasks.errors import invalid
+from localcloud.tasks.errors import invalid, unimplemented
 
 # The defaults the service picks for fields left unset, and its documented maxima.
 DEFAULT_DISPATCHES_PER_SECOND = 500.0
@@ -64,6 +64,9 @@ def with_defaults(queue: Any) -> Any:
 
 def validate(queue: Any) -> None:
     """INVALID_ARGUMENT for values outside the service's documented ranges."""
+    if queue.HasField("http_target"):
+        # Refused rather than stored and ignored: dispatches would differ from production.
+        raise unimplemented("localcloud does not apply queue-level http_target overrides.")
     limits = queue.rate_limits
     if not 0 < limits.max_dispatches_per_second <= MAX_DISPATCHES_PER_SECOND:
         raise invalid("max_dispatches_per_second must be in (0, 500].")

@@ -108,10 +108,9 @@ def test_list_queues_filters_by_state_and_pages(client: Any, parent: str) -> Non
         list(client.list_queues(request={"parent": parent, "filter": "name: a"}))
 
 
-def test_refused_requests_carry_the_services_status_codes(
-    client: Any, parent: str, receiver: Receiver
-) -> None:
-    """NOT_FOUND, ALREADY_EXISTS and INVALID_ARGUMENT where the service answers them."""
+def test_refused_queue_requests_carry_the_services_status_codes(client: Any, parent: str) -> None:
+    """NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT where the service answers them, and
+    UNIMPLEMENTED for queue-level http_target overrides, which are not applied here."""
     name = f"{parent}/queues/strict"
     with pytest.raises(gexc.NotFound):
         client.get_queue(name=name)
@@ -126,7 +125,15 @@ def test_refused_requests_carry_the_services_status_codes(
         )
     with pytest.raises(gexc.NotFound):
         client.get_task(name=f"{name}/tasks/missing")
+    with pytest.raises(gexc.MethodNotImplemented):
+        overrides = {"name": f"{parent}/queues/routed", "http_target": {"http_method": "PUT"}}
+        client.create_queue(parent=parent, queue=overrides)
 
+
+def test_refused_tasks_are_invalid_argument(client: Any, parent: str, receiver: Receiver) -> None:
+    """Bad URL, body on GET, deadline under 15 s, a name in another queue or with bad
+    characters, no target: each INVALID_ARGUMENT, as from the service."""
+    name = client.create_queue(parent=parent, queue={"name": f"{parent}/queues/strict"}).name
     bad_tasks = [
         {"http_request": {"url": "ftp://example.com"}},
         {"http_request": {"url": receiver.url("/x"), "http_method": "GET", "body": b"x"}},
