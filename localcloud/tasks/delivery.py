@@ -7,7 +7,7 @@ attempt the dispatcher counts is exactly one request the handler sees.
 from __future__ import annotations
 
 import http.client
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,6 +40,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     timeout: float
+    oidc: tuple[str, str] | None = None  # (audience, email): signed by ``authorize``
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Outcome:
         return str(self.status) if self.status is not None else self.error
 
 
-def build_request(record: TaskRecord, minter: TokenMinter, now: float) -> Request:
+def build_request(record: TaskRecord) -> Request:
     """The request for the next attempt of ``record`` (call before counting the attempt)."""
     task = record.task
     http = task.http_request
@@ -76,24 +77,26 @@ def build_request(record: TaskRecord, minter: TokenMinter, now: float) -> Reques
     if record.previous_response is not None:
         headers["X-CloudTasks-TaskPreviousResponse"] = str(record.previous_response)
         headers["X-CloudTasks-TaskRetryReason"] = ""  # what the service sends for HTTP tasks
-    authorization = _authorization(http, minter, now)
-    if authorization:
-        headers["Authorization"] = authorization
+    oidc = None
+    if http.HasField("oidc_token"):
+        oidc = (http.oidc_token.audience or http.url, http.oidc_token.service_account_email)
+    elif http.HasField("oauth_token"):
+        # No Google API runs locally to accept a real access token; mark it as local.
+        email = http.oauth_token.service_account_email
+        headers["Authorization"] = f"Bearer localcloud-access-token.{email}"
     method = pb.HttpMethod(http.http_method).name
     timeout = pb.seconds_of(task.dispatch_deadline)
-    return Request(method, http.url, headers, bytes(http.body), timeout)
+    return Request(method, http.url, headers, bytes(http.body), timeout, oidc)
 
 
-def _authorization(http: Any, minter: TokenMinter, now: float) -> str:
-    kind = http.WhichOneof("authorization_header")
-    if kind == "oidc_token":
-        token = http.oidc_token
-        audience = token.audience or http.url
-        return "Bearer " + minter.mint(audience, token.service_account_email, now)
-    if kind == "oauth_token":
-        # No Google API runs locally to accept a real access token; mark it as local.
-        return f"Bearer localcloud-access-token.{http.oauth_token.service_account_email}"
-    return ""
+def authorize(request: Request, minter: TokenMinter, now: float) -> Request:
+    """``request`` with its OIDC token minted: done by the worker, since signing (and
+    creating the key, the first time) should not hold the store's lock."""
+    if request.oidc is None:
+        return request
+    audience, email = request.oidc
+    headers = {**request.headers, "Authorization": "Bearer " + minter.mint(audience, email, now)}
+    return replace(request, headers=headers)
 
 
 def send(request: Request) -> Outcome:

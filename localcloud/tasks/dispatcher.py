@@ -148,7 +148,7 @@ class Dispatcher:
 
     def _begin(self, queue: Any, record: TaskRecord, now: float) -> Flight:
         """Count the attempt on the task (under the lock) and build its request."""
-        request = delivery.build_request(record, self.minter, now)
+        request = delivery.build_request(record)
         task = record.task
         attempt = pb.Attempt(dispatch_time=pb.timestamp(now))
         attempt.schedule_time.CopyFrom(task.schedule_time)
@@ -172,7 +172,8 @@ class Dispatcher:
 
     def _attempt(self, flight: Flight) -> None:
         try:
-            outcome = self._send(flight.request)
+            request = delivery.authorize(flight.request, self.minter, self.store.clock.now())
+            outcome = self._send(request)
         except Exception as err:  # a bug in sending must not kill the worker silently
             log.exception("dispatch of %s failed", flight.record.task.name)
             outcome = Outcome(None, f"{type(err).__name__}: {err}")
