@@ -42,7 +42,6 @@ DEFAULT_RULES: tuple[ScoringRule, ...] = (
     ScoringRule(name="utm_source", field="first_touch.utm.source", op="exists", points=5),
     ScoringRule(name="returning", field="submission_count", op=">=", value=2, points=10),
     ScoringRule(name="referred", field="referred_by", op="exists", points=15),
-    ScoringRule(name="engaged", field="last_engagement_at", op="exists", points=5),
 )
 
 

@@ -105,21 +105,41 @@ def request_publication(
     if when > now + MAX_AHEAD:
         raise InvalidInput("scheduled_at is more than a year ahead.")
     content = _prepare(store, company_id, request, when, now)
-    # Later: the task publishes. Now: it waits a little, so it does not race the direct try.
-    run_at = when if when > now else now + SAFETY_NET_DELAY
-    task_id = schedule_task(
+    task_id = schedule_publication(
+        store, queue, now, company_id=company_id, content_id=content.id, when=when
+    )
+    if when > now:
+        return content, task_id
+    return _publish_now(store, queue, publisher, now, content, company_id, task_id), task_id
+
+
+def schedule_publication(
+    store: DocumentStore,
+    queue: TaskQueue,
+    now: datetime,
+    *,
+    company_id: str,
+    content_id: str,
+    when: datetime,
+) -> str:
+    """Schedule the publish task of a content item for ``when`` (once per item and time).
+
+    A time already due runs after ``SAFETY_NET_DELAY``: publishing now is tried directly,
+    and the task, the retry for what that try left, should not race it.
+
+    Returns:
+        The task id (the same for the same content and time).
+    """
+    return schedule_task(
         store,
         queue,
         now,
         company_id=company_id,
         task_type=TASK_TYPE,
-        data={"content_id": content.id, "scheduled_at": as_utc(when).isoformat()},
-        run_at=run_at,
-        key=publication_key(content.id, when),
+        data={"content_id": content_id, "scheduled_at": as_utc(when).isoformat()},
+        run_at=when if when > now else now + SAFETY_NET_DELAY,
+        key=publication_key(content_id, when),
     )
-    if when > now:
-        return content, task_id
-    return _publish_now(store, queue, publisher, now, content, company_id, task_id), task_id
 
 
 def _prepare(

@@ -22,8 +22,9 @@ from shared.domain.reviews import ReviewStatus
 from shared.errors import AlreadyExists, Contention
 from shared.events import DocumentEvent
 from shared.ports import DocumentStore, TaskQueue, Write
+from shared.services.content import schedule_publication
 from shared.services.reviews import cancel_reminders
-from shared.services.scheduling import cancel_task, schedule_task
+from shared.services.scheduling import cancel_task
 
 log = logging.getLogger("growthkit.triggers")
 
@@ -79,6 +80,12 @@ def on_interaction_created(
 ) -> str:
     """Move the lead's ``last_engagement_at`` forward to an engaging interaction's time.
 
+    Args:
+        store: The document store.
+        now: The time of this run (used when the interaction has no ``created_at``).
+        event: The interaction's creation.
+        function: The trigger's name (part of the duplicate marker).
+
     Returns:
         What happened: updated, duplicate, not engagement, not newer or lead missing.
     """
@@ -111,6 +118,13 @@ def on_review_written(
 ) -> str:
     """When a review becomes completed, cancel its pending reminders.
 
+    Args:
+        store: The document store.
+        queue: The Cloud Tasks queue holding the reminders.
+        now: The time of this run.
+        event: The review's change.
+        function: The trigger's name (part of the duplicate marker).
+
     Returns:
         What happened: cancelled N, duplicate or not completed.
     """
@@ -118,8 +132,8 @@ def on_review_written(
         return "not completed"
     company_id, review_id = event.params["companyId"], event.params["reviewId"]
     marker = marker_path(company_id, function, event.id)
-    if store.get_all([marker])[0].exists:
-        return "duplicate"
+    # No read of the marker first: cancelling is idempotent, so a duplicate only finds the
+    # reminders already cancelled and then fails to create the marker.
     cancelled = cancel_reminders(store, queue, now, company_id=company_id, review_id=review_id)
     done = commit_once(store, [marker_write(marker, function, event, now)], marker)
     return f"cancelled {cancelled}" if done else "duplicate"
@@ -139,6 +153,13 @@ def on_content_written(
     """Content that becomes scheduled (or is moved) gets its publish task; content that is
     unscheduled, moved or deleted loses the old one.
 
+    Args:
+        store: The document store.
+        queue: The Cloud Tasks queue for the publish task.
+        now: The time of this run.
+        event: The content's change.
+        function: The trigger's name (part of the duplicate marker).
+
     Returns:
         What happened: scheduled, unscheduled, rescheduled, finished, duplicate or
         unchanged.
@@ -150,19 +171,10 @@ def on_content_written(
         return "finished"  # its task published it (or gave up): nothing left to cancel
     company_id, content_id = event.params["companyId"], event.params["contentId"]
     marker = marker_path(company_id, function, event.id)
-    if store.get_all([marker])[0].exists:
-        return "duplicate"
+    # As for reviews, no read first: scheduling and cancelling are idempotent by key.
     if after is not None:
-        data = {"content_id": content_id, "scheduled_at": after.isoformat()}
-        schedule_task(
-            store,
-            queue,
-            now,
-            company_id=company_id,
-            task_type="publish_content",
-            data=data,
-            run_at=after,
-            key=publication_key(content_id, after),
+        schedule_publication(
+            store, queue, now, company_id=company_id, content_id=content_id, when=after
         )
     if before is not None:
         old = stable_id(publication_key(content_id, before))

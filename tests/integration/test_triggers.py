@@ -71,7 +71,8 @@ def test_trigger_round_trips(
     project_id: str,
 ) -> None:
     """A scoring run is one batched read and one commit; a duplicate or a settled event
-    is one read; an irrelevant content change is none."""
+    is one read; a content change that needs no work is none; scheduling content is two
+    commits."""
     db.document(LEAD).set(NEW_LEAD)  # no company document yet: defaults apply
     client = function_client("on_lead_written")
     created = feed.last(LEAD)
@@ -82,11 +83,17 @@ def test_trigger_round_trips(
     deliver(client, "on_lead_written", *created, times=1)
     deliver(client, "on_lead_written", *feed.last(LEAD), times=1)
     assert {"BatchGetDocuments": 2} == trips.delta()
-    db.document("companies/acme/content/c1").set({"title": "Draft", "status": "draft"})
-    trips = RoundTrips(firestore_server, project_id)
+    path = "companies/acme/content/c1"
+    db.document(path).set({"title": "Draft", "status": "draft"})
     content = function_client("on_content_written")
-    deliver(content, "on_content_written", *feed.last("companies/acme/content/c1"))
+    trips = RoundTrips(firestore_server, project_id)
+    deliver(content, "on_content_written", *feed.last(path))
     assert {} == trips.delta()
+    when = datetime.now(UTC) + timedelta(days=1)
+    db.document(path).update({"status": "scheduled", "scheduled_at": when})
+    trips = RoundTrips(firestore_server, project_id)
+    deliver(content, "on_content_written", *feed.last(path), times=1)
+    assert {"Commit": 2} == trips.delta()  # the task (schedule_task's own), the marker
 
 
 def test_conversion_schedules_one_review_request(
@@ -115,6 +122,27 @@ def test_interaction_moves_engagement_forward_once(
     assert [200, 200] == deliver(client, "on_interaction_created", *feed.last(path))
     assert at == db.document(LEAD).get().get("last_engagement_at")
     assert ["on_interaction_created"] == markers(db)
+
+
+def test_interaction_round_trips(
+    db: Any,
+    feed: ProjectFeed,
+    queue: FakeTaskQueue,
+    function_client: Any,
+    firestore_server: Any,
+    project_id: str,
+) -> None:
+    """One batched read (lead and marker) and one commit; the duplicate only reads."""
+    db.document(LEAD).set(NEW_LEAD)
+    path = f"{LEAD}/interactions/i1"
+    db.document(path).set({"type": "form", "created_at": datetime.now(UTC)})
+    client, event = function_client("on_interaction_created"), feed.last(path)
+    trips = RoundTrips(firestore_server, project_id)
+    deliver(client, "on_interaction_created", *event, times=1)
+    assert {"BatchGetDocuments": 1, "Commit": 1} == trips.delta()
+    trips = RoundTrips(firestore_server, project_id)
+    deliver(client, "on_interaction_created", *event, times=1)
+    assert {"BatchGetDocuments": 1} == trips.delta()
 
 
 def test_completed_review_cancels_reminders(
