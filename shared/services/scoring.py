@@ -57,6 +57,7 @@ def _attempt(
     function: str,
     converted: bool,
 ) -> str:
+    """One optimistic try: a batched read, the idempotent scheduling, then one commit."""
     company_id, lead_id = event.params["companyId"], event.params["leadId"]
     marker = marker_path(company_id, function, event.id)
     company, config, lead, seen = store.get_all(
@@ -73,19 +74,11 @@ def _attempt(
         return "lead missing"
     score = score_lead(lead.data, _config(config))
     update = _changes(lead.data, score, converted, now)
-    if converted and _settings(company).review_on_conversion:
+    review = converted and _settings(company).review_on_conversion
+    if review:
         # Before the commit: scheduling is idempotent by key, so a retry repeats it harmlessly.
-        schedule_task(
-            store,
-            queue,
-            now,
-            company_id=company_id,
-            task_type="review_request",
-            data={"lead_id": lead_id},
-            run_at=now,
-            key=f"review_request:{lead_id}:conversion",
-        )
-    elif not update:
+        _schedule_review(store, queue, now, company_id, lead_id)
+    if not update and not review:
         return "unchanged"
     writes = [marker_write(marker, function, event, now)]
     if update:
@@ -93,6 +86,22 @@ def _attempt(
     if "score" in update:
         writes.append(_history(company_id, lead_id, lead.data, score, event, now))
     return "updated" if commit_once(store, writes, marker) else "duplicate"
+
+
+def _schedule_review(
+    store: DocumentStore, queue: TaskQueue, now: datetime, company_id: str, lead_id: str
+) -> None:
+    """A review request for a converted lead: once per lead, however often it converts."""
+    schedule_task(
+        store,
+        queue,
+        now,
+        company_id=company_id,
+        task_type="review_request",
+        data={"lead_id": lead_id},
+        run_at=now,
+        key=f"review_request:{lead_id}:conversion",
+    )
 
 
 def _changes(lead: dict[str, Any], score: Score, converted: bool, now: datetime) -> dict[str, Any]:
