@@ -108,3 +108,25 @@ def test_scheduled_publication_through_run_task_publishes_once(
     assert ("completed", "published") == (second["outcome"], second["result"]["status"])
     assert ["c1-x"] == list(docs(db, "companies/acme/published_posts"))
     assert 2 == FLAKY["publisher"].calls
+
+
+def test_registered_handler_publishes_with_the_local_publisher(
+    db: Any, queue: FakeTaskQueue, function_client: Any, staff_auth: Any
+) -> None:
+    """The task type as registered (no test handler): run_task publishes the scheduled
+    content through the default local publisher, and the content records its URL."""
+    when = datetime.now(UTC) + timedelta(minutes=5)
+    res = publish(
+        function_client, staff_auth("acme"), scheduled_at=when.isoformat(), platforms=["blog"]
+    )
+    task_id = res.get_json()["task_id"]
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    db.document(f"companies/acme/scheduled_tasks/{task_id}").update({"scheduled_for": past})
+    done = function_client("run_task").post("/", json={"company_id": "acme", "task_id": task_id})
+    content = db.document(PATH).get().to_dict()
+    post = db.document("companies/acme/published_posts/c1-blog").get().to_dict()
+    assert ("completed", "published", post["url"]) == (
+        done.get_json()["outcome"],
+        content["status"],
+        content["url"],
+    )
