@@ -178,19 +178,6 @@ def test_history_before_a_restart_is_not_invented(
         server.stop()
 
 
-def test_journal_is_replayed_without_a_clean_stop(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Acknowledged commits are in the journal even if the process never stops cleanly."""
-    server = start_firestore(data_dir=tmp_path)
-    client_of(server, monkeypatch).document("c/a").set({"n": 1})
-    replayed = FirestoreServer(data_dir=tmp_path).store  # the first server is still running
-    assert ["projects/persist/databases/(default)/documents/c/a"] == [
-        d.name for d in replayed.latest_documents()
-    ]
-    server.stop()
-
-
 def test_import_and_export_on_exit_round_trip(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -216,9 +203,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def launch(log: Path, *options: str) -> Iterator[str]:
+def launch(log: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``python -m localcloud --log-level DEBUG firestore --port P *options`` as a
-    subprocess logging to ``log``; yields its address and terminates it (SIGTERM) after."""
+    subprocess logging to ``log``; yields its address and process, terminated (SIGTERM)
+    at the end unless the test ended it."""
     port = free_port()
     command = [sys.executable, "-m", "localcloud", "--log-level", "DEBUG", "firestore"]
     with log.open("a") as out:
@@ -231,9 +219,10 @@ def launch(log: Path, *options: str) -> Iterator[str]:
         )
     try:
         wait_for_port(port)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.wait(timeout=10)
 
 
@@ -258,7 +247,7 @@ def test_standalone_server_serves_the_client(
 ) -> None:
     """The command line server serves a client in another process; DEBUG logs each RPC."""
     log = tmp_path / "firestore.log"
-    with launch(log) as address:
+    with launch(log) as (address, _):
         db = client_at(address, monkeypatch)
         db.document("c/a").set({"n": 1})
         assert {"n": 1} == db.document("c/a").get().to_dict()
@@ -276,7 +265,20 @@ def test_standalone_export_on_exit_then_import(
 ) -> None:
     """--export-on-exit saves everything when the process is terminated; --import loads it."""
     log, export = tmp_path / "firestore.log", tmp_path / "export"
-    with launch(log, "--export-on-exit", str(export)) as address:
+    with launch(log, "--export-on-exit", str(export)) as (address, _):
         client_at(address, monkeypatch).document("c/a").set({"n": 1})
-    with launch(log, "--import", str(export)) as address:
+    with launch(log, "--import", str(export)) as (address, _):
+        assert {"n": 1} == client_at(address, monkeypatch).document("c/a").get().to_dict()
+
+
+def test_standalone_journal_survives_a_kill(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--data-dir is a write-ahead journal: acknowledged writes survive SIGKILL."""
+    log, data = tmp_path / "firestore.log", tmp_path / "data"
+    with launch(log, "--data-dir", str(data)) as (address, process):
+        client_at(address, monkeypatch).document("c/a").set({"n": 1})
+        process.kill()
+        process.wait(timeout=10)
+    with launch(log, "--data-dir", str(data)) as (address, _):
         assert {"n": 1} == client_at(address, monkeypatch).document("c/a").get().to_dict()
