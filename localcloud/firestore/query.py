@@ -65,16 +65,20 @@ def _field_matches(doc: Any, f: Any) -> bool:
     if op == Op.IN:
         return any(values.equals(v, e) for e in x.array_value.values)
     if op == Op.NOT_IN:
-        # A null in the list matches nothing: ``x != null`` is no value at all in Firestore.
-        listed = x.array_value.values
-        if any(values.kind(e) == "null_value" for e in listed):
-            return False
-        return values.kind(v) != "null_value" and not any(values.equals(v, e) for e in listed)
+        return _not_in(v, x.array_value.values)
     if op == Op.ARRAY_CONTAINS_ANY:
         return values.kind(v) == "array_value" and any(
             values.equals(e, c) for e in v.array_value.values for c in x.array_value.values
         )
     raise invalid(f"Unsupported field filter operator {op}")
+
+
+def _not_in(v: Any, listed: Any) -> bool:
+    # Like ``!=``, not-in never matches a null field; and a null in the list makes the
+    # filter match nothing (Firestore's own SDKs evaluate it the same way offline).
+    if any(values.kind(e) == "null_value" for e in listed):
+        return False
+    return values.kind(v) != "null_value" and not any(values.equals(v, e) for e in listed)
 
 
 def _unary_matches(doc: Any, f: Any) -> bool:

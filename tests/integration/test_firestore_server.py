@@ -209,7 +209,7 @@ def launch(log: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen[byt
     at the end unless the test ended it."""
     port = free_port()
     command = [sys.executable, "-m", "localcloud", "--log-level", "DEBUG", "firestore"]
-    with log.open("a") as out:
+    with log.open("w") as out:
         process = subprocess.Popen(
             [*command, "--port", str(port), *options],
             stdout=out,
@@ -218,7 +218,7 @@ def launch(log: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen[byt
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     try:
-        wait_for_port(port)
+        wait_until_ready(log)
         yield f"127.0.0.1:{port}", process
     finally:
         if process.poll() is None:
@@ -226,15 +226,16 @@ def launch(log: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen[byt
         process.wait(timeout=10)
 
 
-def wait_for_port(port: int, seconds: float = 15.0) -> None:
+def wait_until_ready(log: Path, seconds: float = 15.0) -> None:
+    """Wait for the banner the command prints once serving, then a moment more: it installs
+    its SIGTERM handler just after the banner, and a SIGTERM before that ends it without
+    the export (and one landing inside ``threading.Event.wait`` can deadlock it)."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on {port}")
+    while "Firestore emulator on" not in log.read_text():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the server never started: {log.read_text()}")
+        time.sleep(0.02)
+    time.sleep(0.2)
 
 
 def client_at(address: str, monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -264,10 +265,10 @@ def test_standalone_export_on_exit_then_import(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--export-on-exit saves everything when the process is terminated; --import loads it."""
-    log, export = tmp_path / "firestore.log", tmp_path / "export"
-    with launch(log, "--export-on-exit", str(export)) as (address, _):
+    export = tmp_path / "export"
+    with launch(tmp_path / "first.log", "--export-on-exit", str(export)) as (address, _):
         client_at(address, monkeypatch).document("c/a").set({"n": 1})
-    with launch(log, "--import", str(export)) as (address, _):
+    with launch(tmp_path / "second.log", "--import", str(export)) as (address, _):
         assert {"n": 1} == client_at(address, monkeypatch).document("c/a").get().to_dict()
 
 
@@ -275,10 +276,10 @@ def test_standalone_journal_survives_a_kill(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--data-dir is a write-ahead journal: acknowledged writes survive SIGKILL."""
-    log, data = tmp_path / "firestore.log", tmp_path / "data"
-    with launch(log, "--data-dir", str(data)) as (address, process):
+    data = tmp_path / "data"
+    with launch(tmp_path / "first.log", "--data-dir", str(data)) as (address, process):
         client_at(address, monkeypatch).document("c/a").set({"n": 1})
         process.kill()
         process.wait(timeout=10)
-    with launch(log, "--data-dir", str(data)) as (address, _):
+    with launch(tmp_path / "second.log", "--data-dir", str(data)) as (address, _):
         assert {"n": 1} == client_at(address, monkeypatch).document("c/a").get().to_dict()
