@@ -114,23 +114,30 @@ class ListenSession:
             yield _target_change(pb.TargetChangeType.REMOVE, [target.id])
 
     def _on_commit(self, commit: Commit) -> Iterator[Any]:
-        sent = False
+        responses: list[Any] = []
         for target in [t for t in self._targets.values() if t.touched_by(commit)]:
             with self._store.cond:
                 docs = target.current()
+                gone = {name: self._store.get(name) for name in set(target.state) - set(docs)}
             for name, doc in docs.items():
                 if target.state.get(name, -1) != update_ns(doc):
-                    sent = True
                     change = pb.DocumentChange(document=doc, target_ids=[target.id])
-                    yield pb.ListenResponse(document_change=change)
-            for name in set(target.state) - set(docs):
-                sent = True
-                yield pb.ListenResponse(
-                    document_delete=pb.DocumentDelete(document=name, removed_target_ids=[target.id])
-                )
+                    responses.append(pb.ListenResponse(document_change=change))
+            responses.extend(_removal(name, doc, target.id) for name, doc in gone.items())
             target.state = {name: update_ns(d) for name, d in docs.items()}
-        if sent:
+        if responses:
+            yield from responses
             yield _target_change(pb.TargetChangeType.NO_CHANGE, [], commit.commit_ns)
+
+
+def _removal(name: str, doc: Any | None, target_id: int) -> Any:
+    """A document that left a target: deleted, or (as Firestore sends it) still there but
+    no longer matching, which is a change removing it from the target."""
+    if doc is None:
+        delete = pb.DocumentDelete(document=name, removed_target_ids=[target_id])
+        return pb.ListenResponse(document_delete=delete)
+    change = pb.DocumentChange(document=doc, removed_target_ids=[target_id])
+    return pb.ListenResponse(document_change=change)
 
 
 def _target_change(
