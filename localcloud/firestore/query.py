@@ -122,8 +122,8 @@ def _validate_filters(sq: Any) -> list[str]:
     for leaf in _walk(sq.where):
         if hasattr(leaf, "value"):
             if leaf.op in (Op.IN, Op.NOT_IN, Op.ARRAY_CONTAINS_ANY):
-                if values.kind(leaf.value) != "array_value":
-                    raise invalid(f"A '{Op.Name(leaf.op)}' filter needs an array value")
+                if values.kind(leaf.value) != "array_value" or not leaf.value.array_value.values:
+                    raise invalid(f"A '{Op.Name(leaf.op)}' filter needs a non-empty array")
                 if len(leaf.value.array_value.values) > MAX_DISJUNCTION:
                     raise invalid(f"A disjunction may have at most {MAX_DISJUNCTION} values")
             if leaf.op in _INEQUALITY:

@@ -81,6 +81,22 @@ def test_in_with_null_and_arrays(db: Any) -> None:
     assert ["a", "b"] == ids(c.where(filter=FieldFilter("n", "in", [None, [1, 2]])))
 
 
+@pytest.mark.parametrize("op", ["in", "not-in", "array_contains_any"])
+def test_disjunction_with_an_empty_list_is_invalid(db: Any, op: str) -> None:
+    """in, not-in and array_contains_any need a non-empty list."""
+    c = seed(db, NUMBERS)
+    with pytest.raises(exceptions.InvalidArgument, match="non-empty array"):
+        ids(c.where(filter=FieldFilter("n", op, [])))
+
+
+def test_disjunction_of_more_than_30_values_is_invalid(db: Any) -> None:
+    """An in filter may list 30 values, not 31."""
+    c = seed(db, NUMBERS)
+    assert ["a"] == ids(c.where(filter=FieldFilter("n", "in", [1, *range(100, 129)])))
+    with pytest.raises(exceptions.InvalidArgument, match="at most 30"):
+        ids(c.where(filter=FieldFilter("n", "in", list(range(31)))))
+
+
 NULLS = {
     "null": {"v": None},
     "nan": {"v": math.nan},
