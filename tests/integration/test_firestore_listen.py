@@ -109,7 +109,7 @@ def test_collection_watch_ignores_subcollections_and_other_collections(db: Any, 
     snaps.next()
     db.document("c/a/sub/x").set({"n": 1})
     db.document("cc/a").set({"n": 1})
-    assert snaps.nothing_more()
+    assert True is snaps.nothing_more()
     db.document("c/b").set({"n": 1})
     assert [("ADDED", "b")] == kinds(snaps.next()[1])
 
@@ -123,7 +123,7 @@ def test_unsubscribe_stops_callbacks(db: Any) -> None:
     snaps.next()
     watch.unsubscribe()
     ref.set({"n": 2})
-    assert snaps.nothing_more()
+    assert True is snaps.nothing_more()
 
 
 def test_query_watch_with_order_and_limit(db: Any, watch: Any) -> None:

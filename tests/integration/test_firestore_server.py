@@ -70,7 +70,7 @@ def test_change_feed_one_commit_per_batch(db: Any, feed: queue.Queue[Commit]) ->
     batch.commit()
     commit = feed.get(timeout=1)
     assert ["a", "b"] == [c.name.rsplit("/", 1)[1] for c in commit.changes]
-    assert feed.empty()
+    assert True is feed.empty()
 
 
 def test_change_feed_skips_no_op_writes(db: Any, feed: queue.Queue[Commit]) -> None:
@@ -79,7 +79,7 @@ def test_change_feed_skips_no_op_writes(db: Any, feed: queue.Queue[Commit]) -> N
     feed.get(timeout=1)
     db.document("c/a").set({"n": 1})
     db.document("c/missing").delete()
-    assert feed.empty()
+    assert True is feed.empty()
 
 
 # --- counters ------------------------------------------------------------------------------
