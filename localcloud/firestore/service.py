@@ -185,7 +185,7 @@ class FirestoreService:
         return response
 
     def _missing_parents(self, collection: str, at: int | None) -> set[str]:
-        """Documents of ``collection`` with a document somewhere below them right now."""
+        """Documents of ``collection`` with a document somewhere below them at ``at``."""
         depth = len(collection.split("/")) + 1
         return {
             "/".join(path.split("/")[:depth])
