@@ -6,7 +6,7 @@ import argparse
 import importlib
 import logging
 import signal
-import threading
+import time
 from pathlib import Path
 
 # Each service adds its own subcommand: ``register(subparsers)`` in its ``cli`` module.
@@ -32,11 +32,28 @@ def _firestore(args: argparse.Namespace) -> None:
     server.stop()
 
 
-def wait_for_signal() -> None:
-    stop = threading.Event()
+_stop_requested = False
+
+
+def _request_stop(*_: object) -> None:
+    # Only set a flag: anything that takes a lock in a signal handler can deadlock.
+    global _stop_requested  # noqa: PLW0603 - the one piece of state a signal may touch
+    _stop_requested = True
+
+
+def install_signal_handlers() -> None:
+    """Catch SIGINT/SIGTERM from process start, so a stop that arrives while a server is
+    still starting is not lost (and the server still exports its data on the way out)."""
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+        signal.signal(sig, _request_stop)
+
+
+def wait_for_signal() -> None:
+    """Block until SIGINT or SIGTERM (installed by ``main`` before anything starts)."""
+    if signal.getsignal(signal.SIGTERM) is not _request_stop:
+        install_signal_handlers()
+    while not _stop_requested:
+        time.sleep(0.2)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    install_signal_handlers()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
