@@ -1,34 +1,43 @@
 """Entry points of every function in the bundle (functions-framework targets).
 
-Each function lives in the module of its area; importing them here registers them. Google
-clients are imported lazily inside the services, so loading this module stays cheap.
+Each function lives in the module of its area and is imported on first access (PEP 562
+module ``__getattr__``): functions-framework looks up one target per instance, so a
+deployed function loads only its own area's modules, not the whole bundle's. Google
+clients are imported lazily inside the services, so loading an area stays cheap too.
 """
 
-from functions.analytics import rollup_analytics
-from functions.content import publish_content
-from functions.forms import lead_intake
-from functions.referrals import expire_referrals, redeem_referral, referral_codes
-from functions.reviews import request_review
-from functions.tasks import dispatch_due_tasks, run_task
-from functions.triggers import (
-    on_content_written,
-    on_interaction_created,
-    on_lead_written,
-    on_review_written,
-)
+from __future__ import annotations
 
-__all__ = [
-    "on_content_written",
-    "on_interaction_created",
-    "on_lead_written",
-    "on_review_written",
-    "publish_content",
-    "rollup_analytics",
-    "dispatch_due_tasks",
-    "request_review",
-    "run_task",
-    "lead_intake",
-    "expire_referrals",
-    "redeem_referral",
-    "referral_codes",
-]
+import importlib
+from typing import Any
+
+_AREAS = {
+    "rollup_analytics": "functions.analytics",
+    "publish_content": "functions.content",
+    "lead_intake": "functions.forms",
+    "expire_referrals": "functions.referrals",
+    "redeem_referral": "functions.referrals",
+    "referral_codes": "functions.referrals",
+    "request_review": "functions.reviews",
+    "dispatch_due_tasks": "functions.tasks",
+    "run_task": "functions.tasks",
+    "on_content_written": "functions.triggers",
+    "on_interaction_created": "functions.triggers",
+    "on_lead_written": "functions.triggers",
+    "on_review_written": "functions.triggers",
+}
+
+# Every target, for tools that list them (a module ``__getattr__`` is invisible to them).
+ENTRY_POINTS = tuple(sorted(_AREAS))
+
+
+def __getattr__(name: str) -> Any:
+    """Import the area that defines ``name`` and return the entry point."""
+    area = _AREAS.get(name)
+    if area is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(area), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_AREAS})
