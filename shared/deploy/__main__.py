@@ -11,7 +11,12 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("shared.deploy.schedules",)
+COMMANDS = (
+    "shared.deploy.schedules",
+    "shared.deploy.plan",
+    "shared.deploy.apply",
+    "shared.deploy.package",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
