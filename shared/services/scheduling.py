@@ -27,7 +27,15 @@ from shared.domain.tasks import (
     task_payload,
 )
 from shared.errors import AlreadyExists, InvalidInput
-from shared.ports import DocumentStore, Filter, TaskQueue, TaskRequest, Transaction, Write
+from shared.ports import (
+    DocumentStore,
+    Filter,
+    Snapshot,
+    TaskQueue,
+    TaskRequest,
+    Transaction,
+    Write,
+)
 
 log = logging.getLogger("growthkit.scheduling")
 
@@ -118,23 +126,39 @@ def cancel_task(
     """
 
     def cancel(tx: Transaction) -> bool:
-        snap = tx.get(task_path(company_id, task_id))
-        if snap.data is None or snap.data.get("status") != TaskStatus.PENDING:
+        write = cancel_write(tx.get(task_path(company_id, task_id)), now)
+        if write is None:
             return False
-        update = {"status": TaskStatus.CANCELLED.value, "updated_at": now, "lease_until": None}
-        tx.write(Write(snap.path, update, "merge"))
+        tx.write(write)
         return True
 
     cancelled = store.run_transaction(cancel)
     if cancelled:
-        try:
-            queue.cancel(cloud_task_name(company_id, task_id))
-        except Exception:
-            # The cancelled status already makes any delivery a no-op; deleting the Cloud
-            # Task only saves that delivery, so a failure here is not worth failing for.
-            log.warning("could not delete the Cloud Task of %s", task_id, exc_info=True)
-        log.info("cancelled task %s of %s", task_id, company_id)
+        drop_cloud_task(queue, company_id, task_id)
     return cancelled
+
+
+def cancel_write(snap: Snapshot, now: datetime) -> Write | None:
+    """The write cancelling a task read as ``snap``, or None unless it is pending.
+
+    Guarded by the update time read, so outside a transaction it still only applies if
+    nobody (a run taking its lease) changed the task since.
+    """
+    if snap.data is None or snap.data.get("status") != TaskStatus.PENDING:
+        return None
+    update = {"status": TaskStatus.CANCELLED.value, "updated_at": now, "lease_until": None}
+    return Write(snap.path, update, "update", snap.update_time)
+
+
+def drop_cloud_task(queue: TaskQueue, company_id: str, task_id: str) -> None:
+    """Delete a cancelled task's Cloud Task, best effort."""
+    try:
+        queue.cancel(cloud_task_name(company_id, task_id))
+    except Exception:
+        # The cancelled status already makes any delivery a no-op; deleting the Cloud
+        # Task only saves that delivery, so a failure here is not worth failing for.
+        log.warning("could not delete the Cloud Task of %s", task_id, exc_info=True)
+    log.info("cancelled task %s of %s", task_id, company_id)
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ from typing import Any, TypeVar
 from shared.domain.common import stable_id
 from shared.domain.content import as_utc, publication_key
 from shared.domain.leads import InteractionStatus, lead_path
-from shared.domain.reviews import ReviewStatus
+from shared.domain.reviews import ReviewStatus, review_path
+from shared.domain.tasks import task_path
 from shared.errors import AlreadyExists, Contention
 from shared.events import DocumentEvent
 from shared.ports import DocumentStore, TaskQueue, Write
 from shared.services.content import schedule_publication
-from shared.services.reviews import cancel_reminders
-from shared.services.scheduling import cancel_task
+from shared.services.scheduling import cancel_task, cancel_write, drop_cloud_task
 
 log = logging.getLogger("growthkit.triggers")
 
@@ -118,6 +118,10 @@ def on_review_written(
 ) -> str:
     """When a review becomes completed, cancel its pending reminders.
 
+    The event carries the review as written, reminder ids included, so one batched read
+    (the marker and the reminder tasks) and one commit (the pending ones cancelled, each
+    guarded by its update time, and the marker) are the whole job: two round trips.
+
     Args:
         store: The document store.
         queue: The Cloud Tasks queue holding the reminders.
@@ -132,11 +136,30 @@ def on_review_written(
         return "not completed"
     company_id, review_id = event.params["companyId"], event.params["reviewId"]
     marker = marker_path(company_id, function, event.id)
-    # No read of the marker first: cancelling is idempotent, so a duplicate only finds the
-    # reminders already cancelled and then fails to create the marker.
-    cancelled = cancel_reminders(store, queue, now, company_id=company_id, review_id=review_id)
-    done = commit_once(store, [marker_write(marker, function, event, now)], marker)
-    return f"cancelled {cancelled}" if done else "duplicate"
+    task_ids = _reminder_ids(store, event, review_path(company_id, review_id))
+
+    def attempt() -> list[str] | None:
+        seen, *tasks = store.get_all([marker, *(task_path(company_id, t) for t in task_ids)])
+        if seen.exists:
+            return None
+        cancels = [w for w in (cancel_write(s, now) for s in tasks) if w is not None]
+        done = commit_once(store, [*cancels, marker_write(marker, function, event, now)], marker)
+        return [w.path.rsplit("/", 1)[1] for w in cancels] if done else None
+
+    cancelled = retrying(attempt)
+    if cancelled is None:
+        return "duplicate"
+    for task_id in cancelled:
+        drop_cloud_task(queue, company_id, task_id)
+    return f"cancelled {len(cancelled)}"
+
+
+def _reminder_ids(store: DocumentStore, event: DocumentEvent, path: str) -> list[str]:
+    """The review's reminder task ids: from the event, else (a partial event) from a read."""
+    data = event.after or {}
+    if "reminder_task_ids" not in data:
+        data = store.get_all([path])[0].data or {}
+    return [str(t) for t in data.get("reminder_task_ids") or []]
 
 
 def _scheduled(data: dict[str, Any] | None) -> datetime | None:
