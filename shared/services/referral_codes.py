@@ -4,6 +4,9 @@ codes across every company.
 Production needs two composite indexes: ``referrals`` (collection) on status ASC,
 created_at DESC for listing by status, and ``referrals`` (collection group) on status ASC,
 expires_at ASC for the periodic expiry.
+
+A code allowing many uses is created with its shard documents (``shared.domain.counters``)
+and listed with their counts added up.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+from shared.domain.counters import SHARDS, new_shards, shard_path, sharded, total_used
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.leads import Lead, lead_path
 from shared.domain.referrals import (
@@ -89,7 +94,7 @@ def _insert(store: DocumentStore, template: Referral, make_code: Callable[[], st
         referral = template.model_copy(update={"code": make_code()})
         path = referral_path(referral.company_id, referral.code)
         try:
-            store.commit([Write(path, referral.model_dump(), "create")])
+            store.commit(_creates(path, referral))
         except AlreadyExists:
             log.warning(
                 "referral code collision in company %s; drawing another", referral.company_id
@@ -105,6 +110,42 @@ def _insert(store: DocumentStore, template: Referral, make_code: Callable[[], st
     raise Transient("Could not allocate a free referral code; try again.")
 
 
+def _creates(path: str, referral: Referral) -> list[Write]:
+    """The code's document, and its shards when it allows enough uses to need them."""
+    if not sharded(referral.max_uses):
+        return [Write(path, referral.model_dump(), "create")]
+    shards = [
+        Write(shard_path(path, s["index"]), s, "create") for s in new_shards(referral.max_uses)
+    ]
+    return [Write(path, {**referral.model_dump(), "shards": SHARDS}, "create"), *shards]
+
+
+def with_shard_counts(store: DocumentStore, snaps: list[Snapshot]) -> list[Referral]:
+    """The codes, a sharded code's count and leads gathered from its shards (one read)."""
+    sharded_paths = [s.path for s in snaps if (s.data or {}).get("shards")]
+    paths = [shard_path(p, i) for p in sharded_paths for i in range(SHARDS)]
+    found = {s.path: s.data for s in store.get_all(paths)} if paths else {}
+    codes = []
+    for snap in (s for s in snaps if s.data is not None):
+        referral = Referral.model_validate(snap.data)
+        if snap.path in sharded_paths:
+            shards = [found.get(shard_path(snap.path, i)) for i in range(SHARDS)]
+            referral = _summed(referral, shards)
+        codes.append(referral)
+    return codes
+
+
+def _summed(referral: Referral, shards: list[dict[str, Any] | None]) -> Referral:
+    used = total_used(shards)
+    leads = [lead for s in shards for lead in (s or {}).get("referred_leads", [])]
+    status = referral.status
+    if status is ReferralStatus.ACTIVE and used >= referral.max_uses:
+        status = ReferralStatus.USED
+    return referral.model_copy(
+        update={"times_used": used, "referred_leads": leads, "status": status}
+    )
+
+
 def list_referrals(
     store: DocumentStore, staff: StaffIdentity, company_id: str, status: ReferralStatus | None
 ) -> list[Referral]:
@@ -116,10 +157,14 @@ def list_referrals(
     staff.require_company(company_id)
     staff.require_role(Role.USER)
     filters = [Filter("status", "==", status.value)] if status else []
+    if status is ReferralStatus.USED:
+        # A sharded code is used up when its shards are; its document still says active.
+        filters = [Filter("status", "in", [ReferralStatus.USED.value, ReferralStatus.ACTIVE.value])]
     snaps = store.query(
         f"companies/{company_id}/referrals", filters, [("created_at", True)], LIST_LIMIT
     )
-    return [Referral.model_validate(s.data) for s in snaps if s.data is not None]
+    codes = with_shard_counts(store, snaps)
+    return [c for c in codes if status is None or c.status is status]
 
 
 def expire_referral(

@@ -9,17 +9,24 @@ redemptions of one code are serialised and never exceed ``max_uses``.
 Every attempt counts against the caller's IP, including refused ones (that is what makes
 guessing codes slow): a refusal is returned from the transaction, which commits the counter,
 and raised afterwards.
+
+Codes allowing many uses (``shared.domain.counters``) keep their count in shard documents:
+the same batched read also fetches one shard, picked at random, and the transaction writes
+that shard instead of the code, so a burst on a popular code spreads its writes. If that
+shard is spent, a second transaction reads every shard and draws on one with room.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from shared.domain.common import random_id, stable_id
 from shared.domain.company import Company, company_id_from_form_key, company_path
+from shared.domain.counters import SHARDS, has_room, shard_order, shard_path
 from shared.domain.intake import merge_submission, new_lead
 from shared.domain.leads import (
     Interaction,
@@ -40,7 +47,7 @@ from shared.domain.referrals import (
     redeemed,
     referral_path,
 )
-from shared.errors import DomainError, NotFound, RateLimited
+from shared.errors import DomainError, NotFound, RateLimited, Transient
 from shared.ports import Clock, DocumentStore, Increment, Snapshot, Transaction, Write
 from shared.services.intake import check_origin
 
@@ -83,8 +90,14 @@ def redeem_referral(
     if company_id is None:
         raise NotFound("Unknown form key.")
     outcome = store.run_transaction(
-        lambda tx: _attempt(tx, clock.now(), req, ip, origin, company_id)
+        lambda tx: _attempt(tx, clock.now(), req, ip, origin, company_id, shard_order()[:1])
     )
+    if outcome is _SPENT:
+        log.info("referral %s: shard spent, drawing on any shard with room", req.code)
+        every = list(range(SHARDS))
+        outcome = store.run_transaction(
+            lambda tx: _attempt(tx, clock.now(), req, ip, origin, company_id, every)
+        )
     if isinstance(outcome, DomainError):
         log.info(
             "referral attempt refused for company %s from ip %s: %s",
@@ -93,8 +106,13 @@ def redeem_referral(
             outcome.details.get("reason", outcome.code.value),
         )
         raise outcome
+    if not isinstance(outcome, Redemption):
+        raise Transient("The referral code's uses could not be drawn; try again.")
     log.info("referral %s redeemed by lead %s", outcome.code, outcome.lead_id)
     return outcome
+
+
+_SPENT = object()  # the shard read has no uses left: try again with every shard
 
 
 def _attempt(
@@ -104,16 +122,19 @@ def _attempt(
     ip: str,
     origin: str | None,
     company_id: str,
-) -> Redemption | DomainError:
+    shards: list[int],
+) -> Redemption | DomainError | object:
     lead_id = lead_id_for(req.email)
     counter_path, counter_expiry = attempts_path(company_id, ip, now)
-    company_snap, code_snap, lead_snap, marker_snap, counter_snap = tx.get_all(
+    code = referral_path(company_id, req.code)
+    company_snap, code_snap, lead_snap, marker_snap, counter_snap, *shard_snaps = tx.get_all(
         [
             company_path(company_id),
-            referral_path(company_id, req.code),
+            code,
             lead_path(company_id, lead_id),
             marker_path(company_id, req.email),
             counter_path,
+            *(shard_path(code, i) for i in shards),
         ]
     )
     company = _company(company_snap, req.form_key)
@@ -121,13 +142,42 @@ def _attempt(
     if int((counter_snap.data or {}).get("count", 0)) >= ATTEMPTS_PER_IP_PER_HOUR:
         log.warning("referral attempts limit hit for company %s by %s", company_id, ip)
         raise RateLimited("Too many attempts; please try again later.")
+    drawn = _drawn(code_snap, shard_snaps, last=len(shards) == SHARDS)
+    if drawn is None:
+        return _SPENT  # nothing written: the next transaction counts this attempt
     tx.write(Write(counter_path, {"count": Increment(1), "expires_at": counter_expiry}, "merge"))
     try:
-        referral, lead = _checked(code_snap, lead_snap, marker_snap.exists, req, now)
+        referral, lead = _checked(drawn, lead_snap, marker_snap.exists, req, now)
     except DomainError as err:
         return err  # committed with the counter, raised by the caller
+    tx.write(_count_write(drawn, referral, lead_id, now))
     created = _write_redemption(tx, company, referral, lead, lead_snap.path, req, ip, now)
     return Redemption(company, referral.code, lead_id, created, referral.offer_details)
+
+
+def _drawn(code: Snapshot, shards: list[Snapshot], last: bool) -> Snapshot | None:
+    """The code as this redemption sees it: itself, or for a sharded code its data with
+    the count and limit of a shard that has room (the snapshot's path is the shard's);
+    None if the shards read are spent but others may not be."""
+    if code.data is None or not code.data.get("shards"):
+        return code
+    open_ = [s for s in shards if has_room(s.data)]
+    if not open_ and not last:
+        return None
+    shard = random.choice(open_) if open_ else None
+    if shard is None or shard.data is None:  # every shard spent: the code is used up
+        return Snapshot(code.path, {**code.data, "times_used": code.data.get("max_uses", 0)})
+    counts = {k: shard.data.get(k) for k in ("times_used", "referred_leads")}
+    return Snapshot(shard.path, {**code.data, **counts, "max_uses": shard.data["limit"]})
+
+
+def _count_write(drawn: Snapshot, referral: Referral, lead_id: str, now: datetime) -> Write:
+    """The redeemed code, or just the drawn shard's count for a sharded code."""
+    used = redeemed(referral, lead_id, now)
+    if drawn.path == referral_path(referral.company_id, referral.code):
+        return Write(drawn.path, used.model_dump())
+    counts = {"times_used": used.times_used, "referred_leads": used.referred_leads}
+    return Write(drawn.path, {**counts, "updated_at": now}, "merge")
 
 
 def _company(snap: Snapshot, form_key: str) -> Company:
@@ -166,13 +216,10 @@ def _write_redemption(
     ip: str,
     now: datetime,
 ) -> bool:
-    """Writes the code's new count, the marker, the lead and its interaction; True if the
-    lead is new."""
+    """Writes the marker, the lead and its interaction; True if the lead is new."""
     lead_id = path.rsplit("/", 1)[1]
     interaction = _interaction(company.id, lead_id, referral, req, now)
     marker = {"code": referral.code, "lead_id": lead_id, "created_at": now}
-    code_data = redeemed(referral, lead_id, now).model_dump()
-    tx.write(Write(referral_path(company.id, referral.code), code_data))
     tx.write(Write(marker_path(company.id, req.email), marker, "create"))
     lead_data = _lead_data(company.id, lead_id, lead, referral, req, ip, now)
     tx.write(Write(path, lead_data, "create" if lead is None else "set"))
