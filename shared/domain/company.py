@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -26,9 +28,27 @@ class CompanySettings(BaseModel):
     )
 
 
+class SubscriptionStatus(StrEnum):
+    ACTIVE = "active"
+    TRIAL = "trial"
+    EXPIRED = "expired"
+
+
+class Subscription(BaseModel):
+    """Billing's record of the plan: staff read it, only billing changes it."""
+
+    tier: str = "free"
+    status: SubscriptionStatus = SubscriptionStatus.TRIAL
+    trial_ends_at: datetime | None = None
+
+
 class Company(StoredModel):
     id: str
     name: str = ""
+    industry: str | None = None
+    website: str | None = None
+    logo_url: str | None = None
+    subscription: Subscription = Field(default_factory=Subscription)
     public_form_key: str = ""
     allowed_origins: list[str] = Field(default_factory=list)
     settings: CompanySettings = Field(default_factory=CompanySettings)

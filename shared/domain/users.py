@@ -1,0 +1,102 @@
+"""A company's staff: their profiles (``companies/{c}/users/{uid}``) and sign-in claims.
+
+The profile document is what the app shows; what a staff member may do comes from the
+custom claims ``company_id`` and ``role`` on their Firebase Auth account, which every ID
+token carries. Inviting someone and changing a role set both: the claims first, so a
+document never grants what the token does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field
+
+from shared.domain.common import Email, ShortText, StoredModel
+from shared.domain.identity import Role
+from shared.domain.staff_api_models import EditModel
+
+MAX_PREFERENCES = 50
+CLAIM_KEYS = ("company_id", "role")
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError("not an IANA time zone such as 'Europe/Paris'") from err
+    return value
+
+
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_known_zone)]
+Url = Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")]
+
+
+class UserStatus(StrEnum):
+    INVITED = "invited"  # until their first sign-in
+    ACTIVE = "active"
+
+
+class CompanyUser(StoredModel):
+    id: str  # the Firebase Auth uid
+    company_id: str
+    email: str
+    name: str | None = None
+    role: Role = Role.USER
+    timezone: str = "UTC"
+    preferences: dict[str, Any] = Field(default_factory=dict)
+    avatar_url: str | None = None
+    status: UserStatus = UserStatus.INVITED
+    last_login_at: datetime | None = None
+
+
+class ProfileFields(EditModel):
+    """What anyone may change of their own profile."""
+
+    name: ShortText | None = None
+    timezone: TimeZone = "UTC"
+    preferences: dict[str, Any] = Field(default_factory=dict, max_length=MAX_PREFERENCES)
+    avatar_url: Url | None = None
+
+
+class UserFields(ProfileFields):
+    """What an admin may change of anyone's: the profile and the role."""
+
+    role: Role = Role.USER
+
+
+class InviteFields(UserFields):
+    email: Email = ""
+
+
+@dataclass(frozen=True)
+class AuthAccount:
+    """A Firebase Auth account, as the user-management port returns it."""
+
+    uid: str
+    email: str | None
+    claims: dict[str, Any] = field(default_factory=dict)
+    disabled: bool = False
+
+    @property
+    def company_id(self) -> str | None:
+        value = self.claims.get("company_id")
+        return value if isinstance(value, str) and value else None
+
+
+def claims_for(account: AuthAccount, company_id: str, role: Role) -> dict[str, Any]:
+    """The account's custom claims with this company and role (other claims are kept:
+    setting claims replaces them all)."""
+    return {**account.claims, "company_id": company_id, "role": role.value}
+
+
+def claims_without_company(account: AuthAccount) -> dict[str, Any]:
+    return {k: v for k, v in account.claims.items() if k not in CLAIM_KEYS}
+
+
+def user_path(company_id: str, uid: str) -> str:
+    return f"companies/{company_id}/users/{uid}"
