@@ -74,6 +74,7 @@ class Stack:
         self.host_process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Stack:
+        from localcloud.auth import seed_demo_admin, serving_env, start_serving_auth
         from localcloud.eventarc import EventBridge
         from localcloud.firestore import start_firestore
         from localcloud.scheduler import start_scheduler
@@ -89,6 +90,9 @@ class Stack:
         self.parts.append(
             start_scheduler(host, self.ports.scheduler, data_dir=self.data_dir / "scheduler")
         )
+        self.auth = start_serving_auth(host, self.data_dir / "auth")
+        self.parts.append(self.auth)
+        os.environ.update(serving_env(self.auth))
         self._start_functions()
         self.bridge = EventBridge(
             self.firestore.store, self.ports.base_url, duplicate=self.duplicate
@@ -96,6 +100,7 @@ class Stack:
         self._create_queues()
         self._sync_schedules()
         seed_demo_company(self.ports)
+        self.demo_token_url = seed_demo_admin(self.auth, self.project, DEMO_COMPANY)
         return self
 
     def _start_functions(self) -> None:
@@ -213,6 +218,8 @@ def table(stack: Stack) -> str:
         ("Firestore", f"{p.host}:{p.firestore}", "FIRESTORE_EMULATOR_HOST"),
         ("Cloud Tasks", f"{p.host}:{p.tasks}", "CLOUD_TASKS_EMULATOR_HOST"),
         ("Cloud Scheduler", f"{p.host}:{p.scheduler}", "CLOUD_SCHEDULER_EMULATOR_HOST"),
+        ("Firebase Auth", stack.auth.address, "GROWTHKIT_AUTH_EMULATOR_HOST"),
+        ("Demo admin ID token", stack.demo_token_url, "POST it"),
         ("Data", str(stack.data_dir), f"project {stack.project}"),
     ]
     width = [max(len(r[i]) for r in rows) for i in range(2)]

@@ -113,3 +113,23 @@ def staff_auth(
         return dict(token_issuer.staff(project_id, company_id, role, **claims))
 
     return headers
+
+
+@pytest.fixture(scope="session")
+def auth_server() -> Iterator[Any]:
+    """One local Firebase Auth stand-in (``localcloud.auth``) for the whole session."""
+    from localcloud.auth import start_auth
+
+    server = start_auth()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def auth_emulator(auth_server: Any, monkeypatch: pytest.MonkeyPatch, functions_env: None) -> Any:
+    """User management, and only it, pointed at the local Auth stand-in: ID-token checks
+    stay real (``FIREBASE_AUTH_EMULATOR_HOST`` would make firebase-admin accept unsigned
+    tokens, so it is kept unset)."""
+    monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("GROWTHKIT_AUTH_EMULATOR_HOST", auth_server.address)
+    return auth_server

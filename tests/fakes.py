@@ -243,3 +243,32 @@ class RecordingStore:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+class FakeUserAdmin:
+    """Firebase Auth accounts in memory, for the ``UserAdmin`` port."""
+
+    def __init__(self) -> None:
+        from shared.domain.users import AuthAccount
+
+        self.accounts: dict[str, AuthAccount] = {}
+
+    def get(self, uid: str) -> Any:
+        return self.accounts.get(uid)
+
+    def find_by_email(self, email: str) -> Any:
+        return next((a for a in self.accounts.values() if a.email == email.lower()), None)
+
+    def create(self, email: str, display_name: str | None) -> Any:
+        from shared.domain.users import AuthAccount
+
+        if self.find_by_email(email) is not None:
+            raise AlreadyExists("email exists")
+        account = AuthAccount(f"uid-{len(self.accounts) + 1}", email.lower())
+        self.accounts[account.uid] = account
+        return account
+
+    def set_claims(self, uid: str, claims: dict[str, Any]) -> None:
+        import dataclasses
+
+        self.accounts[uid] = dataclasses.replace(self.accounts[uid], claims=dict(claims))

@@ -1,0 +1,294 @@
+"""A local stand-in for Firebase Auth: the Identity Toolkit calls firebase-admin's user
+management makes, and ID tokens a local app can sign in with.
+
+firebase-admin (``FirebaseUserAdmin``) reaches it at
+``http://HOST/identitytoolkit.googleapis.com/v1/projects/{project}/accounts...``:
+create (``accounts``), look up by uid or e-mail (``accounts:lookup``), update, custom
+claims included (``accounts:update``), delete and list. Errors are Identity Toolkit's
+(``{"error": {"message": "EMAIL_EXISTS"}}``), so firebase-admin raises its own exceptions.
+
+Unlike Firebase's emulator, tokens are *signed*: ``POST /emulator/v1/projects/{project}/
+accounts/{uid}:idToken`` returns an RS256 ID token carrying the account's claims, and
+``GET /certs`` publishes the certificate, so functions verify tokens exactly as in
+production (``GROWTHKIT_ID_TOKEN_CERT_URL``). Accounts are kept per project, in memory,
+and in ``accounts.json`` under ``data_dir`` when one is given.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from localcloud.auth_tokens import TOKEN_SECONDS, Signer
+
+Account = dict[str, Any]
+_TOOLKIT = re.compile(
+    r"^/identitytoolkit\.googleapis\.com/v1/projects/([^/]+)/(accounts(?::\w+)?)$"
+)
+_MINT = re.compile(r"^/emulator/v1/projects/([^/]+)/accounts/([^/:]+):idToken$")
+MAX_CLAIMS_CHARS = 1000  # Firebase's limit on serialised custom claims
+
+
+class AuthError(Exception):
+    """An Identity Toolkit error code, answered as HTTP 400."""
+
+
+class Accounts:
+    """Every project's accounts, keyed by uid; thread-safe, optionally on disk."""
+
+    def __init__(self, data_dir: Path | None = None) -> None:
+        self.lock = threading.Lock()
+        self.file = data_dir / "accounts.json" if data_dir else None
+        self.projects: dict[str, dict[str, Account]] = {}
+        if self.file and self.file.exists():
+            self.projects = json.loads(self.file.read_text())
+
+    def _save(self) -> None:
+        if self.file:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.projects))
+            tmp.replace(self.file)
+
+    def _by_email(self, project: str, email: str) -> Account | None:
+        email = email.lower()
+        return next(
+            (a for a in self.projects.get(project, {}).values() if a.get("email") == email), None
+        )
+
+    def create(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            accounts = self.projects.setdefault(project, {})
+            uid = body.get("localId") or secrets.token_urlsafe(21)[:28]
+            if uid in accounts:
+                raise AuthError("DUPLICATE_LOCAL_ID")
+            if body.get("email") and self._by_email(project, body["email"]):
+                raise AuthError("EMAIL_EXISTS")
+            account: Account = {"localId": uid, "createdAt": str(int(time.time() * 1000))}
+            accounts[uid] = account
+            _apply(account, body)
+            self._save()
+            return {"kind": "identitytoolkit#SignupNewUserResponse", "localId": uid}
+
+    def lookup(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            accounts = self.projects.get(project, {})
+            found = [accounts[u] for u in body.get("localId", []) if u in accounts]
+            found += [a for e in body.get("email", []) if (a := self._by_email(project, e))]
+            users = list({a["localId"]: a for a in found}.values())
+            return {"kind": "identitytoolkit#GetAccountInfoResponse"} | (
+                {"users": users} if users else {}
+            )
+
+    def update(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            account = self.projects.get(project, {}).get(body.get("localId", ""))
+            if account is None:
+                raise AuthError("USER_NOT_FOUND")
+            email = body.get("email")
+            other = self._by_email(project, email) if email else None
+            if other is not None and other is not account:
+                raise AuthError("EMAIL_EXISTS")
+            _apply(account, body)
+            self._save()
+            return {"kind": "identitytoolkit#SetAccountInfoResponse", "localId": account["localId"]}
+
+    def delete(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            if self.projects.get(project, {}).pop(body.get("localId", ""), None) is None:
+                raise AuthError("USER_NOT_FOUND")
+            self._save()
+            return {"kind": "identitytoolkit#DeleteAccountResponse"}
+
+    def page(self, project: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        with self.lock:
+            uids = sorted(self.projects.get(project, {}))
+            after = query.get("nextPageToken", [""])[0]
+            size = int(query.get("maxResults", ["1000"])[0])
+            chosen = [u for u in uids if u > after][:size]
+            users = [self.projects[project][u] for u in chosen]
+            more = (
+                {"nextPageToken": chosen[-1]}
+                if len(chosen) == size and chosen[-1] != uids[-1]
+                else {}
+            )
+            return {"kind": "identitytoolkit#DownloadAccountResponse", "users": users} | more
+
+    def signed_in(self, project: str, uid: str) -> Account:
+        with self.lock:
+            account = self.projects.get(project, {}).get(uid)
+            if account is None:
+                raise AuthError("USER_NOT_FOUND")
+            if account.get("disabled"):
+                raise AuthError("USER_DISABLED")
+            account["lastLoginAt"] = str(int(time.time() * 1000))
+            self._save()
+            return dict(account)
+
+
+_FIELDS = {
+    "email": "email",
+    "displayName": "displayName",
+    "photoUrl": "photoUrl",
+    "emailVerified": "emailVerified",
+    "disabled": "disabled",
+    "disableUser": "disabled",
+    "phoneNumber": "phoneNumber",
+    "validSince": "validSince",
+}
+_DELETABLE = {"DISPLAY_NAME": "displayName", "PHOTO_URL": "photoUrl"}
+
+
+def _apply(account: Account, body: dict[str, Any]) -> None:
+    """Set what an ``accounts`` or ``accounts:update`` body carries."""
+    for key, field in _FIELDS.items():
+        if key in body:
+            account[field] = body[key].lower() if key == "email" else body[key]
+    if "password" in body:
+        account["passwordHash"] = secrets.token_hex(16)  # never kept in clear, never checked
+    for name in body.get("deleteAttribute", []):
+        account.pop(_DELETABLE.get(name, ""), None)
+    if "phone" in body.get("deleteProvider", []):
+        account.pop("phoneNumber", None)
+    if "customAttributes" in body:
+        account["customAttributes"] = _claims(body["customAttributes"])
+
+
+def _claims(raw: str) -> str:
+    try:
+        parsed = json.loads(raw or "{}")
+    except ValueError as err:
+        raise AuthError("INVALID_CLAIMS") from err
+    if not isinstance(parsed, dict):
+        raise AuthError("INVALID_CLAIMS")
+    if len(raw) > MAX_CLAIMS_CHARS:
+        raise AuthError("CLAIMS_TOO_LARGE")
+    return json.dumps(parsed)
+
+
+class AuthServer:
+    """The stand-in on ``address``; ``cert_url`` is what functions verify tokens with."""
+
+    def __init__(self, host: str, port: int, data_dir: Path | None) -> None:
+        self.accounts = Accounts(data_dir)
+        self.signer = Signer()
+        self._server = ThreadingHTTPServer((host, port), _handler(self))
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        self.address = f"{host}:{self._server.server_address[1]}"
+        self.cert_url = f"http://{self.address}/certs"
+
+    def id_token(self, project: str, uid: str) -> str:
+        return self.signer.token(project, self.accounts.signed_in(project, uid))
+
+    def route(self, method: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        parts = urlsplit(url)
+        if (mint := _MINT.match(parts.path)) and method == "POST":
+            return {"idToken": self.id_token(mint[1], mint[2]), "expiresIn": str(TOKEN_SECONDS)}
+        match = _TOOLKIT.match(parts.path)
+        if match is None:
+            raise LookupError(parts.path)
+        project, call = match[1], match[2]
+        handlers = {
+            ("POST", "accounts"): self.accounts.create,
+            ("POST", "accounts:lookup"): self.accounts.lookup,
+            ("POST", "accounts:update"): self.accounts.update,
+            ("POST", "accounts:delete"): self.accounts.delete,
+        }
+        if (method, call) == ("GET", "accounts:batchGet"):
+            return self.accounts.page(project, parse_qs(parts.query))
+        if (method, call) not in handlers:
+            raise LookupError(parts.path)
+        return handlers[(method, call)](project, body)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _handler(server: AuthServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, status: int, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _serve(self, method: str) -> None:
+            if method == "GET" and urlsplit(self.path).path == "/certs":
+                return self._answer(200, server.signer.certs)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+                result, status = server.route(method, self.path, body), 200
+            except AuthError as err:
+                result, status = {"error": {"code": 400, "message": str(err)}}, 400
+            except LookupError:
+                result, status = {"error": {"code": 404, "message": "NOT_FOUND"}}, 404
+            except ValueError:
+                result, status = {"error": {"code": 400, "message": "INVALID_JSON"}}, 400
+            return self._answer(status, json.dumps(result).encode())
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server API
+            self._serve("GET")
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server API
+            self._serve("POST")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+def start_auth(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) -> AuthServer:
+    """Serve the stand-in (``port`` 0: any free port); ``stop()`` ends it."""
+    return AuthServer(host, port, data_dir)
+
+
+DEFAULT_PORT = 8684
+DEMO_ADMIN = "demo-admin"
+
+
+def start_serving_auth(host: str, data_dir: Path) -> AuthServer:
+    """The stand-in for ``make serve``: on ``LOCALCLOUD_AUTH_PORT`` (default 8684); if the
+    default is taken (another stack, a parallel test run), on any free port instead."""
+    import logging
+    import os
+
+    chosen = os.environ.get("LOCALCLOUD_AUTH_PORT")
+    try:
+        return start_auth(host, int(chosen or DEFAULT_PORT), data_dir)
+    except OSError:
+        if chosen:
+            raise
+        logging.getLogger("localcloud.auth").warning("port %d is taken", DEFAULT_PORT)
+        return start_auth(host, 0, data_dir)
+
+
+def serving_env(server: AuthServer) -> dict[str, str]:
+    """User management to the stand-in; ID tokens checked against its certificates."""
+    return {
+        "GROWTHKIT_AUTH_EMULATOR_HOST": server.address,
+        "GROWTHKIT_ID_TOKEN_CERT_URL": server.cert_url,
+    }
+
+
+def seed_demo_admin(server: AuthServer, project: str, company_id: str) -> str:
+    """An admin account of the demo company (made once); returns the URL that gives an ID
+    token for it (``curl -X POST <url>``)."""
+    claims = json.dumps({"company_id": company_id, "role": "admin"})
+    account = {"localId": DEMO_ADMIN, "email": "admin@demo.example", "customAttributes": claims}
+    try:
+        server.accounts.create(project, account)
+    except AuthError:
+        pass  # kept from an earlier run
+    return f"http://{server.address}/emulator/v1/projects/{project}/accounts/{DEMO_ADMIN}:idToken"

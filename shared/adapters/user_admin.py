@@ -1,0 +1,114 @@
+"""The ``UserAdmin`` port on firebase-admin: Firebase Auth accounts and custom claims.
+
+In production the calls go to the Identity Toolkit API with the function's service
+account. Locally and in tests ``GROWTHKIT_AUTH_EMULATOR_HOST`` points this client, and
+only it, at a local stand-in (``localcloud.auth``). The usual
+``FIREBASE_AUTH_EMULATOR_HOST`` is not used on purpose: firebase-admin reads it for the
+whole process and then accepts *unsigned* ID tokens, while staff token checks must stay
+real everywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.domain.users import AuthAccount
+from shared.errors import AlreadyExists, InvalidInput, NotFound, Transient
+
+log = logging.getLogger("growthkit.user_admin")
+T = TypeVar("T")
+
+
+class _EmulatorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GROWTHKIT_", extra="ignore", frozen=True)
+
+    auth_emulator_host: str | None = None
+
+
+def _account(record: Any) -> AuthAccount:
+    return AuthAccount(record.uid, record.email, dict(record.custom_claims or {}), record.disabled)
+
+
+def _call(fn: Callable[[], T]) -> T:
+    """Run a firebase-admin call, its refusals as domain errors."""
+    from firebase_admin import auth, exceptions
+
+    try:
+        return fn()
+    except auth.EmailAlreadyExistsError as err:
+        raise AlreadyExists("An account with that e-mail exists.") from err
+    except auth.UserNotFoundError as err:
+        raise NotFound("No such account.") from err
+    except ValueError as err:  # firebase-admin's own argument checks
+        raise InvalidInput(str(err)) from err
+    except exceptions.FirebaseError as err:
+        log.warning("Firebase Auth call failed: %s", err)
+        raise Transient(f"Firebase Auth is unavailable: {err}") from err
+
+
+class FirebaseUserAdmin:
+    """Implements ``shared.services.users.UserAdmin``."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def get(self, uid: str) -> AuthAccount | None:
+        try:
+            return _call(lambda: _account(self.client.get_user(uid)))
+        except NotFound:
+            return None
+
+    def find_by_email(self, email: str) -> AuthAccount | None:
+        try:
+            return _call(lambda: _account(self.client.get_user_by_email(email)))
+        except NotFound:
+            return None
+
+    def create(self, email: str, display_name: str | None) -> AuthAccount:
+        record = _call(lambda: self.client.create_user(email=email, display_name=display_name))
+        log.info("Firebase Auth account %s created", record.uid)
+        return _account(record)
+
+    def set_claims(self, uid: str, claims: dict[str, Any]) -> None:
+        _call(lambda: self.client.set_custom_user_claims(uid, claims))
+
+
+@functools.cache
+def _client(project_id: str, emulator_host: str | None, production: bool) -> Any:
+    """One firebase-admin Auth client per configuration (tests switch projects)."""
+    import firebase_admin
+    from firebase_admin import _http_client, _user_mgt, _utils, auth
+
+    from shared.adapters.auth import _anonymous_credential
+
+    name = f"growthkit-users:{project_id}:{emulator_host or 'google'}"
+    try:
+        app = firebase_admin.get_app(name)
+    except ValueError:
+        credential = None if production else _anonymous_credential()
+        app = firebase_admin.initialize_app(credential, {"projectId": project_id}, name=name)
+    client = auth.Client(app)
+    if emulator_host:
+        # firebase-admin only offers the emulator through the process-wide variable; this
+        # gives the one user manager of this client the emulator's URL and credentials.
+        http = _http_client.JsonHttpClient(credential=_utils.EmulatorAdminCredentials())
+        url = f"http://{emulator_host}/identitytoolkit.googleapis.com/v1"
+        client._user_manager = _user_mgt.UserManager(http, project_id, url_override=url)
+    return client
+
+
+def user_admin() -> FirebaseUserAdmin:
+    """The adapter for the configured project (and local stand-in, if any)."""
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    host = _EmulatorSettings().auth_emulator_host
+    production = settings.environment == "production"
+    if host and production:
+        raise RuntimeError("GROWTHKIT_AUTH_EMULATOR_HOST must not be set in production")
+    return FirebaseUserAdmin(_client(settings.project_id, host, production))

@@ -1,0 +1,64 @@
+"""firebase-admin's user management against the local Auth stand-in (``localcloud.auth``),
+through the ``FirebaseUserAdmin`` adapter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localcloud.auth import start_auth
+from shared import bootstrap
+from shared.adapters.auth import verify_bearer
+from shared.adapters.user_admin import FirebaseUserAdmin, _client, user_admin
+from shared.domain.identity import Role
+from shared.errors import AlreadyExists
+
+
+def test_accounts_and_claims_round_trip(auth_emulator: Any) -> None:
+    """Create, find by e-mail (any case), set claims, read them back; a taken e-mail is
+    AlreadyExists and an unknown uid is None."""
+    admin = user_admin()
+    made = admin.create("Pat@Acme.example", "Pat")
+    admin.set_claims(made.uid, {"company_id": "acme", "role": "manager"})
+    found = admin.find_by_email("pat@acme.EXAMPLE")
+    assert found is not None
+    assert (made.uid, "manager") == (found.uid, found.claims["role"])
+    with pytest.raises(AlreadyExists):
+        admin.create("pat@acme.example", None)
+    assert (None, None) == (admin.get("nobody"), admin.find_by_email("no@acme.example"))
+
+
+def test_the_stand_ins_tokens_verify_for_real(
+    auth_emulator: Any, project_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token minted for an account carries its claims and passes firebase-admin's RS256
+    check against the stand-in's certificate; a token for another project does not."""
+    admin = user_admin()
+    uid = admin.create("sig@acme.example", None).uid
+    admin.set_claims(uid, {"company_id": "acme", "role": "admin"})
+    monkeypatch.setenv("GROWTHKIT_ID_TOKEN_CERT_URL", auth_emulator.cert_url)
+    bootstrap.reset()
+    staff = verify_bearer(f"Bearer {auth_emulator.id_token(project_id, uid)}")
+    assert (uid, "acme", Role.ADMIN) == (staff.uid, staff.company_id, staff.role)
+    FirebaseUserAdmin(_client("elsewhere", auth_emulator.address, False)).create(
+        "o@x.example", None
+    )
+    other = auth_emulator.accounts.lookup("elsewhere", {"email": ["o@x.example"]})["users"][0]
+    with pytest.raises(Exception, match="aud"):
+        verify_bearer(f"Bearer {auth_emulator.id_token('elsewhere', other['localId'])}")
+
+
+def test_accounts_survive_a_restart(tmp_path: Path) -> None:
+    """With a data directory, the stand-in keeps accounts between runs, per project."""
+    first = start_auth(data_dir=tmp_path)
+    made = FirebaseUserAdmin(_client("keep", first.address, False)).create("k@x.example", None)
+    first.stop()
+    second = start_auth(data_dir=tmp_path)
+    try:
+        found = FirebaseUserAdmin(_client("keep", second.address, False)).get(made.uid)
+    finally:
+        second.stop()
+    assert found is not None
+    assert "k@x.example" == found.email

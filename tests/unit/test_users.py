@@ -1,0 +1,81 @@
+"""Staff accounts against in-memory fakes: invites, roles and removal set the claims."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.domain.identity import Role, StaffIdentity
+from shared.errors import InvalidInput, NotFound, PermissionDenied, Refused
+from shared.services import users
+from tests.fakes import FakeStore, FakeUserAdmin
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+ADMIN = StaffIdentity("a1", "acme", Role.ADMIN)
+
+
+def invite(store: FakeStore, admin: FakeUserAdmin, email: str, role: str = "user") -> str:
+    member, _ = users.invite_user(store, admin, T0, ADMIN, "acme", {"email": email, "role": role})
+    return str(member["id"])
+
+
+def test_invite_is_idempotent_by_email() -> None:
+    """The second invite of an address returns the same member and leaves the role."""
+    store, admin = FakeStore(), FakeUserAdmin()
+    body = {"email": "Jo@Acme.example", "role": "manager"}
+    first, made = users.invite_user(store, admin, T0, ADMIN, "acme", body)
+    again, made_again = users.invite_user(store, admin, T0, ADMIN, "acme", body | {"role": "user"})
+    assert (True, False, first["id"]) == (made, made_again, again["id"])
+    assert {"company_id": "acme", "role": "manager"} == admin.accounts[first["id"]].claims
+
+
+def test_another_companys_staff_cannot_be_invited() -> None:
+    """An account with another company's claim is refused and keeps its claims."""
+    store, admin = FakeStore(), FakeUserAdmin()
+    globex = StaffIdentity("g1", "globex", Role.ADMIN)
+    users.invite_user(store, admin, T0, globex, "globex", {"email": "k@x.example"})
+    with pytest.raises(Refused):
+        users.invite_user(store, admin, T0, ADMIN, "acme", {"email": "k@x.example"})
+    assert ["globex"] == [a.company_id for a in admin.accounts.values()]
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"email": "x@y.example", "status": "active"}, {"email": "x@y.example", "x": 1}]
+)
+def test_invites_need_an_email_and_known_fields(body: dict[str, str]) -> None:
+    """No e-mail, a system field or an unknown one: 400 and no account."""
+    admin = FakeUserAdmin()
+    with pytest.raises(InvalidInput):
+        users.invite_user(FakeStore(), admin, T0, ADMIN, "acme", body)
+    assert {} == admin.accounts
+
+
+def test_only_admins_change_roles_and_not_their_own() -> None:
+    """A manager may edit their profile but not their role; an admin not their own."""
+    store, admin = FakeStore(), FakeUserAdmin()
+    uid = invite(store, admin, "m@acme.example", "manager")
+    manager = StaffIdentity(uid, "acme", Role.MANAGER)
+    users.update_user(store, admin, T0, manager, "acme", uid, {"name": "Mo"})
+    with pytest.raises(PermissionDenied):
+        users.update_user(store, admin, T0, manager, "acme", uid, {"role": "admin"})
+    own = invite(store, admin, "a@acme.example", "admin")
+    with pytest.raises(Refused):
+        users.update_user(
+            store, admin, T0, StaffIdentity(own, "acme", Role.ADMIN), "acme", own, {"role": "user"}
+        )
+    users.update_user(store, admin, T0, ADMIN, "acme", uid, {"role": "admin"})
+    assert "admin" == admin.accounts[uid].claims["role"]
+
+
+def test_removal_keeps_other_claims_and_refuses_oneself() -> None:
+    """Removing drops company_id and role only; an admin cannot remove themselves."""
+    store, admin = FakeStore(), FakeUserAdmin()
+    uid = invite(store, admin, "r@acme.example")
+    admin.set_claims(uid, admin.accounts[uid].claims | {"beta": True})
+    users.remove_user(store, admin, ADMIN, "acme", uid)
+    assert {"beta": True} == admin.accounts[uid].claims
+    with pytest.raises(NotFound):
+        users.remove_user(store, admin, ADMIN, "acme", uid)
+    with pytest.raises(Refused):
+        users.remove_user(store, admin, ADMIN, "acme", "a1")
