@@ -25,6 +25,8 @@ _AREAS = {
     "on_interaction_created": "functions.triggers",
     "on_lead_written": "functions.triggers",
     "on_review_written": "functions.triggers",
+    "staff_api": "functions.staff",
+    "company_users": "functions.staff",
 }
 
 # Every target, for tools that list them (a module ``__getattr__`` is invisible to them).

@@ -96,6 +96,8 @@ FUNCTIONS: tuple[Function, ...] = (
     Function("dispatch_due_tasks", Trigger.SCHEDULE, schedule="* * * * *"),
     Function("rollup_analytics", Trigger.SCHEDULE, schedule="15 0 * * *"),
     Function("expire_referrals", Trigger.SCHEDULE, schedule="0 * * * *"),
+    Function("staff_api", Trigger.HTTP),
+    Function("company_users", Trigger.HTTP),
 )
 
 
