@@ -15,15 +15,20 @@ _SERVICE_CLIS = ("localcloud.tasks.cli", "localcloud.scheduler.cli", "localcloud
 
 def _firestore(args: argparse.Namespace) -> None:
     from localcloud.firestore import start_firestore
+    from localcloud.firestore.rules import RulesSyntaxError
 
-    server = start_firestore(
-        args.host,
-        args.port,
-        data_dir=args.data_dir,
-        import_dir=getattr(args, "import"),
-        export_on_exit=args.export_on_exit,
-        debug_port=args.debug_port,
-    )
+    try:
+        server = start_firestore(
+            args.host,
+            args.port,
+            data_dir=args.data_dir,
+            import_dir=getattr(args, "import"),
+            export_on_exit=args.export_on_exit,
+            debug_port=args.debug_port,
+            rules_path=args.rules,
+        )
+    except RulesSyntaxError as err:
+        raise SystemExit(f"error: {err}") from None
     print(
         f"Firestore emulator on {server.address}; set FIRESTORE_EMULATOR_HOST={server.address}",
         flush=True,
@@ -74,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fs.add_argument("--import", type=Path, default=None, help="load an export at start")
     fs.add_argument("--export-on-exit", type=Path, default=None, help="save everything at exit")
+    fs.add_argument(
+        "--rules", type=Path, default=None, help="enforce this firestore.rules (default: open)"
+    )
     fs.set_defaults(run=_firestore)
     for module in _SERVICE_CLIS:
         try:

@@ -25,6 +25,9 @@ from shared.manifest import FUNCTIONS, QUEUES, Trigger
 log = logging.getLogger("localcloud.serve")
 
 DEMO_COMPANY = "demo"
+# Enforced for clients signed in as staff or visitors; the functions' owner credential
+# bypasses it, as with the official emulator.
+RULES = Path(__file__).resolve().parents[1] / "firestore.rules"
 DEMO_FORM_KEY = "demo.local-form-key"
 
 
@@ -83,7 +86,7 @@ class Stack:
         os.environ.update(service_env(self.ports, self.project))
         host = self.ports.host
         self.firestore = start_firestore(
-            host, self.ports.firestore, data_dir=self.data_dir / "firestore"
+            host, self.ports.firestore, data_dir=self.data_dir / "firestore", rules_path=RULES
         )
         self.parts.append(self.firestore)
         self.parts.append(start_tasks(host, self.ports.tasks, data_dir=self.data_dir / "tasks"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,6 +66,48 @@ def async_db(firestore_env: str, project_id: str) -> Any:
     from google.cloud import firestore
 
     return firestore.AsyncClient(project=project_id)
+
+
+@pytest.fixture(scope="session")
+def rules_server() -> Iterator[FirestoreServer]:
+    """A second local Firestore, enforcing the repo's ``firestore.rules``."""
+    server = start_firestore(rules_path=Path(__file__).resolve().parents[1] / "firestore.rules")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def rules_db(
+    rules_server: FirestoreServer, project_id: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """The owner's real client on the rules server (rules do not apply): seeds data."""
+    from google.cloud import firestore
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", rules_server.address)
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", project_id)
+    client = firestore.Client(project=project_id)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def client_as(rules_db: Any, project_id: str) -> Iterator[Any]:
+    """``client_as("u1", company_id="a", role="user")``: the real client on the rules server
+    signed in as that user (an unsigned ID token with those claims); ``client_as(None)``: an
+    unauthenticated web visitor; ``client_as(token="<any JWT>")``."""
+    from localcloud.firestore.testing import mock_id_token, user_client
+
+    clients: list[Any] = []
+
+    def make(uid: str | None, token: str | None = None, **claims: Any) -> Any:
+        if token is None and uid is not None:
+            token = mock_id_token(project_id, uid, **claims)
+        clients.append(user_client(project_id, token))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        client.close()
 
 
 @pytest.fixture

@@ -49,9 +49,14 @@ class ListenSession:
     """One client stream: reads requests on a thread, yields responses from a queue."""
 
     def __init__(
-        self, store: Store, requests: Iterator[Any], is_active: Callable[[], bool]
+        self,
+        store: Store,
+        requests: Iterator[Any],
+        is_active: Callable[[], bool],
+        check_target: Callable[[Any], None] | None = None,
     ) -> None:
         self._store = store
+        self._check_target = check_target  # security rules, for callers but the owner
         self._requests = requests
         self._is_active = is_active
         self._targets: dict[int, _Target] = {}
@@ -92,6 +97,8 @@ class ListenSession:
     def _add(self, spec: Any) -> Iterator[Any]:
         target = _Target(self._store, spec)
         try:
+            if self._check_target is not None:
+                self._check_target(spec)
             with self._store.cond:
                 docs = target.current()
                 read_ns = self._store.read_time()

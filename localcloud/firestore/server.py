@@ -18,6 +18,8 @@ import grpc
 
 from localcloud.firestore import pb
 from localcloud.firestore.errors import FirestoreError
+from localcloud.firestore.rules import Rules
+from localcloud.firestore.rules.guard import Guard
 from localcloud.firestore.service import FirestoreService
 from localcloud.firestore.store import Store
 
@@ -101,9 +103,14 @@ class FirestoreServer:
         import_dir: Path | None = None,
         export_on_exit: Path | None = None,
         debug_port: int | None = None,
+        rules_path: Path | None = None,
     ) -> None:
+        # Parsed first: a rules file with a syntax error stops the server from starting.
+        rules = Rules.load(rules_path) if rules_path is not None else None
         self.store = Store(data_dir=data_dir, import_dir=import_dir)
         self.service = FirestoreService(self.store)
+        # Without rules everything is open, as the emulator without --rules.
+        self.guard = Guard(rules, self.store) if rules is not None else None
         self.counters = RpcCounters()
         self._export_on_exit = export_on_exit
         self._grpc = grpc.server(
@@ -158,31 +165,42 @@ class FirestoreServer:
 
     def _wrap(self, name: str, method: Callable[..., Any], kind: str) -> Callable[..., Any]:
         if kind == "bidi":
-
-            def bidi(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
-                # The database is only known from the first request: wait for it to count.
-                first = next(requests, None)
-                if first is None:
-                    return
-                self.counters.add(name, first.database)
-                log.debug("rpc %s %s", name, first.database)
-                yield from method(itertools.chain([first], requests), context)
-
-            return bidi
+            return self._wrap_bidi(name, method)
 
         def call(request: Any, context: grpc.ServicerContext) -> Any:
             database = _database_of_request(request)
             self.counters.add(name, database)
             log.debug("rpc %s %s", name, database)
             try:
+                bound = method
+                if self.guard is not None:
+                    bound = self.guard.bind(name, method, request, context.invocation_metadata())
                 if kind == "server_stream":
-                    return iter(list(method(request)))
-                return method(request)
+                    return iter(list(bound(request)))
+                return bound(request)
             except FirestoreError as err:
                 log.debug("rpc %s failed: %s %s", name, err.code, err.message)
                 context.abort(err.code, err.message)
 
         return call
+
+    def _wrap_bidi(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def bidi(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
+            # The database is only known from the first request: wait for it to count.
+            first = next(requests, None)
+            if first is None:
+                return
+            self.counters.add(name, first.database)
+            log.debug("rpc %s %s", name, first.database)
+            check = None
+            if self.guard is not None:
+                try:
+                    check = self.guard.listen_check(context.invocation_metadata())
+                except FirestoreError as err:
+                    context.abort(err.code, err.message)
+            yield from method(itertools.chain([first], requests), context, check)
+
+        return bidi
 
 
 def _debug_server(server: FirestoreServer, host: str, port: int) -> ThreadingHTTPServer:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
@@ -20,7 +20,7 @@ from localcloud.firestore.names import (
     ts_to_ns,
 )
 from localcloud.firestore.query import check_parent, project, run_aggregation, run_query
-from localcloud.firestore.store import MAX_WRITES_PER_COMMIT, Store
+from localcloud.firestore.store import MAX_WRITES_PER_COMMIT, Store, WriteCheck
 from localcloud.firestore.writes import target_name
 
 
@@ -67,15 +67,15 @@ class FirestoreService:
 
         return empty_pb2.Empty()
 
-    def Commit(self, request: Any) -> Any:
+    def Commit(self, request: Any, check: WriteCheck | None = None) -> Any:
         commit_ns, results = self.store.commit(
-            request.database, list(request.writes), request.transaction or None
+            request.database, list(request.writes), request.transaction or None, check
         )
         response = pb.CommitResponse(write_results=results)
         ns_to_ts(commit_ns, response.commit_time)
         return response
 
-    def BatchWrite(self, request: Any) -> Any:
+    def BatchWrite(self, request: Any, check: WriteCheck | None = None) -> Any:
         """Writes applied one by one, not atomically, each with its own status."""
         from google.rpc import code_pb2, status_pb2
 
@@ -87,7 +87,7 @@ class FirestoreService:
         response = pb.BatchWriteResponse()
         for write in request.writes:
             try:
-                _, (result,) = self.store.commit(request.database, [write])
+                _, (result,) = self.store.commit(request.database, [write], check=check)
                 response.write_results.append(result)
                 response.status.append(status_pb2.Status(code=code_pb2.OK))
             except FirestoreError as err:
@@ -224,8 +224,13 @@ class FirestoreService:
         # One partition (the whole query) is a valid answer: the client then runs one query.
         return pb.PartitionQueryResponse()
 
-    def Listen(self, requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
-        session = ListenSession(self.store, requests, context.is_active)
+    def Listen(
+        self,
+        requests: Iterator[Any],
+        context: grpc.ServicerContext,
+        check_target: Callable[[Any], None] | None = None,
+    ) -> Iterator[Any]:
+        session = ListenSession(self.store, requests, context.is_active, check_target)
         yield from session.responses()
 
 

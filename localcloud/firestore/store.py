@@ -43,6 +43,9 @@ class Commit:
 
 
 Subscriber = Callable[[Commit], None]
+# Called inside a commit, before it applies, with its time and each changed document's
+# (before, after); raises to refuse the commit (security rules: see rules/guard.py).
+WriteCheck = Callable[[int, dict[str, tuple[Any | None, Any | None]]], None]
 
 
 def update_ns(doc: Any | None) -> int | None:
@@ -166,7 +169,11 @@ class Store:
     # --- writing ---------------------------------------------------------------------
 
     def commit(
-        self, database: str, writes: list[Any], txn_id: bytes | None = None
+        self,
+        database: str,
+        writes: list[Any],
+        txn_id: bytes | None = None,
+        check: WriteCheck | None = None,
     ) -> tuple[int, list[Any]]:
         """Apply ``writes`` atomically; returns the commit time and one WriteResult each."""
         if len(writes) > MAX_WRITES_PER_COMMIT:
@@ -184,12 +191,14 @@ class Store:
                 table.acquire(txn, names, fail_if_wounded=True)
                 if txn is not None:
                     self._validate(txn)
-                return self._apply(database, writes)
+                return self._apply(database, writes, check)
             finally:
                 if txn is not None:
                     table.end(txn)
 
-    def _apply(self, database: str, writes: list[Any]) -> tuple[int, list[Any]]:
+    def _apply(
+        self, database: str, writes: list[Any], check: WriteCheck | None = None
+    ) -> tuple[int, list[Any]]:
         commit_ns = self._next_commit_ns()
         working: dict[str, Any | None] = {}
         applied: list[Applied] = []
@@ -198,6 +207,8 @@ class Store:
             before = working[name] if name in working else self.get(name)
             applied.append(apply_write(w, before, commit_ns))
             working[name] = applied[-1].after
+        if check is not None:
+            check(commit_ns, {name: (self.get(name), after) for name, after in working.items()})
         finals = {
             name: self._stamp(self.get(name), after, commit_ns) for name, after in working.items()
         }

@@ -1,0 +1,99 @@
+"""Shared data and identities of the security-rules tests: two companies with a document
+in every collection the app uses, and the people who may or may not read them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from google.api_core import exceptions
+
+NOW = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+RANK = {"user": 1, "manager": 2, "admin": 3}
+# Identity name -> (uid, claims); None is an unauthenticated web visitor.
+IDENTITIES: dict[str, tuple[str | None, dict[str, str]]] = {
+    "a-user": ("a-user", {"company_id": "a", "role": "user"}),
+    "a-manager": ("a-manager", {"company_id": "a", "role": "manager"}),
+    "a-admin": ("a-admin", {"company_id": "a", "role": "admin"}),
+    "b-admin": ("b-admin", {"company_id": "b", "role": "admin"}),
+    "a-unknown-role": ("a-x", {"company_id": "a", "role": "owner"}),
+    "signed-in-no-claims": ("someone", {}),
+    "visitor": (None, {}),
+}
+# Document under companies/{c}/ -> the least role that reads it.
+READ_ROLE = {
+    "": "user",
+    "leads/l1": "user",
+    "leads/l1/interactions/i1": "user",
+    "leads/l1/notes/team": "user",
+    "leads/l1/assignments/s1": "user",
+    "content/draft": "user",
+    "reviews/r1": "user",
+    "referrals/ABC123": "user",
+    "analytics/2024-05-01": "user",
+    "campaigns/spring": "user",
+    "users/a-user": "user",
+    "lead_score_history/h1": "user",
+    "scheduled_tasks/t1": "manager",
+    "spam_submissions/s1": "manager",
+    "referral_redemptions/r1": "manager",
+    "config/scoring": "manager",
+    "processed_events/e1": "admin",
+    "rate_limits/x": "admin",
+}
+
+
+def document(company: str, path: str) -> dict[str, Any]:
+    """What the functions store there: each per-company document names its company."""
+    if not path:
+        return {"name": company.upper(), "settings": {"review_cooldown_days": 180}}
+    data: dict[str, Any] = {"company_id": company, "created_at": NOW}
+    if path.startswith("leads/l1/notes/"):
+        data.update(body="hi", audience="team", author="a-user")
+    if path == "leads/l1":
+        data.update(email="x@example.com", status="new", tags=[])
+    if path.startswith("content/"):
+        data.update(title="Spring", status="draft", type="blog")
+    if path.startswith("users/"):
+        data.update(role="user", email="u@example.com", name="U")
+    return data
+
+
+def seed(db: Any) -> None:
+    """Both companies, with a document in every collection, plus a private note of
+    a-manager (its audience is the author's uid)."""
+    batch = db.batch()
+    for company in ("a", "b"):
+        for path, _ in READ_ROLE.items():
+            batch.set(
+                db.document(f"companies/{company}/{path}".rstrip("/")), document(company, path)
+            )
+    private = {**document("a", "leads/l1/notes/x"), "audience": "a-manager", "author": "a-manager"}
+    batch.set(db.document("companies/a/leads/l1/notes/private"), private)
+    batch.set(
+        db.document("companies/a/content/published"),
+        {**document("a", "content/p"), "status": "published"},
+    )
+    batch.commit()
+
+
+def may_read(identity: str, company: str, least_role: str) -> bool:
+    """The policy: staff of the company with at least that role."""
+    _, claims = IDENTITIES[identity]
+    role = claims.get("role", "")
+    return claims.get("company_id") == company and RANK.get(role, 0) >= RANK[least_role]
+
+
+def allowed(action: Callable[[], Any]) -> bool:
+    """Whether ``action`` went through, False when it was refused by the rules."""
+    try:
+        action()
+    except exceptions.PermissionDenied:
+        return False
+    return True
+
+
+def clients(client_as: Callable[..., Any]) -> dict[str, Any]:
+    """A real client for each identity."""
+    return {name: client_as(uid, **claims) for name, (uid, claims) in IDENTITIES.items()}
