@@ -1,4 +1,4 @@
-"""``firestore.rules``: static checks (the local Firestore does not evaluate rules)."""
+"""``firestore.rules``: static checks (tests/integration/test_rules_*.py evaluate it)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ def test_rules_are_version_2_and_balanced() -> None:
 
 
 def test_nothing_is_open_to_everyone() -> None:
-    """No rule grants access unconditionally, and every grant checks the company claim."""
+    """No rule grants access unconditionally, and every grant checks the company claim
+    (of the path, or of the documents a collection-group query filters)."""
     assert [] == re.findall(r"allow [a-z, ]+;|if true", RULES)
     assert "request.auth.token.company_id == companyId" in RULES
-    assert all("companyId" in line for line in RULES.splitlines() if "allow " in line)
+    grants = [line for line in RULES.splitlines() if "allow " in line]
+    assert all("companyId" in line or "(resource.data.company_id)" in line for line in grants)
 
 
 def test_every_company_collection_has_a_read_rule() -> None:

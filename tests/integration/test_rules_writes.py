@@ -1,0 +1,156 @@
+"""Security rules on writes, through real clients: what each role may change by hand,
+field by field, and that visitors and other companies change nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from google.api_core import exceptions
+from google.cloud import firestore
+
+from localcloud.firestore.testing import mock_id_token
+from tests.integration.rules_support import allowed, clients, seed
+
+LEAD = "companies/a/leads/l1"
+
+
+@pytest.fixture
+def people(rules_db: Any, client_as: Any) -> dict[str, Any]:
+    """Both companies seeded; a client per identity."""
+    seed(rules_db)
+    return clients(client_as)
+
+
+def test_visitors_write_nothing(people: dict[str, Any]) -> None:
+    """Forms go through the functions: a visitor creates, changes and deletes nothing."""
+    visitor = people["visitor"]
+    attempts = [
+        lambda: visitor.collection("companies/a/leads").add({"email": "v@example.com"}),
+        lambda: visitor.document(LEAD).update({"status": "lost"}),
+        lambda: visitor.document("companies/a/referrals/ABC123").update({"uses": 1}),
+        lambda: visitor.document("companies/new").set({"name": "Mine"}),
+        lambda: visitor.document(LEAD).delete(),
+    ]
+    assert [False] * len(attempts) == [allowed(a) for a in attempts]
+
+
+def test_staff_move_leads_through_the_pipeline(people: dict[str, Any], rules_db: Any) -> None:
+    """Any member changes status, notes, tags and assignee (with a server timestamp),
+    to a known status; nothing else, and never in another company."""
+    user = people["a-user"]
+    change = {"status": "contacted", "tags": ["vip"], "updated_at": firestore.SERVER_TIMESTAMP}
+    assert True is allowed(lambda: user.document(LEAD).update(change))
+    assert "contacted" == rules_db.document(LEAD).get().get("status")
+    attempts = {
+        "unknown status": lambda: user.document(LEAD).update({"status": "won"}),
+        "company_id": lambda: user.document(LEAD).update({"company_id": "b"}),
+        "email": lambda: user.document(LEAD).update({"email": "other@example.com"}),
+        "create": lambda: user.collection("companies/a/leads").add({"status": "new"}),
+        "delete": lambda: user.document(LEAD).delete(),
+        "other company": lambda: people["b-admin"].document(LEAD).update({"status": "lost"}),
+    }
+    assert dict.fromkeys(attempts, False) == {k: allowed(a) for k, a in attempts.items()}
+
+
+def test_only_admins_change_company_settings(people: dict[str, Any], rules_db: Any) -> None:
+    """The company document's name, settings and origins are an admin's to change; its
+    form key is not changed by hand."""
+    settings = {"settings.review_cooldown_days": 90}
+    tried = {
+        who: allowed(lambda w=who: people[w].document("companies/a").update(settings))
+        for who in ("a-user", "a-manager", "b-admin", "a-admin")
+    }
+    assert {"a-user": False, "a-manager": False, "b-admin": False, "a-admin": True} == tried
+    assert 90 == rules_db.document("companies/a").get().get("settings.review_cooldown_days")
+    key = {"public_form_key": "a.mine"}
+    assert False is allowed(lambda: people["a-admin"].document("companies/a").update(key))
+
+
+def test_nobody_changes_their_own_role(people: dict[str, Any]) -> None:
+    """Profiles and roles change through the company_users function (which sets the sign-in
+    claims first): a user cannot promote themself, nor an admin anyone, by hand."""
+    attempts = [
+        lambda: people["a-user"].document("companies/a/users/a-user").update({"role": "admin"}),
+        lambda: people["a-admin"].document("companies/a/users/a-user").update({"role": "admin"}),
+        lambda: people["a-user"].document("companies/a/users/a-user").update({"name": "Me"}),
+    ]
+    assert [False, False, False] == [allowed(a) for a in attempts]
+
+
+def test_managers_write_content_drafts(people: dict[str, Any]) -> None:
+    """Managers create and edit drafts of their company; publication fields, another
+    company_id and published content are left to the functions."""
+    manager = people["a-manager"]
+    drafts = manager.collection("companies/a/content")
+    draft = {"title": "Summer", "status": "draft", "type": "social"}
+    assert True is allowed(lambda: drafts.document("summer").set(draft))
+    assert True is allowed(lambda: drafts.document("summer").update({"status": "scheduled"}))
+    assert True is allowed(lambda: drafts.document("summer").delete())
+    attempts = {
+        "as user": lambda: people["a-user"].collection("companies/a/content").add(draft),
+        "publication field": lambda: drafts.add({**draft, "published_at": "now"}),
+        "publish by hand": lambda: drafts.document("draft").update({"url": "https://x"}),
+        "other company_id": lambda: drafts.add({**draft, "company_id": "b"}),
+        "bad type": lambda: drafts.add({**draft, "type": "fax"}),
+        "no title": lambda: drafts.add({"status": "draft"}),
+        "delete published": lambda: drafts.document("published").delete(),
+        "other company": lambda: people["b-admin"].document("companies/a/content/draft").delete(),
+    }
+    assert dict.fromkeys(attempts, False) == {k: allowed(a) for k, a in attempts.items()}
+
+
+def test_admins_write_scoring_config(people: dict[str, Any]) -> None:
+    """Scoring thresholds are an admin's, within their schema."""
+    scoring = {"rules": [], "warm_at": 20, "hot_at": 50}
+    ref = "companies/a/config/scoring"
+    assert [True, False, False, False] == [
+        allowed(lambda: people["a-admin"].document(ref).set(scoring)),
+        allowed(lambda: people["a-admin"].document(ref).set({**scoring, "owner": "me"})),
+        allowed(lambda: people["a-manager"].document(ref).set(scoring)),
+        allowed(lambda: people["b-admin"].document(ref).set(scoring)),
+    ]
+
+
+def test_a_commit_is_refused_whole(people: dict[str, Any], rules_db: Any) -> None:
+    """A batch with one write the rules refuse writes nothing, and the denial names the
+    method, the path and the rule line that failed, as the emulator reports it."""
+    batch = people["a-user"].batch()
+    batch.update(people["a-user"].document(LEAD), {"status": "qualified"})
+    batch.update(people["a-user"].document("companies/b/leads/l1"), {"status": "lost"})
+    with pytest.raises(exceptions.PermissionDenied) as refused:
+        batch.commit()
+    message = str(refused.value)
+    assert "for 'update' on /databases/(default)/documents/companies/b/leads/l1" in message
+    assert "false for 'update' @ L" in message
+    assert ("new", "new") == (
+        rules_db.document(LEAD).get().get("status"),
+        rules_db.document("companies/b/leads/l1").get().get("status"),
+    )
+
+
+def test_transactions_write_under_rules(people: dict[str, Any], rules_db: Any) -> None:
+    """A read-modify-write transaction is checked at commit like any write."""
+    user = people["a-user"]
+
+    @firestore.transactional
+    def tag(transaction: Any, path: str) -> None:
+        snapshot = user.document(path).get(transaction=transaction)
+        transaction.update(user.document(path), {"tags": [*snapshot.get("tags"), "hot"]})
+
+    tag(user.transaction(), LEAD)
+    assert ["hot"] == rules_db.document(LEAD).get().get("tags")
+    assert False is allowed(lambda: tag(people["b-admin"].transaction(), LEAD))
+
+
+def test_any_jwt_authenticates(
+    people: dict[str, Any], client_as: Any, project_id: str, token_issuer: Any
+) -> None:
+    """As in the emulator, a signed ID token's claims count like an unsigned one's; a
+    bearer token that is neither 'owner' nor a JWT is UNAUTHENTICATED."""
+    signed = token_issuer.token(project_id, "a-user", company_id="a", role="user")
+    assert True is client_as(None, token=signed).document(LEAD).get().exists
+    unsigned = mock_id_token(project_id, "a-user", company_id="b", role="admin")
+    assert False is allowed(lambda: client_as(None, token=unsigned).document(LEAD).get())
+    with pytest.raises(exceptions.Unauthenticated):
+        client_as(None, token="not-a-jwt").document(LEAD).get()
