@@ -86,10 +86,10 @@ class FakeStore:
         snaps = [
             s
             for s in snaps
-            if all(_OPS[f.op]((s.data or {}).get(f.field), f.value) for f in filters)
+            if all(_OPS[f.op](_field(s.data or {}, f.field), f.value) for f in filters)
         ]
         for field, descending in reversed(order_by):
-            snaps.sort(key=lambda s, f=field: (s.data or {}).get(f), reverse=descending)
+            snaps.sort(key=lambda s, f=field: _field(s.data or {}, f), reverse=descending)
         return snaps[:limit] if limit is not None else snaps
 
     def run_transaction(self, fn: Callable[[Any], T]) -> T:
@@ -121,6 +121,14 @@ class FakeTransaction:
 
     def write(self, write: Write) -> None:
         self.writes.append(write)
+
+
+def _field(data: dict[str, Any], path: str) -> Any:
+    """A dotted field path's value, as Firestore queries read ``settings.x``."""
+    value: Any = data
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def _resolve(old: Any, new: Any, when: datetime) -> Any:

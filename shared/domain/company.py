@@ -26,6 +26,14 @@ class CompanySettings(BaseModel):
     review_message_template: str = (
         "Hi {name}, thank you for choosing {company}! Would you share your experience? {url}"
     )
+    # Workflows: the wall clock of waits for leads without a time zone of their own.
+    time_zone: str = "UTC"
+    # Scoring: tell the lead's assignee when the score reaches this (None: never).
+    score_notify_at: int | None = None
+    # Scoring: engagement points lose this percentage every ``engagement_decay_days``
+    # days without new engagement (0: no decay).
+    engagement_decay_percent: float = Field(default=0.0, ge=0, le=100)
+    engagement_decay_days: int = Field(default=30, ge=1, le=365)
 
 
 class SubscriptionStatus(StrEnum):

@@ -18,7 +18,20 @@ from pydantic import BaseModel, Field, model_validator
 RuleOp = Literal["exists", "missing", "==", "!=", ">", ">=", "<", "<=", "in", "not-in", "contains"]
 MAX_SCORE = 100
 MAX_RULES = 100
-DERIVED_FIELDS = frozenset({"score", "temperature", "scored_at"})
+# Written by scoring itself, so never seen by rules (see ``score_lead``).
+DERIVED_FIELDS = frozenset(
+    {
+        "score",
+        "temperature",
+        "scored_at",
+        "fit_score",
+        "engagement_score",
+        "engagement_points",
+        "engagement_decay_from",
+        "score_state",
+        "score_once",
+    }
+)
 
 
 class ScoringRule(BaseModel):
@@ -113,13 +126,18 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
         return False
 
 
-def matches(rule: ScoringRule, data: dict[str, Any]) -> bool:
-    actual = field_value(data, rule.field)
-    if rule.op == "exists":
+def condition_holds(data: dict[str, Any], field: str, op: str, expected: Any) -> bool:
+    """Whether ``data``'s (dotted) ``field`` satisfies ``op`` against ``expected``."""
+    actual = field_value(data, field)
+    if op == "exists":
         return _present(actual)
-    if rule.op == "missing":
+    if op == "missing":
         return not _present(actual)
-    return _compare(rule.op, actual, rule.value)
+    return _compare(op, actual, expected)
+
+
+def matches(rule: ScoringRule, data: dict[str, Any]) -> bool:
+    return condition_holds(data, rule.field, rule.op, rule.value)
 
 
 def temperature(points: int, config: ScoringConfig) -> str:

@@ -1,10 +1,12 @@
-"""The ``on_lead_written`` use case: keep each lead's score current, act on conversions.
+"""The ``on_lead_written`` use case: keep each lead's fit score current, act on conversions.
 
-One batched read (company, scoring rules, the lead as it is now, the event's marker) and
-at most one commit. The score is computed from the lead as stored now, not from the event,
-so out-of-order deliveries cannot write a stale score; the write is guarded by the lead's
-update time. Writing the score triggers this function again, which finds the score
-unchanged and writes nothing: the trigger settles instead of looping.
+One batched read (company, scoring config, the lead as it is now, the event's marker), one
+query for the company's ``scoring_rules`` and at most one commit. The score is computed from
+the lead as stored now, not from the event, so out-of-order deliveries cannot write a stale
+score; the write is guarded by the lead's update time. A change that touched only the
+score's own fields (this function's write, interaction scoring, decay) is recognised from
+the event alone: rules never see those fields, so there is nothing to recompute and the
+trigger settles instead of looping.
 """
 
 from __future__ import annotations
@@ -15,16 +17,33 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.domain.common import stable_id
 from shared.domain.company import CompanySettings, company_path
 from shared.domain.leads import LeadStatus, lead_path
-from shared.domain.scoring import Score, ScoringConfig, score_lead, scoring_config_path
+from shared.domain.scoring import DERIVED_FIELDS, ScoringConfig, scoring_config_path
+from shared.domain.scoring_rules import (
+    LeadScoringRule,
+    legacy_rules,
+    rules_collection,
+    state_deltas,
+)
+from shared.domain.scoring_sheet import (
+    Delta,
+    ScoreSheet,
+    history_entries,
+    history_path,
+    sheet_fields,
+)
 from shared.events import DocumentEvent
 from shared.ports import DocumentStore, Snapshot, TaskQueue, Write
 from shared.services.scheduling import schedule_task
 from shared.services.triggers import became, commit_once, marker_path, marker_write, retrying
 
 log = logging.getLogger("growthkit.scoring")
+
+MAX_RULES = 500
+# Bookkeeping that changes with every write and means nothing to rules.
+_IGNORED = DERIVED_FIELDS | {"updated_at"}
+_SHOWN = ("score", "temperature", "fit_score", "engagement_score")
 
 
 def on_lead_written(
@@ -46,7 +65,17 @@ def on_lead_written(
     if event.deleted:
         return "deleted"
     converted = became(event, "status", LeadStatus.CONVERTED.value)
+    if not converted and only_derived_changed(event):
+        return "unchanged"
     return retrying(lambda: _attempt(store, queue, now, event, function, converted))
+
+
+def only_derived_changed(event: DocumentEvent) -> bool:
+    """Whether an update changed nothing a rule can see (so the score cannot change)."""
+    if event.before is None or event.after is None:
+        return False
+    keys = set(event.before) | set(event.after)
+    return all(event.before.get(k) == event.after.get(k) for k in keys - _IGNORED)
 
 
 def _attempt(
@@ -57,10 +86,10 @@ def _attempt(
     function: str,
     converted: bool,
 ) -> str:
-    """One optimistic try: a batched read, the idempotent scheduling, then one commit."""
+    """One optimistic try: a batched read, the rules, the idempotent scheduling, a commit."""
     company_id, lead_id = event.params["companyId"], event.params["leadId"]
     marker = marker_path(company_id, function, event.id)
-    company, config, lead, seen = store.get_all(
+    company, config_snap, lead, seen = store.get_all(
         [
             company_path(company_id),
             scoring_config_path(company_id),
@@ -72,9 +101,10 @@ def _attempt(
         return "duplicate"
     if lead.data is None:
         return "lead missing"
-    score = score_lead(lead.data, _config(config))
-    update = _changes(lead.data, score, converted, now)
-    review = converted and _settings(company).review_on_conversion
+    config = scoring_config(config_snap)
+    changes = state_deltas(load_rules(store, company_id, config), lead.data)
+    update = _changes(lead.data, changes, config, converted, now)
+    review = converted and company_settings(company).review_on_conversion
     if review:
         # Before the commit: scheduling is idempotent by key, so a retry repeats it harmlessly.
         _schedule_review(store, queue, now, company_id, lead_id)
@@ -83,9 +113,59 @@ def _attempt(
     writes = [marker_write(marker, function, event, now)]
     if update:
         writes.append(Write(lead.path, update, "update", lead.update_time))
-    if "score" in update:
-        writes.append(_history(company_id, lead_id, lead.data, score, event, now))
+    writes += history_writes(company_id, lead_id, lead.data, changes, config, event.id, now)
     return "updated" if commit_once(store, writes, marker) else "duplicate"
+
+
+def _changes(
+    lead: dict[str, Any],
+    changes: list[tuple[Delta, ScoreSheet]],
+    config: ScoringConfig,
+    converted: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """The lead fields to write: the sheet if anything shown changed, ``converted_at`` once."""
+    sheet = changes[-1][1] if changes else ScoreSheet.of(lead)
+    fields = sheet_fields(sheet, config, now)
+    update: dict[str, Any] = {}
+    if changes or any(lead.get(k) != fields[k] for k in _SHOWN):
+        update.update(fields)
+    if converted and lead.get("status") == LeadStatus.CONVERTED and not lead.get("converted_at"):
+        update["converted_at"] = now
+    return update
+
+
+def history_writes(
+    company_id: str,
+    lead_id: str,
+    lead: dict[str, Any],
+    changes: list[tuple[Delta, ScoreSheet]],
+    config: ScoringConfig,
+    cause: str,
+    now: datetime,
+) -> list[Write]:
+    """One ``lead_score_history`` create per rule change (replays fail the commit as
+    duplicates instead of adding records)."""
+    entries = history_entries(lead_id, lead, changes, config, cause, now)
+    return [Write(history_path(company_id, doc_id), data, "create") for doc_id, data in entries]
+
+
+def load_rules(
+    store: DocumentStore, company_id: str, config: ScoringConfig
+) -> list[LeadScoringRule]:
+    """The company's ``scoring_rules`` (invalid ones logged and skipped); a company that
+    has none yet is scored by its single-document rules (or the defaults)."""
+    snaps = store.query(rules_collection(company_id), limit=MAX_RULES)
+    if not snaps:
+        return legacy_rules(config)
+    rules = []
+    for snap in snaps:
+        try:
+            rule_id = snap.path.rsplit("/", 1)[1]
+            rules.append(LeadScoringRule.model_validate({**(snap.data or {}), "id": rule_id}))
+        except ValidationError as err:
+            log.error("invalid scoring rule %s skipped: %s", snap.path, err)
+    return rules
 
 
 def _schedule_review(
@@ -104,40 +184,9 @@ def _schedule_review(
     )
 
 
-def _changes(lead: dict[str, Any], score: Score, converted: bool, now: datetime) -> dict[str, Any]:
-    """The lead fields to write: the score if it changed, ``converted_at`` once."""
-    update: dict[str, Any] = {}
-    if lead.get("score") != score.points or lead.get("temperature") != score.temperature:
-        update.update(score=score.points, temperature=score.temperature, scored_at=now)
-    if converted and lead.get("status") == LeadStatus.CONVERTED and not lead.get("converted_at"):
-        update["converted_at"] = now
-    return update
-
-
-def _history(
-    company_id: str,
-    lead_id: str,
-    lead: dict[str, Any],
-    score: Score,
-    event: DocumentEvent,
-    now: datetime,
-) -> Write:
-    doc_id = f"{lead_id}-{stable_id(event.id, length=12)}"
-    data = {
-        "lead_id": lead_id,
-        "score": score.points,
-        "temperature": score.temperature,
-        "previous_score": lead.get("score"),
-        "previous_temperature": lead.get("temperature"),
-        "matched": list(score.matched),
-        "event_id": event.id,
-        "created_at": now,
-    }
-    return Write(f"companies/{company_id}/lead_score_history/{doc_id}", data, "create")
-
-
-def _config(snap: Snapshot) -> ScoringConfig:
-    """The company's rules; broken rules fall back to the defaults rather than stop scoring."""
+def scoring_config(snap: Snapshot) -> ScoringConfig:
+    """Thresholds and single-document rules; broken ones fall back to the defaults rather
+    than stop scoring."""
     try:
         return ScoringConfig.model_validate(snap.data) if snap.data else ScoringConfig()
     except ValidationError as err:
@@ -145,7 +194,7 @@ def _config(snap: Snapshot) -> ScoringConfig:
         return ScoringConfig()
 
 
-def _settings(snap: Snapshot) -> CompanySettings:
+def company_settings(snap: Snapshot) -> CompanySettings:
     """The company's settings; a trigger may run before the company document exists."""
     try:
         return CompanySettings.model_validate((snap.data or {}).get("settings") or {})

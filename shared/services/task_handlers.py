@@ -39,6 +39,9 @@ HANDLERS: dict[str, str] = {
     "review_request": "shared.services.reviews:review_request_task",
     "review_reminder": "shared.services.reviews:review_reminder_task",
     "publish_content": "shared.services.content:publish_content_task",
+    "workflow_step": "shared.services.workflows_engine:workflow_step_task",
+    "workflow_fire": "shared.services.workflows_schedule:workflow_fire_task",
+    "score_notify": "shared.services.scoring_engagement:score_notify_task",
 }
 
 

@@ -45,21 +45,26 @@ def markers(db: Any) -> list[str]:
 def test_lead_is_scored_once_and_the_trigger_settles(
     db: Any, feed: ProjectFeed, queue: FakeTaskQueue, function_client: Any
 ) -> None:
-    """The lead's create event, twice: one score, one history record, one marker. The
-    score write's own event, twice: nothing written (no loop)."""
+    """The lead's create event, twice: one score, one history record per rule that
+    matched, one marker. The score write's own event, twice: nothing written (no loop)."""
     seed_company(db)
     db.document(LEAD).set(NEW_LEAD)
     client = function_client("on_lead_written")
     assert [200, 200] == deliver(client, "on_lead_written", *feed.last(LEAD))
     lead = db.document(LEAD).get()
     assert (15, "warm") == (lead.get("score"), lead.get("temperature"))
-    assert 1 == len(docs(db, "companies/acme/lead_score_history"))
+    history = docs(db, "companies/acme/lead_score_history").values()
+    assert [("has_name", 5), ("has_phone", 10)] == sorted(
+        (h["rule_name"], h["points"]) for h in history
+    )
     assert ["on_lead_written"] == markers(db)
     commit, change = feed.last(LEAD)
-    assert {"score", "temperature", "scored_at"} == set(change.update_mask)
+    sheet = {"score_state", "score_once", "engagement_points", "fit_score", "engagement_score"}
+    written = {path.split(".")[0] for path in change.update_mask}
+    assert {"score", "temperature", "scored_at", *sheet} == written
     deliver(client, "on_lead_written", commit, change)
     assert lead.update_time == db.document(LEAD).get().update_time
-    assert (1, 1) == (len(docs(db, "companies/acme/lead_score_history")), len(markers(db)))
+    assert (2, 1) == (len(docs(db, "companies/acme/lead_score_history")), len(markers(db)))
 
 
 def test_trigger_round_trips(
@@ -70,19 +75,20 @@ def test_trigger_round_trips(
     firestore_server: Any,
     project_id: str,
 ) -> None:
-    """A scoring run is one batched read and one commit; a duplicate or a settled event
-    is one read; a content change that needs no work is none; scheduling content is two
-    commits."""
+    """A scoring run is one batched read, the rules query and one commit; the create
+    event again (a new event id, so it is rescored) is those reads without a commit, and
+    the settled event (only the score's own fields changed) no read at all; a content
+    change that needs no work is none; scheduling content is two commits."""
     db.document(LEAD).set(NEW_LEAD)  # no company document yet: defaults apply
     client = function_client("on_lead_written")
     created = feed.last(LEAD)
     trips = RoundTrips(firestore_server, project_id)
     deliver(client, "on_lead_written", *created, times=1)
-    assert {"BatchGetDocuments": 1, "Commit": 1} == trips.delta()
+    assert {"BatchGetDocuments": 1, "RunQuery": 1, "Commit": 1} == trips.delta()
     trips = RoundTrips(firestore_server, project_id)
     deliver(client, "on_lead_written", *created, times=1)
     deliver(client, "on_lead_written", *feed.last(LEAD), times=1)
-    assert {"BatchGetDocuments": 2} == trips.delta()
+    assert {"BatchGetDocuments": 1, "RunQuery": 1} == trips.delta()
     path = "companies/acme/content/c1"
     db.document(path).set({"title": "Draft", "status": "draft"})
     content = function_client("on_content_written")
@@ -228,8 +234,9 @@ def trigger_server(functions_env: None) -> Iterator[str]:
 def test_event_bridge_delivering_everything_twice(
     db: Any, feed: ProjectFeed, queue: FakeTaskQueue, trigger_server: str
 ) -> None:
-    """The real Eventarc bridge, every event twice, over HTTP: one score and history
-    record, one review request on conversion, one publish task for scheduled content."""
+    """The real Eventarc bridge, every event twice, over HTTP: one score with a history
+    record per matched rule, one review request on conversion, one publish task for
+    scheduled content."""
     seed_company(db, settings={"review_on_conversion": True})
     bridge = EventBridge(feed, trigger_server, duplicate=True)  # type: ignore[arg-type]
     try:
@@ -245,7 +252,7 @@ def test_event_bridge_delivering_everything_twice(
     assert all(d.attempt == 1 for d in bridge.delivered)
     lead = db.document(LEAD).get().to_dict()
     assert (15, "warm", True) == (lead["score"], lead["temperature"], "converted_at" in lead)
-    assert 1 == len(docs(db, "companies/acme/lead_score_history"))
+    assert 2 == len(docs(db, "companies/acme/lead_score_history"))
     types = sorted(t["type"] for t in docs(db, "companies/acme/scheduled_tasks").values())
     assert (["publish_content", "review_request"], 2) == (types, len(queue.tasks))
     assert ["on_content_written", "on_lead_written", "on_lead_written"] == markers(db)

@@ -1,0 +1,285 @@
+"""Running enrolments: the ``workflow_step`` task handler.
+
+A task runs the enrolment from its cursor: one step after another, each in its own
+commit, until a wait (which commits the task for the step after it, due when the wait
+ends), the end, an exit step or a reached goal. Nothing is held in memory between steps:
+everything a step needs is read again from Firestore, and a task only runs the
+enrolment while its cursor names that task, so a late or repeated delivery of an old
+task does nothing.
+
+Each step's commit holds the step's ledger entry
+(``workflow_executions/{e}/ledger/{step}-{visit}``, create-only), its record on the
+enrolment (guarded by the enrolment's update time), its writes and the next task. A
+retried task resumes after the last committed step; a step whose effect went out but
+whose commit was lost runs again with the same idempotency key, so its message is
+deduplicated by the messaging layer.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.domain.company import company_path
+from shared.domain.leads import lead_path
+from shared.domain.tasks import ScheduledTask
+from shared.domain.workflows import END, MAX_STEPS, Workflow, workflow_path
+from shared.domain.workflows_conditions import EngagementCondition
+from shared.domain.workflows_runtime import (
+    MAX_RECORDED_STEPS,
+    Cursor,
+    Execution,
+    ExecutionStatus,
+    StepRun,
+    execution_path,
+    ledger_path,
+    needs_interactions,
+    reached_goal,
+)
+from shared.errors import AlreadyExists, Contention, DomainError, InvalidInput, Transient
+from shared.ports import DocumentStore, Filter, Messenger, Snapshot, TaskQueue, TaskRequest, Write
+from shared.services.task_handlers import TaskContext
+from shared.services.triggers import retrying
+from shared.services.workflows_context import StepContext, StepEffect, Webhooks
+from shared.services.workflows_enrolment import finish_writes, step_task, wake
+from shared.services.workflows_steps import perform
+
+log = logging.getLogger("growthkit.workflows")
+
+INTERACTION_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class EnrolmentRef:
+    """An enrolment, and the task running it."""
+
+    company_id: str
+    execution_id: str
+    lead_id: str
+    workflow_id: str
+    task_id: str
+
+
+@dataclass(frozen=True)
+class Advance:
+    """What one pass did: the step it ran (if any), and whether the run stops there."""
+
+    outcome: str
+    stop: bool
+    step: str | None = None
+    request: TaskRequest | None = None
+
+
+def workflow_step_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
+    """Task ``workflow_step`` (data: ``execution_id``, ``lead_id``, ``workflow_id``):
+    run the enrolment from its cursor. The composition root of webhook calls."""
+    from shared.adapters.webhooks import HttpWebhooks
+
+    execution_id, lead_id, workflow_id = (
+        str(task.data.get(k) or "") for k in ("execution_id", "lead_id", "workflow_id")
+    )
+    if not (execution_id and lead_id and workflow_id):
+        raise InvalidInput("A workflow_step task needs execution_id, lead_id and workflow_id.")
+    ref = EnrolmentRef(task.company_id, execution_id, lead_id, workflow_id, task.id)
+    return run_enrolment(ctx.store, ctx.queue, ctx.messenger, HttpWebhooks(), ctx.now, ref)
+
+
+def run_enrolment(
+    store: DocumentStore,
+    queue: TaskQueue,
+    messenger: Messenger,
+    webhooks: Webhooks,
+    now: datetime,
+    ref: EnrolmentRef,
+) -> dict[str, Any]:
+    """Run an enrolment's steps from its cursor until it waits or ends.
+
+    Args:
+        store: The document store.
+        queue: For the Cloud Task of the step after a wait.
+        messenger: Sends the e-mail and SMS steps.
+        webhooks: Calls the webhook steps.
+        now: The time of this run.
+        ref: The enrolment and the task running it.
+
+    Returns:
+        The steps run (``"step: outcome"``) and how the run ended.
+
+    Raises:
+        Transient: a step failed in a way worth retrying (the task is retried and resumes
+            at that step), or the enrolment kept changing under this run.
+    """
+    ran: list[str] = []
+    # Validation forbids cycles without a wait, so a run passes each step at most once.
+    for _ in range(MAX_STEPS + 2):
+        advance = retrying(lambda: _advance(store, messenger, webhooks, now, ref))
+        if advance.request is not None:
+            wake(queue, advance.request)
+        if advance.step is not None:
+            ran.append(f"{advance.step}: {advance.outcome}")
+        if advance.stop:
+            log.info("enrolment %s ran %s, then %s", ref.execution_id, ran, advance.outcome)
+            return {"execution_id": ref.execution_id, "steps": ran, "then": advance.outcome}
+    raise RuntimeError(f"enrolment {ref.execution_id} ran more steps than it has")
+
+
+def _advance(
+    store: DocumentStore, messenger: Messenger, webhooks: Webhooks, now: datetime, ref: EnrolmentRef
+) -> Advance:
+    """One step: read everything afresh, check the enrolment may go on, run, commit."""
+    snap, lead, company, live = store.get_all(
+        [
+            execution_path(ref.company_id, ref.execution_id),
+            lead_path(ref.company_id, ref.lead_id),
+            company_path(ref.company_id),
+            workflow_path(ref.company_id, ref.workflow_id),
+        ]
+    )
+    refusal = _not_runnable(snap, ref)
+    if refusal is not None:
+        return refusal
+    execution = Execution.model_validate(snap.data)
+    workflow = execution.workflow()
+    interactions = _interactions(store, workflow, execution, now)
+    ended = _ended(workflow, execution, lead, live, interactions, now)
+    if ended is not None:
+        status, reason = ended
+        store.commit(_guarded(finish_writes(execution, status, reason, now), snap))
+        return Advance(reason, stop=True)
+    assert execution.cursor is not None  # checked by _not_runnable
+    step = workflow.step(execution.cursor.step_id)
+    visit = execution.visits.get(step.id, 0) + 1
+    context = (execution, workflow, step, visit, lead, company.data or {}, interactions)
+    ctx = StepContext(store, messenger, webhooks, now, *context)
+    return _commit(store, snap, ctx, _perform(ctx))
+
+
+def _not_runnable(snap: Snapshot, ref: EnrolmentRef) -> Advance | None:
+    """Why this task may not run the enrolment (gone, ended, or owned by another task)."""
+    if snap.data is None:
+        return Advance("enrolment missing", stop=True)
+    execution = Execution.model_validate(snap.data)
+    if execution.status != ExecutionStatus.ACTIVE:
+        return Advance(f"enrolment {execution.status.value}", stop=True)
+    if execution.cursor is None or execution.cursor.task_id != ref.task_id:
+        return Advance("superseded by a later task", stop=True)
+    return None
+
+
+def _ended(
+    workflow: Workflow,
+    execution: Execution,
+    lead: Snapshot,
+    live: Snapshot,
+    interactions: list[dict[str, Any]],
+    now: datetime,
+) -> tuple[ExecutionStatus, str] | None:
+    """Why the enrolment ends before its next step, or None to go on."""
+    if execution.cursor is not None and execution.cursor.step_id == END:
+        return ExecutionStatus.COMPLETED, "completed"
+    if lead.data is None:
+        return ExecutionStatus.EXITED, "lead deleted"
+    if (live.data or {}).get("status") != "active":
+        return ExecutionStatus.EXITED, "workflow inactive"
+    goal = reached_goal(workflow.goals, lead.data, interactions, execution.started_at or now)
+    if goal is not None:
+        return ExecutionStatus.GOAL_REACHED, f"goal reached: {goal}"
+    return None
+
+
+def _interactions(
+    store: DocumentStore, workflow: Workflow, execution: Execution, now: datetime
+) -> list[dict[str, Any]]:
+    """The lead's interactions touched since enrolment or within the longest engagement
+    period a branch asks about (read only when a goal or branch needs them)."""
+    if not needs_interactions(workflow):
+        return []
+    hours = [
+        s.branch.condition.within_hours
+        for s in workflow.steps
+        if s.type == "branch" and isinstance(s.branch.condition, EngagementCondition)
+    ]
+    since = min([execution.started_at or now, now - timedelta(hours=max(hours, default=0))])
+    snaps = store.query(
+        f"companies/{execution.company_id}/leads/{execution.lead_id}/interactions",
+        [Filter("updated_at", ">=", since)],
+        limit=INTERACTION_LIMIT,
+    )
+    return [s.data for s in snaps if s.data is not None]
+
+
+def _perform(ctx: StepContext) -> StepEffect:
+    """Run the step; a permanent failure is recorded on it and the enrolment goes on."""
+    try:
+        return perform(ctx)
+    except Transient:
+        raise
+    except DomainError as err:
+        log.warning("step %s of %s failed: %s", ctx.step.id, ctx.execution.id, err.message)
+        return StepEffect("failed", ctx.after, detail={"error": err.message})
+
+
+def _guarded(writes: list[Write], snap: Snapshot) -> list[Write]:
+    """The enrolment's write (the first) only if nobody changed it since it was read."""
+    first = writes[0]
+    return [Write(first.path, first.data, first.mode, snap.update_time), *writes[1:]]
+
+
+def _commit(store: DocumentStore, snap: Snapshot, ctx: StepContext, effect: StepEffect) -> Advance:
+    execution, now = ctx.execution, ctx.now
+    cursor = execution.cursor
+    assert cursor is not None  # checked by the caller
+    record = StepRun(
+        seq=cursor.seq,
+        step_id=ctx.step.id,
+        type=ctx.step.type,
+        visit=ctx.visit,
+        started_at=now,
+        ended_at=now,
+        outcome=effect.outcome,
+        error=effect.detail.get("error"),
+        next=effect.next,
+    )
+    update, extra, request = _moved(execution, ctx, effect, record)
+    ledger = {**record.model_dump(), **effect.detail, "execution_id": execution.id}
+    writes = [
+        Write(snap.path, update, "merge", snap.update_time),
+        Write(ledger_path(ctx.company_id, execution.id, ctx.step.id, ctx.visit), ledger, "create"),
+        *effect.writes,
+        *extra,
+    ]
+    try:
+        store.commit(writes)
+    except AlreadyExists as err:
+        if store.get_all([writes[1].path])[0].exists:
+            return Advance("already run by another delivery", stop=True, step=ctx.step.id)
+        raise Contention(str(err)) from err  # a counter created meanwhile: try again
+    stop = update.get("status", ExecutionStatus.ACTIVE.value) != ExecutionStatus.ACTIVE.value
+    return Advance(effect.outcome, stop or request is not None, ctx.step.id, request)
+
+
+def _moved(
+    execution: Execution, ctx: StepContext, effect: StepEffect, record: StepRun
+) -> tuple[dict[str, Any], list[Write], TaskRequest | None]:
+    """The enrolment after the step: its record, and its cursor moved on, to a new task
+    after a wait, or cleared at the end."""
+    assert execution.cursor is not None
+    seq, now = execution.cursor.seq + 1, ctx.now
+    steps = [*execution.steps, record][-MAX_RECORDED_STEPS:]
+    visits = {**execution.visits, ctx.step.id: ctx.visit}
+    update: dict[str, Any] = {"steps": [s.model_dump() for s in steps], "visits": visits}
+    update["updated_at"] = now
+    if effect.resume_at is not None:
+        task = step_task(ctx.company_id, execution, seq, effect.resume_at, now)
+        cursor = Cursor(step_id=effect.next, seq=seq, task_id=task.task_id, due_at=effect.resume_at)
+        return {**update, "cursor": cursor.model_dump()}, [task.write], task.request
+    if effect.exit or effect.next == END:
+        status = ExecutionStatus.EXITED if effect.exit else ExecutionStatus.COMPLETED
+        ended = finish_writes(
+            execution, status, effect.outcome if effect.exit else "completed", now
+        )
+        return {**update, **ended[0].data}, ended[1:], None
+    cursor = Cursor(step_id=effect.next, seq=seq, task_id=execution.cursor.task_id, due_at=now)
+    return {**update, "cursor": cursor.model_dump()}, [], None

@@ -1,0 +1,82 @@
+"""Workflow steps that reach outside: e-mail and SMS through the ``Messenger``, webhooks.
+
+Messages and webhook calls cannot be part of a Firestore commit, so they go out first,
+under an idempotency key derived from (enrolment, step, visit): a retry after a lost
+commit is deduplicated by the outbox or SMTP layer, and a webhook receiver can fold
+retries by the ``Idempotency-Key`` header. Once the commit holding the step's ledger entry
+lands, the step is never run again.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from shared.domain.common import stable_id
+from shared.domain.leads import InteractionStatus, interaction_path
+from shared.domain.workflows import SendEmail, SendSms, Webhook
+from shared.domain.workflows_runtime import render
+from shared.ports import OutboundMessage, Write
+from shared.services.workflows_context import StepContext, StepEffect
+
+LEAD_FIELDS = ("email", "name", "phone", "status", "score", "tags")
+
+
+def send(ctx: StepContext, step: SendEmail | SendSms) -> StepEffect:
+    """Send the step's message to the lead, unless they opted out or have no address."""
+    lead = ctx.lead_data
+    channel: Literal["email", "sms"] = "email" if isinstance(step, SendEmail) else "sms"
+    to = lead.get("email") if channel == "email" else lead.get("phone")
+    if lead.get("do_not_contact"):
+        return StepEffect("skipped: the lead asked not to be contacted", ctx.after)
+    if not isinstance(to, str) or not to:
+        return StepEffect(f"skipped: no {channel} address", ctx.after)
+    subject = render(step.subject, lead, ctx.company_name) if isinstance(step, SendEmail) else ""
+    body = render(step.body, lead, ctx.company_name)
+    provider_id = ctx.messenger.send(OutboundMessage(channel, to, subject, body, ctx.key))
+    timeline = _timeline(ctx, channel, subject, body, provider_id)
+    return StepEffect("sent", ctx.after, [timeline], detail={"message_id": provider_id})
+
+
+def _timeline(ctx: StepContext, channel: str, subject: str, body: str, provider_id: str) -> Write:
+    """The message on the lead's timeline, tagged with its enrolment and step so that a
+    branch on opens or clicks of that message finds it; its id is derived, so a replay
+    overwrites it instead of adding another."""
+    lead_id, interaction_id = ctx.execution.lead_id, stable_id("workflow", ctx.key)
+    data = {
+        "id": interaction_id,
+        "lead_id": lead_id,
+        "company_id": ctx.company_id,
+        "type": channel,
+        "direction": "outbound",
+        "channel": channel,
+        "status": InteractionStatus.DELIVERED.value,
+        "subject": subject or None,
+        "body": body,
+        "metadata": {
+            "workflow_id": ctx.execution.workflow_id,
+            "execution_id": ctx.execution.id,
+            "step_id": ctx.step.id,
+            "message_id": provider_id,
+        },
+        "created_at": ctx.now,
+        "updated_at": ctx.now,
+    }
+    return Write(interaction_path(ctx.company_id, lead_id, interaction_id), data, "set")
+
+
+def call_webhook(ctx: StepContext, step: Webhook) -> StepEffect:
+    """POST the enrolment and the lead to the step's URL (``Transient`` to retry)."""
+    lead = {"id": ctx.execution.lead_id, **{k: ctx.lead_data.get(k) for k in LEAD_FIELDS}}
+    payload = {
+        "event": "workflow.step",
+        "company_id": ctx.company_id,
+        "workflow_id": ctx.execution.workflow_id,
+        "execution_id": ctx.execution.id,
+        "step_id": step.id,
+        "lead": lead,
+        "sent_at": ctx.now.isoformat(),
+    }
+    status = ctx.webhooks.post(
+        step.url, payload, timeout=step.timeout_seconds, idempotency_key=ctx.key
+    )
+    return StepEffect(f"webhook answered {status}", ctx.after)
