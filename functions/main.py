@@ -27,6 +27,12 @@ _AREAS = {
     "on_review_written": "functions.triggers",
     "staff_api": "functions.staff",
     "company_users": "functions.staff",
+    "workflows": "functions.workflows",
+    "on_lead_workflows": "functions.workflows",
+    "on_interaction_workflows": "functions.workflows",
+    "on_interaction_scored": "functions.workflows",
+    "enrol_scheduled_workflows": "functions.workflows",
+    "decay_engagement_scores": "functions.workflows",
 }
 
 # Every target, for tools that list them (a module ``__getattr__`` is invisible to them).

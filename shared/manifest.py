@@ -98,6 +98,27 @@ FUNCTIONS: tuple[Function, ...] = (
     Function("expire_referrals", Trigger.SCHEDULE, schedule="0 * * * *"),
     Function("staff_api", Trigger.HTTP),
     Function("company_users", Trigger.HTTP),
+    Function("workflows", Trigger.HTTP),
+    Function(
+        "on_lead_workflows",
+        Trigger.EVENT,
+        event_type="written",
+        document="companies/{companyId}/leads/{leadId}",
+    ),
+    Function(
+        "on_interaction_workflows",
+        Trigger.EVENT,
+        event_type="written",
+        document="companies/{companyId}/leads/{leadId}/interactions/{interactionId}",
+    ),
+    Function(
+        "on_interaction_scored",
+        Trigger.EVENT,
+        event_type="written",
+        document="companies/{companyId}/leads/{leadId}/interactions/{interactionId}",
+    ),
+    Function("enrol_scheduled_workflows", Trigger.SCHEDULE, schedule="* * * * *"),
+    Function("decay_engagement_scores", Trigger.SCHEDULE, schedule="30 2 * * *"),
 )
 
 

@@ -78,7 +78,8 @@ def test_update_carries_old_value_and_mask(
 def test_routing_by_event_type_and_pattern(
     db: Any, bridge: EventBridge, receiver: Receiver
 ) -> None:
-    """A created-only function sees creates only; unmatched paths reach nobody."""
+    """A created-only function sees creates only, a written one both; unmatched paths
+    reach nobody."""
     interaction = f"{LEAD}/interactions/i1"
     db.document(interaction).set({"type": "email"})
     db.document(interaction).update({"type": "sms"})
@@ -86,7 +87,10 @@ def test_routing_by_event_type_and_pattern(
     assert bridge.wait_idle()
     hits = receiver.wait_for("/on_interaction_created")
     assert ["google.cloud.firestore.document.v1.created"] == [h.headers["ce-type"] for h in hits]
-    assert {"/on_interaction_created"} == {h.path for h in receiver._hits}
+    written = sorted(h.headers["ce-type"] for h in receiver.hits("/on_interaction_scored"))
+    assert ["google.cloud.firestore.document.v1.written"] * 2 == written
+    routed = {"/on_interaction_created", "/on_interaction_scored", "/on_interaction_workflows"}
+    assert routed == {h.path for h in receiver._hits}
 
 
 def test_failed_delivery_is_retried(db: Any, bridge: EventBridge, receiver: Receiver) -> None:
@@ -96,7 +100,8 @@ def test_failed_delivery_is_retried(db: Any, bridge: EventBridge, receiver: Rece
     assert bridge.wait_idle(timeout=15)
     hits = receiver.wait_for("/on_lead_written", 3)
     assert 1 == len({h.headers["ce-id"] for h in hits})
-    assert 1 == len(bridge.delivered)
+    delivered = [d.attempt for d in bridge.delivered if d.function.name == "on_lead_written"]
+    assert [3] == delivered
 
 
 def test_duplicate_option_delivers_every_event_twice(

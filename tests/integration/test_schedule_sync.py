@@ -69,7 +69,7 @@ def test_sync_creates_the_manifest_jobs_then_is_a_no_op(
     assert [f"create {scheduler_job_id(f)}" for f in SCHEDULED] == [
         line.split(":")[0] for line in lines[:-1]
     ]
-    assert "schedules: 3 create, 0 update, 0 delete, 0 unchanged" == lines[-1]
+    assert f"schedules: {len(SCHEDULED)} create, 0 update, 0 delete, 0 unchanged" == lines[-1]
     jobs = jobs_by_id(client)
     expected = {
         scheduler_job_id(f): (f.schedule, f.time_zone, f"{base_url}/{f.name}", "POST")
@@ -81,7 +81,7 @@ def test_sync_creates_the_manifest_jobs_then_is_a_no_op(
     }
     assert expected == actual
 
-    assert ["schedules: 0 create, 0 update, 0 delete, 3 unchanged"] == sync(
+    assert [f"schedules: 0 create, 0 update, 0 delete, {len(SCHEDULED)} unchanged"] == sync(
         scheduler, base_url, capsys
     )
     untouched = {job_id: job.user_update_time for job_id, job in jobs_by_id(client).items()}
@@ -104,7 +104,7 @@ def test_sync_updates_a_changed_job_and_deletes_a_stale_one(
     expected = [
         "update growthkit-rollup-analytics: schedule",
         "delete growthkit-old-report",
-        "schedules: 0 create, 1 update, 1 delete, 2 unchanged",
+        f"schedules: 0 create, 1 update, 1 delete, {len(SCHEDULED) - 1} unchanged",
     ]
     assert expected == lines
     jobs = jobs_by_id(client)
@@ -134,11 +134,12 @@ def test_command_line_uses_the_emulator_variable(
     command += ["--location", LOCATION, "--base-url", base_url]
 
     dry = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-    assert 3 == sum(line.startswith("would create ") for line in dry.stdout.splitlines())
+    would = [line for line in dry.stdout.splitlines() if line.startswith("would create ")]
+    assert len(SCHEDULED) == len(would)
     assert {} == jobs_by_id(client)
     done = subprocess.run(
         command + ["--sync"], env=env, capture_output=True, text=True, check=False
     )
     created = sum(line.startswith("create ") for line in done.stdout.splitlines())
-    assert (0, 3) == (done.returncode, created)
+    assert (0, len(SCHEDULED)) == (done.returncode, created)
     assert sorted(scheduler_job_id(f) for f in SCHEDULED) == sorted(jobs_by_id(client))

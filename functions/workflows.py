@@ -1,0 +1,142 @@
+"""Workflow and scoring functions: staff manage workflows over HTTP; Firestore triggers
+enrol leads, score interactions and end enrolments at goals; schedules fire
+schedule-triggered workflows and decay engagement scores."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any, cast
+
+import flask
+import functions_framework
+from cloudevents.http.event import CloudEvent
+
+from functions._http import read_body, respond
+from functions.triggers import _handle as handle_event
+from functions.triggers import _without_queue
+from shared import bootstrap
+from shared.adapters.auth import verify_bearer
+from shared.domain.identity import StaffIdentity
+from shared.domain.workflows import Workflow, WorkflowRequest, WorkflowStatus
+from shared.domain.workflows_runtime import Execution
+from shared.errors import InvalidInput
+from shared.events import scheduled_event
+from shared.services import scoring_engagement, workflows_triggers
+from shared.services import workflows as service
+from shared.services.workflows_schedule import enrol_scheduled_workflows as fire_schedules
+from shared.settings import get_settings
+
+_NOT_ALLOWED = {"error": {"code": "method-not-allowed", "message": "Use GET or POST."}}
+
+
+def _view(workflow: Workflow) -> dict[str, Any]:
+    return workflow.model_dump(mode="json", by_alias=True)
+
+
+def _execution_view(execution: Execution) -> dict[str, Any]:
+    return execution.model_dump(mode="json", exclude={"definition"})
+
+
+def _get(request: flask.Request, staff: StaffIdentity) -> tuple[Any, int]:
+    store = bootstrap.document_store()
+    staff.require_company(request.args.get("company_id") or staff.company_id)
+    if execution_id := request.args.get("execution_id"):
+        return {
+            "execution": _execution_view(service.get_execution(store, staff, execution_id))
+        }, 200
+    if workflow_id := request.args.get("id"):
+        return {"workflow": _view(service.get_workflow(store, staff, workflow_id))}, 200
+    raw_status = request.args.get("status")
+    try:
+        status = WorkflowStatus(raw_status) if raw_status else None
+    except ValueError as err:
+        raise InvalidInput(f"Unknown status {raw_status!r}; use active or inactive.") from err
+    return {"workflows": [_view(w) for w in service.list_workflows(store, staff, status)]}, 200
+
+
+def _post(request: flask.Request, staff: StaffIdentity) -> tuple[Any, int]:
+    req = WorkflowRequest.model_validate(read_body(request, get_settings().max_body_bytes))
+    staff.require_company(req.company_id or staff.company_id)
+    store, now = bootstrap.document_store(), bootstrap.clock.now()
+    if req.action == "create":
+        created = service.create_workflow(store, now, staff, req.workflow or {}, req.id)
+        return {"workflow": _view(created)}, 201
+    if req.action == "update":
+        workflow_id, raw = req.id or "", req.workflow or {}
+        updated = service.update_workflow(store, now, staff, workflow_id, raw, req.expected_version)
+        return {"workflow": _view(updated)}, 200
+    queue = bootstrap.task_queue()
+    enrolment = service.enrol_manually(store, queue, now, staff, req.id or "", req.lead_id or "")
+    body = {"execution_id": enrolment.execution_id, "run": enrolment.run}
+    return {"enrolment": {**body, "workflow_id": req.id, "lead_id": req.lead_id}}, 201
+
+
+def _workflows(request: flask.Request) -> tuple[Any, int]:
+    staff = verify_bearer(request.headers.get("Authorization"))
+    if request.method == "GET":
+        return _get(request, staff)
+    if request.method == "POST":
+        return _post(request, staff)
+    return _NOT_ALLOWED, 405
+
+
+@functions_framework.http
+def workflows(request: flask.Request) -> flask.Response:
+    """Staff: GET lists (``?status=``) or reads one (``?id=``, ``?execution_id=``); POST
+    ``{"workflow": {...}}`` creates (201), ``{"action": "update", "id", "workflow",
+    "expected_version"?}`` updates, ``{"action": "enrol", "id", "lead_id"}`` enrols a
+    lead by hand (201; 409 when already enrolled). Invalid definitions are a 400 naming
+    each error's path, e.g. ``steps[3].branch.else``."""
+    return respond(lambda: _workflows(request))
+
+
+@functions_framework.cloud_event
+def on_lead_workflows(cloud_event: CloudEvent) -> None:
+    """Enrol the lead in workflows its change fires; end enrolments at conversion; tell
+    the assignee when the score crosses the company's threshold."""
+    handle_event("on_lead_workflows", cloud_event, workflows_triggers.on_lead_workflows)
+
+
+@functions_framework.cloud_event
+def on_interaction_workflows(cloud_event: CloudEvent) -> None:
+    """A form submission enrols in form-triggered workflows; a reply ends enrolments."""
+    handle_event(
+        "on_interaction_workflows", cloud_event, workflows_triggers.on_interaction_workflows
+    )
+
+
+@functions_framework.cloud_event
+def on_interaction_scored(cloud_event: CloudEvent) -> None:
+    """Award the engagement points of the scoring rules a new interaction matches."""
+    service_fn = _without_queue(scoring_engagement.on_interaction_scored)
+    handle_event("on_interaction_scored", cloud_event, service_fn)
+
+
+def _headers(request: flask.Request) -> Mapping[str, str]:
+    # Werkzeug's Headers match names case-insensitively, which a plain dict would not.
+    return cast(Mapping[str, str], request.headers)
+
+
+@functions_framework.http
+def decay_engagement_scores(request: flask.Request) -> flask.Response:
+    """Cloud Scheduler, daily: engagement points decay where the company set it up."""
+
+    def run() -> tuple[Any, int]:
+        event = scheduled_event(_headers(request), bootstrap.clock.now())
+        result = scoring_engagement.decay_engagement_scores(bootstrap.document_store(), event)
+        return {"run": event.run_key, **asdict(result)}, 200
+
+    return respond(run)
+
+
+@functions_framework.http
+def enrol_scheduled_workflows(request: flask.Request) -> flask.Response:
+    """Cloud Scheduler, every minute: schedule-triggered workflows whose time came fire."""
+
+    def run() -> tuple[Any, int]:
+        event = scheduled_event(_headers(request), bootstrap.clock.now())
+        result = fire_schedules(bootstrap.document_store(), bootstrap.task_queue(), event)
+        return {"run": event.run_key, **asdict(result)}, 200
+
+    return respond(run)
