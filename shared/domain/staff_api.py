@@ -167,7 +167,7 @@ def parse_list_request(
     ``fixed`` filter values the caller does not choose (a user's own leads).
     """
     sort_arg = args.get("sort") or f"-{next(iter(sorts))}"
-    sort = sort_arg.lstrip("-")
+    sort = sort_arg.removeprefix("-")
     if sort not in sorts:
         raise InvalidInput(f"sort must be one of {sorted(sorts)} (prefix '-' for descending).")
     values = {

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from pydantic import ValidationError
+
 from shared.domain.company import Company, CompanySettings, company_path
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.staff_api import Scope, refuse_fixed_fields
@@ -23,6 +25,20 @@ _STORED = frozenset(Company.model_fields) | AUDIT_FIELDS
 
 def _view(company_id: str, data: Data) -> Data:
     return Company.model_validate({**data, "id": company_id}).model_dump(mode="json")
+
+
+def _check_settings(settings: Data) -> None:
+    """Unknown settings and bad values are a 400 before anything is read (each setting
+    stands alone, so checking the sent ones is checking the merge)."""
+    unknown = set(settings) - set(CompanySettings.model_fields)
+    if unknown:
+        fields = {f"settings.{k}": "unknown setting" for k in sorted(unknown)}
+        raise InvalidInput("Some settings do not exist.", {"fields": fields})
+    try:
+        CompanySettings.model_validate(settings)
+    except ValidationError as err:
+        fields = {f"settings.{'.'.join(map(str, e['loc']))}": e["msg"] for e in err.errors()}
+        raise InvalidInput("Some settings are invalid.", {"fields": fields}) from err
 
 
 def get_company(store: DocumentStore, staff: StaffIdentity, company_id: str) -> Data:
@@ -53,10 +69,7 @@ def update_company(
     refuse_fixed_fields(body, frozenset(CompanyFields.model_fields), _STORED)
     sent = CompanyFields.model_validate(body)
     changes: Data = sent.model_dump(include=set(sent.model_fields_set))
-    unknown = set(changes.get("settings", {})) - set(CompanySettings.model_fields)
-    if unknown:
-        fields = {f"settings.{k}": "unknown setting" for k in sorted(unknown)}
-        raise InvalidInput("Some settings do not exist.", {"fields": fields})
+    _check_settings(changes.get("settings", {}))
 
     def run(tx: Transaction) -> Data:
         snap = tx.get(company_path(company_id))

@@ -129,7 +129,7 @@ def _existing(
     if key and found is not None and found.get("created_by") == staff.uid:
         return view(spec, found)
     doc_id = path.rsplit("/", 1)[1]
-    raise AlreadyExists(f"That {spec.name} item exists already.", {"id": doc_id})
+    raise AlreadyExists(f"{spec.name}/{doc_id} exists already.", {"id": doc_id})
 
 
 def update_item(

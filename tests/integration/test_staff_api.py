@@ -250,3 +250,31 @@ def test_deleting_a_lead_takes_its_notes(db: Any, api: Any, staff_auth: Any) -> 
     assert (403, 204) == (refused, deleted)
     assert [] == list(db.collection(f"companies/acme/leads/{lead}/notes").stream())
     assert not db.document(f"companies/acme/leads/{lead}").get().exists
+
+
+def test_company_settings_are_merged_and_checked(db: Any, api: Any, staff_auth: Any) -> None:
+    """A PATCH of one setting keeps the others; a bad value, an unknown setting and the
+    form key are 400s naming the field."""
+    seed_company(db, "acme")
+    admin = staff_auth("acme", "admin")
+
+    def patch(body: dict[str, Any]) -> tuple[int, Any]:
+        answer = api.patch("/companies/acme", json=body, headers=admin)
+        return answer.status_code, answer.get_json().get("error", {}).get("details", {})
+
+    assert (200, {}) == patch({"settings": {"review_reminders": 1}, "industry": "Plumbing"})
+    refused = [
+        patch({"settings": {"review_reminders": "many"}}),
+        patch({"settings": {"nope": 1}}),
+        patch({"public_form_key": "acme.guessable"}),
+    ]
+    assert [400, 400, 400] == [status for status, _ in refused]
+    assert [["settings.review_reminders"], ["settings.nope"], ["public_form_key"]] == [
+        list(details["fields"]) for _, details in refused
+    ]
+    stored = db.document("companies/acme").get().to_dict()
+    assert (1, 0, "Plumbing") == (
+        stored["settings"]["review_reminders"],
+        stored["settings"]["min_submit_seconds"],
+        stored["industry"],
+    )

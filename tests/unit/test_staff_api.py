@@ -62,7 +62,14 @@ def test_cursor_round_trip_and_refusals() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [{"sort": "email"}, {"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"status": "won"}],
+    [
+        {"sort": "email"},
+        {"sort": "--score"},
+        {"limit": "0"},
+        {"limit": "101"},
+        {"limit": "x"},
+        {"status": "won"},
+    ],
 )
 def test_bad_list_arguments_are_refused(args: dict[str, str]) -> None:
     """Unindexed sorts, limits outside 1..100 and unknown filter values are 400s."""
