@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
 import flask
 from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from shared.errors import DomainError, ErrorCode, InvalidInput, PayloadTooLarge
+from shared.errors import DomainError, ErrorCode, InvalidInput, PayloadTooLarge, PermissionDenied
 
 log = logging.getLogger("growthkit.http")
+
+# Real forms are two levels deep (utm, custom_fields); anything far deeper is an attack on
+# the parser or on code that walks the value recursively.
+MAX_JSON_DEPTH = 16
 
 STATUS = {
     ErrorCode.INVALID_ARGUMENT: 400,
@@ -67,24 +73,101 @@ def _error(err: DomainError) -> tuple[dict[str, Any], int]:
 
 
 def read_body(request: flask.Request, max_bytes: int) -> dict[str, Any]:
-    """A JSON or urlencoded form body as a dict; 413 when too large, 400 when unreadable."""
+    """A JSON or urlencoded form body as a dict; 413 when too large, 400 when unreadable.
+
+    The limit also bounds bodies sent without ``Content-Length`` (chunked): reading stops
+    at ``max_bytes`` instead of buffering whatever the client keeps sending.
+    """
+    too_large = PayloadTooLarge(f"The body is larger than {max_bytes} bytes.")
     if (request.content_length or 0) > max_bytes:
-        raise PayloadTooLarge(f"The body is larger than {max_bytes} bytes.")
-    raw = request.get_data(cache=True)
-    if len(raw) > max_bytes:
-        raise PayloadTooLarge(f"The body is larger than {max_bytes} bytes.")
-    mimetype = request.mimetype or ""
-    if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return dict(request.form.items())
-    if not raw:
-        return {}
+        raise too_large
+    request.max_content_length = max_bytes
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raw = request.get_data(cache=True)
+        mimetype = request.mimetype or ""
+        if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            return dict(request.form.items())
+    except RequestEntityTooLarge as err:
+        raise too_large from err
+    if len(raw) > max_bytes:
+        raise too_large
+    return _json_object(raw) if raw else {}
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """Strict JSON (no NaN or Infinity, bounded nesting) that must be an object."""
+    try:
+        body = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError as err:
+        raise InvalidInput("The body is not valid JSON: nested too deeply.") from err
+    except ValueError as err:  # bad syntax, bad UTF-8, over-long integers, NaN
         raise InvalidInput(f"The body is not valid JSON: {err}") from err
     if not isinstance(body, dict):
         raise InvalidInput("The body must be a JSON object.")
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise InvalidInput(f"The body is nested more than {MAX_JSON_DEPTH} levels deep.")
     return body
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text[:20]}... is out of range")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth without recursion (json.loads already bounded it, but callers walk
+    values recursively, and a limit here keeps them far from Python's)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def unhandled(err: Exception) -> tuple[dict[str, Any], int]:
+    """Flask's last resort, registered for every function in ``functions/main.py``.
+
+    Werkzeug's own refusals (415, 400, 413 raised while the framework parses a request)
+    keep their status with our error shape; a domain error escaping a CloudEvent function
+    (``Transient``, to be retried) gets its usual status; a malformed delivery to a
+    CloudEvent function fails inside functions-framework's envelope parsing, before any of
+    our code runs, so it is the caller's fault: 400. Anything else is a bug: 500, logged.
+    """
+    if isinstance(err, HTTPException):
+        status = err.code or 500
+        code = _HTTP_CODES.get(status, "invalid-argument" if status < 500 else "internal")
+        return {"error": {"code": code, "message": err.description, "details": {}}}, status
+    if isinstance(err, DomainError):
+        return _error(err)
+    if _is_event_function():
+        log.info("refused (400): not a CloudEvent delivery: %r", err)
+        message = f"The request is not a valid CloudEvent delivery: {type(err).__name__}."
+        return {"error": {"code": "invalid-argument", "message": message, "details": {}}}, 400
+    log.exception("unexpected error")
+    message = "Internal error; it has been logged."
+    return {"error": {"code": "internal", "message": message, "details": {}}}, 500
+
+
+_HTTP_CODES = {405: "method-not-allowed", 413: "payload-too-large", 503: "unavailable"}
+
+
+def _is_event_function() -> bool:
+    from shared.manifest import Trigger, by_name
+
+    try:  # functions-framework names each function's Flask app after its target
+        return by_name(flask.current_app.name).trigger is Trigger.EVENT
+    except KeyError:
+        return False
 
 
 def client_ip(request: flask.Request) -> str:
@@ -104,3 +187,14 @@ def cors_headers(origin: str | None, allowed: list[str]) -> dict[str, str]:
         "Access-Control-Max-Age": "3600",
         "Vary": "Origin",
     }
+
+
+def preflight(origin: str | None, allowed: list[str]) -> flask.Response:
+    """A CORS preflight's answer: 204 with the headers for a listed origin, else a 403 that
+    says why (browsers only look at the missing headers, people debugging read the body)."""
+    headers = cors_headers(origin, allowed)
+    if headers:
+        return flask.Response(status=204, headers=headers)
+    message = f"Origin {origin!r} may not post to this form." if origin else "No Origin header."
+    body, status = _error(PermissionDenied(message))
+    return flask.make_response(flask.jsonify(body), status)

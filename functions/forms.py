@@ -7,7 +7,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from functions._http import client_ip, cors_headers, read_body, respond
+from functions._http import client_ip, cors_headers, preflight, read_body, respond
 from shared import bootstrap
 from shared.domain.leads import LeadSubmission, submission_from_form
 from shared.services.intake import intake_lead, load_company
@@ -20,8 +20,7 @@ def _preflight(request: flask.Request) -> flask.Response:
     """Answer CORS preflight from the allowed origins of the company named by ``?key=``."""
     key = request.args.get("key", "")
     company = load_company(bootstrap.document_store(), key)
-    headers = cors_headers(request.headers.get("Origin"), company.allowed_origins)
-    return flask.Response(status=204 if headers else 403, headers=headers)
+    return preflight(request.headers.get("Origin"), company.allowed_origins)
 
 
 def _lead_intake(request: flask.Request) -> flask.Response | tuple[Any, int]:

@@ -11,6 +11,17 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+import flask
+
+from functions._http import unhandled
+
+# functions-framework executes this file inside the app context of each app it creates, so
+# this puts the last-resort error handler (JSON errors; 400 for broken CloudEvent
+# envelopes) on every function's app. (Its global ``errorhandler`` would race when tests
+# create apps from several threads.)
+if flask.has_app_context():
+    flask.current_app.register_error_handler(Exception, unhandled)
+
 _AREAS = {
     "rollup_analytics": "functions.analytics",
     "publish_content": "functions.content",

@@ -8,7 +8,7 @@ from typing import Any, cast
 import flask
 import functions_framework
 
-from functions._http import client_ip, cors_headers, read_body, respond
+from functions._http import client_ip, cors_headers, preflight, read_body, respond
 from shared import bootstrap
 from shared.adapters.auth import verify_bearer
 from shared.domain.identity import StaffIdentity
@@ -38,8 +38,7 @@ _NOT_ALLOWED = {"error": {"code": "method-not-allowed", "message": "Use GET or P
 def _preflight(request: flask.Request) -> flask.Response:
     """CORS preflight from the allowed origins of the company named by ``?key=``."""
     company = load_company(bootstrap.document_store(), request.args.get("key", ""))
-    headers = cors_headers(request.headers.get("Origin"), company.allowed_origins)
-    return flask.Response(status=204 if headers else 403, headers=headers)
+    return preflight(request.headers.get("Origin"), company.allowed_origins)
 
 
 def _redeem(request: flask.Request) -> flask.Response | tuple[Any, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.errors import InvalidInput
@@ -33,15 +33,27 @@ def _parse_time(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+# Scheduler's times are near the present; far outside this window a run would only
+# overflow date arithmetic (or, in the future, act early on work not yet due).
+EARLIEST_SCHEDULE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def scheduled_event(headers: Mapping[str, str], now: datetime) -> ScheduledEvent:
-    """From ``X-CloudScheduler-*`` headers; a manual call without them runs as of ``now``."""
+    """From ``X-CloudScheduler-*`` headers; a manual call without them runs as of ``now``.
+
+    Raises:
+        InvalidInput: the schedule time is unreadable, before 2000 or in the future.
+    """
     job = headers.get("X-CloudScheduler-JobName") or "manual"
     raw_time = headers.get("X-CloudScheduler-ScheduleTime")
     try:
-        when = _parse_time(raw_time) if raw_time else now
-    except ValueError as err:
+        when = (_parse_time(raw_time) if raw_time else now).astimezone(UTC)
+    except (ValueError, OverflowError) as err:
         raise InvalidInput(f"Bad X-CloudScheduler-ScheduleTime {raw_time!r}") from err
-    return ScheduledEvent(job, when.astimezone(UTC))
+    if not EARLIEST_SCHEDULE_TIME <= when <= now + CLOCK_SKEW:
+        raise InvalidInput(f"X-CloudScheduler-ScheduleTime {raw_time!r} is out of range.")
+    return ScheduledEvent(job, when)
 
 
 @dataclass(frozen=True)
@@ -55,8 +67,9 @@ class TaskEvent:
 
 def task_event(headers: Mapping[str, str], payload: dict[str, Any]) -> TaskEvent:
     def number(name: str) -> int:
+        # ASCII digits only, and few: str.isdigit() also accepts "¹", which int() refuses.
         raw = headers.get(name, "0")
-        return int(raw) if raw.isdigit() else 0
+        return int(raw) if re.fullmatch(r"[0-9]{1,9}", raw) else 0
 
     return TaskEvent(
         headers.get("X-CloudTasks-QueueName", ""),

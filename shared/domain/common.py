@@ -8,7 +8,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
@@ -38,8 +38,32 @@ def _valid_email(value: str) -> str:
     return value
 
 
-Email = Annotated[str, AfterValidator(_valid_email)]
+Email = Annotated[
+    str,
+    AfterValidator(_valid_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
+]
 ShortText = Annotated[str, Field(max_length=500)]
+
+
+def is_document_id(value: str) -> bool:
+    """Whether Firestore accepts ``value`` as one path segment (no ``/``, not ``.`` or
+    ``..``, not ``__reserved__``): ids from requests end up in document paths."""
+    reserved = re.fullmatch(r"__.*__", value, re.DOTALL) is not None
+    return bool(value) and "/" not in value and value not in (".", "..") and not reserved
+
+
+def _valid_document_id(value: str) -> str:
+    if not is_document_id(value):
+        raise ValueError("not a valid id (no '/', '.', '..' or __reserved__ names)")
+    return value
+
+
+DocumentId = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=r"^[^/]+$"),
+    AfterValidator(_valid_document_id),
+]
 
 
 def stable_id(*parts: str, length: int = 20) -> str:

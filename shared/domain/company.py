@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from shared.domain.common import StoredModel
+from shared.domain.common import StoredModel, is_document_id
 
 
 class CompanySettings(BaseModel):
@@ -72,7 +72,7 @@ def new_form_key(company_id: str) -> str:
 
 def company_id_from_form_key(key: str) -> str | None:
     company_id, dot, secret = key.rpartition(".")
-    return company_id if dot and company_id and secret and "/" not in company_id else None
+    return company_id if dot and secret and is_document_id(company_id) else None
 
 
 def company_path(company_id: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from shared.domain.common import RequestModel, StoredModel
+from shared.domain.common import DocumentId, RequestModel, StoredModel
 
 MAX_PLATFORMS = 10
 MAX_ATTEMPTS = 8  # below the queue's 10, so the last word is ours, recorded as "failed"
@@ -99,7 +99,7 @@ def as_utc(value: datetime) -> datetime:
 class PublishRequest(RequestModel):
     """Staff ask to publish a content item now or at ``scheduled_at``."""
 
-    content_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+    content_id: DocumentId
     company_id: str | None = Field(default=None, max_length=200)
     scheduled_at: datetime | None = None
     platforms: list[str] | None = None

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from shared.domain.common import (
+    DocumentId,
     Email,
     RequestModel,
     ShortText,
@@ -115,7 +116,7 @@ class ReferralCreate(RequestModel):
     """Staff create a code for a referrer, named by lead id or e-mail."""
 
     company_id: str | None = Field(default=None, max_length=200)
-    referrer_lead_id: str | None = Field(default=None, max_length=100)
+    referrer_lead_id: DocumentId | None = None
     referrer_email: Email | None = None
     offer_details: str | None = Field(default=None, max_length=2000)
     expires_at: datetime | None = None

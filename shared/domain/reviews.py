@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from shared.domain.common import RequestModel, StoredModel, stable_id
+from shared.domain.common import DocumentId, RequestModel, StoredModel, stable_id
 from shared.domain.company import Company, CompanySettings
 from shared.domain.leads import (
     Interaction,
@@ -62,15 +62,17 @@ class CooldownMarker(BaseModel):
 
 
 class ReviewRequestBody(RequestModel):
+    action: Literal["request"] = "request"
     company_id: str | None = Field(default=None, max_length=200)
-    lead_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+    lead_id: DocumentId
     platform: str | None = Field(default=None, max_length=50)
     message: str | None = Field(default=None, max_length=2000)
 
 
 class ReviewCompletionBody(RequestModel):
+    action: Literal["complete"]
     company_id: str | None = Field(default=None, max_length=200)
-    review_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+    review_id: DocumentId
     rating: int = Field(ge=1, le=5)
 
 

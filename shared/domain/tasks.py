@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from shared.domain.common import StoredModel
+from shared.domain.common import DocumentId, StoredModel
 from shared.manifest import TASKS_QUEUE, by_name
 
 
@@ -53,8 +53,8 @@ class ScheduledTask(StoredModel):
 class TaskRef(BaseModel):
     """The body Cloud Tasks posts to ``run_task``."""
 
-    company_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
-    task_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+    company_id: DocumentId
+    task_id: DocumentId
 
 
 ClaimOutcome = Literal["claimed", "duplicate", "busy", "not_due", "exhausted", "missing"]

@@ -194,7 +194,10 @@ def safe_redirect(company: Company, requested: str | None) -> str | None:
     url = requested or company.settings.thank_you_url
     if not url:
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL we would send anyone to
+        return None
     origin = f"{parts.scheme}://{parts.netloc}"
     if url == company.settings.thank_you_url or origin in company.allowed_origins:
         return url
