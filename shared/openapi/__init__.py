@@ -1,0 +1,148 @@
+"""The OpenAPI 3.1 description of every function invoked over HTTP, built from the manifest
+and the pydantic request models, so the published contract cannot drift from the code.
+
+``python -m shared.openapi`` writes ``openapi.json`` at the repository root; ``--check``
+exits 1 when the checked-in file is not what the code describes (a test runs the same
+comparison). Firestore trigger functions are listed too: Eventarc reaches them with an
+HTTP POST carrying a binary-mode CloudEvent.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from shared.domain.content import PublishRequest
+from shared.domain.leads import LeadSubmission
+from shared.domain.referrals import RedemptionRequest, ReferralAction, ReferralCreate
+from shared.domain.reviews import ReviewCompletionBody, ReviewRequestBody
+from shared.domain.tasks import TaskRef
+from shared.errors import ErrorCode
+from shared.manifest import FUNCTIONS, Function
+from shared.openapi.operations import Op, error_responses, operations_for
+from shared.settings import Settings
+
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "openapi.json"
+MODELS: tuple[type[BaseModel], ...] = (
+    LeadSubmission,
+    RedemptionRequest,
+    ReviewRequestBody,
+    ReviewCompletionBody,
+    PublishRequest,
+    ReferralCreate,
+    ReferralAction,
+    TaskRef,
+)
+MAX_BODY_BYTES: int = Settings.model_fields["max_body_bytes"].default
+
+_DESCRIPTION = f"""Every function of the growthkit bundle that is invoked over HTTP.
+
+Each function is its own Cloud Function (2nd gen), served at `/<function_name>` locally
+(`make serve`) and at its own URL in production. Request bodies are JSON objects, or
+urlencoded forms where noted; a body over {MAX_BODY_BYTES} bytes (`settings.max_body_bytes`)
+is refused with 413 before it is parsed, whether or not it declares its length. JSON must
+be strict (no NaN or Infinity, integers under 4300 digits) and at most 16 levels deep.
+Errors are `{{"error": {{"code", "message", "details"}}}}`; invalid fields are listed in
+`details.fields`. No answer is a 5xx except 503 for transient failures (retry later).
+"""
+
+
+def _error_schema() -> dict[str, Any]:
+    codes = sorted({c.value for c in ErrorCode} | {"method-not-allowed", "internal"})
+    return {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "enum": codes},
+                    "message": {"type": "string"},
+                    "details": {"type": "object"},
+                },
+            }
+        },
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    _, defs = models_json_schema(
+        [(model, "validation") for model in MODELS],
+        ref_template="#/components/schemas/{model}",
+    )
+    schemas: dict[str, Any] = dict(defs["$defs"])
+    schemas["Error"] = _error_schema()
+    return schemas
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _body(op: Op) -> dict[str, Any] | None:
+    if op.content_type is None:
+        return None
+    if op.content_type == "application/protobuf":
+        schema: dict[str, Any] = {"type": "string", "format": "binary"}
+    elif not op.bodies:
+        schema = {"type": "object"}
+    elif len(op.bodies) == 1:
+        schema = _ref(op.bodies[0])
+    else:
+        schema = {"oneOf": [_ref(m) for m in op.bodies]}
+    content = {op.content_type: {"schema": schema}}
+    if op.form_encoded:
+        content["application/x-www-form-urlencoded"] = {"schema": schema}
+    return {
+        "required": bool(op.bodies),
+        "content": content,
+    }
+
+
+def _operation(function: Function, op: Op) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "operationId": f"{function.name}_{op.method}",
+        "summary": op.summary,
+        "tags": [function.trigger.value],
+        "parameters": list(op.parameters),
+        "responses": {
+            **{str(s): {"description": d} for s, d in op.ok.items()},
+            **error_responses(op.errors),
+        },
+    }
+    body = _body(op)
+    if body is not None:
+        out["requestBody"] = body
+    out["security"] = [{op.security: []}] if op.security else []
+    return out
+
+
+def build() -> dict[str, Any]:
+    """The whole OpenAPI document, deterministic for a given code base."""
+    paths: dict[str, Any] = {}
+    for function in FUNCTIONS:
+        ops = operations_for(function)
+        paths[f"/{function.name}"] = {op.method: _operation(function, op) for op in ops}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "growthkit functions", "version": "1", "description": _DESCRIPTION},
+        "servers": [{"url": "http://127.0.0.1:8080", "description": "make serve"}],
+        "x-max-body-bytes": MAX_BODY_BYTES,
+        "paths": paths,
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "firebaseIdToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "googleOidc": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            },
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(build(), indent=2, ensure_ascii=False) + "\n"

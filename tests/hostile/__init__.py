@@ -1,0 +1,1 @@
+"""Hostile-input tests: generated from openapi.json, against every HTTP function."""

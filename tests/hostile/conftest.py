@@ -1,0 +1,49 @@
+"""Fixtures of the hostile-input tests: the seeded world and hypothesis settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from tests.hostile.world import World, credentials, hints, seed
+from tests.integration.event_support import ProjectFeed, memory_queue
+
+# Bounded for `make test` (two cores, shared): HOSTILE_EXAMPLES raises it for a longer hunt.
+EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "60"))
+HOSTILE = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
+
+
+@pytest.fixture
+def world(
+    db: Any,
+    function_client: Any,
+    staff_auth: Any,
+    token_issuer: Any,
+    project_id: str,
+    firestore_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[World]:
+    """Acme and Other, Acme's lead, code, review, due reminder and draft; Cloud Tasks
+    recorded in memory."""
+    memory_queue(monkeypatch)
+    feed = ProjectFeed(firestore_server.store, project_id)
+    made = World(db, function_client, credentials(token_issuer, project_id, staff_auth), hints())
+    try:
+        seed(made, feed)
+    finally:
+        feed.close()
+    yield made
