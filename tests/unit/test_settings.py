@@ -1,0 +1,62 @@
+"""Settings read from the environment the way pydantic-settings read them before."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from shared.settings import from_environment
+
+
+def test_prefixed_names_in_any_case_are_read_and_coerced() -> None:
+    """``GROWTHKIT_<FIELD>`` in any case; strings become the field's type; others ignored."""
+    settings = from_environment(
+        {"growthkit_smtp_port": "2525", "GROWTHKIT_MAIL_BACKEND": "smtp", "SMTP_HOST": "x"}
+    )
+    assert (2525, "smtp", "127.0.0.1") == (
+        settings.smtp_port,
+        settings.mail_backend,
+        settings.smtp_host,
+    )
+
+
+def test_aliases_are_read_in_order_of_preference() -> None:
+    """GOOGLE_CLOUD_PROJECT wins over GCLOUD_PROJECT and GROWTHKIT_PROJECT_ID; FUNCTION_REGION
+    over GROWTHKIT_REGION; the prefixed name of an aliased field alone still works."""
+    every = {"GOOGLE_CLOUD_PROJECT": "a", "GCLOUD_PROJECT": "b", "GROWTHKIT_PROJECT_ID": "c"}
+    regions = {"FUNCTION_REGION": "europe-west1", "GROWTHKIT_REGION": "us-east1"}
+    assert ("a", "europe-west1") == (
+        from_environment({**every, **regions}).project_id,
+        from_environment(regions).region,
+    )
+    assert ("c", "us-east1") == (
+        from_environment({"GROWTHKIT_PROJECT_ID": "c"}).project_id,
+        from_environment({"GROWTHKIT_REGION": "us-east1"}).region,
+    )
+
+
+def test_production_refuses_the_local_signing_key_and_base_url() -> None:
+    """Production must be given its own signing key and its functions' URL."""
+    with pytest.raises(ValidationError, match="GROWTHKIT_SIGNING_KEY"):
+        from_environment({"GROWTHKIT_ENVIRONMENT": "production"})
+    settings = from_environment(
+        {
+            "GROWTHKIT_ENVIRONMENT": "production",
+            "GROWTHKIT_SIGNING_KEY": "s3cret",
+            "GROWTHKIT_FUNCTIONS_BASE_URL": "https://r-p.cloudfunctions.net",
+        }
+    )
+    assert ("s3cret", "**********") == (
+        settings.signing_key.get_secret_value(),
+        str(settings.signing_key),
+    )
+
+
+def test_defaults_without_any_variable() -> None:
+    """An empty environment is the local development set-up."""
+    settings = from_environment({})
+    assert ("local", "demo-growthkit", "outbox") == (
+        settings.environment,
+        settings.project_id,
+        settings.mail_backend,
+    )
