@@ -18,8 +18,11 @@ deduplicated by the messaging layer.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from shared.domain.company import company_path
@@ -28,22 +31,19 @@ from shared.domain.tasks import ScheduledTask
 from shared.domain.workflows import END, MAX_STEPS, Workflow, workflow_path
 from shared.domain.workflows_conditions import EngagementCondition
 from shared.domain.workflows_runtime import (
-    MAX_RECORDED_STEPS,
-    Cursor,
     Execution,
     ExecutionStatus,
-    StepRun,
     execution_path,
-    ledger_path,
     needs_interactions,
     reached_goal,
 )
-from shared.errors import AlreadyExists, Contention, DomainError, InvalidInput, Transient
-from shared.ports import DocumentStore, Filter, Messenger, Snapshot, TaskQueue, TaskRequest, Write
+from shared.errors import DomainError, InvalidInput, Transient
+from shared.ports import DocumentStore, Filter, Messenger, Snapshot, TaskQueue
 from shared.services.task_handlers import TaskContext
 from shared.services.triggers import retrying
 from shared.services.workflows_context import StepContext, StepEffect, Webhooks
-from shared.services.workflows_enrolment import finish_writes, step_task, wake
+from shared.services.workflows_enrolment import finish_writes, wake
+from shared.services.workflows_record import Advance, commit_step, guarded
 from shared.services.workflows_steps import perform
 
 log = logging.getLogger("growthkit.workflows")
@@ -60,16 +60,6 @@ class EnrolmentRef:
     lead_id: str
     workflow_id: str
     task_id: str
-
-
-@dataclass(frozen=True)
-class Advance:
-    """What one pass did: the step it ran (if any), and whether the run stops there."""
-
-    outcome: str
-    stop: bool
-    step: str | None = None
-    request: TaskRequest | None = None
 
 
 def workflow_step_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
@@ -112,9 +102,16 @@ def run_enrolment(
             at that step), or the enrolment kept changing under this run.
     """
     ran: list[str] = []
+    began = time.monotonic()
+
+    def wall() -> datetime:
+        """The run's time moved on by what it took so far: steps are timed truly (a
+        webhook may take seconds) while waits count from the run's time."""
+        return now + timedelta(seconds=time.monotonic() - began)
+
     # Validation forbids cycles without a wait, so a run passes each step at most once.
     for _ in range(MAX_STEPS + 2):
-        advance = retrying(lambda: _advance(store, messenger, webhooks, now, ref))
+        advance = retrying(partial(_advance, store, messenger, webhooks, now, ref, wall))
         if advance.request is not None:
             wake(queue, advance.request)
         if advance.step is not None:
@@ -126,7 +123,12 @@ def run_enrolment(
 
 
 def _advance(
-    store: DocumentStore, messenger: Messenger, webhooks: Webhooks, now: datetime, ref: EnrolmentRef
+    store: DocumentStore,
+    messenger: Messenger,
+    webhooks: Webhooks,
+    now: datetime,
+    ref: EnrolmentRef,
+    wall: Callable[[], datetime],
 ) -> Advance:
     """One step: read everything afresh, check the enrolment may go on, run, commit."""
     snap, lead, company, live = store.get_all(
@@ -146,14 +148,16 @@ def _advance(
     ended = _ended(workflow, execution, lead, live, interactions, now)
     if ended is not None:
         status, reason = ended
-        store.commit(_guarded(finish_writes(execution, status, reason, now), snap))
+        store.commit(guarded(finish_writes(execution, status, reason, now), snap))
         return Advance(reason, stop=True)
     assert execution.cursor is not None  # checked by _not_runnable
     step = workflow.step(execution.cursor.step_id)
     visit = execution.visits.get(step.id, 0) + 1
     context = (execution, workflow, step, visit, lead, company.data or {}, interactions)
     ctx = StepContext(store, messenger, webhooks, now, *context)
-    return _commit(store, snap, ctx, _perform(ctx))
+    started = wall()
+    effect = _perform(ctx)
+    return commit_step(store, snap, ctx, effect, (started, wall()))
 
 
 def _not_runnable(snap: Snapshot, ref: EnrolmentRef) -> Advance | None:
@@ -219,67 +223,3 @@ def _perform(ctx: StepContext) -> StepEffect:
     except DomainError as err:
         log.warning("step %s of %s failed: %s", ctx.step.id, ctx.execution.id, err.message)
         return StepEffect("failed", ctx.after, detail={"error": err.message})
-
-
-def _guarded(writes: list[Write], snap: Snapshot) -> list[Write]:
-    """The enrolment's write (the first) only if nobody changed it since it was read."""
-    first = writes[0]
-    return [Write(first.path, first.data, first.mode, snap.update_time), *writes[1:]]
-
-
-def _commit(store: DocumentStore, snap: Snapshot, ctx: StepContext, effect: StepEffect) -> Advance:
-    execution, now = ctx.execution, ctx.now
-    cursor = execution.cursor
-    assert cursor is not None  # checked by the caller
-    record = StepRun(
-        seq=cursor.seq,
-        step_id=ctx.step.id,
-        type=ctx.step.type,
-        visit=ctx.visit,
-        started_at=now,
-        ended_at=now,
-        outcome=effect.outcome,
-        error=effect.detail.get("error"),
-        next=effect.next,
-    )
-    update, extra, request = _moved(execution, ctx, effect, record)
-    ledger = {**record.model_dump(), **effect.detail, "execution_id": execution.id}
-    writes = [
-        Write(snap.path, update, "merge", snap.update_time),
-        Write(ledger_path(ctx.company_id, execution.id, ctx.step.id, ctx.visit), ledger, "create"),
-        *effect.writes,
-        *extra,
-    ]
-    try:
-        store.commit(writes)
-    except AlreadyExists as err:
-        if store.get_all([writes[1].path])[0].exists:
-            return Advance("already run by another delivery", stop=True, step=ctx.step.id)
-        raise Contention(str(err)) from err  # a counter created meanwhile: try again
-    stop = update.get("status", ExecutionStatus.ACTIVE.value) != ExecutionStatus.ACTIVE.value
-    return Advance(effect.outcome, stop or request is not None, ctx.step.id, request)
-
-
-def _moved(
-    execution: Execution, ctx: StepContext, effect: StepEffect, record: StepRun
-) -> tuple[dict[str, Any], list[Write], TaskRequest | None]:
-    """The enrolment after the step: its record, and its cursor moved on, to a new task
-    after a wait, or cleared at the end."""
-    assert execution.cursor is not None
-    seq, now = execution.cursor.seq + 1, ctx.now
-    steps = [*execution.steps, record][-MAX_RECORDED_STEPS:]
-    visits = {**execution.visits, ctx.step.id: ctx.visit}
-    update: dict[str, Any] = {"steps": [s.model_dump() for s in steps], "visits": visits}
-    update["updated_at"] = now
-    if effect.resume_at is not None:
-        task = step_task(ctx.company_id, execution, seq, effect.resume_at, now)
-        cursor = Cursor(step_id=effect.next, seq=seq, task_id=task.task_id, due_at=effect.resume_at)
-        return {**update, "cursor": cursor.model_dump()}, [task.write], task.request
-    if effect.exit or effect.next == END:
-        status = ExecutionStatus.EXITED if effect.exit else ExecutionStatus.COMPLETED
-        ended = finish_writes(
-            execution, status, effect.outcome if effect.exit else "completed", now
-        )
-        return {**update, **ended[0].data}, ended[1:], None
-    cursor = Cursor(step_id=effect.next, seq=seq, task_id=execution.cursor.task_id, due_at=now)
-    return {**update, "cursor": cursor.model_dump()}, [], None
