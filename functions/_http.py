@@ -7,6 +7,7 @@ Every HTTP entry point goes through ``respond`` so that bad input is a 4xx with 
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
@@ -73,25 +74,27 @@ def _error(err: DomainError) -> tuple[dict[str, Any], int]:
 
 
 def read_body(request: flask.Request, max_bytes: int) -> dict[str, Any]:
-    """A JSON or urlencoded form body as a dict; 413 when too large, 400 when unreadable.
+    """A JSON or urlencoded form body as a dict; 413 when too large, 400 when unreadable."""
+    raw = _read_bounded(request, max_bytes)
+    mimetype = request.mimetype or ""
+    if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return dict(request.form.items())  # parsed from the cached, bounded bytes
+    return _json_object(raw) if raw else {}
 
-    The limit also bounds bodies sent without ``Content-Length`` (chunked): reading stops
-    at ``max_bytes`` instead of buffering whatever the client keeps sending.
-    """
+
+def _read_bounded(request: flask.Request, max_bytes: int) -> bytes:
+    """The body, reading at most ``max_bytes + 1`` bytes of it (a chunked body has no
+    length to check first); ``PayloadTooLarge`` past ``max_bytes``."""
     too_large = PayloadTooLarge(f"The body is larger than {max_bytes} bytes.")
-    if (request.content_length or 0) > max_bytes:
-        raise too_large
-    request.max_content_length = max_bytes
+    request.max_content_length = max_bytes + 1
     try:
         raw = request.get_data(cache=True)
-        mimetype = request.mimetype or ""
-        if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            return dict(request.form.items())
-    except RequestEntityTooLarge as err:
+    except RequestEntityTooLarge as err:  # declared too large: not read at all
+        request.stream = io.BytesIO()  # so nobody reads it afterwards either
         raise too_large from err
     if len(raw) > max_bytes:
         raise too_large
-    return _json_object(raw) if raw else {}
+    return raw
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
@@ -132,6 +135,27 @@ def _depth(value: Any) -> int:
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
     return deepest
+
+
+def install(app: flask.Flask) -> None:
+    """Set up a function's app (``functions/main.py`` calls this for each one): bodies are
+    bounded before any code sees them, and errors nobody handled still answer JSON."""
+    app.before_request(_bounded_body)
+    app.register_error_handler(Exception, unhandled)
+
+
+def _bounded_body() -> tuple[dict[str, Any], int] | None:
+    """Read the body up to ``settings.max_body_bytes`` (413 past it) before the function
+    runs. functions-framework reads every body to its end after the function answers, even
+    a function that never looks at it; this makes that read the cached, bounded one, and a
+    body declared too large is refused without waiting for it."""
+    from shared.settings import get_settings
+
+    try:
+        _read_bounded(flask.request, get_settings().max_body_bytes)
+    except PayloadTooLarge as err:
+        return _error(err)
+    return None
 
 
 def unhandled(err: Exception) -> tuple[dict[str, Any], int]:

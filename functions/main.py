@@ -13,14 +13,13 @@ from typing import Any
 
 import flask
 
-from functions._http import unhandled
+from functions._http import install
 
 # functions-framework executes this file inside the app context of each app it creates, so
-# this puts the last-resort error handler (JSON errors; 400 for broken CloudEvent
-# envelopes) on every function's app. (Its global ``errorhandler`` would race when tests
-# create apps from several threads.)
+# this sets up every function's app: the body size limit and the last-resort error handler
+# (its global ``errorhandler`` would race when tests create apps from several threads).
 if flask.has_app_context():
-    flask.current_app.register_error_handler(Exception, unhandled)
+    install(flask.current_app)
 
 _AREAS = {
     "rollup_analytics": "functions.analytics",

@@ -47,3 +47,27 @@ def world(
     finally:
         feed.close()
     yield made
+
+
+@pytest.fixture
+def serve(functions_env: None) -> Iterator[Any]:
+    """``serve("lead_intake")`` -> the base URL of that function on a real threaded HTTP
+    server on 127.0.0.1 (for concurrency and for bodies a test client cannot send)."""
+    import threading
+
+    import functions_framework
+    from werkzeug.serving import make_server
+
+    servers: list[Any] = []
+
+    def start(name: str) -> str:
+        app = functions_framework.create_app(name, "functions/main.py")
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
