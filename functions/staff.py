@@ -190,7 +190,8 @@ def _company_users(request: flask.Request) -> Result:
         return {"items": page.items, "next_cursor": page.next_cursor}, 200
     if request.method == "POST":
         now = bootstrap.clock.now()
-        invited, created = users.invite_user(store, _user_admin(), now, staff, c, _body(request))
+        admin, messenger = _user_admin(), bootstrap.messenger()
+        invited, created = users.invite_user(store, admin, messenger, now, staff, c, _body(request))
         return invited, 201 if created else 200
     return _not_allowed(("GET", "POST"))
 

@@ -4,7 +4,8 @@ management makes, and ID tokens a local app can sign in with.
 firebase-admin (``FirebaseUserAdmin``) reaches it at
 ``http://HOST/identitytoolkit.googleapis.com/v1/projects/{project}/accounts...``:
 create (``accounts``), look up by uid or e-mail (``accounts:lookup``), update, custom
-claims included (``accounts:update``), delete and list. Errors are Identity Toolkit's
+claims included (``accounts:update``), delete, and e-mail action links
+(``accounts:sendOobCode``, returned rather than mailed). Errors are Identity Toolkit's
 (``{"error": {"message": "EMAIL_EXISTS"}}``), so firebase-admin raises its own exceptions.
 
 Unlike Firebase's emulator, tokens are *signed*: ``POST /emulator/v1/projects/{project}/
@@ -24,7 +25,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from localcloud.auth_tokens import TOKEN_SECONDS, Signer
 
@@ -107,20 +108,6 @@ class Accounts:
             self._save()
             return {"kind": "identitytoolkit#DeleteAccountResponse"}
 
-    def page(self, project: str, query: dict[str, list[str]]) -> dict[str, Any]:
-        with self.lock:
-            uids = sorted(self.projects.get(project, {}))
-            after = query.get("nextPageToken", [""])[0]
-            size = int(query.get("maxResults", ["1000"])[0])
-            chosen = [u for u in uids if u > after][:size]
-            users = [self.projects[project][u] for u in chosen]
-            more = (
-                {"nextPageToken": chosen[-1]}
-                if len(chosen) == size and chosen[-1] != uids[-1]
-                else {}
-            )
-            return {"kind": "identitytoolkit#DownloadAccountResponse", "users": users} | more
-
     def signed_in(self, project: str, uid: str) -> Account:
         with self.lock:
             account = self.projects.get(project, {}).get(uid)
@@ -201,12 +188,21 @@ class AuthServer:
             ("POST", "accounts:lookup"): self.accounts.lookup,
             ("POST", "accounts:update"): self.accounts.update,
             ("POST", "accounts:delete"): self.accounts.delete,
+            ("POST", "accounts:sendOobCode"): self._action_link,
         }
-        if (method, call) == ("GET", "accounts:batchGet"):
-            return self.accounts.page(project, parse_qs(parts.query))
         if (method, call) not in handlers:
             raise LookupError(parts.path)
         return handlers[(method, call)](project, body)
+
+    def _action_link(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An e-mail action link (firebase-admin's ``generate_*_link``), returned, not sent."""
+        email = str(body.get("email", ""))
+        if "users" not in self.accounts.lookup(project, {"email": [email]}):
+            raise AuthError("EMAIL_NOT_FOUND")
+        mode = {"VERIFY_EMAIL": "verifyEmail", "EMAIL_SIGNIN": "signIn"}
+        query = f"mode={mode.get(body.get('requestType', ''), 'resetPassword')}"
+        link = f"http://{self.address}/emulator/action?{query}&oobCode={secrets.token_urlsafe(16)}"
+        return {"kind": "identitytoolkit#GetOobConfirmationCodeResponse", "oobLink": link}
 
     def stop(self) -> None:
         self._server.shutdown()

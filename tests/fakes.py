@@ -280,3 +280,6 @@ class FakeUserAdmin:
         import dataclasses
 
         self.accounts[uid] = dataclasses.replace(self.accounts[uid], claims=dict(claims))
+
+    def sign_in_link(self, email: str) -> str:
+        return f"https://auth.example/reset?email={email}"

@@ -12,22 +12,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
-
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.domain.users import AuthAccount
 from shared.errors import AlreadyExists, InvalidInput, NotFound, Transient
 
 log = logging.getLogger("growthkit.user_admin")
+EMULATOR_VARIABLE = "GROWTHKIT_AUTH_EMULATOR_HOST"
 T = TypeVar("T")
-
-
-class _EmulatorSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GROWTHKIT_", extra="ignore", frozen=True)
-
-    auth_emulator_host: str | None = None
 
 
 def _account(record: Any) -> AuthAccount:
@@ -77,6 +71,11 @@ class FirebaseUserAdmin:
     def set_claims(self, uid: str, claims: dict[str, Any]) -> None:
         _call(lambda: self.client.set_custom_user_claims(uid, claims))
 
+    def sign_in_link(self, email: str) -> str:
+        # A password-reset link is how Firebase lets a new account choose its password.
+        link: str = _call(lambda: self.client.generate_password_reset_link(email))
+        return link
+
 
 @functools.cache
 def _client(project_id: str, emulator_host: str | None, production: bool) -> Any:
@@ -107,7 +106,8 @@ def user_admin() -> FirebaseUserAdmin:
     from shared.settings import get_settings
 
     settings = get_settings()
-    host = _EmulatorSettings().auth_emulator_host
+    # Read here rather than in Settings: nothing else may ever see the stand-in.
+    host = os.environ.get(EMULATOR_VARIABLE) or None
     production = settings.environment == "production"
     if host and production:
         raise RuntimeError("GROWTHKIT_AUTH_EMULATOR_HOST must not be set in production")

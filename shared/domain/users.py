@@ -98,5 +98,16 @@ def claims_without_company(account: AuthAccount) -> dict[str, Any]:
     return {k: v for k, v in account.claims.items() if k not in CLAIM_KEYS}
 
 
+def invite_message(company_name: str, link: str) -> tuple[str, str]:
+    """The invitation's subject and body: the link sets a password and signs them in."""
+    subject = f"You're invited to {company_name} on growthkit"
+    body = (
+        f"You have been added to {company_name}'s team on growthkit.\n\n"
+        f"Choose your password and sign in here:\n{link}\n\n"
+        "If you did not expect this, you can ignore this message."
+    )
+    return subject, body
+
+
 def user_path(company_id: str, uid: str) -> str:
     return f"companies/{company_id}/users/{uid}"

@@ -13,6 +13,7 @@ import logging
 from datetime import datetime
 from typing import Any, Protocol
 
+from shared.domain.company import company_path
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.staff_api import Scope, refuse_fixed_fields
 from shared.domain.users import (
@@ -24,10 +25,11 @@ from shared.domain.users import (
     UserStatus,
     claims_for,
     claims_without_company,
+    invite_message,
     user_path,
 )
 from shared.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, Refused
-from shared.ports import Data, DocumentStore, Write
+from shared.ports import Data, DocumentStore, Messenger, OutboundMessage, Write
 from shared.services import staff_api_queries as queries
 from shared.services.staff_api import AUDIT_FIELDS, ResourceSpec, authorize
 
@@ -52,6 +54,9 @@ class UserAdmin(Protocol):
         ...
 
     def set_claims(self, uid: str, claims: dict[str, Any]) -> None: ...
+    def sign_in_link(self, email: str) -> str:
+        """A link that lets the account's owner set a password and sign in."""
+        ...
 
 
 def _view(data: Data) -> Data:
@@ -61,17 +66,19 @@ def _view(data: Data) -> Data:
 def invite_user(
     store: DocumentStore,
     admin: UserAdmin,
+    messenger: Messenger,
     now: datetime,
     staff: StaffIdentity,
     company_id: str,
     body: Data,
 ) -> tuple[Data, bool]:
     """Make someone staff of the company: an Auth account (created when the e-mail has
-    none) with this company's claims, and a profile.
+    none) with this company's claims, a profile, and an e-mail with a sign-in link.
 
     Args:
         store: Where profiles live.
         admin: Firebase Auth accounts.
+        messenger: Sends the invitation (once per member: its idempotency key).
         now: The time of the invitation.
         staff: The caller; an admin of ``company_id``.
         company_id: The company they join.
@@ -80,7 +87,8 @@ def invite_user(
 
     Returns:
         The profile, and whether this call added them (False: already staff here; the
-        profile is returned unchanged, roles change with ``update_user``).
+        profile is returned unchanged, roles change with ``update_user``, and the
+        invitation is sent again only if it never went out).
 
     Raises:
         PermissionDenied: Another company, or not an admin.
@@ -96,8 +104,11 @@ def invite_user(
     if account.company_id not in (None, company_id):
         raise Refused("That e-mail belongs to another company's staff.")
     path = user_path(company_id, account.uid)
-    existing = store.get_all([path])[0].data
+    existing, company = (s.data for s in store.get_all([path, company_path(company_id)]))
+    name = str((company or {}).get("name") or company_id)
     if existing is not None and account.company_id == company_id:
+        if existing.get("status") == UserStatus.INVITED.value:
+            _send_invite(admin, messenger, company_id, name, existing)
         return _view(existing), False
     admin.set_claims(account.uid, claims_for(account, company_id, fields.role))
     profile = CompanyUser(
@@ -111,7 +122,18 @@ def invite_user(
     # "set": a retry after the claims were set but this write failed completes the invite.
     store.commit([Write(path, profile | {"created_by": staff.uid, "updated_by": staff.uid})])
     log.info("user %s invited to %s as %s by %s", account.uid, company_id, fields.role, staff.uid)
+    _send_invite(admin, messenger, company_id, name, profile)
     return _view(profile), True
+
+
+def _send_invite(
+    admin: UserAdmin, messenger: Messenger, company_id: str, company_name: str, profile: Data
+) -> None:
+    """Mail the sign-in link; the key makes a retried invite a no-op once it went out."""
+    email = str(profile["email"])
+    subject, body = invite_message(company_name, admin.sign_in_link(email))
+    key = f"invite:{company_id}:{profile['id']}"
+    messenger.send(OutboundMessage("email", email, subject, body, idempotency_key=key))
 
 
 def _account_for(admin: UserAdmin, fields: InviteFields) -> AuthAccount:

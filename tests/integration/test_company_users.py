@@ -11,7 +11,7 @@ import pytest
 
 from shared import bootstrap
 from shared.adapters.user_admin import _client
-from tests.support import seed_company
+from tests.support import docs, seed_company
 
 USERS = "/companies/acme/users"
 
@@ -30,7 +30,8 @@ def test_invite_sets_claims_and_a_profile(
     db: Any, users: Any, staff_auth: Any, auth_emulator: Any, project_id: str
 ) -> None:
     """An admin's invite creates the Auth account with company_id and role claims (read
-    back through firebase-admin) and the profile; inviting again changes nothing."""
+    back through firebase-admin), the profile and one e-mail with a sign-in link; inviting
+    again changes nothing."""
     seed_company(db, "acme")
     admin = staff_auth("acme", "admin", uid="a1")
     body = {
@@ -47,6 +48,12 @@ def test_invite_sets_claims_and_a_profile(
     assert (201, 200, uid) == (first.status_code, again.status_code, again.get_json()["id"])
     assert {"company_id": "acme", "role": "manager"} == record.custom_claims
     assert ("sam@acme.example", "Sam") == (record.email, record.display_name)
+    mail = docs(db, "outbox")
+    (invitation,) = mail.values()
+    assert ("sam@acme.example", 1) == (
+        invitation["to"],
+        invitation["body"].count(auth_emulator.address),
+    )
     expected = ("manager", "Europe/Paris", "invited", "a1")
     assert expected == (
         profile["role"],

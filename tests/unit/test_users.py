@@ -9,34 +9,48 @@ import pytest
 from shared.domain.identity import Role, StaffIdentity
 from shared.errors import InvalidInput, NotFound, PermissionDenied, Refused
 from shared.services import users
-from tests.fakes import FakeStore, FakeUserAdmin
+from tests.fakes import FakeMessenger, FakeStore, FakeUserAdmin
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 ADMIN = StaffIdentity("a1", "acme", Role.ADMIN)
 
 
 def invite(store: FakeStore, admin: FakeUserAdmin, email: str, role: str = "user") -> str:
-    member, _ = users.invite_user(store, admin, T0, ADMIN, "acme", {"email": email, "role": role})
+    member, _ = users.invite_user(
+        store, admin, FakeMessenger(), T0, ADMIN, "acme", {"email": email, "role": role}
+    )
     return str(member["id"])
 
 
 def test_invite_is_idempotent_by_email() -> None:
-    """The second invite of an address returns the same member and leaves the role."""
-    store, admin = FakeStore(), FakeUserAdmin()
+    """The second invite of an address returns the same member, leaves the role, and
+    mails the sign-in link under the same key (the messenger sends it once)."""
+    store, admin, mail = FakeStore(), FakeUserAdmin(), FakeMessenger()
+    store.docs["companies/acme"] = ({"name": "Acme Plumbing"}, T0)
     body = {"email": "Jo@Acme.example", "role": "manager"}
-    first, made = users.invite_user(store, admin, T0, ADMIN, "acme", body)
-    again, made_again = users.invite_user(store, admin, T0, ADMIN, "acme", body | {"role": "user"})
+    first, made = users.invite_user(store, admin, mail, T0, ADMIN, "acme", body)
+    again, made_again = users.invite_user(
+        store, admin, mail, T0, ADMIN, "acme", body | {"role": "user"}
+    )
     assert (True, False, first["id"]) == (made, made_again, again["id"])
     assert {"company_id": "acme", "role": "manager"} == admin.accounts[first["id"]].claims
+    (message,) = mail.sent.values()
+    assert ("jo@acme.example", "You're invited to Acme Plumbing on growthkit") == (
+        message.to,
+        message.subject,
+    )
+    assert "https://auth.example/reset?email=jo@acme.example" in message.body
 
 
 def test_another_companys_staff_cannot_be_invited() -> None:
     """An account with another company's claim is refused and keeps its claims."""
     store, admin = FakeStore(), FakeUserAdmin()
     globex = StaffIdentity("g1", "globex", Role.ADMIN)
-    users.invite_user(store, admin, T0, globex, "globex", {"email": "k@x.example"})
+    users.invite_user(store, admin, FakeMessenger(), T0, globex, "globex", {"email": "k@x.example"})
     with pytest.raises(Refused):
-        users.invite_user(store, admin, T0, ADMIN, "acme", {"email": "k@x.example"})
+        users.invite_user(
+            store, admin, FakeMessenger(), T0, ADMIN, "acme", {"email": "k@x.example"}
+        )
     assert ["globex"] == [a.company_id for a in admin.accounts.values()]
 
 
@@ -47,7 +61,7 @@ def test_invites_need_an_email_and_known_fields(body: dict[str, str]) -> None:
     """No e-mail, a system field or an unknown one: 400 and no account."""
     admin = FakeUserAdmin()
     with pytest.raises(InvalidInput):
-        users.invite_user(FakeStore(), admin, T0, ADMIN, "acme", body)
+        users.invite_user(FakeStore(), admin, FakeMessenger(), T0, ADMIN, "acme", body)
     assert {} == admin.accounts
 
 
