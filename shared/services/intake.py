@@ -2,9 +2,10 @@
 
 One batched read fetches the company, the lead (its id is derived from the e-mail, so no
 query), and the rate-limit counters; one commit writes the lead, the submission's
-interaction and the counters. The lead write carries a precondition (create, or "still at
-the update time we read"), so concurrent submissions for one e-mail merge instead of
-overwriting each other: a failed precondition retries the whole attempt.
+interaction and the counters. The lead and counter writes carry preconditions (create, or
+"still at the update time we read"), so concurrent submissions for one e-mail merge
+instead of overwriting each other and a burst cannot overshoot a rate limit: a failed
+precondition retries the whole attempt in a transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from urllib.parse import urlsplit
 
 from shared.domain.common import random_id
 from shared.domain.company import Company, company_id_from_form_key, company_path
-from shared.domain.intake import merge_submission, new_lead, rate_windows, spam_reason
+from shared.domain.intake import (
+    RateWindow,
+    merge_submission,
+    new_lead,
+    rate_windows,
+    spam_reason,
+)
 from shared.domain.leads import (
     Interaction,
     InteractionType,
@@ -127,14 +134,22 @@ def _attempt(
         if int((snap.data or {}).get("count", 0)) >= window.limit:
             log.warning("rate limit %s hit for company %s", window.doc_id, company_id)
             raise RateLimited("Too many submissions; please try again later.")
+    counters = [_counted(w, s) for w, s in zip(windows, counter_snaps, strict=True)]
     reason = spam_reason(sub, company.settings, now)
     if reason is not None:
-        return _record_spam(store, company, sub, ip, now, reason.value)
-    counters = [
-        Write(s.path, {"count": Increment(1), "expires_at": w.expires_at}, "merge")
-        for w, s in zip(windows, counter_snaps, strict=True)
-    ]
+        return _record_spam(store, company, sub, ip, now, reason.value, counters)
     return _save_lead(store, company, lead_snap, sub, ip, now, counters)
+
+
+def _counted(window: RateWindow, snap: Snapshot) -> Write:
+    """One more in the window's counter, only if nobody counted since we read it: in a
+    burst every post would otherwise read the same count and all get in (50 of 50 against a
+    limit of 20, measured). The losers of that race retry in a transaction, which reads
+    the count they must respect, so the limit is exact."""
+    data = {"count": Increment(1), "expires_at": window.expires_at}
+    if snap.data is None:
+        return Write(snap.path, data, "create")
+    return Write(snap.path, data, "merge", if_update_time=snap.update_time)
 
 
 def _save_lead(
@@ -180,11 +195,20 @@ def _save_lead(
 
 
 def _record_spam(
-    store: _ReadCommit, company: Company, sub: LeadSubmission, ip: str, now: datetime, reason: str
+    store: _ReadCommit,
+    company: Company,
+    sub: LeadSubmission,
+    ip: str,
+    now: datetime,
+    reason: str,
+    counters: list[Write],
 ) -> IntakeResult:
+    """Keep the submission apart; it counts against the limits (else a bot filling the
+    honeypot could store spam records without end)."""
     spam_id = random_id()
     data = {"reason": reason, "ip": ip, "submission": sub.model_dump(), "created_at": now}
-    store.commit([Write(f"companies/{company.id}/spam_submissions/{spam_id}", data, "create")])
+    path = f"companies/{company.id}/spam_submissions/{spam_id}"
+    store.commit([Write(path, data, "create"), *counters])
     log.warning("spam submission %s (%s) kept apart for company %s", spam_id, reason, company.id)
     return IntakeResult("spam", company, None, safe_redirect(company, sub.redirect_url))
 
