@@ -1,0 +1,191 @@
+"""Cold starts: a fresh functions-framework process per run, timed to its first answer.
+
+Each run starts ``functions-framework --target X --source functions/main.py`` and sends the
+function's realistic first request (bench/scenarios.py) as soon as the port accepts, so the
+time covers the interpreter, the imports, building clients and the request's own round
+trips to the local Firestore. The baseline (bench/baseline/main.py) is a bare function
+importing only ``google.cloud.firestore``, started the same way in the same loop; runs
+alternate between functions so drift on a shared machine spreads evenly. Import times are
+measured the same way in fresh interpreters: functions-framework plus the entry module and
+target, against functions-framework plus Firestore.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.instance import ROOT, SOURCE, cpu_seconds, free_port, start
+from bench.report import Table, median, ms, ratio
+from bench.scenarios import Request, Scenario, first_request_of
+from bench.stack import BenchStack
+from shared.manifest import FUNCTIONS
+
+BASELINE = ROOT / "bench" / "baseline" / "main.py"
+EAGER = ROOT / "bench" / "baseline" / "eager_main.py"
+EAGER_IMPORTS = (
+    "import functions.analytics, functions.content, functions.forms, functions.referrals, "
+    "functions.reviews, functions.tasks, functions.triggers"
+)
+TARGET_RATIO = 1.2
+IMPORT_OURS = "import functions_framework, functions.main as m; m.{target}"
+IMPORT_BASELINE = "import functions_framework; from google.cloud import firestore"
+
+
+@dataclass
+class Samples:
+    starts: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    imports: list[float] = field(default_factory=list)
+    statuses: set[int] = field(default_factory=set)
+
+
+def _answer(port: int, request: Request, deadline: float) -> int:
+    """Send ``request`` as soon as the port accepts; the response's status."""
+    while True:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.connect()
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+            continue
+        try:
+            conn.request(request.method, "/", body=request.body, headers=request.headers)
+            return conn.getresponse().status
+        finally:
+            conn.close()
+
+
+def cold_start(target: str, source: Path, request: Request) -> tuple[float, float, int]:
+    """Seconds from process start to the answer of ``request``, the CPU seconds the
+    instance used by then, and the answer's status."""
+    port = free_port()
+    started = time.perf_counter()
+    process = start(target, port, source)
+    try:
+        status = _answer(port, request, time.monotonic() + 60)
+        wall = time.perf_counter() - started
+        return wall, cpu_seconds(process.pid), status
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def import_time(code: str) -> float:
+    """Seconds a fresh interpreter spends running ``code`` (the imports it names)."""
+    timed = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+    result = subprocess.run(
+        [sys.executable, "-c", timed], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return float(result.stdout.strip())
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What one row measures: a target in a source, and its first request."""
+
+    label: str
+    target: str
+    source: Path
+    imports: str
+    scenario: Scenario | None = None  # None: a plain GET (the baselines)
+
+    def request(self, stack: BenchStack, run: int) -> Request:
+        return self.scenario.prepare(stack, 2000 + run) if self.scenario else Request("GET")
+
+
+def subjects() -> list[Subject]:
+    """Both baselines, lead_intake behind the old eager main.py, then every function."""
+    eager = f"import functions_framework; {EAGER_IMPORTS}"
+    rows = [
+        Subject("baseline", "baseline", BASELINE, IMPORT_BASELINE),
+        Subject("baseline_read", "baseline_read", BASELINE, IMPORT_BASELINE),
+        Subject(
+            "lead_intake, eager main.py",
+            "lead_intake",
+            EAGER,
+            eager,
+            first_request_of("lead_intake"),
+        ),
+    ]
+    for function in FUNCTIONS:
+        scenario = first_request_of(function.name)
+        if scenario is not None:
+            imports = IMPORT_OURS.format(target=function.name)
+            rows.append(Subject(function.name, function.name, SOURCE, imports, scenario))
+    return rows
+
+
+def measure(stack: BenchStack, runs: int) -> dict[str, Samples]:
+    """Every subject ``runs`` times, interleaved (so drift spreads evenly over them)."""
+    rows = subjects()
+    samples = {row.label: Samples() for row in rows}
+    for run in range(runs):
+        for index, row in enumerate(rows):
+            request = row.request(stack, run * 100 + index)
+            seconds, cpu, status = cold_start(row.target, row.source, request)
+            found = samples[row.label]
+            found.starts.append(seconds)
+            found.cpu.append(cpu)
+            found.statuses.add(status)
+            found.imports.append(import_time(row.imports))
+    return samples
+
+
+COLUMNS = ["function", "first answer best", "median", "CPU best", "vs baseline: best"]
+COLUMNS += ["median", "CPU", "import best", "vs baseline", "status"]
+_REFERENCES = ("baseline", "lead_intake,")
+
+
+def _cells(name: str, found: Samples, base: Samples) -> list[object]:
+    best = min(found.starts) / min(base.starts)
+    cpu = min(found.cpu) / min(base.cpu)
+    verdict = "" if name.startswith(_REFERENCES) else verdict_of(best, cpu)
+    cells: list[object] = [name, ms(min(found.starts)), ms(median(found.starts))]
+    cells += [ms(min(found.cpu)), f"{best:.2f}x", ratio(median(found.starts), median(base.starts))]
+    cells += [f"{cpu:.2f}x{verdict}", ms(min(found.imports))]
+    return [*cells, ratio(min(found.imports), min(base.imports)), sorted(found.statuses)]
+
+
+def verdict_of(wall: float, cpu: float) -> str:
+    """Met when the best wall time or, on a machine too busy for wall times, the CPU time
+    used is within the target ratio."""
+    return " met" if min(wall, cpu) <= TARGET_RATIO else " MISSED"
+
+
+def table(samples: dict[str, Samples]) -> Table:
+    out = Table("Cold start: process start to first answered request, and entry import", COLUMNS)
+    for name, found in samples.items():
+        raw = {"starts": found.starts, "cpu": found.cpu, "imports": found.imports}
+        out.add(_cells(name, found, samples["baseline"]), function=name, **raw)
+    return out
+
+
+def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
+    load_before = os.getloadavg()[0]
+    samples = measure(stack, args.runs)
+    result = table(samples)
+    result.notes += [
+        f"Target: each function within {TARGET_RATIO}x the bare baseline, judged on the best "
+        "of the runs (on a shared machine, other work only ever adds time; medians shown "
+        "too). `baseline` imports google.cloud.firestore and answers without I/O; "
+        "`baseline_read` also builds a client and reads one document. Each function's first "
+        "request does its real work against the local Firestore (bench/scenarios.py); "
+        "`lead_intake, eager main.py` is the same function behind a main.py importing every "
+        "area, as functions/main.py did before.",
+        f"{args.runs} runs each, fresh processes, interleaved; {os.cpu_count()} CPUs shared "
+        f"with the local Firestore; load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after.",
+    ]
+    missing = [f.name for f in FUNCTIONS if first_request_of(f.name) is None]
+    if missing:
+        result.notes.append(f"Not measured (no first request in bench/scenarios.py): {missing}.")
+    return [result]
