@@ -66,6 +66,7 @@ def workflow_step_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
     """Task ``workflow_step`` (data: ``execution_id``, ``lead_id``, ``workflow_id``):
     run the enrolment from its cursor. The composition root of webhook calls."""
     from shared.adapters.webhooks import HttpWebhooks
+    from shared.settings import get_settings
 
     execution_id, lead_id, workflow_id = (
         str(task.data.get(k) or "") for k in ("execution_id", "lead_id", "workflow_id")
@@ -73,7 +74,8 @@ def workflow_step_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
     if not (execution_id and lead_id and workflow_id):
         raise InvalidInput("A workflow_step task needs execution_id, lead_id and workflow_id.")
     ref = EnrolmentRef(task.company_id, execution_id, lead_id, workflow_id, task.id)
-    return run_enrolment(ctx.store, ctx.queue, ctx.messenger, HttpWebhooks(), ctx.now, ref)
+    webhooks = HttpWebhooks(allow_internal=get_settings().environment != "production")
+    return run_enrolment(ctx.store, ctx.queue, ctx.messenger, webhooks, ctx.now, ref)
 
 
 def run_enrolment(
