@@ -29,12 +29,16 @@ def _lead_intake(request: flask.Request) -> flask.Response | tuple[Any, int]:
     if request.method != "POST":
         return {"error": {"code": "method-not-allowed", "message": "Use POST."}}, 405
     body = read_body(request, get_settings().max_body_bytes)
-    sub = LeadSubmission.model_validate(submission_from_form(body, request.args.get("key")))
+    data = submission_from_form(body, request.args.get("key"))
+    data.setdefault("submission_id", request.headers.get("Idempotency-Key"))
+    sub = LeadSubmission.model_validate(data)
     origin = request.headers.get("Origin")
     result = intake_lead(
         bootstrap.document_store(), bootstrap.clock, sub, client_ip(request), origin
     )
     headers = cors_headers(origin, result.company.allowed_origins)
+    if result.outcome == "duplicate":  # a retry: the client may tell it from a new post
+        headers["Idempotent-Replayed"] = "true"
     if result.redirect_url and request.mimetype in _FORM_TYPES:
         return flask.Response(status=303, headers={**headers, "Location": result.redirect_url})
     body_out = {"status": "received", "lead_id": result.lead_id}

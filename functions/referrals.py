@@ -57,6 +57,8 @@ def _redeem(request: flask.Request) -> flask.Response | tuple[Any, int]:
         "offer_details": result.offer_details,
     }
     headers = cors_headers(origin, result.company.allowed_origins)
+    if result.replayed:  # the same person and code again: the first redemption's answer
+        headers["Idempotent-Replayed"] = "true"
     return flask.make_response(flask.jsonify(out), 201 if result.created else 200, headers)
 
 

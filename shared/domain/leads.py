@@ -95,6 +95,9 @@ class LeadSubmission(RequestModel):
     # Milliseconds since the epoch when the form was rendered (set by the page's script).
     started_at: float | None = None
     redirect_url: str | None = Field(default=None, max_length=2000)
+    # Chosen by the client (a UUID made when the form is shown, or an Idempotency-Key
+    # header): a retried post with the same id is stored once and answered as before.
+    submission_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$")
     utm: Utm = Field(default_factory=Utm)
     custom_fields: dict[str, str] = Field(default_factory=dict)
 

@@ -110,7 +110,12 @@ def error_responses(statuses: tuple[int, ...]) -> dict[str, Any]:
     return {str(s): {"description": ERRORS[s], "content": error} for s in statuses}
 
 
-def _public_form(summary: str, model: type[BaseModel], ok: dict[int, str]) -> tuple[Op, ...]:
+def _public_form(
+    summary: str,
+    model: type[BaseModel],
+    ok: dict[int, str],
+    extra: tuple[dict[str, Any], ...] = (),
+) -> tuple[Op, ...]:
     post = Op(
         "post",
         summary,
@@ -119,7 +124,7 @@ def _public_form(summary: str, model: type[BaseModel], ok: dict[int, str]) -> tu
         (model,),
         "application/json",
         form_encoded=True,
-        parameters=FORM_PARAMETERS,
+        parameters=FORM_PARAMETERS + extra,
     )
     preflight = Op(
         "options",
@@ -138,15 +143,25 @@ def _staff(summary: str, models: tuple[type[BaseModel], ...], ok: dict[int, str]
 
 _LEAD_OK = {
     201: "A new lead",
-    200: "Merged into the lead with that e-mail, a repeated submission_id, or spam kept apart",
+    200: "Merged into the lead with that e-mail, or spam kept apart; a repeated "
+    "submission_id is answered as before with `Idempotent-Replayed: true`",
     303: "An urlencoded form post: redirect to the company's thank-you page",
 }
 _BY_NAME: dict[str, tuple[Op, ...]] = {
-    "lead_intake": _public_form("A web form submission becomes a lead", LeadSubmission, _LEAD_OK),
+    "lead_intake": _public_form(
+        "A web form submission becomes a lead",
+        LeadSubmission,
+        _LEAD_OK,
+        (_header("Idempotency-Key", "Names the submission when the body has no submission_id"),),
+    ),
     "redeem_referral": _public_form(
         "A visitor redeems a referral code",
         RedemptionRequest,
-        {201: "Redeemed by a new lead", 200: "Redeemed by an existing lead"},
+        {
+            201: "Redeemed by a new lead",
+            200: "Redeemed by an existing lead (`Idempotent-Replayed: true`: already "
+            "redeemed by this person, nothing new stored)",
+        },
     ),
     "request_review": (
         _staff(

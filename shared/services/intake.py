@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
-from shared.domain.common import random_id
+from shared.domain.common import random_id, stable_id
 from shared.domain.company import Company, company_id_from_form_key, company_path
 from shared.domain.intake import (
     RateWindow,
@@ -48,7 +48,7 @@ class _ReadCommit(Protocol):
 
 @dataclass(frozen=True)
 class IntakeResult:
-    outcome: Literal["created", "merged", "spam"]
+    outcome: Literal["created", "merged", "spam", "duplicate"]
     company: Company
     lead_id: str | None = None
     redirect_url: str | None = None
@@ -122,23 +122,53 @@ def _attempt(
     origin: str | None,
     company_id: str,
 ) -> IntakeResult:
-    lead_id = lead_id_for(sub.email)
+    lead_id, record_id = lead_id_for(sub.email), _record_id(company_id, sub)
+    replays = _replay_paths(company_id, lead_id, record_id) if sub.submission_id else []
     windows = rate_windows(ip, Company(id=company_id).settings, now)
-    paths = [company_path(company_id), lead_path(company_id, lead_id)]
+    paths = [company_path(company_id), lead_path(company_id, lead_id), *replays]
     paths += [f"companies/{company_id}/rate_limits/{w.doc_id}" for w in windows]
-    company_snap, lead_snap, *counter_snaps = store.get_all(paths)
+    company_snap, lead_snap, *snaps = store.get_all(paths)
+    replay_snaps, counter_snaps = snaps[: len(replays)], snaps[len(replays) :]
     company = _company_from(company_snap, sub.form_key)
     check_origin(company, origin)
-    windows = rate_windows(ip, company.settings, now)
-    for window, snap in zip(windows, counter_snaps, strict=True):
-        if int((snap.data or {}).get("count", 0)) >= window.limit:
-            log.warning("rate limit %s hit for company %s", window.doc_id, company_id)
-            raise RateLimited("Too many submissions; please try again later.")
-    counters = [_counted(w, s) for w, s in zip(windows, counter_snaps, strict=True)]
+    if any(s.exists for s in replay_snaps):
+        return _duplicate(company, replay_snaps[0], sub)
+    counters = _within_limits(rate_windows(ip, company.settings, now), counter_snaps)
     reason = spam_reason(sub, company.settings, now)
     if reason is not None:
-        return _record_spam(store, company, sub, ip, now, reason.value, counters)
-    return _save_lead(store, company, lead_snap, sub, ip, now, counters)
+        return _record_spam(store, company, sub, ip, now, reason.value, counters, record_id)
+    return _save_lead(store, company, lead_snap, sub, ip, now, counters, record_id)
+
+
+def _record_id(company_id: str, sub: LeadSubmission) -> str:
+    """The id of what a submission stores (its interaction, or its spam record): derived
+    from the client's submission id, so a retry finds what the first attempt stored."""
+    if sub.submission_id is None:
+        return random_id()
+    return stable_id(company_id, "submission", sub.submission_id)
+
+
+def _replay_paths(company_id: str, lead_id: str, record_id: str) -> list[str]:
+    return [
+        interaction_path(company_id, lead_id, record_id),
+        f"companies/{company_id}/spam_submissions/{record_id}",
+    ]
+
+
+def _duplicate(company: Company, interaction: Snapshot, sub: LeadSubmission) -> IntakeResult:
+    """A retry of a stored submission: answered as before, nothing written or counted."""
+    lead_id = interaction.path.split("/")[3] if interaction.exists else None
+    log.info("submission %s of company %s was already stored", sub.submission_id, company.id)
+    return IntakeResult("duplicate", company, lead_id, safe_redirect(company, sub.redirect_url))
+
+
+def _within_limits(windows: list[RateWindow], snaps: list[Snapshot]) -> list[Write]:
+    """The counter writes of one more submission; RateLimited if a window is full."""
+    for window, snap in zip(windows, snaps, strict=True):
+        if int((snap.data or {}).get("count", 0)) >= window.limit:
+            log.warning("rate limit %s hit (%s)", window.doc_id, snap.path.split("/")[1])
+            raise RateLimited("Too many submissions; please try again later.")
+    return [_counted(w, s) for w, s in zip(windows, snaps, strict=True)]
 
 
 def _counted(window: RateWindow, snap: Snapshot) -> Write:
@@ -160,6 +190,7 @@ def _save_lead(
     ip: str,
     now: datetime,
     counters: list[Write],
+    record_id: str,
 ) -> IntakeResult:
     lead_id = snap.path.rsplit("/", 1)[1]
     if snap.data is None:
@@ -169,7 +200,7 @@ def _save_lead(
         lead = merge_submission(Lead.model_validate(snap.data), sub, ip, now)
         lead_write = Write(snap.path, lead.model_dump(), "set", if_update_time=snap.update_time)
     interaction = Interaction(
-        id=random_id(),
+        id=record_id,
         lead_id=lead_id,
         company_id=company.id,
         type=InteractionType.FORM,
@@ -202,10 +233,10 @@ def _record_spam(
     now: datetime,
     reason: str,
     counters: list[Write],
+    spam_id: str,
 ) -> IntakeResult:
     """Keep the submission apart; it counts against the limits (else a bot filling the
     honeypot could store spam records without end)."""
-    spam_id = random_id()
     data = {"reason": reason, "ip": ip, "submission": sub.model_dump(), "created_at": now}
     path = f"companies/{company.id}/spam_submissions/{spam_id}"
     store.commit([Write(path, data, "create"), *counters])

@@ -8,7 +8,8 @@ redemptions of one code are serialised and never exceed ``max_uses``.
 
 Every attempt counts against the caller's IP, including refused ones (that is what makes
 guessing codes slow): a refusal is returned from the transaction, which commits the counter,
-and raised afterwards.
+and raised afterwards. The same person redeeming the same code again (a retry whose answer
+was lost, a double click) gets the first redemption back, not a refusal.
 
 Codes allowing many uses (``shared.domain.counters``) keep their count in shard documents:
 the same batched read also fetches one shard, picked at random, and the transaction writes
@@ -61,6 +62,7 @@ class Redemption:
     lead_id: str
     created: bool
     offer_details: str | None
+    replayed: bool = False
 
 
 def redeem_referral(
@@ -142,10 +144,15 @@ def _attempt(
     if int((counter_snap.data or {}).get("count", 0)) >= ATTEMPTS_PER_IP_PER_HOUR:
         log.warning("referral attempts limit hit for company %s by %s", company_id, ip)
         raise RateLimited("Too many attempts; please try again later.")
+    counted = Write(counter_path, {"count": Increment(1), "expires_at": counter_expiry}, "merge")
+    replay = _replay(company, marker_snap, code_snap, req.code, lead_id)
+    if replay is not None:
+        tx.write(counted)
+        return replay
     drawn = _drawn(code_snap, shard_snaps, last=len(shards) == SHARDS)
     if drawn is None:
         return _SPENT  # nothing written: the next transaction counts this attempt
-    tx.write(Write(counter_path, {"count": Increment(1), "expires_at": counter_expiry}, "merge"))
+    tx.write(counted)
     try:
         referral, lead = _checked(drawn, lead_snap, marker_snap.exists, req, now)
     except DomainError as err:
@@ -153,6 +160,18 @@ def _attempt(
     tx.write(_count_write(drawn, referral, lead_id, now))
     created = _write_redemption(tx, company, referral, lead, lead_snap.path, req, ip, now)
     return Redemption(company, referral.code, lead_id, created, referral.offer_details)
+
+
+def _replay(
+    company: Company, marker: Snapshot, code: Snapshot, code_id: str, lead_id: str
+) -> Redemption | None:
+    """The first redemption again if this person already redeemed this very code (a retry
+    whose answer was lost, a double click): answered 200, no second use drawn."""
+    data = marker.data or {}
+    if data.get("code") != code_id or data.get("lead_id") != lead_id:
+        return None
+    offer = (code.data or {}).get("offer_details")
+    return Redemption(company, code_id, lead_id, False, offer, replayed=True)
 
 
 def _drawn(code: Snapshot, shards: list[Snapshot], last: bool) -> Snapshot | None:
