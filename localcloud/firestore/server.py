@@ -18,6 +18,7 @@ import grpc
 
 from localcloud.firestore import pb
 from localcloud.firestore.errors import FirestoreError
+from localcloud.firestore.faults import Faults
 from localcloud.firestore.rules import Rules
 from localcloud.firestore.rules.guard import Guard
 from localcloud.firestore.service import FirestoreService
@@ -104,11 +105,13 @@ class FirestoreServer:
         export_on_exit: Path | None = None,
         debug_port: int | None = None,
         rules_path: Path | None = None,
+        faults: Faults | None = None,
     ) -> None:
         # Parsed first: a rules file with a syntax error stops the server from starting.
         rules = Rules.load(rules_path) if rules_path is not None else None
         self.store = Store(data_dir=data_dir, import_dir=import_dir)
         self.service = FirestoreService(self.store)
+        self.faults = faults or Faults.from_env()  # off unless asked for
         # Without rules everything is open, as the emulator without --rules.
         self.guard = Guard(rules, self.store) if rules is not None else None
         self.counters = RpcCounters()
@@ -172,6 +175,8 @@ class FirestoreServer:
             self.counters.add(name, database)
             log.debug("rpc %s %s", name, database)
             try:
+                if name == "Commit":
+                    self._inject_fault(request)
                 bound = method
                 if self.guard is not None:
                     bound = self.guard.bind(name, method, request, context.invocation_metadata())
@@ -183,6 +188,15 @@ class FirestoreServer:
                 context.abort(err.code, err.message)
 
         return call
+
+    def _inject_fault(self, request: Any) -> None:
+        """Fail this Commit before it applies, if fault injection draws it (faults.py)."""
+        code = self.faults.draw()
+        if code is None:
+            return
+        if code is grpc.StatusCode.ABORTED and request.transaction:
+            self.store.rollback(request.database, request.transaction)
+        raise FirestoreError(code, f"Injected fault: {code.name} (nothing was applied).")
 
     def _wrap_bidi(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         def bidi(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:

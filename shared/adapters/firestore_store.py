@@ -45,12 +45,14 @@ def _translate(err: Exception) -> Exception:
 
     if isinstance(err, gexc.FailedPrecondition):
         return Contention("The document changed while we worked; try again.")
+    # Before Conflict: Aborted is one (HTTP 409) but says nothing was written, so taking
+    # it for AlreadyExists would treat a failed create (an outbox message, a task) as done.
+    if isinstance(err, (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.Aborted)):
+        return Transient(f"Firestore unavailable: {err}")
     if isinstance(err, gexc.Conflict):
         return AlreadyExists(str(err.message))
     if isinstance(err, gexc.NotFound):
         return NotFound(str(err.message))
-    if isinstance(err, (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.Aborted)):
-        return Transient(f"Firestore unavailable: {err}")
     return err
 
 
