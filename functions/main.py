@@ -43,6 +43,9 @@ _AREAS = {
     "on_interaction_scored": "functions.workflows",
     "enrol_scheduled_workflows": "functions.workflows",
     "decay_engagement_scores": "functions.workflows",
+    "newsletter_signup": "functions.newsletters",
+    "newsletter_confirm": "functions.newsletters",
+    "newsletter_unsubscribe": "functions.newsletters",
 }
 
 # Every target, for tools that list them (a module ``__getattr__`` is invisible to them).

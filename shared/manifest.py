@@ -119,6 +119,9 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function("enrol_scheduled_workflows", Trigger.SCHEDULE, schedule="* * * * *"),
     Function("decay_engagement_scores", Trigger.SCHEDULE, schedule="30 2 * * *"),
+    Function("newsletter_signup", Trigger.HTTP, public=True),
+    Function("newsletter_confirm", Trigger.HTTP, public=True),
+    Function("newsletter_unsubscribe", Trigger.HTTP, public=True),
 )
 
 

@@ -36,6 +36,7 @@ from shared.errors import Refused
 from shared.ports import Data
 from shared.services import staff_api_leads as leads
 from shared.services import staff_api_queries as queries
+from shared.services.business import BUSINESS_RESOURCES
 from shared.services.staff_api import ResourceSpec
 
 
@@ -138,3 +139,6 @@ RESOURCES: dict[str, ResourceSpec] = {
         ),
     )
 }
+
+# Business development, downloads and newsletter subscriptions: shared/services/business.py.
+RESOURCES.update({spec.name: spec for spec in BUSINESS_RESOURCES})

@@ -51,6 +51,20 @@ READ_ROLE = {
     "config/scoring": "manager",
     "processed_events/e1": "admin",
     "rate_limits/x": "admin",
+    "business_profiles/p1": "user",
+    "business_audits/a1": "user",
+    "growth_strategies/g1": "user",
+    "resources/r1": "user",
+    "consultations/c1": "user",
+    "consultation_days/2024-05-01": "manager",
+    "resource_downloads/d1": "manager",
+    "newsletter_subscriptions/s1": "manager",
+    "analytics_events/e1": "manager",
+    "analytics_event_counts/2024-05-01-00": "manager",
+    "analytics_sessions/s1": "manager",
+    "integrations/i1": "manager",
+    "social_connections/twitter": "manager",
+    "secrets/api-key": "admin",
 }
 
 

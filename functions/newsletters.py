@@ -1,0 +1,119 @@
+"""Newsletter functions, all public: ``newsletter_signup`` (a web form, by form key, with
+CORS from the company's sites), and the links mailed to subscribers,
+``newsletter_confirm`` and ``newsletter_unsubscribe`` (``?token=``; GET from a mail
+client, POST for one-click unsubscribe, RFC 8058)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import flask
+import functions_framework
+
+from functions._http import client_ip, cors_headers, preflight, read_body, respond
+from shared import bootstrap
+from shared.domain.newsletters import SignupRequest
+from shared.errors import InvalidInput
+from shared.services import newsletters
+from shared.services.intake import load_company
+from shared.settings import get_settings
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+Result = tuple[Any, int] | flask.Response
+
+
+def _links() -> newsletters.Links:
+    settings = get_settings()
+    return newsletters.Links(settings.functions_base_url, settings.signing_key.get_secret_value())
+
+
+def _signup(request: flask.Request) -> Result:
+    if request.method == "OPTIONS":
+        company = load_company(bootstrap.document_store(), request.args.get("key", ""))
+        return preflight(request.headers.get("Origin"), company.allowed_origins)
+    if request.method != "POST":
+        return {"error": {"code": "method-not-allowed", "message": "Use POST."}}, 405
+    body = read_body(request, get_settings().max_body_bytes)
+    body.setdefault("form_key", request.args.get("key") or body.get("key") or "")
+    req = SignupRequest.model_validate(body)
+    origin = request.headers.get("Origin")
+    result = newsletters.signup(
+        bootstrap.document_store(),
+        bootstrap.messenger(),
+        bootstrap.clock.now(),
+        _links(),
+        req,
+        client_ip(request),
+        origin,
+    )
+    headers = cors_headers(origin, result.company.allowed_origins)
+    thanks = result.company.settings.thank_you_url
+    if thanks and request.mimetype in _FORM_TYPES:
+        return flask.Response(status=303, headers={**headers, "Location": thanks})
+    # The same answer whatever the address's state: nobody learns who subscribes.
+    message = "Check your inbox: follow the link in our e-mail to confirm."
+    return flask.make_response(
+        flask.jsonify({"status": "pending", "message": message}), 202, headers
+    )
+
+
+@functions_framework.http
+def newsletter_signup(request: flask.Request) -> flask.Response:
+    """Newsletter signup from a company's website: pending until confirmed by mail."""
+    return respond(lambda: _signup(request))
+
+
+def _token(request: flask.Request) -> str:
+    token = request.args.get("token", "")
+    if not token:
+        raise InvalidInput("The link has no token; use the one from the e-mail.")
+    return token
+
+
+def _page(title: str, text: str) -> flask.Response:
+    body = (
+        '<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        f"<title>{html.escape(title)}</title><h1>{html.escape(title)}</h1>"
+        f"<p>{html.escape(text)}</p>"
+    )
+    return flask.Response(body, 200, {"Content-Type": "text/html; charset=utf-8"})
+
+
+def _confirm(request: flask.Request) -> Result:
+    if request.method not in ("GET", "POST"):
+        return {"error": {"code": "method-not-allowed", "message": "Use GET."}}, 405
+    settings = get_settings()
+    newsletters.confirm(
+        bootstrap.document_store(),
+        bootstrap.clock.now(),
+        settings.signing_key.get_secret_value(),
+        _token(request),
+        client_ip(request),
+    )
+    return _page("Subscription confirmed", "Thank you: you will receive our newsletter.")
+
+
+@functions_framework.http
+def newsletter_confirm(request: flask.Request) -> flask.Response:
+    """The confirmation link: a pending subscription becomes active."""
+    return respond(lambda: _confirm(request))
+
+
+def _unsubscribe(request: flask.Request) -> Result:
+    if request.method not in ("GET", "POST"):
+        return {"error": {"code": "method-not-allowed", "message": "Use GET or POST."}}, 405
+    settings = get_settings()
+    newsletters.unsubscribe(
+        bootstrap.document_store(),
+        bootstrap.clock.now(),
+        settings.signing_key.get_secret_value(),
+        _token(request),
+    )
+    return _page("You are unsubscribed", "You will not receive this newsletter any more.")
+
+
+@functions_framework.http
+def newsletter_unsubscribe(request: flask.Request) -> flask.Response:
+    """The unsubscribe link (any time; the time is recorded)."""
+    return respond(lambda: _unsubscribe(request))
