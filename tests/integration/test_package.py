@@ -35,9 +35,10 @@ print(json.dumps({"kinds": kinds, "outside": outside}))
 
 
 def test_package_layout_and_pins(tmp_path: Path) -> None:
-    """main.py at the root, both packages without the deploy tooling, every dependency of
-    pyproject.toml pinned to an exact version."""
+    """main.py at the root (functions/main.py itself), both packages without the deploy
+    tooling, every dependency of pyproject.toml pinned to an exact version."""
     out = build_package(tmp_path / "deploy")
+    assert (ROOT / "functions" / "main.py").read_bytes() == (out / "main.py").read_bytes()
     requirements = (out / "requirements.txt").read_text(encoding="utf-8").splitlines()
     pins = [line for line in requirements if not line.startswith("#")]
     assert pinned_requirements(ROOT / "pyproject.toml") == pins
