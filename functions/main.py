@@ -46,6 +46,7 @@ _AREAS = {
     "newsletter_signup": "functions.newsletters",
     "newsletter_confirm": "functions.newsletters",
     "newsletter_unsubscribe": "functions.newsletters",
+    "consultations": "functions.business",
 }
 
 # Every target, for tools that list them (a module ``__getattr__`` is invisible to them).

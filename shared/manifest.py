@@ -122,6 +122,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function("newsletter_signup", Trigger.HTTP, public=True),
     Function("newsletter_confirm", Trigger.HTTP, public=True),
     Function("newsletter_unsubscribe", Trigger.HTTP, public=True),
+    Function("consultations", Trigger.HTTP),
 )
 
 

@@ -34,6 +34,10 @@ class CompanySettings(BaseModel):
     # days without new engagement (0: no decay).
     engagement_decay_percent: float = Field(default=0.0, ge=0, le=100)
     engagement_decay_days: int = Field(default=30, ge=1, le=365)
+    # Consultations: reminders to the attendee this many hours before the start.
+    consultation_reminder_hours: list[float] = Field(
+        default_factory=lambda: [24.0, 1.0], max_length=5
+    )
 
 
 class SubscriptionStatus(StrEnum):

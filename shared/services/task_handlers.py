@@ -42,6 +42,7 @@ HANDLERS: dict[str, str] = {
     "workflow_step": "shared.services.workflows_engine:workflow_step_task",
     "workflow_fire": "shared.services.workflows_schedule:workflow_fire_task",
     "score_notify": "shared.services.scoring_engagement:score_notify_task",
+    "consultation_reminder": "shared.services.consultations_lifecycle:consultation_reminder_task",
 }
 
 
