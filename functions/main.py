@@ -47,6 +47,7 @@ _AREAS = {
     "newsletter_confirm": "functions.newsletters",
     "newsletter_unsubscribe": "functions.newsletters",
     "consultations": "functions.business",
+    "download_resource": "functions.business",
 }
 
 # Every target, for tools that list them (a module ``__getattr__`` is invisible to them).

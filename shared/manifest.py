@@ -123,6 +123,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function("newsletter_confirm", Trigger.HTTP, public=True),
     Function("newsletter_unsubscribe", Trigger.HTTP, public=True),
     Function("consultations", Trigger.HTTP),
+    Function("download_resource", Trigger.HTTP, public=True),
 )
 
 

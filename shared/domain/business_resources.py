@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from shared.domain.common import DocumentId, Email, RequestModel, StoredModel, stable_id
 from shared.domain.leads import Utm
@@ -40,6 +40,8 @@ class ResourceFields(EditModel):
 
 
 class DownloadableResource(StoredModel, ResourceFields):
+    model_config = ConfigDict(extra="allow")
+
     id: str
     company_id: str
     download_count: int = 0
