@@ -48,6 +48,8 @@ _AREAS = {
     "newsletter_unsubscribe": "functions.newsletters",
     "consultations": "functions.business",
     "download_resource": "functions.business",
+    "integrations": "functions.integrations",
+    "refresh_social_tokens": "functions.integrations",
 }
 
 # Every target, for tools that list them (a module ``__getattr__`` is invisible to them).

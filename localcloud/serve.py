@@ -82,8 +82,11 @@ class Stack:
         from localcloud.firestore import start_firestore
         from localcloud.scheduler import start_scheduler
         from localcloud.tasks import start_tasks
+        from shared.adapters.crypto import local_key_env
 
         os.environ.update(service_env(self.ports, self.project))
+        # Secrets at rest are sealed under a key generated into the data dir on first start.
+        os.environ.update(local_key_env(self.data_dir))
         host = self.ports.host
         self.firestore = start_firestore(
             host, self.ports.firestore, data_dir=self.data_dir / "firestore", rules_path=RULES

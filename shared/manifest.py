@@ -124,6 +124,13 @@ FUNCTIONS: tuple[Function, ...] = (
     Function("newsletter_unsubscribe", Trigger.HTTP, public=True),
     Function("consultations", Trigger.HTTP),
     Function("download_resource", Trigger.HTTP, public=True),
+    Function("integrations", Trigger.HTTP, secrets=("GROWTHKIT_SECRETS_KEY",)),
+    Function(
+        "refresh_social_tokens",
+        Trigger.SCHEDULE,
+        schedule="*/15 * * * *",
+        secrets=("GROWTHKIT_SECRETS_KEY",),
+    ),
 )
 
 

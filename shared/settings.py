@@ -18,6 +18,9 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, mode
 from shared.manifest import TASKS_QUEUE
 
 _LOCAL_SIGNING_KEY = "local-development-signing-key-not-secret"
+# 32 bytes, base64url: encrypts secrets at rest when nothing else is configured (tests;
+# `make serve` generates its own key file). shared.adapters.crypto refuses it in production.
+_LOCAL_SECRETS_KEY = "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWNyZXQ="
 
 
 ENV_PREFIX = "GROWTHKIT_"
@@ -50,6 +53,10 @@ class Settings(BaseModel):
     smtp_password: SecretStr | None = None
     # Signs unsubscribe and confirmation links.
     signing_key: SecretStr = SecretStr(_LOCAL_SIGNING_KEY)
+    # Encrypts secrets and tokens at rest (AES-256-GCM): 32 bytes, base64url. Previous keys
+    # (comma-separated) still decrypt what they sealed, so the key can be rotated.
+    secrets_key: SecretStr = SecretStr(_LOCAL_SECRETS_KEY)
+    secrets_previous_keys: SecretStr = SecretStr("")
     # Tests point firebase-admin's certificate lookup at a local server.
     id_token_cert_url: str | None = None
     max_body_bytes: int = 64 * 1024

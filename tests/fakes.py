@@ -283,3 +283,21 @@ class FakeUserAdmin:
 
     def sign_in_link(self, email: str) -> str:
         return f"https://auth.example/reset?email={email}"
+
+
+class FailingTokenRefresher:
+    """A ``TokenRefresher`` whose platform refuses every refresh token (revoked access),
+    or fails transiently with ``transient=True``; remembers what it was asked."""
+
+    def __init__(self, transient: bool = False) -> None:
+        self.transient = transient
+        self.asked: list[str] = []
+
+    def refresh(self, platform: str, refresh_token: str, now: datetime) -> Any:
+        from shared.domain.integrations import RefreshFailed
+        from shared.errors import Transient
+
+        self.asked.append(platform)
+        if self.transient:
+            raise Transient(f"{platform} timed out")
+        raise RefreshFailed(f"{platform} answered invalid_grant (access revoked)")

@@ -1,0 +1,154 @@
+"""Refreshing social connections' tokens before they expire (``refresh_social_tokens``,
+every 15 minutes).
+
+One collection-group query finds the active connections expiring within
+``REFRESH_AHEAD``; each is refreshed through the ``TokenRefresher`` port and rewritten
+only if nobody changed it meanwhile (a reconnect wins). A provider's refusal marks the
+connection ``expired`` with the reason, which staff see until they reconnect; a provider
+that is down leaves it for the next run. A token that cannot be opened (the wrong key is
+configured, or the document was tampered with) is left untouched and fails the run
+loudly after the others are done, so a configuration mistake is noticed and destroys
+nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from shared.domain.integrations import REFRESH_AHEAD, RefreshedToken, RefreshFailed
+from shared.domain.secrets import Cipher, SecretUnreadable
+from shared.errors import Transient
+from shared.ports import DocumentStore, Filter, Snapshot, Write
+
+log = logging.getLogger("growthkit.integrations")
+
+BATCH = 200
+
+
+class TokenRefresher(Protocol):
+    def refresh(self, platform: str, refresh_token: str, now: datetime) -> RefreshedToken:
+        """New tokens; ``RefreshFailed`` when the provider refuses for good, ``Transient``
+        when it cannot answer now."""
+        ...
+
+
+@dataclass
+class RefreshResult:
+    due: int = 0
+    refreshed: int = 0
+    expired: int = 0
+    retry_later: int = 0
+    unreadable: list[str] = field(default_factory=list)
+
+
+def refresh_due_tokens(
+    store: DocumentStore, cipher: Cipher, refresher: TokenRefresher, now: datetime
+) -> RefreshResult:
+    """Refresh every active connection expiring within ``REFRESH_AHEAD`` of ``now``.
+
+    Args:
+        store: The document store.
+        cipher: Opens the refresh tokens and seals the new tokens.
+        refresher: Asks each platform for new tokens.
+        now: The run's time.
+
+    Returns:
+        How many were due, refreshed, marked expired and left for the next run.
+
+    Raises:
+        SecretUnreadable: Some tokens could not be opened (after all the others ran).
+    """
+    due = store.query(
+        "social_connections",
+        [Filter("status", "==", "active"), Filter("expires_at", "<=", now + REFRESH_AHEAD)],
+        order_by=[("expires_at", False)],
+        limit=BATCH,
+        collection_group=True,
+    )
+    result = RefreshResult(due=len(due))
+    for snap in due:
+        _refresh_one(store, cipher, refresher, now, snap, result)
+    log.info("token refresh: %s", result)
+    if result.unreadable:
+        raise SecretUnreadable(
+            f"{len(result.unreadable)} connection(s) have tokens this key cannot open: "
+            + "; ".join(result.unreadable)
+        )
+    return result
+
+
+def _refresh_one(
+    store: DocumentStore,
+    cipher: Cipher,
+    refresher: TokenRefresher,
+    now: datetime,
+    snap: Snapshot,
+    result: RefreshResult,
+) -> None:
+    try:
+        update, outcome = _attempt(cipher, refresher, now, snap)
+        _commit(store, snap, update)
+    except SecretUnreadable as err:
+        log.error("token refresh of %s: %s", snap.path, err)
+        result.unreadable.append(str(err))
+        return
+    except Transient as err:  # a provider timeout, or Contention (a reconnect won)
+        log.warning("token refresh of %s deferred: %s", snap.path, err)
+        result.retry_later += 1
+        return
+    if outcome == "expired":
+        log.warning("connection %s expired: %s", snap.path, update["error_message"])
+        result.expired += 1
+    else:
+        result.refreshed += 1
+
+
+def _attempt(
+    cipher: Cipher, refresher: TokenRefresher, now: datetime, snap: Snapshot
+) -> tuple[dict[str, object], str]:
+    """The connection's update after asking for new tokens, and which outcome it is."""
+    data = snap.data or {}
+    platform = str(data.get("platform") or snap.path.rsplit("/", 1)[1])
+    sealed = data.get("refresh_token")
+    try:
+        if not sealed:
+            raise RefreshFailed("there is no refresh token")
+        token = cipher.open(sealed, f"{snap.path}#refresh_token")
+        fresh = refresher.refresh(platform, token, now)
+    except RefreshFailed as err:
+        return _expired(platform, str(err), now), "expired"
+    return _refreshed(cipher, snap.path, fresh, now), "refreshed"
+
+
+def _refreshed(
+    cipher: Cipher, path: str, fresh: RefreshedToken, now: datetime
+) -> dict[str, object]:
+    update: dict[str, object] = {
+        "access_token": cipher.seal(fresh.access_token, f"{path}#access_token"),
+        "expires_at": fresh.expires_at,
+        "last_refreshed_at": now,
+        "error_message": None,
+        "updated_at": now,
+    }
+    if fresh.refresh_token:
+        update["refresh_token"] = cipher.seal(fresh.refresh_token, f"{path}#refresh_token")
+    return update
+
+
+def _expired(platform: str, reason: str, now: datetime) -> dict[str, object]:
+    message = f"Token refresh failed: {reason}. Reconnect the {platform} account."
+    return {
+        "status": "expired",
+        "error_message": message[:500],
+        "expired_at": now,
+        "updated_at": now,
+    }
+
+
+def _commit(store: DocumentStore, snap: Snapshot, update: dict[str, object]) -> None:
+    """Write ``update`` unless the connection changed since it was read (staff just
+    reconnected it: their tokens win; ``Contention`` defers it to the next run)."""
+    store.commit([Write(snap.path, update, "update", if_update_time=snap.update_time)])
