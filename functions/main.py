@@ -50,6 +50,8 @@ _AREAS = {
     "download_resource": "functions.business",
     "integrations": "functions.integrations",
     "refresh_social_tokens": "functions.integrations",
+    "track_events": "functions.events",
+    "analytics_summary": "functions.events",
 }
 
 # Every target, for tools that list them (a module ``__getattr__`` is invisible to them).

@@ -131,6 +131,8 @@ FUNCTIONS: tuple[Function, ...] = (
         schedule="*/15 * * * *",
         secrets=("GROWTHKIT_SECRETS_KEY",),
     ),
+    Function("track_events", Trigger.HTTP, public=True),
+    Function("analytics_summary", Trigger.HTTP),
 )
 
 

@@ -2,8 +2,9 @@
 
 Each metric source is one bounded range query on a single timestamp field (leads created,
 leads converted, reviews requested and completed, referral redemptions, content
-published), which Firestore serves from its automatic single-field indexes. The metrics
-are written with ``set`` under ids derived from day, type and name, so rerunning a
+published), which Firestore serves from its automatic single-field indexes; website
+analytics events come from their day's counter shards (``shared.services.events``). The
+metrics are written with ``set`` under ids derived from day, type and name, so rerunning a
 schedule time (Scheduler retries, a manual rerun) overwrites the same documents.
 """
 
@@ -18,6 +19,7 @@ from shared.domain.analytics import Day, DayDocs, Metric, day_before, day_metric
 from shared.errors import DomainError, Transient
 from shared.events import ScheduledEvent
 from shared.ports import DocumentStore, Filter, Write
+from shared.services.events import day_event_metrics
 
 log = logging.getLogger("growthkit.analytics")
 
@@ -89,6 +91,7 @@ def rollup_company(
         content_published=within("content", "published_at"),
     )
     metrics = day_metrics(day.date, docs)
+    metrics += day_event_metrics(store, company_id, day)  # the website's analytics events
     writes = [_write(base, metric, now, run_key) for metric in metrics]
     for start in range(0, len(writes), MAX_WRITES):
         store.commit(writes[start : start + MAX_WRITES])

@@ -41,7 +41,8 @@ def test_rollup_of_yesterday_and_an_idempotent_rerun(
     db: Any, function_client: Any, firestore_server: Any, project_id: str
 ) -> None:
     """The day before the schedule time, per company; a rerun rewrites the same documents
-    with the same values. One listing and six bounded queries per company."""
+    with the same values. One listing, then six bounded queries and one read of the day's
+    event counters per company."""
     seed(db)
     client = function_client("rollup_analytics")
     trips = RoundTrips(firestore_server, project_id)
@@ -50,7 +51,7 @@ def test_rollup_of_yesterday_and_an_idempotent_rerun(
         res.status_code,
         {k: res.get_json()[k] for k in ("date", "companies")},
     )
-    assert {"RunQuery": 1 + 2 * 6, "Commit": 2} == trips.delta()
+    assert {"RunQuery": 1 + 2 * 6, "BatchGetDocuments": 2, "Commit": 2} == trips.delta()
     acme = metrics(db, "acme")
     assert {
         "2026-11-20-leads-total": 2,
