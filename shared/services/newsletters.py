@@ -15,6 +15,7 @@ from typing import Literal
 
 from shared.domain.common import random_id
 from shared.domain.company import Company
+from shared.domain.intake import RateWindow, rate_windows
 from shared.domain.newsletters import (
     CONFIRM_TTL,
     LinkClaims,
@@ -27,8 +28,17 @@ from shared.domain.newsletters import (
     subscription_path,
     verify_link,
 )
-from shared.errors import NotFound, Refused
-from shared.ports import Data, DocumentStore, Messenger, OutboundMessage, Transaction, Write
+from shared.errors import NotFound, RateLimited, Refused
+from shared.ports import (
+    Data,
+    DocumentStore,
+    Increment,
+    Messenger,
+    OutboundMessage,
+    Snapshot,
+    Transaction,
+    Write,
+)
 from shared.services.intake import check_origin, load_company
 
 log = logging.getLogger("growthkit.newsletters")
@@ -83,7 +93,7 @@ def signup(
         log.warning("newsletter signup for %s caught by the honeypot", company.id)
         return SignupResult(company, "spam")
     path = subscription_path(company.id, subscription_id(req.email))
-    sub = store.run_transaction(lambda tx: _pending(tx, path, company.id, req, ip, now))
+    sub = store.run_transaction(lambda tx: _pending(tx, path, company, req, ip, now))
     if sub.status is SubscriptionStatus.ACTIVE:
         log.info("newsletter signup for an active subscription %s of %s", sub.id, company.id)
         return SignupResult(company, "already_active")
@@ -93,19 +103,23 @@ def signup(
 
 
 def _pending(
-    tx: Transaction, path: str, company_id: str, req: SignupRequest, ip: str, now: datetime
+    tx: Transaction, path: str, company: Company, req: SignupRequest, ip: str, now: datetime
 ) -> NewsletterSubscription:
     """The subscription after this signup: an active one is left as it is (a form anyone
     can post must not change someone's preferences); any other is pending, keeping the
-    nonce of a signup still pending so links already mailed keep working."""
-    snap = tx.get(path)
+    nonce of a signup still pending so links already mailed keep working. The signup
+    counts against the company's form rate limits (it makes us send mail)."""
+    windows = rate_windows(ip, company.settings, now)
+    limits = [f"companies/{company.id}/rate_limits/{w.doc_id}" for w in windows]
+    snap, *counters = tx.get_all([path, *limits])
+    _count(tx, windows, counters, company.id)
     current = snap.data or {}
     if current.get("status") == SubscriptionStatus.ACTIVE.value:
         return NewsletterSubscription.model_validate(current)
     pending = current.get("status") == SubscriptionStatus.PENDING.value
     data: Data = {
         "id": path.rsplit("/", 1)[1],
-        "company_id": company_id,
+        "company_id": company.id,
         "email": req.email,
         "name": req.name,
         "status": SubscriptionStatus.PENDING.value,
@@ -119,6 +133,16 @@ def _pending(
     }
     tx.write(Write(path, current | data, "set"))
     return NewsletterSubscription.model_validate(current | data)
+
+
+def _count(tx: Transaction, windows: list[RateWindow], counters: list[Snapshot], c: str) -> None:
+    """One more submission in each window; RateLimited when one is full."""
+    for window, counter in zip(windows, counters, strict=True):
+        if int((counter.data or {}).get("count", 0)) >= window.limit:
+            log.warning("newsletter signup rate limit %s hit (%s)", window.doc_id, c)
+            raise RateLimited("Too many submissions; please try again later.")
+        data = {"count": Increment(1), "expires_at": window.expires_at}
+        tx.write(Write(counter.path, data, "merge"))
 
 
 def _send_confirmation(

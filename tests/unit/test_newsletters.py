@@ -15,7 +15,7 @@ from shared.domain.newsletters import (
     subscription_path,
     verify_link,
 )
-from shared.errors import InvalidInput, NotFound, PermissionDenied, Refused
+from shared.errors import InvalidInput, NotFound, PermissionDenied, RateLimited, Refused
 from shared.services import newsletters
 from tests.fakes import FakeClock, FakeMessenger, FakeStore
 
@@ -169,3 +169,16 @@ def test_a_token_verifies_only_with_its_key() -> None:
     assert "s1" == verify_link(KEY, token, "confirm", FakeClock().now()).subscription_id
     with pytest.raises(InvalidInput):
         verify_link("other-key", token, "confirm", FakeClock().now())
+
+
+def test_signups_count_against_the_form_rate_limit() -> None:
+    """One IP signing up addresses beyond the company's hourly limit is refused (the
+    signup sends mail), and nothing is stored or sent for the refused one."""
+    w = World()
+    w.store.docs["companies/acme"][0]["settings"] = {"submissions_per_ip_per_hour": 2}
+    for n in range(2):
+        w.signup(email=f"n{n}@example.com")
+    with pytest.raises(RateLimited):
+        w.signup(email="n2@example.com")
+    subs = [p for p in w.store.docs if "/newsletter_subscriptions/" in p]
+    assert (2, 2) == (len(subs), len(w.messenger.sent))
