@@ -122,6 +122,8 @@ class OutboundMessage:
     body: str
     idempotency_key: str
     headers: tuple[tuple[str, str], ...] = ()
+    # An HTML alternative to ``body`` (e-mail only; marketing mail carries its open pixel).
+    html: str = ""
 
 
 class Messenger(Protocol):

@@ -51,6 +51,14 @@ class Settings(BaseModel):
     smtp_sender: str = "no-reply@growthkit.local"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    # SMS: the outbox, or a provider's HTTP API (a Twilio-like form POST, basic auth with
+    # the account and token; the token also verifies inbound-message signatures).
+    sms_backend: Literal["outbox", "http"] = "outbox"
+    sms_api_url: str = ""
+    sms_from: str = ""
+    sms_account: str = ""
+    sms_auth_token: SecretStr | None = None
+    sms_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Signs unsubscribe and confirmation links.
     signing_key: SecretStr = SecretStr(_LOCAL_SIGNING_KEY)
     # Encrypts secrets and tokens at rest (AES-256-GCM): 32 bytes, base64url. Previous keys
@@ -68,6 +76,8 @@ class Settings(BaseModel):
                 raise ValueError("GROWTHKIT_SIGNING_KEY must be set in production")
             if self.functions_base_url.startswith("http://127."):
                 raise ValueError("GROWTHKIT_FUNCTIONS_BASE_URL must be set in production")
+            if self.sms_backend == "http" and self.sms_auth_token is None:
+                raise ValueError("GROWTHKIT_SMS_AUTH_TOKEN must be set for SMS in production")
         return self
 
     @property

@@ -14,6 +14,7 @@ import logging
 import smtplib
 import ssl
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from typing import Any
 
@@ -25,6 +26,9 @@ from shared.settings import Settings, get_settings
 log = logging.getLogger("growthkit.messaging")
 
 SMTP_TIMEOUT_SECONDS = 30
+# Lines up to RFC 5322's 998 characters: at the default 78, a long List-Unsubscribe URL is
+# folded into RFC 2047 encoded-words, which mail clients do not read as a URL.
+MAIL_POLICY = policy.default.clone(max_line_length=998)
 
 
 def outbox_path(idempotency_key: str) -> str:
@@ -44,6 +48,7 @@ def _record(message: OutboundMessage, status: str, provider_id: str) -> dict[str
         "subject": message.subject,
         "body": message.body,
         "headers": dict(message.headers),
+        **({"html": message.html} if message.html else {}),
         "idempotency_key": message.idempotency_key,
         "status": status,
         "message_id": provider_id,
@@ -92,7 +97,7 @@ class SmtpMessenger:
         return provider_id
 
     def _email(self, message: OutboundMessage) -> EmailMessage:
-        email = EmailMessage()
+        email = EmailMessage(policy=MAIL_POLICY)
         email["From"] = self.settings.smtp_sender
         email["To"] = message.to
         email["Subject"] = message.subject
@@ -100,6 +105,8 @@ class SmtpMessenger:
         for name, value in message.headers:  # e.g. List-Unsubscribe, List-Unsubscribe-Post
             email[name] = value
         email.set_content(message.body)
+        if message.html:
+            email.add_alternative(message.html, subtype="html")
         return email
 
     def _deliver(self, email: EmailMessage) -> None:
@@ -142,8 +149,13 @@ class SmtpMessenger:
 
 
 def build_messenger(store: DocumentStore, settings: Settings | None = None) -> Messenger:
-    """The messenger ``settings.mail_backend`` names."""
+    """The messenger ``settings.mail_backend`` names (SMS to ``sms_backend``'s)."""
     settings = settings or get_settings()
+    mail: Messenger = OutboxMessenger(store)
     if settings.mail_backend == "smtp":
-        return SmtpMessenger(store, settings)
-    return OutboxMessenger(store)
+        mail = SmtpMessenger(store, settings)
+    if settings.sms_backend == "http":  # SMS to the provider, e-mail as configured
+        from shared.adapters.sms import ChannelMessenger, HttpSmsMessenger
+
+        return ChannelMessenger(mail, HttpSmsMessenger(store, settings))
+    return mail

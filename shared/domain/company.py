@@ -34,6 +34,26 @@ class CompanySettings(BaseModel):
     # days without new engagement (0: no decay).
     engagement_decay_percent: float = Field(default=0.0, ge=0, le=100)
     engagement_decay_days: int = Field(default=30, ge=1, le=365)
+    # Marketing (campaigns and workflows): the sender's postal address goes in every
+    # marketing e-mail's footer; without one, marketing e-mail is refused.
+    postal_address: str | None = Field(default=None, max_length=500)
+    # At most ``frequency_cap`` marketing messages per channel and address in each
+    # ``frequency_cap_days`` window, across every campaign and workflow.
+    frequency_cap: int = Field(default=5, ge=1, le=1000)
+    frequency_cap_days: int = Field(default=7, ge=1, le=90)
+    # Marketing SMS goes out only from ``quiet_hours_start`` to ``quiet_hours_end`` on the
+    # recipient's clock; one due outside them waits for the next start hour.
+    quiet_hours_start: int = Field(default=8, ge=0, le=23)
+    quiet_hours_end: int = Field(default=21, ge=1, le=24)
+    # Campaign throttle per channel: messages in each ``send_window_seconds``.
+    send_rate_email: int = Field(default=50, ge=1, le=1000)
+    send_rate_sms: int = Field(default=20, ge=1, le=1000)
+    send_window_seconds: int = Field(default=60, ge=1, le=3600)
+    sms_help_text: str = Field(
+        default="{company}: marketing messages. Reply STOP to opt out, START to opt back in."
+        " Msg & data rates may apply.",
+        max_length=320,
+    )
     # Consultations: reminders to the attendee this many hours before the start.
     consultation_reminder_hours: list[float] = Field(
         default_factory=lambda: [24.0, 1.0], max_length=5
