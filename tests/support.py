@@ -13,7 +13,8 @@ def seed_company(db: Any, company_id: str = "acme", **fields: Any) -> dict[str, 
         "name": "Acme Plumbing",
         "public_form_key": f"{company_id}.public-key-123",
         "allowed_origins": [SITE],
-        "settings": {"min_submit_seconds": 0},
+        # A postal address: marketing e-mail (workflows, campaigns) is refused without one.
+        "settings": {"min_submit_seconds": 0, "postal_address": "1 Main Street, Springfield"},
     }
     data.update(fields)
     db.collection("companies").document(company_id).set(data)

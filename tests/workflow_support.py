@@ -117,7 +117,8 @@ class Env:
 
 def new_env(**lead: Any) -> Env:
     env = Env()
-    env.seed("companies/acme", {"name": "Acme Plumbing", "settings": {"time_zone": "Europe/Paris"}})
+    settings = {"time_zone": "Europe/Paris", "postal_address": "1 Quai de la Gare, Paris"}
+    env.seed("companies/acme", {"name": "Acme Plumbing", "settings": settings})
     env.seed(LEAD, {"email": "jane@example.com", "name": "Jane Doe", "status": "new", **lead})
     return env
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Literal
 
 from shared.domain.common import stable_id
+from shared.domain.company import Company
 from shared.domain.leads import InteractionStatus, interaction_path
 from shared.domain.workflows import SendEmail, SendSms, Webhook
 from shared.domain.workflows_runtime import render
-from shared.ports import OutboundMessage, Write
+from shared.ports import Write
+from shared.services.outreach_policy import Outreach, links_from_settings, send_marketing
 from shared.services.workflows_context import StepContext, StepEffect
 
 LEAD_FIELDS = ("email", "name", "phone", "status", "score", "tags")
@@ -32,9 +34,40 @@ def send(ctx: StepContext, step: SendEmail | SendSms) -> StepEffect:
         return StepEffect(f"skipped: no {channel} address", ctx.after)
     subject = render(step.subject, lead, ctx.company_name) if isinstance(step, SendEmail) else ""
     body = render(step.body, lead, ctx.company_name)
-    provider_id = ctx.messenger.send(OutboundMessage(channel, to, subject, body, ctx.key))
-    timeline = _timeline(ctx, channel, subject, body, provider_id)
-    return StepEffect("sent", ctx.after, [timeline], detail={"message_id": provider_id})
+    # Marketing: suppressions, frequency caps, quiet hours and the unsubscribe footer
+    # apply as to campaigns (shared.services.outreach_policy, the one place for them).
+    result = send_marketing(
+        ctx.store,
+        ctx.messenger,
+        links_from_settings(),
+        ctx.now,
+        Company.model_validate({**ctx.company, "id": ctx.company_id}),
+        Outreach(channel, to, subject, body, ctx.key, lead, _refs(ctx)),
+    )
+    if result.outcome == "deferred" and result.until is not None:
+        # The same step again when quiet hours end (its next visit, so a new key).
+        outcome = f"deferred until {result.until.isoformat()} ({result.reason})"
+        return StepEffect(outcome, ctx.step.id, resume_at=result.until)
+    if result.outcome != "sent":
+        error = {"error": result.reason} if result.outcome == "failed" else {}
+        outcome = "failed" if error else f"skipped: {result.reason}"
+        return StepEffect(outcome, ctx.after, list(result.writes), detail=error)
+    sent = result.message.body if result.message is not None else body
+    timeline = _timeline(ctx, channel, subject, sent, result.provider_id)
+    detail = {"message_id": result.provider_id}
+    return StepEffect("sent", ctx.after, [timeline, *result.writes], detail=detail)
+
+
+def _refs(ctx: StepContext) -> dict[str, str]:
+    """What the send record keeps for tracking opens and clicks of this message."""
+    interaction = stable_id("workflow", ctx.key)
+    return {
+        "lead_id": ctx.execution.lead_id,
+        "interaction": interaction_path(ctx.company_id, ctx.execution.lead_id, interaction),
+        "workflow_id": ctx.execution.workflow_id,
+        "execution_id": ctx.execution.id,
+        "step_id": ctx.step.id,
+    }
 
 
 def _timeline(ctx: StepContext, channel: str, subject: str, body: str, provider_id: str) -> Write:

@@ -71,7 +71,7 @@ def test_the_message_is_rendered_and_keyed_by_enrolment_and_step() -> None:
     assert ("jane@example.com", "Hi Jane", "Welcome to Acme Plumbing") == (
         message.to,
         message.subject,
-        message.body,
+        message.body.split("\n\n--\n")[0],  # then the marketing footer (outreach policy)
     )
     assert f"workflow:{COMPANY}:{execution_id}:welcome:1" == message.idempotency_key
     ledger = env.doc(ledger_path(COMPANY, execution_id, "welcome", 1))
@@ -250,7 +250,8 @@ def test_sms_and_opted_out_leads() -> None:
     env = new_env(phone="+33600000000")
     enrol_lead(env, save(env, {"type": "send_sms", "body": "Hi {first_name}"}))
     env.run_due()
-    assert [("sms", "+33600000000", "Hi Jane")] == [
+    sent = "Acme Plumbing: Hi Jane Reply STOP to opt out."  # as the outreach policy sends SMS
+    assert [("sms", "+33600000000", sent)] == [
         (m.channel, m.to, m.body) for m in env.messenger.calls
     ]
     quiet = new_env(do_not_contact=True)
