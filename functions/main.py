@@ -52,6 +52,12 @@ _AREAS = {
     "refresh_social_tokens": "functions.integrations",
     "track_events": "functions.events",
     "analytics_summary": "functions.events",
+    "campaigns": "functions.campaigns",
+    "outreach_import": "functions.outreach",
+    "unsubscribe": "functions.compliance",
+    "sms_inbound": "functions.compliance",
+    "track_open": "functions.tracking",
+    "track_click": "functions.tracking",
 }
 
 # Every target, for tools that list them (a module ``__getattr__`` is invisible to them).

@@ -133,6 +133,12 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function("track_events", Trigger.HTTP, public=True),
     Function("analytics_summary", Trigger.HTTP),
+    Function("campaigns", Trigger.HTTP),
+    Function("outreach_import", Trigger.HTTP),
+    Function("unsubscribe", Trigger.HTTP, public=True),
+    Function("sms_inbound", Trigger.HTTP, public=True),
+    Function("track_open", Trigger.HTTP, public=True),
+    Function("track_click", Trigger.HTTP, public=True),
 )
 
 

@@ -3,14 +3,13 @@
 Each resource has one *fields* model: every field staff may set, with defaults, refusing
 unknown keys. A create validates the body against it (some fields are required); a PATCH
 validates the same model and applies only the keys that were sent, so one model serves
-both. Campaigns, lead notes and lead assignments are defined here too.
+both. Lead notes and lead assignments are defined here too (campaigns: ``campaigns``).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -111,34 +110,6 @@ class ContentFields(EditModel):
     scheduled_at: datetime | None = None
 
     _aware = field_validator("scheduled_at")(classmethod(lambda cls, v: _utc(v)))
-
-
-class CampaignStatus(StrEnum):
-    DRAFT = "draft"
-    ACTIVE = "active"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-
-
-class CampaignFields(EditModel):
-    name: str = Field(default="", min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
-    channel: Literal["email", "sms", "social", "ads", "mixed"] = "email"
-    status: CampaignStatus = CampaignStatus.DRAFT
-    audience_tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
-    content_ids: list[DocId] = Field(default_factory=list, max_length=50)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    budget: float | None = Field(default=None, ge=0)
-
-    _aware = field_validator("starts_at", "ends_at")(classmethod(lambda cls, v: _utc(v)))
-
-
-class Campaign(StoredModel, CampaignFields):
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    company_id: str
 
 
 def parse_mentions(text: str) -> list[str]:

@@ -6,7 +6,7 @@
 | leads/{id}/interactions | as the lead | as the lead | - |
 | leads/{id}/notes | as the lead; private: author | as the lead; update: author | author |
 | leads/{id}/assignments | as the lead | manager | - |
-| content, campaigns | user | manager | manager |
+| content, campaigns | user | manager | manager (campaigns: drafts) |
 | reviews, referrals | user | their own functions | - |
 """
 
@@ -14,6 +14,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from shared.domain.campaigns import (
+    Campaign,
+    CampaignFields,
+    CampaignStatus,
+    campaign_check,
+    campaign_deletable,
+    campaign_editable,
+)
 from shared.domain.content import Content, ContentStatus
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.leads import Interaction, Lead, LeadStatus, lead_id_for
@@ -21,9 +29,6 @@ from shared.domain.referrals import Referral, ReferralStatus
 from shared.domain.reviews import Review, ReviewStatus
 from shared.domain.staff_api_models import (
     AssignmentFields,
-    Campaign,
-    CampaignFields,
-    CampaignStatus,
     ContentFields,
     InteractionFields,
     LeadAssignment,
@@ -121,6 +126,9 @@ RESOURCES: dict[str, ResourceSpec] = {
             CampaignFields,
             filters={"status": _statuses(CampaignStatus)},
             required=frozenset({"name"}),
+            check=campaign_check,
+            write_guard=campaign_editable,
+            deletable=campaign_deletable,
         ),
         ResourceSpec(
             "reviews",

@@ -42,6 +42,9 @@ HANDLERS: dict[str, str] = {
     "workflow_step": "shared.services.workflows_engine:workflow_step_task",
     "workflow_fire": "shared.services.workflows_schedule:workflow_fire_task",
     "score_notify": "shared.services.scoring_engagement:score_notify_task",
+    "campaign_start": "shared.services.campaigns:campaign_start_task",
+    "campaign_batch": "shared.services.campaigns_sending:campaign_batch_task",
+    "campaign_wake": "shared.services.campaigns_sending:campaign_wake_task",
     "consultation_reminder": "shared.services.consultations_lifecycle:consultation_reminder_task",
 }
 

@@ -65,6 +65,15 @@ READ_ROLE = {
     "integrations/i1": "manager",
     "social_connections/twitter": "manager",
     "secrets/api-key": "admin",
+    "campaigns/spring/recipients/l1": "user",
+    "businesses/b1": "user",
+    "outreach_contacts/c1": "user",
+    "outreach_messages/m1": "user",
+    "suppressions/email-x": "manager",
+    "outreach_sends/s1": "manager",
+    "tracking_events/t1": "manager",
+    "frequency_counters/email-x-7d1": "admin",
+    "send_rate/email-1": "admin",
 }
 
 

@@ -172,11 +172,15 @@ def test_create_and_patch_record_who_and_when(db: Any, api: Any, staff_auth: Any
     item = created.get_json()
     path = f"/companies/acme/campaigns/{item['id']}"
     changed = api.patch(
-        path, json={"status": "active"}, headers=staff_auth("acme", "manager", uid="m2")
-    )
+        path, json={"budget_spent": 120.0}, headers=staff_auth("acme", "manager", uid="m2")
+    )  # (a campaign's status changes through the campaigns function)
     stored = db.document(f"companies/acme/campaigns/{item['id']}").get().to_dict()
     assert (201, 200) == (created.status_code, changed.status_code)
-    assert ("m1", "m2", "active") == (stored["created_by"], stored["updated_by"], stored["status"])
+    assert ("m1", "m2", 120.0) == (
+        stored["created_by"],
+        stored["updated_by"],
+        stored["budget_spent"],
+    )
     assert stored["updated_at"] >= stored["created_at"]
 
 

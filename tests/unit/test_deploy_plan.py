@@ -56,6 +56,7 @@ def test_only_public_functions_allow_unauthenticated_calls() -> None:
     public = ["lead_intake", "redeem_referral"]
     public += ["newsletter_signup", "newsletter_confirm", "newsletter_unsubscribe"]
     public += ["download_resource", "track_events"]
+    public += ["unsubscribe", "sms_inbound", "track_open", "track_click"]
     assert sorted(public) == open_
     closed = sorted(n for n, argv in steps.items() if "--no-allow-unauthenticated" in argv)
     http = [f.name for f in FUNCTIONS if f.trigger is not Trigger.EVENT and not f.public]

@@ -1,0 +1,121 @@
+"""Public compliance functions: unsubscribing from a link, and inbound SMS keywords.
+
+``unsubscribe`` serves the link in every marketing e-mail (GET: a confirmation page; POST:
+unsubscribes, which is also what a mail client's one-click ``List-Unsubscribe-Post``
+does). ``sms_inbound`` is the SMS provider's webhook for messages a company's number
+receives (``?company_id=``), signed the Twilio way when ``sms_auth_token`` is set.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from xml.sax.saxutils import escape
+
+import flask
+import functions_framework
+
+from functions._http import read_body, respond
+from shared import bootstrap
+from shared.domain.common import is_document_id
+from shared.errors import InvalidInput, NotFound, Unauthenticated
+from shared.services import compliance as service
+from shared.settings import get_settings
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+</head><body style="font-family:sans-serif;max-width:32rem;margin:3rem auto">
+<h1>{title}</h1><p>{text}</p>{form}</body></html>
+"""
+
+
+def _page(title: str, text: str, form: str = "") -> flask.Response:
+    body = _PAGE.format(title=html.escape(title), text=text, form=form)
+    headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+    return flask.Response(body, 200, headers)
+
+
+def _masked(address: str) -> str:
+    local, at, domain = address.partition("@")
+    return f"{local[:1]}***{at}{domain}" if at else f"***{address[-4:]}"
+
+
+def _unsubscribe(request: flask.Request) -> flask.Response | tuple[Any, int]:
+    if request.method not in ("GET", "POST"):
+        return {"error": {"code": "method-not-allowed", "message": "Use GET or POST."}}, 405
+    body = read_body(request, get_settings().max_body_bytes) if request.method == "POST" else {}
+    token = request.args.get("t") or str(body.get("t") or "")
+    key = get_settings().signing_key.get_secret_value().encode()
+    link = service.read_unsubscribe_token(token, key)
+    store = bootstrap.document_store()
+    name = html.escape(service.company_name(store, link.company_id) or "this sender")
+    who = html.escape(_masked(link.address))
+    if request.method == "GET":
+        form = (
+            f'<form method="post"><input type="hidden" name="t" value="{html.escape(token)}">'
+            '<button type="submit">Unsubscribe</button></form>'
+        )
+        return _page("Unsubscribe", f"Stop marketing e-mail from {name} to {who}?", form)
+    one_click = body.get("List-Unsubscribe") == "One-Click"
+    source = "one_click" if one_click else "unsubscribe_link"
+    service.unsubscribe(store, bootstrap.clock.now(), link, source)
+    return _page("Unsubscribed", f"{who} will get no more marketing e-mail from {name}.")
+
+
+@functions_framework.http
+def unsubscribe(request: flask.Request) -> flask.Response:
+    """``?t=<signed token>``. GET: a page asking to confirm; POST (the page's button, or
+    ``List-Unsubscribe=One-Click`` from a mail client): the address is suppressed."""
+    return respond(lambda: _unsubscribe(request))
+
+
+def _verify(request: flask.Request, body: dict[str, Any]) -> None:
+    """Twilio-style signature over the public URL and the form fields (when configured)."""
+    settings = get_settings()
+    if settings.sms_auth_token is None:
+        return
+    from shared.adapters.sms import valid_signature
+
+    url = settings.functions_base_url.rstrip("/") + "/sms_inbound"
+    query = request.query_string.decode("utf-8", "replace")
+    params = {str(k): str(v) for k, v in body.items()}
+    given = request.headers.get("X-Twilio-Signature", "")
+    token = settings.sms_auth_token.get_secret_value()
+    if not valid_signature(f"{url}?{query}" if query else url, params, given, token):
+        raise Unauthenticated("The request is not signed by the SMS provider.")
+
+
+def _twiml(reply: str | None) -> flask.Response:
+    message = f"<Message>{escape(reply)}</Message>" if reply else ""
+    xml = f'<?xml version="1.0" encoding="UTF-8"?><Response>{message}</Response>'
+    return flask.Response(xml, 200, {"Content-Type": "text/xml; charset=utf-8"})
+
+
+def _sms_inbound(request: flask.Request) -> flask.Response | tuple[Any, int]:
+    if request.method != "POST":
+        return {"error": {"code": "method-not-allowed", "message": "Use POST."}}, 405
+    company_id = request.args.get("company_id", "")
+    if not is_document_id(company_id) or len(company_id) > 200:
+        raise NotFound("Unknown company.")
+    body = read_body(request, get_settings().max_body_bytes)
+    _verify(request, body)
+    sender, text = body.get("From"), body.get("Body", "")
+    if not isinstance(sender, str) or not isinstance(text, str):
+        raise InvalidInput("From and Body must be text.", {"fields": {"From": "required"}})
+    reply = service.inbound_sms(
+        bootstrap.document_store(),
+        bootstrap.clock.now(),
+        company_id=company_id,
+        sender=sender,
+        body=text,
+    )
+    return _twiml(reply.reply)
+
+
+@functions_framework.http
+def sms_inbound(request: flask.Request) -> flask.Response:
+    """The SMS provider's webhook (``?company_id=``; form fields ``From``, ``Body``):
+    STOP/UNSUBSCRIBE/CANCEL/END/QUIT opt the number out, START back in, HELP gets the
+    help text; answered as TwiML."""
+    return respond(lambda: _sms_inbound(request))

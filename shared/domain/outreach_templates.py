@@ -1,0 +1,207 @@
+"""Personalised messages from staff-written templates: sandboxed Jinja2 where a missing
+field is an error, never a blank in a sent message.
+
+Templates see ``company``, the recipient as ``recipient`` and as ``lead`` or ``contact``,
+and a contact's ``business`` (``{{ contact.first_name }}``, ``{{ business.name }}``,
+``{{ lead.custom_fields.budget }}``). Empty values are left out of the context, so they
+are missing too; ``{{ contact.title | default("there") }}`` says what to write instead.
+Templates are text, not code: loops, macros, calls, includes and the arithmetic that
+builds huge strings are refused, and only a list of harmless filters is offered, so a
+template cannot run for long or grow without bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import missing
+
+MAX_TEMPLATE_CHARS = 20_000
+MAX_OUTPUT_CHARS = 50_000
+_REFUSED = (
+    nodes.For,
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.Call,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Include,
+    nodes.Extends,
+    nodes.FilterBlock,
+    nodes.Block,
+    nodes.Mul,
+    nodes.Pow,
+    nodes.Mod,
+    nodes.FloorDiv,
+)
+_FILTERS = (
+    "capitalize",
+    "default",
+    "d",
+    "first",
+    "float",
+    "int",
+    "join",
+    "last",
+    "length",
+    "lower",
+    "round",
+    "string",
+    "striptags",
+    "title",
+    "trim",
+    "truncate",
+    "upper",
+    "urlencode",
+)
+
+
+def _replace(value: Any, old: str, new: str) -> str:
+    """``replace`` bounded: an empty ``old`` would insert ``new`` between every character."""
+    text = str(value)
+    if not old:
+        return text
+    result = text.replace(str(old), str(new))
+    if len(result) > MAX_OUTPUT_CHARS:
+        raise TemplateError("replace would make the text too long")
+    return result
+
+
+class _Fields(dict[str, Any]):
+    """A context map that knows its own name, so a gap reads ``contact.title``."""
+
+    def __init__(self, path: str, data: Mapping[str, Any]) -> None:
+        super().__init__(data)
+        self._path = path
+
+
+class _Missing(StrictUndefined):
+    """Fails on any use, saying which field is missing."""
+
+    @property
+    def _undefined_message(self) -> str:
+        if self._undefined_hint:
+            return self._undefined_hint
+        owner = self._undefined_obj
+        if owner is missing:
+            return f"{self._undefined_name} is missing"
+        if isinstance(owner, _Fields):
+            return f"{owner._path}.{self._undefined_name} is missing"
+        return super()._undefined_message
+
+
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=_Missing, autoescape=False)
+    env.filters = {name: env.filters[name] for name in _FILTERS}
+    env.filters["replace"] = _replace
+    env.globals = {}
+    return env
+
+
+_ENV = _environment()
+
+
+class TemplateProblem(Exception):
+    """A template that cannot be rendered for a recipient: each error by message part."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def template_error(source: str) -> str | None:
+    """What is wrong with a template's text (syntax, a refused construct), or None."""
+    if len(source) > MAX_TEMPLATE_CHARS:
+        return f"a template is at most {MAX_TEMPLATE_CHARS} characters"
+    try:
+        tree = _ENV.parse(source)
+    except TemplateError as err:
+        return f"line {getattr(err, 'lineno', '?')}: {err.message or err}"
+    for node in tree.find_all(_REFUSED):
+        return f"line {node.lineno}: {type(node).__name__.lower()} is not allowed in a message"
+    for node in tree.find_all(nodes.Filter):
+        if node.name not in _ENV.filters:
+            return f"line {node.lineno}: unknown filter {node.name!r}"
+    return None
+
+
+def _render(source: str, context: Mapping[str, Any]) -> str:
+    problem = template_error(source)
+    if problem is not None:
+        raise TemplateError(problem)
+    text = _ENV.from_string(source).render(context)
+    if len(text) > MAX_OUTPUT_CHARS:
+        raise TemplateError(f"the message would be over {MAX_OUTPUT_CHARS} characters")
+    return text
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+def render_message(subject: str, body: str, context: Mapping[str, Any]) -> Rendered:
+    """Both parts rendered for one recipient.
+
+    Raises:
+        TemplateProblem: a part names a missing field or cannot be rendered (each part's
+            error, e.g. ``{"body": "'contact' has no attribute 'title'"}``).
+    """
+    out, errors = {}, {}
+    for part, source in (("subject", subject), ("body", body)):
+        try:
+            out[part] = _render(source, context)
+        except TemplateError as err:
+            errors[part] = err.message or str(err)
+        except (ArithmeticError, ValueError, TypeError, RecursionError) as err:
+            errors[part] = f"{type(err).__name__}: {err}"
+    if errors:
+        raise TemplateProblem(errors)
+    return Rendered(out["subject"].strip(), out["body"])
+
+
+def _present(value: Any, path: str) -> Any:
+    """``value`` without its empty parts (None, blank strings, empty maps and lists)."""
+    if isinstance(value, Mapping):
+        kept = {str(k): _present(v, f"{path}.{k}") for k, v in value.items()}
+        return _Fields(path, {k: v for k, v in kept.items() if v not in (None, "", [], {})})
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+def _person(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A lead or contact, with ``first_name``/``last_name`` split from ``name`` if absent."""
+    person = dict(data)
+    name = str(person.get("name") or "").strip()
+    if name and not person.get("first_name"):
+        person["first_name"] = name.split(" ")[0]
+    if name and not person.get("last_name") and " " in name:
+        person["last_name"] = name.split(" ", 1)[1]
+    if not name and person.get("first_name"):
+        person["name"] = " ".join(
+            str(p) for p in (person.get("first_name"), person.get("last_name")) if p
+        )
+    return person
+
+
+def lead_context(lead: Mapping[str, Any], company: Mapping[str, Any]) -> dict[str, Any]:
+    person = _present(_person(lead), "lead")
+    return {"lead": person, "recipient": person, "company": _present(company, "company")}
+
+
+def contact_context(
+    contact: Mapping[str, Any], business: Mapping[str, Any], company: Mapping[str, Any]
+) -> dict[str, Any]:
+    person = _present(_person(contact), "contact")
+    return {
+        "contact": person,
+        "recipient": person,
+        "business": _present(business, "business"),
+        "company": _present(company, "company"),
+    }

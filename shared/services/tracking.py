@@ -1,0 +1,177 @@
+"""Recording opens and clicks of marketing messages.
+
+Each hit is kept at ``companies/{c}/tracking_events/{id}`` with whether it counted and,
+if not, why (a scanner, a privacy proxy). The first counted open and the first counted
+click of a message move its send record, the lead's timeline entry for the message
+(status ``opened``/``clicked``, which scoring and workflow branches read) or the
+contact's outreach message (``opened``), and the campaign's counters, in one transaction;
+later hits are only recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared.domain.campaigns import campaign_path
+from shared.domain.common import random_id, stable_id
+from shared.domain.compliance import unsign
+from shared.domain.content import as_utc
+from shared.domain.outreach import MESSAGE_RANK, MessageStatus, message_path
+from shared.domain.tracking import HitKind, bot_reason
+from shared.errors import InvalidInput
+from shared.ports import DocumentStore, Increment, Snapshot, Transaction, Write
+from shared.services.outreach_policy import send_path
+
+log = logging.getLogger("growthkit.tracking")
+_INTERACTION_RANK = {"delivered": 0, "opened": 1, "clicked": 2, "replied": 3, "received": 3}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A request to a tracking link, as the function saw it."""
+
+    kind: HitKind
+    token: str
+    method: str
+    user_agent: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    counted: bool
+    reason: str | None
+    redirect: str | None = None  # a click's original URL
+
+
+def read_token(hit: Hit, key: bytes) -> tuple[str, str, str | None]:
+    """(company, send, url) from the hit's token; InvalidInput when it is not ours."""
+    payload = unsign(hit.token, key, hit.kind)
+    company_id, send_id, url = payload.get("c"), payload.get("s"), payload.get("u")
+    if not (isinstance(company_id, str) and company_id and isinstance(send_id, str) and send_id):
+        raise InvalidInput("This link is not valid (damaged or not ours).")
+    if hit.kind == "click" and not (
+        isinstance(url, str) and url.startswith(("http://", "https://"))
+    ):
+        raise InvalidInput("This link is not valid (damaged or not ours).")
+    return company_id, send_id, url if hit.kind == "click" else None
+
+
+def record_hit(store: DocumentStore, now: datetime, key: bytes, hit: Hit) -> TrackResult:
+    """Record an open or a click.
+
+    Args:
+        store: The document store.
+        now: The time of the hit.
+        key: The signing key the token must be signed with.
+        hit: The request.
+
+    Returns:
+        Whether it counted as engagement (and why not), and a click's original URL.
+
+    Raises:
+        InvalidInput: the token is damaged or forged (no redirect to anywhere else).
+    """
+    company_id, send_id, url = read_token(hit, key)
+
+    def record(tx: Transaction) -> TrackResult:
+        send = tx.get(send_path(company_id, send_id))
+        data = send.data or {}
+        sent_at = data.get("sent_at") or data.get("reserved_at")
+        when = as_utc(sent_at) if isinstance(sent_at, datetime) else None
+        reason = bot_reason(
+            hit.kind, method=hit.method, user_agent=hit.user_agent, ip=hit.ip, sent_at=when, now=now
+        )
+        firsts = _firsts(data, hit.kind) if reason is None and send.exists else []
+        extra = _reads(tx, data) if firsts else {}
+        tx.write(_event(company_id, send_id, data, hit, url, reason, now))
+        for write in _engagement(send, data, firsts, extra, now):
+            tx.write(write)
+        return TrackResult(reason is None, reason, url)
+
+    result = store.run_transaction(record)
+    log.info(
+        "%s of %s/%s: counted=%s %s",
+        hit.kind,
+        company_id,
+        send_id,
+        result.counted,
+        result.reason or "",
+    )
+    return result
+
+
+def _firsts(send: dict[str, Any], kind: HitKind) -> list[str]:
+    """Which engagement this hit is the first of: a click is an open too."""
+    wanted = ["opened", "clicked"] if kind == "click" else ["opened"]
+    return [k for k in wanted if not send.get(f"{k}_at")]
+
+
+def _reads(tx: Transaction, send: dict[str, Any]) -> dict[str, Snapshot]:
+    """The timeline entry and outreach message the send names (read before any write)."""
+    paths = {}
+    if isinstance(send.get("interaction"), str):
+        paths["interaction"] = send["interaction"]
+    if isinstance(send.get("message_id"), str):
+        paths["message"] = message_path(str(send["company_id"]), send["message_id"])
+    snaps = tx.get_all(list(paths.values())) if paths else []
+    return dict(zip(paths, snaps, strict=True))
+
+
+def _event(
+    company_id: str,
+    send_id: str,
+    send: dict[str, Any],
+    hit: Hit,
+    url: str | None,
+    reason: str | None,
+    now: datetime,
+) -> Write:
+    data = {
+        "company_id": company_id,
+        "kind": hit.kind,
+        "send_id": send_id,
+        "counted": reason is None,
+        "reason": reason,
+        "url": url,
+        "method": hit.method,
+        "user_agent": hit.user_agent[:300],
+        "ip_hash": stable_id("ip", hit.ip),  # enough to tell hits apart, not to find anyone
+        **{k: send.get(k) for k in ("campaign_id", "lead_id", "contact_id") if send.get(k)},
+        "at": now,
+    }
+    return Write(f"companies/{company_id}/tracking_events/{random_id()}", data, "create")
+
+
+def _engagement(
+    send: Snapshot,
+    data: dict[str, Any],
+    firsts: list[str],
+    extra: dict[str, Snapshot],
+    now: datetime,
+) -> list[Write]:
+    """The writes a first open or click makes, each only moving things forward."""
+    if not firsts:
+        return []
+    writes = [Write(send.path, {f"{k}_at": now for k in firsts}, "merge")]
+    if isinstance(data.get("campaign_id"), str):
+        stats = {"stats": {k: Increment(1) for k in firsts}}
+        path = campaign_path(str(data["company_id"]), data["campaign_id"])
+        writes.append(Write(path, stats, "merge"))
+    top = firsts[-1]
+    interaction = extra.get("interaction")
+    if interaction is not None and interaction.data is not None:
+        current = _INTERACTION_RANK.get(str(interaction.data.get("status")), 0)
+        if _INTERACTION_RANK[top] > current:
+            writes.append(Write(interaction.path, {"status": top, "updated_at": now}, "merge"))
+    message = extra.get("message")
+    if message is not None and message.data is not None:
+        current_rank = MESSAGE_RANK.get(str(message.data.get("status")), 0)
+        update: dict[str, Any] = {f"{k}_at": now for k in firsts} | {"updated_at": now}
+        if MESSAGE_RANK[MessageStatus.OPENED.value] > current_rank:
+            update["status"] = MessageStatus.OPENED.value
+        writes.append(Write(message.path, update, "merge"))
+    return writes

@@ -1,0 +1,168 @@
+"""Outreach through the functions, real ID tokens and the local Firestore: a CSV import
+with bad rows, a campaign saved through staff_api, previewed through ``campaigns`` (the
+missing field caught there) and sent by ``run_task``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.domain.outreach import business_id, contact_id
+from tests.fakes import FakeTaskQueue
+from tests.integration.event_support import memory_queue
+from tests.outreach_support import run_due_tasks
+from tests.support import docs, seed_company
+
+CSV = """Business Name,Website,Industry,Email,First Name,Title
+Acme Plumbing Ltd,https://www.acme.example,plumbing,ann@acme.example,Ann,Owner
+Bolt Electric,bolt.example,electric,carl@bolt.example,Carl,
+,nobody.example,,x@nobody.example,,
+Cog Works,cog,,dora@cog.example,Dora,CEO
+Acme Plumbing,acme.example,plumbing,ANN@acme.example,Ann,Owner
+"""
+TEMPLATE = {
+    "subject": "{{ business.name }} and {{ company.name }}",
+    "body": "Dear {{ contact.title }} {{ contact.first_name }}, shall we talk?",
+}
+
+
+@pytest.fixture
+def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
+    """Cloud Tasks recorded in memory; tests deliver due tasks to run_task themselves."""
+    return memory_queue(monkeypatch)
+
+
+def import_csv(function_client: Any, headers: dict[str, str], text: str = CSV) -> Any:
+    client = function_client("outreach_import")
+    return client.post("/", data=text, headers={**headers, "Content-Type": "text/csv"})
+
+
+def test_a_csv_with_bad_rows_imports_the_good_ones_and_reports_each_bad_row(
+    db: Any, function_client: Any, staff_auth: Any
+) -> None:
+    """Row 4 has no business name, row 5 a bad domain; row 6 repeats row 2's business and
+    contact (case and legal form aside). The good rows are stored; importing again
+    creates nothing."""
+    seed_company(db)
+    res = import_csv(function_client, staff_auth("acme", "manager"))
+    body = res.get_json()
+    assert 200 == res.status_code, body
+    assert [
+        (4, {"business_name": "Field required"}),
+        (5, {"domain": "not a domain name (e.g. acme.example)"}),
+    ] == [(e["row"], e["fields"]) for e in body["errors"]]
+    assert [(6, "contact", "row 2")] == [
+        (d["row"], d["kind"], d["duplicate_of"]) for d in body["duplicates"]
+    ]
+    businesses, contacts = (
+        docs(db, "companies/acme/businesses"),
+        docs(db, "companies/acme/outreach_contacts"),
+    )
+    assert {
+        business_id("Acme Plumbing", "acme.example"),
+        business_id("Bolt Electric", "bolt.example"),
+    } == set(businesses)
+    assert {contact_id("ann@acme.example"), contact_id("carl@bolt.example")} == set(contacts)
+    again = import_csv(function_client, staff_auth("acme", "manager")).get_json()
+    assert (0, 0, 5) == (  # 2 businesses, 2 contacts, and row 6 again
+        again["businesses_created"],
+        again["contacts_created"],
+        len(again["duplicates"]),
+    )
+
+
+def test_only_managers_import(db: Any, function_client: Any, staff_auth: Any) -> None:
+    """A user is refused (403) and nothing is stored; a body that is no CSV is a 400."""
+    seed_company(db)
+    assert 403 == import_csv(function_client, staff_auth("acme", "user")).status_code
+    assert {} == docs(db, "companies/acme/businesses")
+    empty = function_client("outreach_import").post("/", json={}, headers=staff_auth("acme"))
+    assert 400 == empty.status_code
+
+
+def test_preview_catches_the_missing_field_and_sending_leaves_that_contact_out(
+    db: Any, queue: FakeTaskQueue, function_client: Any, staff_auth: Any
+) -> None:
+    """Carl has no title: the preview shows Ann's message and, for Carl, which field is
+    missing. Sent, Ann gets her message and Carl's recipient is excluded with the
+    reason; no message with a blank went out."""
+    seed_company(db)
+    manager = staff_auth("acme", "manager")
+    import_csv(function_client, manager)
+    campaign = {
+        "name": "Plumbers",
+        "type": "cold_outreach",
+        "target": {"audience": "contacts"},
+        "template": TEMPLATE,
+    }
+    created = function_client("staff_api").post(
+        "/companies/acme/campaigns", json=campaign, headers=manager
+    )
+    assert 201 == created.status_code, created.get_json()
+    campaign_id = created.get_json()["id"]
+    campaigns = function_client("campaigns")
+    preview = campaigns.post(
+        "/", json={"action": "preview", "campaign_id": campaign_id}, headers=manager
+    )
+    shown = {r["id"]: r for r in preview.get_json()["recipients"]}
+    ann, carl = contact_id("ann@acme.example"), contact_id("carl@bolt.example")
+    assert ("Dear Owner Ann, shall we talk?", "template: body: contact.title is missing") == (
+        shown[ann]["body"],
+        shown[carl]["error"],
+    )
+    started = campaigns.post(
+        "/", json={"action": "start", "campaign_id": campaign_id}, headers=manager
+    )
+    assert (200, "sending") == (started.status_code, started.get_json()["campaign"]["status"])
+    run_due_tasks(db, function_client)
+    outbox = [d.to_dict() for d in db.collection("outbox").stream()]
+    assert [("ann@acme.example", "Acme Plumbing Ltd and Acme Plumbing")] == [
+        (m["to"], m["subject"]) for m in outbox
+    ]
+    recipients = docs(db, f"companies/acme/campaigns/{campaign_id}/recipients")
+    assert ("contacted", "excluded", "template: body: contact.title is missing") == (
+        recipients[ann]["status"],
+        recipients[carl]["status"],
+        recipients[carl]["reason"],
+    )
+    progress = campaigns.get("/", query_string={"id": campaign_id}, headers=manager).get_json()
+    assert ("completed", 1, 1) == (
+        progress["campaign"]["status"],
+        progress["stats"]["sent"],
+        progress["stats"]["excluded"],
+    )
+    messages = {
+        m["contact_id"]: m["status"] for m in docs(db, "companies/acme/outreach_messages").values()
+    }
+    assert {ann: "sent", carl: "failed"} == messages
+
+
+def test_campaign_status_changes_are_refused_when_they_do_not_apply(
+    db: Any, queue: FakeTaskQueue, function_client: Any, staff_auth: Any
+) -> None:
+    """Pausing a draft is a 409 naming the status; a status is not written by PATCH; a
+    user cannot start a campaign."""
+    seed_company(db)
+    manager = staff_auth("acme", "manager")
+    api = function_client("staff_api")
+    created = api.post("/companies/acme/campaigns", json={"name": "Spring"}, headers=manager)
+    campaign_id = created.get_json()["id"]
+    campaigns = function_client("campaigns")
+    paused = campaigns.post(
+        "/", json={"action": "pause", "campaign_id": campaign_id}, headers=manager
+    )
+    patched = api.patch(
+        f"/companies/acme/campaigns/{campaign_id}", json={"status": "sending"}, headers=manager
+    )
+    by_user = campaigns.post(
+        "/",
+        json={"action": "start", "campaign_id": campaign_id},
+        headers=staff_auth("acme", "user"),
+    )
+    assert (409, "draft", 400, 403) == (
+        paused.status_code,
+        paused.get_json()["error"]["details"]["status"],
+        patched.status_code,
+        by_user.status_code,
+    )
