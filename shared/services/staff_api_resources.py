@@ -42,6 +42,7 @@ from shared.ports import Data
 from shared.services import staff_api_leads as leads
 from shared.services import staff_api_queries as queries
 from shared.services.business import BUSINESS_RESOURCES
+from shared.services.outreach_resources import OUTREACH_RESOURCES
 from shared.services.staff_api import ResourceSpec
 
 
@@ -150,3 +151,6 @@ RESOURCES: dict[str, ResourceSpec] = {
 
 # Business development, downloads and newsletter subscriptions: shared/services/business.py.
 RESOURCES.update({spec.name: spec for spec in BUSINESS_RESOURCES})
+
+# Businesses, outreach contacts, suppressions, outreach messages: outreach_resources.py.
+RESOURCES.update({spec.name: spec for spec in OUTREACH_RESOURCES})

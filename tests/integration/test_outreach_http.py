@@ -166,3 +166,37 @@ def test_campaign_status_changes_are_refused_when_they_do_not_apply(
         patched.status_code,
         by_user.status_code,
     )
+
+
+def test_outreach_resources_through_staff_api(
+    db: Any, function_client: Any, staff_auth: Any
+) -> None:
+    """Imported businesses list for any staff; a business made by hand with a name and
+    domain already known is a 409; a user records a do-not-contact request (its id from
+    the address, written normalised), which managers read and only admins delete."""
+    seed_company(db)
+    manager, user, admin = (staff_auth("acme", r) for r in ("manager", "user", "admin"))
+    import_csv(function_client, manager)
+    api = function_client("staff_api")
+    listed = api.get("/companies/acme/businesses", headers=user).get_json()["items"]
+    twin = {"name": "ACME Plumbing", "domain": "acme.example"}
+    again = api.post("/companies/acme/businesses", json=twin, headers=manager)
+    assert (2, 409) == (len(listed), again.status_code)
+    dnc = {"channel": "sms", "address": "+1 (555) 010-2030", "detail": "asked by phone"}
+    created = api.post("/companies/acme/suppressions", json=dnc, headers=user)
+    item = created.get_json()
+    path = f"/companies/acme/suppressions/{item['id']}"
+    assert (201, "+15550102030", "manual") == (created.status_code, item["address"], item["reason"])
+    assert 403 == api.get("/companies/acme/suppressions", headers=user).status_code
+    assert [item["id"]] == [
+        s["id"]
+        for s in api.get("/companies/acme/suppressions?channel=sms", headers=manager).get_json()[
+            "items"
+        ]
+    ]
+    assert (403, 204) == (
+        api.delete(path, headers=manager).status_code,
+        api.delete(path, headers=admin).status_code,
+    )
+    bad = api.post("/companies/acme/suppressions", json={"address": "nope"}, headers=user)
+    assert 400 == bad.status_code
