@@ -20,6 +20,7 @@ from shared.domain.common import is_document_id
 from shared.domain.identity import StaffIdentity
 from shared.errors import InvalidInput
 from shared.services import campaigns as service
+from shared.services import campaigns_progress as progress
 from shared.settings import get_settings
 
 _NOT_ALLOWED = {"error": {"code": "method-not-allowed", "message": "Use GET or POST."}}
@@ -41,12 +42,12 @@ def _get(request: flask.Request, staff: StaffIdentity) -> tuple[Any, int]:
     if not is_document_id(campaign_id) or len(campaign_id) > 200:
         raise InvalidInput("Name the campaign: ?id=...", {"fields": {"id": "required"}})
     if args.get("view") != "recipients":
-        return service.progress(store, staff, campaign_id), 200
+        return progress.progress(store, staff, campaign_id), 200
     status = args.get("status") or None
     if status is not None and status not in {s.value for s in RecipientStatus}:
         raise InvalidInput(f"Unknown recipient status {status!r}.")
     after, limit = args.get("after", ""), _limit(args.get("limit"))
-    return service.list_recipients(store, staff, campaign_id, status, after, limit), 200
+    return progress.list_recipients(store, staff, campaign_id, status, after, limit), 200
 
 
 def _post(request: flask.Request, staff: StaffIdentity) -> tuple[Any, int]:

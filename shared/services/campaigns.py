@@ -1,7 +1,7 @@
 """Campaign use cases beyond the staff REST API's create and edit: moving a campaign
 through its statuses (schedule, start, pause, resume, complete, cancel), previewing its
-message for the recipients it would reach, marking recipients' outcomes, and reading a
-campaign's progress and recipients.
+message for the recipients it would reach, and marking recipients' outcomes (reading
+progress and recipients: ``campaigns_progress``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from shared.domain.identity import Role, StaffIdentity
 from shared.domain.outreach import message_id, message_path
 from shared.domain.tasks import ScheduledTask
 from shared.errors import InvalidInput, NotFound, Refused
-from shared.ports import DocumentStore, Filter, Increment, TaskQueue, Transaction, Write
+from shared.ports import DocumentStore, Increment, TaskQueue, Transaction, Write
 from shared.services.campaigns_audience import candidates
 from shared.services.campaigns_delivery import plan
 from shared.services.campaigns_sending import BatchRef, requeue_due, schedule_batch
@@ -37,7 +37,9 @@ log = logging.getLogger("growthkit.campaigns")
 SYSTEM = StaffIdentity("system:campaign_start", "", Role.ADMIN)
 
 
-def _load(store: DocumentStore, company_id: str, campaign_id: str) -> tuple[Company, Campaign]:
+def load_campaign(
+    store: DocumentStore, company_id: str, campaign_id: str
+) -> tuple[Company, Campaign]:
     company_snap, snap = store.get_all(
         [company_path(company_id), campaign_path(company_id, campaign_id)]
     )
@@ -89,7 +91,7 @@ def change_status(
     """
     staff.require_role(Role.MANAGER)
     company_id = staff.company_id
-    company, _ = _load(store, company_id, campaign_id)
+    company, _ = load_campaign(store, company_id, campaign_id)
 
     def move(tx: Transaction) -> Campaign:
         snap = tx.get(campaign_path(company_id, campaign_id))
@@ -151,7 +153,7 @@ def campaign_start_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]
     """Task ``campaign_start`` (data: ``campaign_id``, ``starts_at``): a scheduled
     campaign starts; if its start time was changed since, it is scheduled for the new one."""
     campaign_id = str(task.data.get("campaign_id") or "")
-    _, campaign = _load(ctx.store, task.company_id, campaign_id)
+    _, campaign = load_campaign(ctx.store, task.company_id, campaign_id)
     if campaign.status != CampaignStatus.SCHEDULED:
         return {"skipped": f"campaign {campaign.status.value}"}
     due = campaign.starts_at
@@ -189,7 +191,7 @@ def preview(
     Raises:
         NotFound: no such campaign. InvalidInput: no template to preview.
     """
-    company, campaign = _load(store, staff.company_id, campaign_id)
+    company, campaign = load_campaign(store, staff.company_id, campaign_id)
     if template is not None:
         campaign = campaign.model_copy(update={"template": template})
     if campaign.template is None:
@@ -256,49 +258,3 @@ def mark_recipient(
         return {**snap.data, **update}
 
     return store.run_transaction(mark)
-
-
-def progress(store: DocumentStore, staff: StaffIdentity, campaign_id: str) -> dict[str, Any]:
-    """The campaign with its counters and each goal's progress."""
-    _, campaign = _load(store, staff.company_id, campaign_id)
-    stats = campaign.stats
-    goals = [
-        {
-            **g.model_dump(),
-            "actual": stats.get(g.metric, 0),
-            "reached": stats.get(g.metric, 0) >= g.target,
-        }
-        for g in campaign.goals
-    ]
-    return {"campaign": campaign.model_dump(mode="json"), "stats": stats, "goals": goals}
-
-
-def list_recipients(
-    store: DocumentStore,
-    staff: StaffIdentity,
-    campaign_id: str,
-    status: str | None,
-    after: str,
-    limit: int,
-) -> dict[str, Any]:
-    """One page of recipients in id order, optionally of one status; ``next`` is the id
-    to pass as ``after`` for the following page."""
-    _load(store, staff.company_id, campaign_id)
-    company_id = staff.company_id
-    snaps = (
-        store.query(
-            f"companies/{company_id}/campaigns/{campaign_id}/recipients",
-            [Filter("status", "==", status), Filter("id", ">", after)],
-            [("id", False)],
-            limit,
-        )
-        if status
-        else store.query(
-            f"companies/{company_id}/campaigns/{campaign_id}/recipients",
-            [Filter("id", ">", after)],
-            [("id", False)],
-            limit,
-        )
-    )
-    items = [Recipient.model_validate(s.data).model_dump(mode="json") for s in snaps if s.data]
-    return {"recipients": items, "next": items[-1]["id"] if len(items) == limit else None}

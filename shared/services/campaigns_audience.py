@@ -173,6 +173,11 @@ def materialize(store: DocumentStore, campaign: Campaign, now: datetime) -> dict
     """Write the recipients (and contacts' pending messages) the campaign's target
     selects; those already written are left as they are.
 
+    Args:
+        store: The document store.
+        campaign: The campaign starting to send.
+        now: The time of writing.
+
     Returns:
         How many recipients were written now: ``selected`` and ``excluded``.
     """

@@ -123,6 +123,16 @@ def send_to(
 ) -> str:
     """Send the campaign's message to the recipient read as ``snap``, and record it.
 
+    Args:
+        store: The document store.
+        queue: For the wake-up task of a deferred recipient.
+        messenger: Sends the message (through the outreach policy).
+        links: Signs the message's links.
+        now: The time of sending.
+        company: The sender.
+        campaign: The campaign.
+        snap: The recipient as the batch read it.
+
     Returns:
         The outcome: sent, deferred, blocked, failed or excluded.
     """
@@ -203,19 +213,10 @@ def _trace(
     campaign: Campaign, recipient: Recipient, outreach: Outreach, result: SendResult, now: datetime
 ) -> Write:
     """The lead's timeline entry for the message, or the contact's outreach message."""
+    if recipient.kind == "contact":
+        return _message_sent(campaign, outreach, result, now)
     message = result.message
     body = message.body if message is not None else outreach.body
-    if recipient.kind == "contact":
-        sent = {
-            "status": "sent",
-            "to": outreach.to,
-            "subject": outreach.subject,
-            "send_id": result.send_id,
-            "provider_id": result.provider_id,
-            "sent_at": now,
-            "updated_at": now,
-        }
-        return Write(message_path(campaign.company_id, outreach.refs["message_id"]), sent, "merge")
     data = {
         "id": outreach.refs["interaction"].rsplit("/", 1)[1],
         "lead_id": recipient.id,
@@ -235,6 +236,21 @@ def _trace(
         "updated_at": now,
     }
     return Write(outreach.refs["interaction"], data, "set")
+
+
+def _message_sent(
+    campaign: Campaign, outreach: Outreach, result: SendResult, now: datetime
+) -> Write:
+    sent = {
+        "status": "sent",
+        "to": outreach.to,
+        "subject": outreach.subject,
+        "send_id": result.send_id,
+        "provider_id": result.provider_id,
+        "sent_at": now,
+        "updated_at": now,
+    }
+    return Write(message_path(campaign.company_id, outreach.refs["message_id"]), sent, "merge")
 
 
 def wake_key(company_id: str, campaign_id: str, at: datetime) -> str:

@@ -73,6 +73,16 @@ def record_suppression(
 ) -> tuple[Suppression, bool]:
     """Record that ``address`` is not to get marketing on ``channel``.
 
+    Args:
+        store: The document store.
+        now: The time of the request.
+        company_id: The tenant.
+        channel: e-mail or SMS.
+        address: The address as given (normalised here).
+        reason: Why (kept with the record).
+        source: What recorded it (``one_click``, ``sms_keyword``...).
+        refs: The lead, contact, send and detail it came with, when known.
+
     Returns:
         The suppression as stored, and whether this call created it (an address already
         suppressed keeps its first record).
@@ -160,6 +170,13 @@ def inbound_sms(
     STOP-like words suppress the sender's number, START lifts an SMS opt-out (never a
     do-not-contact staff recorded), HELP gets the company's help text; anything else is
     left to staff.
+
+    Args:
+        store: The document store.
+        now: When it was received.
+        company_id: The company whose number received it (from the webhook's URL).
+        sender: The sender's number (``From``).
+        body: The message (``Body``).
 
     Returns:
         The keyword found and the text to answer with (None: no answer).
