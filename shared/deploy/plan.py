@@ -142,9 +142,11 @@ def function_step(function: Function, target: Target) -> Step:
 def trigger_flags(function: Function, target: Target) -> tuple[str, ...]:
     """HTTP for web, staff, task and scheduled functions; Eventarc for Firestore triggers."""
     if function.trigger is not Trigger.EVENT:
-        # Tasks and Scheduler call with OIDC tokens, staff functions check ID tokens
-        # themselves, but only the web-form functions may be called by anyone.
-        access = "--allow-unauthenticated" if function.public else "--no-allow-unauthenticated"
+        # Browsers call web-form and staff functions (staff ones verify Firebase ID tokens
+        # in code, which IAM cannot do); only Tasks and Scheduler, which send OIDC tokens,
+        # get IAM-protected functions.
+        browser = function.trigger is Trigger.HTTP
+        access = "--allow-unauthenticated" if browser else "--no-allow-unauthenticated"
         return ("--trigger-http", access)
     return (
         f"--trigger-location={target.trigger_location}",
