@@ -109,6 +109,7 @@ def _sms_inbound(request: flask.Request) -> flask.Response | tuple[Any, int]:
         company_id=company_id,
         sender=sender,
         body=text,
+        message_sid=str(body.get("MessageSid") or "")[:100] or None,
     )
     return _twiml(reply.reply)
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.campaigns import campaign_path
+from shared.domain.common import stable_id
 from shared.domain.company import Company, company_path
 from shared.domain.compliance import (
     Channel,
@@ -29,6 +30,7 @@ from shared.domain.compliance import (
 from shared.errors import AlreadyExists, InvalidInput, NotFound
 from shared.ports import DocumentStore, Increment, Write
 from shared.services.outreach_policy import send_path
+from shared.services.tracking import record_reply
 
 log = logging.getLogger("growthkit.compliance")
 
@@ -163,13 +165,19 @@ class InboundReply:
 
 
 def inbound_sms(
-    store: DocumentStore, now: datetime, *, company_id: str, sender: str, body: str
+    store: DocumentStore,
+    now: datetime,
+    *,
+    company_id: str,
+    sender: str,
+    body: str,
+    message_sid: str | None = None,
 ) -> InboundReply:
     """Act on an SMS a company's number received.
 
     STOP-like words suppress the sender's number, START lifts an SMS opt-out (never a
-    do-not-contact staff recorded), HELP gets the company's help text; anything else is
-    left to staff.
+    do-not-contact staff recorded), HELP gets the company's help text; anything else is a
+    reply to the latest message sent to the number (``tracking.record_reply``).
 
     Args:
         store: The document store.
@@ -177,6 +185,7 @@ def inbound_sms(
         company_id: The company whose number received it (from the webhook's URL).
         sender: The sender's number (``From``).
         body: The message (``Body``).
+        message_sid: The provider's id of the message (a retried webhook keeps it).
 
     Returns:
         The keyword found and the text to answer with (None: no answer).
@@ -211,6 +220,16 @@ def inbound_sms(
         return InboundReply(keyword, again if lifted else None)
     if keyword == "help":
         return InboundReply(keyword, company.settings.sms_help_text.replace("{company}", name))
+    reply_id = message_sid or stable_id(sender, body, now.isoformat())
+    record_reply(
+        store,
+        now,
+        company_id=company_id,
+        channel="sms",
+        address=sender,
+        body=body,
+        reply_id=reply_id,
+    )
     return InboundReply(None, None)
 
 

@@ -1,4 +1,4 @@
-"""Recording opens and clicks of marketing messages.
+"""Recording opens, clicks and replies to marketing messages.
 
 Each hit is kept at ``companies/{c}/tracking_events/{id}`` with whether it counted and,
 if not, why (a scanner, a privacy proxy). The first counted open and the first counted
@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.domain.campaigns import campaign_path
+from shared.domain.campaigns import RecipientStatus, campaign_path, recipient_path
 from shared.domain.common import random_id, stable_id
-from shared.domain.compliance import unsign
+from shared.domain.compliance import Channel, address_id, unsign
 from shared.domain.content import as_utc
+from shared.domain.leads import interaction_path
 from shared.domain.outreach import MESSAGE_RANK, MessageStatus, message_path
 from shared.domain.tracking import HitKind, bot_reason
 from shared.errors import InvalidInput
-from shared.ports import DocumentStore, Increment, Snapshot, Transaction, Write
+from shared.ports import DocumentStore, Filter, Increment, Snapshot, Transaction, Write
 from shared.services.outreach_policy import send_path
 
 log = logging.getLogger("growthkit.tracking")
@@ -175,3 +176,101 @@ def _engagement(
             update["status"] = MessageStatus.OPENED.value
         writes.append(Write(message.path, update, "merge"))
     return writes
+
+
+def record_reply(
+    store: DocumentStore,
+    now: datetime,
+    *,
+    company_id: str,
+    channel: Channel,
+    address: str,
+    body: str,
+    reply_id: str,
+) -> str | None:
+    """A reply from ``address``: the latest marketing message sent there is answered.
+
+    The lead gets an inbound ``replied`` interaction (which ends workflow enrolments
+    with a reply goal and scores engagement), a contact's outreach message becomes
+    ``replied``, the campaign's recipient ``responded`` (unless already further on).
+
+    Args:
+        store: The document store.
+        now: When the reply came.
+        company_id: The tenant.
+        channel: The channel it came on.
+        address: Who replied.
+        body: What they wrote.
+        reply_id: The provider's id of the reply (a webhook retried keeps it).
+
+    Returns:
+        The send it answered, or None when nothing was sent to that address.
+    """
+    snaps = store.query(
+        f"companies/{company_id}/outreach_sends",
+        [
+            Filter("address_id", "==", address_id(channel, address)),
+            Filter("status", "==", "sent"),
+        ],
+        order_by=[("sent_at", True)],
+        limit=1,
+    )
+    if not snaps or snaps[0].data is None:
+        return None
+    send = snaps[0].data
+    writes = [
+        Write(snaps[0].path, {"replied_at": now}, "merge"),
+        *_reply_traces(send, body, reply_id, now),
+    ]
+    writes += _responded(store, company_id, send, now)
+    store.commit(writes)
+    log.info("reply to %s/%s recorded", company_id, send.get("id"))
+    return str(send.get("id"))
+
+
+def _reply_traces(send: dict[str, Any], body: str, reply_id: str, now: datetime) -> list[Write]:
+    company_id, writes = str(send["company_id"]), []
+    if isinstance(send.get("lead_id"), str):
+        interaction = {
+            "id": stable_id("reply", reply_id),
+            "lead_id": send["lead_id"],
+            "company_id": company_id,
+            "type": send.get("channel", "sms"),
+            "direction": "inbound",
+            "channel": send.get("channel", "sms"),
+            "status": "replied",
+            "body": body[:5000],
+            "metadata": {
+                "send_id": send.get("id"),
+                **{k: send.get(k) for k in _REPLY_REFS if send.get(k)},
+            },
+            "created_at": now,
+            "updated_at": now,
+        }
+        path = interaction_path(company_id, send["lead_id"], interaction["id"])
+        writes.append(Write(path, interaction, "set"))
+    if isinstance(send.get("message_id"), str):
+        replied = {"status": MessageStatus.REPLIED.value, "replied_at": now, "updated_at": now}
+        writes.append(Write(message_path(company_id, send["message_id"]), replied, "merge"))
+    return writes
+
+
+_REPLY_REFS = ("campaign_id", "workflow_id", "execution_id", "step_id")
+
+
+def _responded(
+    store: DocumentStore, company_id: str, send: dict[str, Any], now: datetime
+) -> list[Write]:
+    """The campaign's recipient responded (counted once, on the first reply)."""
+    campaign_id = send.get("campaign_id")
+    recipient_id = send.get("lead_id") or send.get("contact_id")
+    if not (isinstance(campaign_id, str) and isinstance(recipient_id, str)):
+        return []
+    snap = store.get_all([recipient_path(company_id, campaign_id, recipient_id)])[0]
+    if snap.data is None or snap.data.get("status") != RecipientStatus.CONTACTED.value:
+        return []
+    stats = {"stats": {"responded": Increment(1)}}
+    return [
+        Write(snap.path, {"status": RecipientStatus.RESPONDED.value, "updated_at": now}, "merge"),
+        Write(campaign_path(company_id, campaign_id), stats, "merge"),
+    ]

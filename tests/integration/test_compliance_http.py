@@ -54,7 +54,8 @@ def test_a_stop_reply_suppresses_the_next_sms(
     db: Any, queue: FakeTaskQueue, function_client: Any, staff_auth: Any
 ) -> None:
     """Ann replies STOP (the provider's webhook, form-encoded): she is told she is out, and
-    the next campaign's SMS goes to Bob only; HELP answers with the help text."""
+    the next campaign's SMS goes to Bob only; HELP answers with the help text; Bob's
+    answer marks him responded, with the reply on his timeline."""
     seed_company(db)
     daytime = zone_at_hour(12)  # quiet hours are not what this test is about
     seed_lead(db, "ann", phone="+1 (555) 010-2030", timezone=daytime)
@@ -72,6 +73,13 @@ def test_a_stop_reply_suppresses_the_next_sms(
     assert [("sms", "+15550109999")] == outbox
     ann = db.document(f"companies/acme/campaigns/{campaign_id}/recipients/ann").get()
     assert ("excluded", "blocked: suppressed (sms_stop)") == (ann.get("status"), ann.get("reason"))
+    answer = {"From": "+15550109999", "Body": "Sounds good", "MessageSid": "SM42"}
+    assert 200 == inbound.post("/?company_id=acme", data=answer).status_code
+    bob = db.document(f"companies/acme/campaigns/{campaign_id}/recipients/bob").get()
+    replies = [
+        i.get("status") for i in db.collection("companies/acme/leads/bob/interactions").stream()
+    ]
+    assert ("responded", ["delivered", "replied"]) == (bob.get("status"), sorted(replies))
 
 
 def test_start_lifts_a_stop_and_signed_webhooks_only_when_a_token_is_set(

@@ -168,3 +168,35 @@ def test_a_forged_click_link_is_refused() -> None:
     forged = Hit("click", body[:-4] + "AAAA." + signature, "GET", "x", "1.2.3.4")
     with pytest.raises(InvalidInput):
         record_hit(env.store, env.clock.now(), KEY, forged)
+
+
+def test_an_sms_reply_marks_the_recipient_responded_once() -> None:
+    """A reply (not a keyword) answers the latest message sent to the number: the lead
+    gets a replied interaction, the recipient is responded, the campaign counts it once
+    however often the provider's webhook is retried."""
+    env = new_env(leads=1)
+    save_campaign(env, channel="sms", template={"body": "Spring deals?"})
+    change_status(env.store, env.queue, env.clock.now(), MANAGER, "c1", "start")
+    env.run_all()
+    for _ in range(2):  # the provider retries its webhook with the same message id
+        inbound_sms(
+            env.store,
+            env.clock.now(),
+            company_id=COMPANY,
+            sender="+33600000000",
+            body="Yes, tell me more",
+            message_sid="SM1",
+        )
+    (reply,) = [
+        i
+        for i in env.docs(f"companies/{COMPANY}/leads/l0/interactions").values()
+        if i["direction"] == "inbound"
+    ]
+    recipient = env.doc(f"companies/{COMPANY}/campaigns/c1/recipients/l0")
+    stats = env.doc(f"companies/{COMPANY}/campaigns/c1")["stats"]
+    assert ("replied", "Yes, tell me more", "responded", 1) == (
+        reply["status"],
+        reply["body"],
+        recipient["status"],
+        stats["responded"],
+    )
