@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -46,6 +47,18 @@ class LeadFields(EditModel):
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     custom_fields: dict[str, Any] = Field(default_factory=dict, max_length=MAX_CUSTOM_FIELDS)
     do_not_contact: bool = False
+    # The lead's clock for SMS quiet hours and waits (None: the company's time zone).
+    timezone: str | None = Field(default=None, max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as err:
+                raise ValueError("not a time zone (e.g. Europe/Paris)") from err
+        return value
 
 
 class InteractionFields(EditModel):

@@ -32,7 +32,8 @@ def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue
 
 def seed_lead(db: Any, lead_id: str, **fields: Any) -> None:
     data = {"id": lead_id, "email": f"{lead_id}@example.com", "name": f"{lead_id.title()} Doe"}
-    db.document(f"companies/acme/leads/{lead_id}").set({"status": "new", **data, **fields})
+    data |= {"company_id": "acme", "email_normalized": data["email"], "status": "new"}
+    db.document(f"companies/acme/leads/{lead_id}").set({**data, **fields})
 
 
 def send_campaign(
@@ -160,3 +161,16 @@ def test_a_tampered_unsubscribe_link_is_refused(db: Any, function_client: Any) -
     seed_company(db)
     res = function_client("unsubscribe").post("/?t=eyJwIjoidW5zdWIifQ.AAAA")
     assert (400, {}) == (res.status_code, docs(db, "companies/acme/suppressions"))
+
+
+def test_staff_set_a_leads_time_zone(db: Any, function_client: Any, staff_auth: Any) -> None:
+    """``timezone`` on a lead (quiet hours run on its clock) is written through staff_api,
+    and an unknown zone is a 400 naming the field."""
+    seed_company(db)
+    seed_lead(db, "ann")
+    api, headers = function_client("staff_api"), staff_auth("acme", "manager")
+    ok = api.patch("/companies/acme/leads/ann", json={"timezone": "Asia/Tokyo"}, headers=headers)
+    bad = api.patch("/companies/acme/leads/ann", json={"timezone": "Mars/Base"}, headers=headers)
+    stored = db.document("companies/acme/leads/ann").get().get("timezone")
+    assert (200, 400, "Asia/Tokyo") == (ok.status_code, bad.status_code, stored)
+    assert "timezone" in bad.get_json()["error"]["details"]["fields"]
