@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
 from shared.domain.common import StoredModel, stable_id
+from shared.domain.compliance import zone_of
 from shared.domain.content import as_utc
 from shared.domain.scoring import condition_holds, field_value
 from shared.domain.workflows import END, WEEKDAYS, Branch, Exit, Step, Wait, Workflow
@@ -134,15 +135,10 @@ def following(workflow: Workflow, step: Step) -> str:
 
 
 def time_zone(lead: dict[str, Any], default: str = "UTC") -> ZoneInfo:
-    """The lead's time zone (``time_zone`` or ``custom_fields.time_zone``), else
-    ``default``; an unknown name falls back rather than stopping the workflow."""
-    for name in (lead.get("time_zone"), field_value(lead, "custom_fields.time_zone"), default):
-        if isinstance(name, str) and name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
+    """The lead's time zone (``timezone``, ``time_zone``, or either among its custom
+    fields), else ``default``; an unknown name falls back rather than stopping the
+    workflow. The same clock as SMS quiet hours (``shared.domain.compliance.zone_of``)."""
+    return zone_of(lead, default)
 
 
 def wait_until(step: Wait, now: datetime, zone: ZoneInfo) -> datetime:
