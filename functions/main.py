@@ -35,6 +35,7 @@ _AREAS = {
     "on_interaction_created": "functions.triggers",
     "on_lead_written": "functions.triggers",
     "on_review_written": "functions.triggers",
+    "on_scoring_rule_written": "functions.triggers",
     "staff_api": "functions.staff",
     "company_users": "functions.staff",
     "workflows": "functions.workflows",

@@ -21,7 +21,7 @@ from shared.errors import DomainError, InvalidInput, Transient
 from shared.events import DocumentEvent
 from shared.manifest import by_name
 from shared.ports import DocumentStore, TaskQueue
-from shared.services import scoring, triggers
+from shared.services import scoring, scoring_rules_copy, triggers
 
 log = logging.getLogger("growthkit.triggers")
 
@@ -80,3 +80,13 @@ def on_review_written(cloud_event: CloudEvent) -> None:
 def on_content_written(cloud_event: CloudEvent) -> None:
     """Scheduled content gets its publish task; unscheduled content loses it."""
     _handle("on_content_written", cloud_event, triggers.on_content_written)
+
+
+@functions_framework.cloud_event
+def on_scoring_rule_written(cloud_event: CloudEvent) -> None:
+    """Keep the company's one-document copy of its scoring rules current."""
+    _handle(
+        "on_scoring_rule_written",
+        cloud_event,
+        _without_queue(scoring_rules_copy.on_scoring_rule_written),
+    )

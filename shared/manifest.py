@@ -117,6 +117,12 @@ FUNCTIONS: tuple[Function, ...] = (
         event_type="written",
         document="companies/{companyId}/leads/{leadId}/interactions/{interactionId}",
     ),
+    Function(
+        "on_scoring_rule_written",
+        Trigger.EVENT,
+        event_type="written",
+        document="companies/{companyId}/scoring_rules/{ruleId}",
+    ),
     Function("enrol_scheduled_workflows", Trigger.SCHEDULE, schedule="* * * * *"),
     Function("decay_engagement_scores", Trigger.SCHEDULE, schedule="30 2 * * *"),
     Function("newsletter_signup", Trigger.HTTP, public=True),

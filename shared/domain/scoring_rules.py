@@ -177,3 +177,8 @@ def adjustment(
 
 def rules_collection(company_id: str) -> str:
     return f"companies/{company_id}/scoring_rules"
+
+
+def rules_copy_path(company_id: str) -> str:
+    """The one document holding a copy of every rule (see ``services.scoring_rules_copy``)."""
+    return f"companies/{company_id}/config/scoring_rules"

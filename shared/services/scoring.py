@@ -1,12 +1,13 @@
 """The ``on_lead_written`` use case: keep each lead's fit score current, act on conversions.
 
-One batched read (company, scoring config, the lead as it is now, the event's marker), one
-query for the company's ``scoring_rules`` and at most one commit. The score is computed from
-the lead as stored now, not from the event, so out-of-order deliveries cannot write a stale
-score; the write is guarded by the lead's update time. A change that touched only the
-score's own fields (this function's write, interaction scoring, decay) is recognised from
-the event alone: rules never see those fields, so there is nothing to recompute and the
-trigger settles instead of looping.
+One batched read (company, scoring config, the copy of the company's ``scoring_rules``
+kept by ``scoring_rules_copy``, the lead as it is now, the event's marker) and at most one
+commit; only a company without a copy yet costs a query (and the copy's first write). The
+score is computed from the lead as stored now, not from the event, so out-of-order
+deliveries cannot write a stale score; the write is guarded by the lead's update time. A
+change that touched only the score's own fields (this function's write, interaction
+scoring, decay) is recognised from the event alone: rules never see those fields, so there
+is nothing to recompute and the trigger settles instead of looping.
 """
 
 from __future__ import annotations
@@ -20,12 +21,7 @@ from pydantic import ValidationError
 from shared.domain.company import CompanySettings, company_path
 from shared.domain.leads import LeadStatus, lead_path
 from shared.domain.scoring import DERIVED_FIELDS, ScoringConfig, scoring_config_path
-from shared.domain.scoring_rules import (
-    LeadScoringRule,
-    legacy_rules,
-    rules_collection,
-    state_deltas,
-)
+from shared.domain.scoring_rules import LeadScoringRule, rules_copy_path, state_deltas
 from shared.domain.scoring_sheet import (
     Delta,
     ScoreSheet,
@@ -36,11 +32,16 @@ from shared.domain.scoring_sheet import (
 from shared.events import DocumentEvent
 from shared.ports import DocumentStore, Snapshot, TaskQueue, Write
 from shared.services.scheduling import schedule_task
+from shared.services.scoring_rules_copy import (
+    copied_rules,
+    parse_rules,
+    query_rules,
+    write_copy,
+)
 from shared.services.triggers import became, commit_once, marker_path, marker_write, retrying
 
 log = logging.getLogger("growthkit.scoring")
 
-MAX_RULES = 500
 # Bookkeeping that changes with every write and means nothing to rules.
 _IGNORED = DERIVED_FIELDS | {"updated_at"}
 _SHOWN = ("score", "temperature", "fit_score", "engagement_score")
@@ -89,10 +90,11 @@ def _attempt(
     """One optimistic try: a batched read, the rules, the idempotent scheduling, a commit."""
     company_id, lead_id = event.params["companyId"], event.params["leadId"]
     marker = marker_path(company_id, function, event.id)
-    company, config_snap, lead, seen = store.get_all(
+    company, config_snap, copy, lead, seen = store.get_all(
         [
             company_path(company_id),
             scoring_config_path(company_id),
+            rules_copy_path(company_id),
             lead_path(company_id, lead_id),
             marker,
         ]
@@ -102,7 +104,7 @@ def _attempt(
     if lead.data is None:
         return "lead missing"
     config = scoring_config(config_snap)
-    changes = state_deltas(load_rules(store, company_id, config), lead.data)
+    changes = state_deltas(rules_for(store, company_id, config, copy, now), lead.data)
     update = _changes(lead.data, changes, config, converted, now)
     review = converted and company_settings(company).review_on_conversion
     if review:
@@ -153,19 +155,20 @@ def history_writes(
 def load_rules(
     store: DocumentStore, company_id: str, config: ScoringConfig
 ) -> list[LeadScoringRule]:
-    """The company's ``scoring_rules`` (invalid ones logged and skipped); a company that
-    has none yet is scored by its single-document rules (or the defaults)."""
-    snaps = store.query(rules_collection(company_id), limit=MAX_RULES)
-    if not snaps:
-        return legacy_rules(config)
-    rules = []
-    for snap in snaps:
-        try:
-            rule_id = snap.path.rsplit("/", 1)[1]
-            rules.append(LeadScoringRule.model_validate({**(snap.data or {}), "id": rule_id}))
-        except ValidationError as err:
-            log.error("invalid scoring rule %s skipped: %s", snap.path, err)
-    return rules
+    """The company's ``scoring_rules`` as they are now (a query)."""
+    return parse_rules(query_rules(store, company_id), config)
+
+
+def rules_for(
+    store: DocumentStore, company_id: str, config: ScoringConfig, copy: Snapshot, now: datetime
+) -> list[LeadScoringRule]:
+    """The rules from their copy; without one yet, from the query, which becomes the first
+    copy (only if still missing: a rule's own trigger may have written a newer one)."""
+    raw = copied_rules(copy)
+    if raw is None:
+        raw = query_rules(store, company_id)
+        write_copy(store, company_id, copy, raw, now)
+    return parse_rules(raw, config)
 
 
 def _schedule_review(

@@ -21,6 +21,7 @@ from tests.integration.event_support import ProjectFeed, RoundTrips, deliver, me
 from tests.support import docs, seed_company
 
 LEAD = "companies/acme/leads/l1"
+SECOND_LEAD = "companies/acme/leads/l2"
 NEW_LEAD = {"email": "jane@example.com", "name": "Jane", "phone": "555-0100", "status": "new"}
 
 
@@ -75,20 +76,25 @@ def test_trigger_round_trips(
     firestore_server: Any,
     project_id: str,
 ) -> None:
-    """A scoring run is one batched read, the rules query and one commit; the create
-    event again (a new event id, so it is rescored) is those reads without a commit, and
-    the settled event (only the score's own fields changed) no read at all; a content
-    change that needs no work is none; scheduling content is two commits."""
+    """A company's first scoring run also queries its rules and writes their copy; from
+    then on a run is one batched read and one commit; the create event again (a new
+    event id, so it is rescored) is that read without a commit, and the settled event
+    (only the score's own fields changed) no read at all; a content change that needs no
+    work is none; scheduling content is two commits."""
     db.document(LEAD).set(NEW_LEAD)  # no company document yet: defaults apply
     client = function_client("on_lead_written")
-    created = feed.last(LEAD)
     trips = RoundTrips(firestore_server, project_id)
-    deliver(client, "on_lead_written", *created, times=1)
-    assert {"BatchGetDocuments": 1, "RunQuery": 1, "Commit": 1} == trips.delta()
-    trips = RoundTrips(firestore_server, project_id)
-    deliver(client, "on_lead_written", *created, times=1)
     deliver(client, "on_lead_written", *feed.last(LEAD), times=1)
-    assert {"BatchGetDocuments": 1, "RunQuery": 1} == trips.delta()
+    assert {"BatchGetDocuments": 1, "RunQuery": 1, "Commit": 2} == trips.delta()
+    db.document(SECOND_LEAD).set(NEW_LEAD)
+    created = feed.last(SECOND_LEAD)
+    trips = RoundTrips(firestore_server, project_id)
+    deliver(client, "on_lead_written", *created, times=1)
+    assert {"BatchGetDocuments": 1, "Commit": 1} == trips.delta()
+    trips = RoundTrips(firestore_server, project_id)
+    deliver(client, "on_lead_written", *created, times=1)
+    deliver(client, "on_lead_written", *feed.last(SECOND_LEAD), times=1)
+    assert {"BatchGetDocuments": 1} == trips.delta()
     path = "companies/acme/content/c1"
     db.document(path).set({"title": "Draft", "status": "draft"})
     content = function_client("on_content_written")

@@ -21,6 +21,7 @@ from shared.services.scoring_engagement import (
     on_interaction_scored,
     score_notify_task,
 )
+from shared.services.scoring_rules_copy import on_scoring_rule_written
 from shared.services.task_handlers import TaskContext
 from shared.services.workflows_triggers import on_lead_workflows
 from tests.fakes import FakeClock, FakeMessenger, FakeStore, FakeTaskQueue
@@ -73,6 +74,12 @@ def lead(store: FakeStore) -> dict[str, Any]:
 
 def rescore(store: FakeStore, event_id: str) -> str:
     return on_lead_written(store, FakeTaskQueue(), NOW, lead_event({}, lead(store), event_id), "fn")
+
+
+def rule_written(store: FakeStore) -> str:
+    """What ``on_scoring_rule_written`` does after a rule write: refresh the rules' copy."""
+    event = DocumentEvent("r1", "written", f"{RULES}/ceo", None, {}, params={"companyId": "acme"})
+    return on_scoring_rule_written(store, NOW, event, "fn")
 
 
 def test_rules_are_validated() -> None:
@@ -130,6 +137,7 @@ def test_deactivated_rules_withdraw_their_points() -> None:
     store = store_with((path, data), custom_fields={"title": "CEO"})
     rescore(store, "e1")
     store.commit([Write(path, {**data, "active": False})])
+    assert "updated" == rule_written(store)
     store.commit([Write(LEAD, {"custom_fields": {"title": "CEO", "x": "1"}}, "merge")])
     rescore(store, "e2")
     assert (0, ("ceo", -20, "rule removed")) == (lead(store)["score"], history(store)[0])
