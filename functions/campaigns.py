@@ -11,8 +11,10 @@ from typing import Any
 
 import flask
 import functions_framework
+from cloudevents.http.event import CloudEvent
 
 from functions._http import read_body, respond
+from functions.triggers import _handle as handle_event
 from shared import bootstrap
 from shared.adapters.auth import verify_bearer
 from shared.domain.campaigns import CampaignRequest, RecipientStatus
@@ -21,6 +23,7 @@ from shared.domain.identity import StaffIdentity
 from shared.errors import InvalidInput
 from shared.services import campaigns as service
 from shared.services import campaigns_progress as progress
+from shared.services.campaigns_conversions import on_lead_campaigns as convert
 from shared.settings import get_settings
 
 _NOT_ALLOWED = {"error": {"code": "method-not-allowed", "message": "Use GET or POST."}}
@@ -88,3 +91,9 @@ def campaigns(request: flask.Request) -> flask.Response:
     ``?id=`` reads progress against the goals; ``?id=&view=recipients&status=&after=``
     lists recipients."""
     return respond(lambda: _campaigns(request))
+
+
+@functions_framework.cloud_event
+def on_lead_campaigns(cloud_event: CloudEvent) -> None:
+    """A lead that converts is marked converted in the campaigns that reached it."""
+    handle_event("on_lead_campaigns", cloud_event, convert)

@@ -59,6 +59,7 @@ _AREAS = {
     "sms_inbound": "functions.compliance",
     "track_open": "functions.tracking",
     "track_click": "functions.tracking",
+    "on_lead_campaigns": "functions.campaigns",
 }
 
 # Every target, for tools that list them (a module ``__getattr__`` is invisible to them).

@@ -145,6 +145,12 @@ FUNCTIONS: tuple[Function, ...] = (
     Function("sms_inbound", Trigger.HTTP, public=True),
     Function("track_open", Trigger.HTTP, public=True),
     Function("track_click", Trigger.HTTP, public=True),
+    Function(
+        "on_lead_campaigns",
+        Trigger.EVENT,
+        event_type="written",
+        document="companies/{companyId}/leads/{leadId}",
+    ),
 )
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from shared.domain.outreach import business_id, contact_id
 from tests.fakes import FakeTaskQueue
-from tests.integration.event_support import memory_queue
+from tests.integration.event_support import ProjectFeed, deliver, memory_queue
 from tests.outreach_support import run_due_tasks
 from tests.support import docs, seed_company
 
@@ -200,3 +200,27 @@ def test_outreach_resources_through_staff_api(
     )
     bad = api.post("/companies/acme/suppressions", json={"address": "nope"}, headers=user)
     assert 400 == bad.status_code
+
+
+def test_a_conversion_event_marks_the_campaign_recipient_converted(
+    db: Any, firestore_server: Any, project_id: str, queue: FakeTaskQueue, function_client: Any
+) -> None:
+    """The lead's change to converted, delivered twice as a real CloudEvent: its
+    recipient (found by a collection-group query) is converted and counted once."""
+    seed_company(db)
+    recipient = {"id": "l1", "company_id": "acme", "campaign_id": "c1", "kind": "lead"}
+    db.document("companies/acme/campaigns/c1").set({"name": "Spring", "status": "completed"})
+    db.document("companies/acme/campaigns/c1/recipients/l1").set(
+        {**recipient, "status": "contacted"}
+    )
+    feed = ProjectFeed(firestore_server.store, project_id)
+    try:
+        db.document("companies/acme/leads/l1").set({"email": "a@example.com", "status": "new"})
+        db.document("companies/acme/leads/l1").update({"status": "converted"})
+        client = function_client("on_lead_campaigns")
+        statuses = deliver(client, "on_lead_campaigns", *feed.last("companies/acme/leads/l1"))
+    finally:
+        feed.close()
+    stored = db.document("companies/acme/campaigns/c1/recipients/l1").get().get("status")
+    stats = db.document("companies/acme/campaigns/c1").get().get("stats")
+    assert ([200, 200], "converted", 1) == (statuses, stored, stats["converted"])

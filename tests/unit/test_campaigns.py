@@ -11,8 +11,10 @@ from shared.domain.campaigns import recipient_path, recipients_collection, send_
 from shared.domain.compliance import suppression_path
 from shared.domain.tasks import ScheduledTask
 from shared.errors import Refused
+from shared.events import DocumentEvent
 from shared.ports import Write
 from shared.services import campaigns as service
+from shared.services.campaigns_conversions import on_lead_campaigns
 from tests.outreach_support import COMPANY, MANAGER, CountingMessenger, Env, new_env, save_campaign
 
 CAMPAIGN = f"companies/{COMPANY}/campaigns/c1"
@@ -198,3 +200,27 @@ def test_the_message_key_names_campaign_recipient_and_channel() -> None:
     start(env)
     env.run_all()
     assert [send_key(COMPANY, "c1", "l0", "email")] == list(env.messenger.unique)
+
+
+def test_a_lead_converting_after_a_campaign_counts_as_its_conversion_once() -> None:
+    """The lead converts: its recipient in the campaign is converted and the campaign
+    counts one conversion, however often the event is delivered; the others stay."""
+    env = new_env(leads=2)
+    save_campaign(env)
+    start(env)
+    env.run_all()
+    event = DocumentEvent(
+        "e1",
+        "written",
+        f"companies/{COMPANY}/leads/l0",
+        {"status": "contacted"},
+        {"status": "converted"},
+        params={"companyId": COMPANY, "leadId": "l0"},
+    )
+    outcomes = [on_lead_campaigns(env.store, env.queue, env.clock.now(), event, "f") for _ in "12"]
+    assert ["converted in 1 campaigns", "converted in 0 campaigns"] == outcomes
+    assert ("converted", "contacted", 1) == (
+        env.doc(recipient_path(COMPANY, "c1", "l0"))["status"],
+        env.doc(recipient_path(COMPANY, "c1", "l1"))["status"],
+        env.doc(CAMPAIGN)["stats"]["converted"],
+    )
