@@ -104,6 +104,10 @@ def seed(world: World, feed: ProjectFeed) -> None:
     world.db.document(f"companies/acme/content/{CONTENT}").set(
         {"title": "Spring", "type": "social", "body": "Hi", "status": "draft"}
     )
+    # An inactive rule: a real delivery for on_scoring_rule_written, no score changed.
+    world.db.document("companies/acme/scoring_rules/r1").set(
+        {"name": "Owner", "category": "demographic", "points": 5, "active": False, "criteria": []}
+    )
     world.hints.update(
         code=[code.get_json()["referral"]["code"]],
         review_id=[review_id],
