@@ -4,11 +4,12 @@ into a lead without overwriting what must not change (consent, status, first tou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.domain.common import normalize_email, stable_id
 from shared.domain.company import CompanySettings
+from shared.domain.counters import allowances
 from shared.domain.leads import Consent, Lead, LeadSubmission, Touch
 
 
@@ -28,20 +29,50 @@ def spam_reason(sub: LeadSubmission, settings: CompanySettings, now: datetime) -
     return None
 
 
+# The company-wide window is written by every lead; spread over this many documents,
+# concurrent leads seldom write the same one (Firestore takes about 1 write/s on each).
+COMPANY_SHARDS = 8
+
+
 @dataclass(frozen=True)
 class RateWindow:
-    """A counter document for one window: ``limit`` submissions allowed in it."""
+    """Counter documents for one window: ``limit`` submissions allowed in it.
+
+    A sharded window splits its limit over ``shards`` documents (``allowances``, adding up
+    to the limit), so the limit stays exact: a submission counts in one shard that still
+    has room, guarded like an unsharded counter, and is refused only when every shard is
+    spent. Concurrent submissions conflict only when they pick the same shard.
+    """
 
     doc_id: str
     limit: int
     expires_at: datetime
+    shards: int = 1
+
+    def doc_ids(self) -> list[str]:
+        if self.shards == 1:
+            return [self.doc_id]
+        return [f"{self.doc_id}-{i:02d}" for i in range(self.shards)]
+
+    def pick(self, counts: list[int], key: str) -> int | None:
+        """The shard to count ``key``'s submission in: its own (by a hash of ``key``)
+        if it has room, else the next one that has; None when the window is full."""
+        if sum(counts) >= self.limit:
+            return None
+        room = allowances(self.limit, self.shards)
+        start = int(stable_id(key, length=8), 16) % self.shards
+        for i in range(self.shards):
+            shard = (start + i) % self.shards
+            if counts[shard] < room[shard]:
+                return shard
+        return None
 
 
 def rate_windows(ip: str, settings: CompanySettings, now: datetime) -> list[RateWindow]:
+    """The per-IP hourly window (one document: one visitor cannot make contention) and
+    the company's per-minute window (sharded: every lead of the company counts in it)."""
     hour = now.replace(minute=0, second=0, microsecond=0)
     minute = now.replace(second=0, microsecond=0)
-    from datetime import timedelta
-
     return [
         RateWindow(
             f"ip-{stable_id(ip, length=16)}-{hour:%Y%m%d%H}",
@@ -52,6 +83,7 @@ def rate_windows(ip: str, settings: CompanySettings, now: datetime) -> list[Rate
             f"all-{minute:%Y%m%d%H%M}",
             settings.submissions_per_company_per_minute,
             minute + timedelta(hours=1),
+            COMPANY_SHARDS,
         ),
     ]
 

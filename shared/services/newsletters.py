@@ -110,9 +110,9 @@ def _pending(
     nonce of a signup still pending so links already mailed keep working. The signup
     counts against the company's form rate limits (it makes us send mail)."""
     windows = rate_windows(ip, company.settings, now)
-    limits = [f"companies/{company.id}/rate_limits/{w.doc_id}" for w in windows]
+    limits = [f"companies/{company.id}/rate_limits/{i}" for w in windows for i in w.doc_ids()]
     snap, *counters = tx.get_all([path, *limits])
-    _count(tx, windows, counters, company.id)
+    _count(tx, windows, counters, company.id, path)
     current = snap.data or {}
     if current.get("status") == SubscriptionStatus.ACTIVE.value:
         return NewsletterSubscription.model_validate(current)
@@ -135,14 +135,19 @@ def _pending(
     return NewsletterSubscription.model_validate(current | data)
 
 
-def _count(tx: Transaction, windows: list[RateWindow], counters: list[Snapshot], c: str) -> None:
-    """One more submission in each window; RateLimited when one is full."""
-    for window, counter in zip(windows, counters, strict=True):
-        if int((counter.data or {}).get("count", 0)) >= window.limit:
+def _count(
+    tx: Transaction, windows: list[RateWindow], counters: list[Snapshot], c: str, key: str
+) -> None:
+    """One more submission in each window (one shard of a sharded window, picked by
+    ``key``); RateLimited when one is full."""
+    for window in windows:
+        shards, counters = counters[: window.shards], counters[window.shards :]
+        shard = window.pick([int((s.data or {}).get("count", 0)) for s in shards], key)
+        if shard is None:
             log.warning("newsletter signup rate limit %s hit (%s)", window.doc_id, c)
             raise RateLimited("Too many submissions; please try again later.")
         data = {"count": Increment(1), "expires_at": window.expires_at}
-        tx.write(Write(counter.path, data, "merge"))
+        tx.write(Write(shards[shard].path, data, "merge"))
 
 
 def _send_confirmation(

@@ -1,0 +1,36 @@
+"""The sharded company window of lead intake: exact limit, spread writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from shared.domain.company import CompanySettings
+from shared.domain.intake import COMPANY_SHARDS, RateWindow, rate_windows
+
+NOW = datetime(2026, 11, 22, 1, 30, 15, tzinfo=UTC)
+
+
+def test_company_window_is_sharded_and_the_ip_window_is_not() -> None:
+    """One document per IP and hour; COMPANY_SHARDS documents for the company's minute."""
+    ip, company = rate_windows("203.0.113.9", CompanySettings(), NOW)
+    assert [1, COMPANY_SHARDS] == [len(ip.doc_ids()), len(company.doc_ids())]
+    assert "all-202611220130-07" == company.doc_ids()[-1]
+
+
+def test_a_window_accepts_exactly_its_limit_however_keys_fall() -> None:
+    """Counting 10 submissions of one key, then others, into a limit of 10 over 8 shards:
+    each is placed while any shard has room, and the 11th is refused."""
+    window = RateWindow("all-x", 10, NOW, 8)
+    counts = [0] * 8
+    for n in range(10):
+        shard = window.pick(counts, "same" if n < 5 else f"k{n}")
+        assert shard is not None
+        counts[shard] += 1
+    assert (10, None) == (sum(counts), window.pick(counts, "another"))
+
+
+def test_keys_spread_over_the_shards() -> None:
+    """Different keys start on different shards (what keeps concurrent leads apart)."""
+    window = RateWindow("all-x", 1000, NOW, 8)
+    picks = {window.pick([0] * 8, f"lead{n}") for n in range(64)}
+    assert set(range(8)) == picks
