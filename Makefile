@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit bench clean
+.PHONY: serve test lint typecheck unit bench stress clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,12 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Load and fault tests of the whole local stack on 127.0.0.1: several minutes, prints the
+# figures, exits 1 if anything accepted was lost or stored twice (not part of `make test`).
+stress: $(STAMP)
+	$(BIN)/mypy --strict stress
+	$(BIN)/python -m stress $(STRESS_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

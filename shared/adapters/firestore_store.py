@@ -49,6 +49,10 @@ def _translate(err: Exception) -> Exception:
     # it for AlreadyExists would treat a failed create (an outbox message, a task) as done.
     if isinstance(err, (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.Aborted)):
         return Transient(f"Firestore unavailable: {err}")
+    if isinstance(err, gexc.InvalidArgument) and "transaction has expired" in str(err.message):
+        # It outlived Firestore's limits (waiting on locks a dead instance held, say):
+        # nothing was written, and a retry starts a new transaction.
+        return Transient(f"Firestore transaction expired: {err.message}")
     if isinstance(err, gexc.Conflict):
         return AlreadyExists(str(err.message))
     if isinstance(err, gexc.NotFound):

@@ -135,3 +135,24 @@ def test_an_aborted_outbox_write_is_not_taken_for_a_sent_message(
     faults.rate = 0.0
     messenger.send(message)
     assert 1 == len(list(db.collection("outbox").stream()))
+
+
+def test_an_expired_transaction_is_transient(
+    db: Any, functions_env: None, firestore_server: Any, project_id: str
+) -> None:
+    """A transaction that expired before its commit (here ended on the server, as the idle
+    timeout ends one stuck behind a dead instance's locks) is a 503, not a 500."""
+    from shared import bootstrap
+    from shared.errors import Transient
+    from shared.ports import Transaction, Write
+
+    database = f"projects/{project_id}/databases/(default)"
+
+    def expire_then_write(tx: Transaction) -> None:
+        tx.get("things/one")
+        firestore_server.store.rollback(database, tx.transaction._id)  # type: ignore[attr-defined]
+        tx.write(Write("things/one", {"n": 1}))
+
+    with pytest.raises(Transient):
+        bootstrap.document_store().run_transaction(expire_then_write)
+    assert not db.document("things/one").get().exists
