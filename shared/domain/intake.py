@@ -31,7 +31,7 @@ def spam_reason(sub: LeadSubmission, settings: CompanySettings, now: datetime) -
 
 # The company-wide window is written by every lead; spread over this many documents,
 # concurrent leads seldom write the same one (Firestore takes about 1 write/s on each).
-COMPANY_SHARDS = 8
+COMPANY_SHARDS = 64
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,10 @@ class RateWindow:
     """Counter documents for one window: ``limit`` submissions allowed in it.
 
     A sharded window splits its limit over ``shards`` documents (``allowances``, adding up
-    to the limit), so the limit stays exact: a submission counts in one shard that still
-    has room, guarded like an unsharded counter, and is refused only when every shard is
-    spent. Concurrent submissions conflict only when they pick the same shard.
+    to the limit), so the limit stays exact: a submission reads and counts in its own
+    shard (by a hash of its key), guarded like an unsharded counter; only when that one is
+    spent are the others read, for one with room, and it is refused only when every shard
+    is spent. Concurrent submissions conflict only when they share a shard.
     """
 
     doc_id: str
@@ -54,13 +55,24 @@ class RateWindow:
             return [self.doc_id]
         return [f"{self.doc_id}-{i:02d}" for i in range(self.shards)]
 
+    def shard_of(self, key: str) -> int:
+        """The shard ``key``'s submissions count in while it has room (a hash of ``key``)."""
+        return int(stable_id(key, length=8), 16) % self.shards
+
+    def own_doc_id(self, key: str) -> str:
+        return self.doc_ids()[self.shard_of(key)]
+
+    def has_room(self, count: int, key: str) -> bool:
+        """Whether ``key``'s own shard, now at ``count``, may take one more."""
+        return count < allowances(self.limit, self.shards)[self.shard_of(key)]
+
     def pick(self, counts: list[int], key: str) -> int | None:
-        """The shard to count ``key``'s submission in: its own (by a hash of ``key``)
+        """The shard to count ``key``'s submission in, given every shard's count: its own
         if it has room, else the next one that has; None when the window is full."""
         if sum(counts) >= self.limit:
             return None
         room = allowances(self.limit, self.shards)
-        start = int(stable_id(key, length=8), 16) % self.shards
+        start = self.shard_of(key)
         for i in range(self.shards):
             shard = (start + i) % self.shards
             if counts[shard] < room[shard]:

@@ -129,14 +129,15 @@ def _attempt(
     replays = _replay_paths(company_id, lead_id, record_id) if sub.submission_id else []
     windows = rate_windows(ip, Company(id=company_id).settings, now)
     paths = [company_path(company_id), lead_path(company_id, lead_id), *replays]
-    paths += [f"companies/{company_id}/rate_limits/{i}" for w in windows for i in w.doc_ids()]
+    paths += [f"companies/{company_id}/rate_limits/{w.own_doc_id(lead_id)}" for w in windows]
     company_snap, lead_snap, *snaps = store.get_all(paths)
     replay_snaps, counter_snaps = snaps[: len(replays)], snaps[len(replays) :]
     company = _company_from(company_snap, sub.form_key)
     check_origin(company, origin)
     if any(s.exists for s in replay_snaps):
         return _duplicate(company, replay_snaps[0], sub)
-    counters = _within_limits(rate_windows(ip, company.settings, now), counter_snaps, lead_id)
+    windows = rate_windows(ip, company.settings, now)
+    counters = _within_limits(store, windows, counter_snaps, lead_id)
     reason = spam_reason(sub, company.settings, now)
     if reason is not None:
         return _record_spam(store, company, sub, ip, now, reason.value, counters, record_id)
@@ -165,18 +166,32 @@ def _duplicate(company: Company, interaction: Snapshot, sub: LeadSubmission) -> 
     return IntakeResult("duplicate", company, lead_id, safe_redirect(company, sub.redirect_url))
 
 
-def _within_limits(windows: list[RateWindow], snaps: list[Snapshot], key: str) -> list[Write]:
-    """The counter writes of one more submission (one shard of a sharded window, picked
-    by ``key``); RateLimited if a window is full."""
+def _within_limits(
+    store: _ReadCommit, windows: list[RateWindow], snaps: list[Snapshot], key: str
+) -> list[Write]:
+    """The counter writes of one more submission (in ``key``'s own shard of a sharded
+    window while it has room); RateLimited if a window is full."""
     writes = []
-    for window in windows:
-        shards, snaps = snaps[: window.shards], snaps[window.shards :]
-        shard = window.pick([int((s.data or {}).get("count", 0)) for s in shards], key)
-        if shard is None:
-            log.warning("rate limit %s hit (%s)", window.doc_id, shards[0].path.split("/")[1])
-            raise RateLimited("Too many submissions; please try again later.")
-        writes.append(_counted(window, shards[shard]))
+    for window, snap in zip(windows, snaps, strict=True):
+        room = window.has_room(int((snap.data or {}).get("count", 0)), key)
+        writes.append(
+            _counted(window, snap if room else _shard_with_room(store, window, snap, key))
+        )
     return writes
+
+
+def _shard_with_room(store: _ReadCommit, window: RateWindow, own: Snapshot, key: str) -> Snapshot:
+    """Another shard when the own one is spent (a round trip more, only near the limit)."""
+    company = own.path.split("/")[1]
+    shards = [own]
+    if window.shards > 1:
+        prefix = own.path.rsplit("/", 1)[0]
+        shards = store.get_all([f"{prefix}/{doc_id}" for doc_id in window.doc_ids()])
+    shard = window.pick([int((s.data or {}).get("count", 0)) for s in shards], key)
+    if shard is None or window.shards == 1:
+        log.warning("rate limit %s hit (%s)", window.doc_id, company)
+        raise RateLimited("Too many submissions; please try again later.")
+    return shards[shard]
 
 
 def _counted(window: RateWindow, snap: Snapshot) -> Write:

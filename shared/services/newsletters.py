@@ -111,6 +111,7 @@ def _pending(
     counts against the company's form rate limits (it makes us send mail)."""
     windows = rate_windows(ip, company.settings, now)
     limits = [f"companies/{company.id}/rate_limits/{i}" for w in windows for i in w.doc_ids()]
+    # Every shard, read in the transaction: a signup is rare, so exact and simple wins.
     snap, *counters = tx.get_all([path, *limits])
     _count(tx, windows, counters, company.id, path)
     current = snap.data or {}

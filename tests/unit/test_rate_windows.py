@@ -14,7 +14,7 @@ def test_company_window_is_sharded_and_the_ip_window_is_not() -> None:
     """One document per IP and hour; COMPANY_SHARDS documents for the company's minute."""
     ip, company = rate_windows("203.0.113.9", CompanySettings(), NOW)
     assert [1, COMPANY_SHARDS] == [len(ip.doc_ids()), len(company.doc_ids())]
-    assert "all-202611220130-07" == company.doc_ids()[-1]
+    assert f"all-202611220130-{COMPANY_SHARDS - 1:02d}" == company.doc_ids()[-1]
 
 
 def test_a_window_accepts_exactly_its_limit_however_keys_fall() -> None:
@@ -30,7 +30,14 @@ def test_a_window_accepts_exactly_its_limit_however_keys_fall() -> None:
 
 
 def test_keys_spread_over_the_shards() -> None:
-    """Different keys start on different shards (what keeps concurrent leads apart)."""
+    """Different keys start on different shards (what keeps concurrent leads apart), and
+    a key's own shard is where it counts while that shard has room."""
     window = RateWindow("all-x", 1000, NOW, 8)
     picks = {window.pick([0] * 8, f"lead{n}") for n in range(64)}
     assert set(range(8)) == picks
+    own = window.shard_of("lead1")
+    assert (f"all-x-{own:02d}", True, False) == (
+        window.own_doc_id("lead1"),
+        window.has_room(124, "lead1"),
+        window.has_room(125, "lead1"),
+    )
