@@ -153,6 +153,10 @@ def seed_company(db: Any, company_id: str = COMPANY, **settings: Any) -> None:
     )
     seed_lead(db, REFERRER, company_id, status="converted")
     seed_code(db, REFERRAL_CODE, company_id, max_uses=1000, expires_at=now + timedelta(days=30))
+    # The copy of its scoring rules (none: the defaults apply) that on_scoring_rule_written
+    # keeps; without it, a company's first scoring run queries the rules and writes it, once.
+    copy = {"rules": [], "updated_at": now}
+    db.document(f"companies/{company_id}/config/scoring_rules").set(copy)
 
 
 def seed_lead(db: Any, email: str, company_id: str = COMPANY, **fields: Any) -> str:
