@@ -3,11 +3,12 @@
 ``schedule_task`` and ``cancel_task`` are the contract other areas code against. A task's
 id is derived from its key, so scheduling the same thing twice is a no-op. The Cloud Task
 is best effort: if creating it fails, ``dispatch_due_tasks`` (every minute) enqueues due
-pending tasks again, and Cloud Tasks' ALREADY_EXISTS keeps that from doubling them.
+pending tasks again, and Cloud Tasks' ALREADY_EXISTS keeps that from doubling them. It also
+wakes tasks left ``processing`` by a run that died, once their lease has expired.
 
-Production needs a composite index on the ``scheduled_tasks`` collection group: status ASC,
-scheduled_for ASC (the dispatcher's query), and a TTL policy on
-``scheduler_runs.expires_at`` (the per-run markers).
+Production needs composite indexes on the ``scheduled_tasks`` collection group (status ASC
+with scheduled_for ASC, and with lease_until ASC: the dispatcher's two queries), and a TTL
+policy on ``scheduler_runs.expires_at`` (the per-run markers).
 """
 
 from __future__ import annotations
@@ -168,15 +169,21 @@ class DispatchResult:
     already_queued: int = 0
     failed: int = 0
     skipped: bool = False
+    # Tasks whose run died holding them (lease expired), woken again this run.
+    abandoned: int = 0
 
 
 def dispatch_due_tasks(
     store: DocumentStore, queue: TaskQueue, now: datetime, *, run_key: str
 ) -> DispatchResult:
-    """Make sure every due pending task has a Cloud Task (the catch-up for lost enqueues).
+    """Make sure every due task has a Cloud Task (the catch-up for lost enqueues and runs).
 
     One collection-group query for pending tasks due by ``now``, oldest first, at most
-    ``DISPATCH_LIMIT``: the cost follows the number of due tasks, not of all tasks.
+    ``DISPATCH_LIMIT``: the cost follows the number of due tasks, not of all tasks. A second
+    one finds tasks still ``processing`` after their lease expired: the run holding them
+    died, and Cloud Tasks may have given up on its task, so each gets a Cloud Task of its
+    own, named after the dead lease (a repeated run of the dispatcher does not double it;
+    ``run_task`` takes a new lease, or finds the task done).
 
     Args:
         store: The document store.
@@ -198,27 +205,42 @@ def dispatch_due_tasks(
         limit=DISPATCH_LIMIT,
         collection_group=True,
     )
-    if len(due) == DISPATCH_LIMIT:
-        log.warning("%d due tasks or more; the rest wait for the next run", DISPATCH_LIMIT)
+    abandoned = store.query(
+        "scheduled_tasks",
+        [Filter("status", "==", TaskStatus.PROCESSING.value), Filter("lease_until", "<=", now)],
+        order_by=[("lease_until", False)],
+        limit=DISPATCH_LIMIT,
+        collection_group=True,
+    )
+    if DISPATCH_LIMIT in (len(due), len(abandoned)):
+        log.warning("%d tasks or more to wake; the rest wait for the next run", DISPATCH_LIMIT)
     counts = {"enqueued": 0, "already_queued": 0, "failed": 0}
     for snap in due:
         company_id, task_id = ids_from_path(snap.path)
-        counts[_enqueue_due(queue, company_id, task_id, now)] += 1
+        counts[_enqueue(queue, cloud_task_name(company_id, task_id), company_id, task_id)] += 1
+    for snap in abandoned:
+        company_id, task_id = ids_from_path(snap.path)
+        name = f"{cloud_task_name(company_id, task_id)}-{(snap.data or {}).get('lease_id')}"
+        log.warning("task %s/%s: its run died (lease expired); woken again", company_id, task_id)
+        counts[_enqueue(queue, name, company_id, task_id)] += 1
     _mark_run(store, marker, run_key, now)
     result = DispatchResult(
-        len(due), counts["enqueued"], counts["already_queued"], counts["failed"]
+        due=len(due),
+        enqueued=counts["enqueued"],
+        already_queued=counts["already_queued"],
+        failed=counts["failed"],
+        abandoned=len(abandoned),
     )
     log.info("dispatch %s: %s", run_key, result)
     return result
 
 
-def _enqueue_due(queue: TaskQueue, company_id: str, task_id: str, now: datetime) -> str:
-    request = TaskRequest(cloud_task_name(company_id, task_id), task_payload(company_id, task_id))
+def _enqueue(queue: TaskQueue, name: str, company_id: str, task_id: str) -> str:
     try:
-        created = queue.enqueue(request)
+        created = queue.enqueue(TaskRequest(name, task_payload(company_id, task_id)))
     except Exception:
         # One task's failure must not stop the rest of the run; the next run retries it.
-        log.warning("could not enqueue due task %s at %s", task_id, now, exc_info=True)
+        log.warning("could not enqueue task %s of %s", task_id, company_id, exc_info=True)
         return "failed"
     return "enqueued" if created else "already_queued"
 

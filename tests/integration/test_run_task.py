@@ -141,7 +141,8 @@ def test_dispatch_touches_only_due_pending_tasks(
     firestore_server: Any,
     project_id: str,
 ) -> None:
-    """50 tasks over two companies, 3 due: one query, 3 enqueued; the same run again skips."""
+    """50 tasks over two companies, 3 due: 3 enqueued by two queries (due pending tasks,
+    abandoned runs); the same run again skips."""
     now = datetime.now(UTC)
     for i in range(50):
         run_at = now - timedelta(minutes=i + 1) if i < 4 else now + timedelta(hours=i)
@@ -156,7 +157,7 @@ def test_dispatch_touches_only_due_pending_tasks(
     assert (3, 3, 0) == (body["due"], body["enqueued"], body["already_queued"])
     due = {("globex", "k0"), ("acme", "k1"), ("acme", "k3")}
     assert {cloud_task_name(c, stable_id(k)) for c, k in due} == set(queue.tasks)
-    assert 1 == firestore_server.counters.for_database(database)["RunQuery"] - before
+    assert 2 == firestore_server.counters.for_database(database)["RunQuery"] - before
     assert client.post("/", headers=run).get_json()["skipped"]
     later = {**run, "X-CloudScheduler-ScheduleTime": (now + timedelta(minutes=1)).isoformat()}
     again = client.post("/", headers=later).get_json()
@@ -218,3 +219,49 @@ def test_end_to_end_through_cloud_tasks(db: Any, tasks_emulator: Any) -> None:
     doc = wait_until(completed, timeout=20)
     assert ({"counted": "e2e"}, 2) == (doc["result"], doc["retry_count"])
     assert {"count": 1} == db.document(f"effects/{task_id}").get().to_dict()
+
+
+def test_a_run_that_died_holding_its_task_is_woken_by_the_dispatcher(
+    db: Any, tasks_emulator: Any, function_client: Any
+) -> None:
+    """A task left ``processing`` by a dead instance, its Cloud Task gone: once the lease
+    has expired, dispatch_due_tasks gives it a Cloud Task named after the dead lease, the
+    local Cloud Tasks delivers it to run_task, and it completes with one effect; a live
+    lease is left alone, and the next dispatch run does not wake the task twice."""
+    from localcloud.tasks.testing import wait_until
+
+    store, lost, due = bootstrap.document_store(), FakeTaskQueue(), datetime.now(UTC)
+    # Scheduled with their Cloud Tasks lost, so only the dispatcher can wake them.
+    dead, alive = (
+        schedule_task(
+            store,
+            lost,
+            due,
+            company_id="acme",
+            task_type="count",
+            data={"n": key},
+            run_at=due - timedelta(minutes=10),
+            key=key,
+        )
+        for key in ("dead", "alive")
+    )
+    past, future = datetime.now(UTC) - timedelta(seconds=1), datetime.now(UTC) + timedelta(hours=1)
+    for task_id, until, lease in ((dead, past, "l-dead"), (alive, future, "l-alive")):
+        update = {"status": "processing", "lease_until": until, "lease_id": lease}
+        db.document(task_path("acme", task_id)).update({**update, "retry_count": 1})
+    dispatch = function_client("dispatch_due_tasks")
+    now = datetime.now(UTC)
+    run = {"X-CloudScheduler-JobName": JOB, "X-CloudScheduler-ScheduleTime": now.isoformat()}
+    body = dispatch.post("/", headers=run).get_json()
+    assert (0, 1, 1) == (body["due"], body["abandoned"], body["enqueued"])
+
+    def completed() -> dict[str, Any] | None:
+        doc = task_doc(db, dead)
+        return doc if doc["status"] == "completed" else None
+
+    doc = wait_until(completed, timeout=20)
+    assert ({"counted": "dead"}, 2) == (doc["result"], doc["retry_count"])
+    assert {"count": 1} == db.document(f"effects/{dead}").get().to_dict()
+    assert "processing" == task_doc(db, alive)["status"]
+    later = {**run, "X-CloudScheduler-ScheduleTime": (now + timedelta(minutes=1)).isoformat()}
+    assert 0 == dispatch.post("/", headers=later).get_json()["abandoned"]

@@ -241,3 +241,21 @@ def test_dispatch_enqueues_only_due_pending_tasks_once_per_run() -> None:
     assert dispatch_due_tasks(store, queue, clock.now(), run_key="job@1").skipped
     again = dispatch_due_tasks(store, queue, clock.now(), run_key="job@2")
     assert (0, 3) == (again.enqueued, again.already_queued)
+
+
+def test_dispatch_wakes_tasks_whose_run_died_once_their_lease_expired() -> None:
+    """Processing past its lease: a Cloud Task named after the dead lease, once; a live
+    lease is left to its run."""
+    store, clock = FakeStore(), FakeClock()
+    for key in ("dead", "alive"):
+        schedule(store, FakeTaskQueue(), clock, key=key, run_at=clock.now())
+    leases = {"dead": clock.now() - timedelta(seconds=1), "alive": clock.now() + timedelta(1)}
+    for key, until in leases.items():
+        lease = {"status": "processing", "lease_until": until, "lease_id": f"l-{key}"}
+        store.commit([Write(task_path("acme", stable_id(key)), lease, "merge")])
+    queue = FakeTaskQueue()
+    result = dispatch_due_tasks(store, queue, clock.now(), run_key="job@1")
+    assert (0, 1, 1) == (result.due, result.abandoned, result.enqueued)
+    assert [f"{cloud_task_name('acme', stable_id('dead'))}-l-dead"] == list(queue.tasks)
+    again = dispatch_due_tasks(store, queue, clock.now(), run_key="job@2")
+    assert (1, 0, 1) == (again.abandoned, again.enqueued, again.already_queued)
