@@ -59,6 +59,22 @@ def test_bad_input_gets_field_level_400(db: Any, function_client: Any) -> None:
     assert 413 == res.status_code
 
 
+def test_refusals_are_readable_by_the_companys_pages(db: Any, function_client: Any) -> None:
+    """A 400 to a post from an allowed origin carries its CORS headers, so the page's script
+    can show the field messages (a browser hides a response without them); other origins
+    and unknown keys get none."""
+    seed_company(db)
+    client = function_client("lead_intake")
+    bad = {"email": "jane@localhost"}
+    res = client.post(f"/?key={KEY}", json=bad, headers={"Origin": SITE})
+    assert (400, SITE) == (res.status_code, res.headers.get("Access-Control-Allow-Origin"))
+    assert "email" in res.get_json()["error"]["details"]["fields"]
+    for origin, key in (("https://evil.example", KEY), (SITE, "acme.wrong-key-456")):
+        res = client.post(f"/?key={key}", json=bad, headers={"Origin": origin})
+        assert 400 == res.status_code
+        assert "Access-Control-Allow-Origin" not in res.headers
+
+
 def test_plain_html_form_redirects_to_thank_you(db: Any, function_client: Any) -> None:
     """A non-JS form gets a 303 to the company's thank-you page."""
     seed_company(db, settings={"min_submit_seconds": 0, "thank_you_url": f"{SITE}/thanks"})
