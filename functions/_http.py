@@ -47,7 +47,10 @@ def error_body(err: DomainError) -> dict[str, Any]:
 
 def validation_error(err: ValidationError) -> InvalidInput:
     """Field-level messages: ``{"fields": {"email": "value is not a valid email"}}``."""
-    fields = {".".join(str(p) for p in e["loc"]) or "body": e["msg"] for e in err.errors()}
+    fields = {
+        ".".join(str(p) for p in e["loc"]) or "body": e["msg"].removeprefix("Value error, ")
+        for e in err.errors()
+    }
     return InvalidInput("Some fields are invalid.", {"fields": fields})
 
 
