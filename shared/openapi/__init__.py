@@ -10,6 +10,7 @@ HTTP POST carrying a binary-mode CloudEvent.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,12 @@ from shared.domain.reviews import ReviewCompletionBody, ReviewRequestBody
 from shared.domain.tasks import TaskRef
 from shared.errors import ErrorCode
 from shared.manifest import FUNCTIONS, Function
-from shared.openapi.operations import Op, error_responses, operations_for
+from shared.openapi.operations import Op, error_responses, paths_for
+from shared.openapi.routes import NESTED
 from shared.settings import Settings
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "openapi.json"
-MODELS: tuple[type[BaseModel], ...] = (
+_FIRST: tuple[type[BaseModel], ...] = (
     LeadSubmission,
     RedemptionRequest,
     ReviewRequestBody,
@@ -37,6 +39,20 @@ MODELS: tuple[type[BaseModel], ...] = (
     ReferralAction,
     TaskRef,
 )
+
+
+def _request_models() -> tuple[type[BaseModel], ...]:
+    """Every model a request body is validated with, in a stable order: the first
+    functions' bodies, then every operation's, then the ones validated inside a body."""
+    found: dict[type[BaseModel], None] = dict.fromkeys(_FIRST)
+    for function in FUNCTIONS:
+        for ops in paths_for(function).values():
+            found.update(dict.fromkeys(m for op in ops for m in op.bodies))
+    found.update(dict.fromkeys(NESTED.values()))
+    return tuple(found)
+
+
+MODELS: tuple[type[BaseModel], ...] = _request_models()
 MAX_BODY_BYTES: int = Settings.model_fields["max_body_bytes"].default
 
 _DESCRIPTION = f"""Every function of the growthkit bundle that is invoked over HTTP.
@@ -70,21 +86,33 @@ def _error_schema() -> dict[str, Any]:
     }
 
 
-def _schemas() -> dict[str, Any]:
-    _, defs = models_json_schema(
+def _components() -> tuple[dict[str, Any], dict[type[BaseModel], str]]:
+    """The schemas of every model, and each model's component name (pydantic qualifies
+    the name of a model whose class name another model has too)."""
+    refs, defs = models_json_schema(
         [(model, "validation") for model in MODELS],
         ref_template="#/components/schemas/{model}",
     )
+    names = {model: refs[(model, "validation")]["$ref"].rsplit("/", 1)[1] for model in MODELS}
     schemas: dict[str, Any] = dict(defs["$defs"])
+    for (model, field), nested in NESTED.items():
+        prop = schemas[names[model]]["properties"][field]
+        prop["anyOf"] = [
+            _ref(nested, names) if "object" == s.get("type") else s for s in prop["anyOf"]
+        ]
     schemas["Error"] = _error_schema()
-    return schemas
+    return schemas, names
 
 
-def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+def component_names() -> dict[type[BaseModel], str]:
+    return _components()[1]
 
 
-def _body(op: Op) -> dict[str, Any] | None:
+def _ref(model: type[BaseModel], names: dict[type[BaseModel], str]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{names[model]}"}
+
+
+def _body(op: Op, names: dict[type[BaseModel], str]) -> dict[str, Any] | None:
     if op.content_type is None:
         return None
     if op.content_type == "application/protobuf":
@@ -92,30 +120,47 @@ def _body(op: Op) -> dict[str, Any] | None:
     elif not op.bodies:
         schema = {"type": "object"}
     elif len(op.bodies) == 1:
-        schema = _ref(op.bodies[0])
+        schema = _ref(op.bodies[0], names)
     else:
-        schema = {"oneOf": [_ref(m) for m in op.bodies]}
-    content = {op.content_type: {"schema": schema}}
+        schema = {"oneOf": [_ref(m, names) for m in op.bodies]}
+    if op.required_fields:
+        schema = {"allOf": [schema, {"required": list(op.required_fields)}]}
+    content = {op.content_type: {"schema": schema}} if op.bodies else {}
     if op.form_encoded:
         content["application/x-www-form-urlencoded"] = {"schema": schema}
+    content.update({kind: {"schema": inline} for kind, inline in op.inline.items()})
     return {
-        "required": bool(op.bodies),
-        "content": content,
+        "required": bool(op.bodies) or bool(op.inline),
+        "content": content or {op.content_type: {"schema": schema}},
     }
 
 
-def _operation(function: Function, op: Op) -> dict[str, Any]:
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"\{(\w+)\}", path)
+    ]
+
+
+def _operation_id(function: Function, path: str, method: str) -> str:
+    words = [w.strip("{}") for w in path.split("/") if w and w != "companies"]
+    return "_".join([function.name, *[w for w in words if w != "companyId"], method])
+
+
+def _operation(
+    function: Function, path: str, op: Op, names: dict[type[BaseModel], str]
+) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "operationId": f"{function.name}_{op.method}",
+        "operationId": _operation_id(function, path, op.method),
         "summary": op.summary,
         "tags": [function.trigger.value],
-        "parameters": list(op.parameters),
+        "parameters": _path_parameters(path) + list(op.parameters),
         "responses": {
             **{str(s): {"description": d} for s, d in op.ok.items()},
             **error_responses(op.errors),
         },
     }
-    body = _body(op)
+    body = _body(op, names)
     if body is not None:
         out["requestBody"] = body
     out["security"] = [{op.security: []}] if op.security else []
@@ -124,10 +169,12 @@ def _operation(function: Function, op: Op) -> dict[str, Any]:
 
 def build() -> dict[str, Any]:
     """The whole OpenAPI document, deterministic for a given code base."""
+    schemas, names = _components()
     paths: dict[str, Any] = {}
     for function in FUNCTIONS:
-        ops = operations_for(function)
-        paths[f"/{function.name}"] = {op.method: _operation(function, op) for op in ops}
+        for sub, ops in paths_for(function).items():
+            path = f"/{function.name}{sub}"
+            paths[path] = {op.method: _operation(function, sub, op, names) for op in ops}
     return {
         "openapi": "3.1.0",
         "info": {"title": "growthkit functions", "version": "1", "description": _DESCRIPTION},
@@ -135,7 +182,7 @@ def build() -> dict[str, Any]:
         "x-max-body-bytes": MAX_BODY_BYTES,
         "paths": paths,
         "components": {
-            "schemas": _schemas(),
+            "schemas": schemas,
             "securitySchemes": {
                 "firebaseIdToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "googleOidc": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},

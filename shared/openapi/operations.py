@@ -6,7 +6,7 @@ are the ones ``functions/_http.py`` maps the services' domain errors to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -36,7 +36,7 @@ ERRORS = {
 }
 
 
-def _header(name: str, description: str, **schema: Any) -> dict[str, Any]:
+def header(name: str, description: str, **schema: Any) -> dict[str, Any]:
     return {
         "name": name,
         "in": "header",
@@ -46,34 +46,34 @@ def _header(name: str, description: str, **schema: Any) -> dict[str, Any]:
     }
 
 
-def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
+def query(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
-        "required": False,
+        "required": required,
         "description": description,
         "schema": {"type": "string", **schema},
     }
 
 
 FORM_PARAMETERS = (
-    _query("key", "The company's public form key (or `form_key` in the body)"),
-    _header("Origin", "Set by browsers; must be one of the company's allowed origins"),
-    _header("X-Forwarded-For", "Set by the platform; the first address is the client's"),
+    query("key", "The company's public form key (or `form_key` in the body)"),
+    header("Origin", "Set by browsers; must be one of the company's allowed origins"),
+    header("X-Forwarded-For", "Set by the platform; the first address is the client's"),
 )
 SCHEDULER_HEADERS = (
-    _header("X-CloudScheduler-JobName", "The Scheduler job (a manual call runs as 'manual')"),
-    _header(
+    header("X-CloudScheduler-JobName", "The Scheduler job (a manual call runs as 'manual')"),
+    header(
         "X-CloudScheduler-ScheduleTime",
         "The run's time (RFC 3339); absent for a manual call, which runs as of now",
         format="date-time",
     ),
 )
 TASK_HEADERS = (
-    _header("X-CloudTasks-QueueName", "The queue delivering the task"),
-    _header("X-CloudTasks-TaskName", "The Cloud Task's short name"),
-    _header("X-CloudTasks-TaskRetryCount", "Earlier attempts", pattern=r"^\d+$"),
-    _header("X-CloudTasks-TaskExecutionCount", "Earlier answered attempts", pattern=r"^\d+$"),
+    header("X-CloudTasks-QueueName", "The queue delivering the task"),
+    header("X-CloudTasks-TaskName", "The Cloud Task's short name"),
+    header("X-CloudTasks-TaskRetryCount", "Earlier attempts", pattern=r"^\d+$"),
+    header("X-CloudTasks-TaskExecutionCount", "Earlier answered attempts", pattern=r"^\d+$"),
 )
 _CE_ATTRIBUTES = (
     ("ce-id", "The event id (deliveries of one event share it)"),
@@ -87,7 +87,7 @@ _CE_ATTRIBUTES = (
     ("ce-location", "The database's location"),
     ("ce-project", "The project"),
 )
-CLOUD_EVENT_HEADERS = tuple(_header(n, d) for n, d in _CE_ATTRIBUTES)
+CLOUD_EVENT_HEADERS = tuple(header(n, d) for n, d in _CE_ATTRIBUTES)
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,9 @@ class Op:
     form_encoded: bool = False
     parameters: tuple[dict[str, Any], ...] = ()
     security: str | None = None
+    # Content types whose schema is not a model (text/csv, a webhook's form), by type.
+    inline: dict[str, dict[str, Any]] = field(default_factory=dict)
+    required_fields: tuple[str, ...] = ()  # required on create though optional in the model
 
 
 def error_responses(statuses: tuple[int, ...]) -> dict[str, Any]:
@@ -152,7 +155,7 @@ _BY_NAME: dict[str, tuple[Op, ...]] = {
         "A web form submission becomes a lead",
         LeadSubmission,
         _LEAD_OK,
-        (_header("Idempotency-Key", "Names the submission when the body has no submission_id"),),
+        (header("Idempotency-Key", "Names the submission when the body has no submission_id"),),
     ),
     "redeem_referral": _public_form(
         "A visitor redeems a referral code",
@@ -189,15 +192,26 @@ _BY_NAME: dict[str, tuple[Op, ...]] = {
             {200: "The codes"},
             (400, 401, 403),
             parameters=(
-                _query(
+                query(
                     "status", "Only codes in this status", enum=[s.value for s in ReferralStatus]
                 ),
-                _query("company_id", "Defaults to the caller's company"),
+                query("company_id", "Defaults to the caller's company"),
             ),
             security="firebaseIdToken",
         ),
     ),
 }
+
+
+def paths_for(function: Function) -> dict[str, tuple[Op, ...]]:
+    """The operations of ``function`` by sub-path ("" for the function's own URL)."""
+    from shared.openapi.routes import later_ops, path_ops
+
+    routed = path_ops().get(function.name)
+    if routed is not None:
+        return routed
+    later = later_ops().get(function.name)
+    return {"": later if later is not None else operations_for(function)}
 
 
 def operations_for(function: Function) -> tuple[Op, ...]:
@@ -230,9 +244,9 @@ def operations_for(function: Function) -> tuple[Op, ...]:
                 security="googleOidc",
             ),
         )
-    if function.trigger is Trigger.HTTP:  # not described yet: any JSON object
-        return (Op("post", function.name, {200: "Done"}, tuple(ERRORS), (), "application/json"),)
-    ce_type = _header("ce-type", "The event type", enum=[function.full_event_type])
+    if function.trigger is Trigger.HTTP:
+        raise KeyError(f"{function.name}: describe it in shared/openapi/routes.py")
+    ce_type = header("ce-type", "The event type", enum=[function.full_event_type])
     summary = f"Eventarc: {function.event_type} {function.document}"
     return (
         Op(

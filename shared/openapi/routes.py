@@ -1,0 +1,385 @@
+"""Operations of the functions added after the first ones: the staff REST APIs (routed by
+path: ``/companies/{companyId}/...``), the staff action functions, and the public links,
+forms and webhooks. Each is described as the entry point in ``functions/`` routes it: the
+methods and sub-paths it answers, its query parameters and the models it validates with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.domain.business_resources import DownloadRequest
+from shared.domain.campaigns import CampaignRequest, RecipientStatus
+from shared.domain.consultations import BookingRequest, CancelRequest, CompleteRequest
+from shared.domain.events import EventBatch
+from shared.domain.newsletters import SignupRequest
+from shared.domain.staff_api_models import CompanyFields
+from shared.domain.users import InviteFields, UserFields
+from shared.domain.workflows import WorkflowDefinition, WorkflowRequest, WorkflowStatus
+from shared.openapi.operations import Op, header, query
+from shared.services.staff_api import ResourceSpec
+
+# The schema of a request body that is not a pydantic model (text/csv, a form webhook).
+Inline = dict[str, Any]
+STAFF_ERRORS = (400, 401, 403, 404, 405, 409, 413, 503)
+READ_ERRORS = (400, 401, 403, 404, 405)
+PUBLIC_ERRORS = (400, 403, 404, 405, 409, 413, 429, 503)
+FORM_KEY = query("key", "The company's public form key (or `form_key` in the body)")
+ORIGIN = header("Origin", "Set by browsers; must be one of the company's allowed origins")
+IDEMPOTENCY = header("Idempotency-Key", "1 to 200 characters; a repeated POST is answered once")
+COMPANY = query("company_id", "Must be the caller's company (the default)")
+# Models whose JSON schema is not all of what the entry point validates: the value is
+# validated again by the service, with this model (error paths like steps[2].branch).
+NESTED: dict[tuple[type[BaseModel], str], type[BaseModel]] = {
+    (WorkflowRequest, "workflow"): WorkflowDefinition,
+}
+
+
+def _staff(
+    method: str,
+    summary: str,
+    ok: dict[int, str],
+    body: type[BaseModel] | None = None,
+    required: tuple[str, ...] = (),
+    parameters: tuple[dict[str, Any], ...] = (),
+) -> Op:
+    errors = STAFF_ERRORS if body is not None else READ_ERRORS
+    return Op(
+        method,
+        summary,
+        ok,
+        errors,
+        (body,) if body is not None else (),
+        "application/json" if body is not None else None,
+        parameters=parameters,
+        security="firebaseIdToken",
+        required_fields=required,
+    )
+
+
+def list_parameters(spec: ResourceSpec) -> tuple[dict[str, Any], ...]:
+    """``sort``, ``limit``, ``cursor`` and the spec's filters (comma-separated values)."""
+    sorts = [s for name in spec.sorts for s in (name, f"-{name}")]
+    filters = tuple(
+        query(name, f"Comma-separated: {', '.join(values)}")
+        for name, values in spec.filters.items()
+    )
+    return (
+        query("sort", "A sort field, '-' first for descending", enum=sorts),
+        query("limit", "1 to 100", pattern=r"^\d+$"),
+        query("cursor", "The next_cursor of the previous page"),
+        *filters,
+    )
+
+
+def resource_paths(spec: ResourceSpec, base: str, item: str = "{id}") -> dict[str, tuple[Op, ...]]:
+    """The collection and item operations of one staff REST resource under ``base``."""
+    name = spec.name
+    collection = [_staff("get", f"List {name}", {200: "A page"}, parameters=list_parameters(spec))]
+    one = [_staff("get", f"Read one of {name}", {200: "The item"})]
+    if spec.fields is not None:
+        collection.append(
+            _staff(
+                "post",
+                f"Create one of {name}",
+                {201: "Created", 200: "Already created (the same Idempotency-Key)"},
+                spec.fields,
+                tuple(sorted(spec.required)),
+                (IDEMPOTENCY,),
+            )
+        )
+        if spec.patchable:
+            one.append(_staff("patch", f"Change one of {name}", {200: "Changed"}, spec.fields))
+        if spec.delete is not None:
+            one.append(_staff("delete", f"Delete one of {name}", {204: "Deleted"}))
+    return {f"{base}/{name}": tuple(collection), f"{base}/{name}/{item}": tuple(one)}
+
+
+def staff_api_paths() -> dict[str, tuple[Op, ...]]:
+    from shared.services.staff_api_resources import RESOURCES
+
+    company = "/companies/{companyId}"
+    paths: dict[str, tuple[Op, ...]] = {
+        company: (
+            _staff("get", "Read the company", {200: "The company"}),
+            _staff("patch", "Change the company (admins)", {200: "Changed"}, CompanyFields),
+        )
+    }
+    for spec in RESOURCES.values():
+        base = f"{company}/leads/{{leadId}}" if spec.under_lead else company
+        paths.update(resource_paths(spec, base))
+    return paths
+
+
+def company_users_paths() -> dict[str, tuple[Op, ...]]:
+    base = "/companies/{companyId}/users"
+    listing = query("sort", "A sort field, '-' first for descending", enum=["created_at"])
+    return {
+        base: (
+            _staff("get", "List the company's staff", {200: "A page"}, parameters=(listing,)),
+            _staff(
+                "post", "Invite someone (admins)", {201: "Invited", 200: "Already"}, InviteFields
+            ),
+        ),
+        f"{base}/{{uid}}": (
+            _staff("get", "Read one member ('me': the caller)", {200: "The member"}),
+            _staff(
+                "patch",
+                "Change a member (admins; anyone their own profile)",
+                {200: "Changed"},
+                UserFields,
+            ),
+            _staff("delete", "Remove a member (admins)", {204: "Removed"}),
+        ),
+        f"{base}/me/session": (_staff("post", "The app reports a sign-in", {200: "Recorded"}),),
+    }
+
+
+def consultations_paths() -> dict[str, tuple[Op, ...]]:
+    from shared.services.consultations import CONSULTATIONS
+
+    base = "/companies/{companyId}"
+    paths = resource_paths(CONSULTATIONS, base)
+    paths[f"{base}/consultations"] = (
+        paths[f"{base}/consultations"][0],
+        _staff(
+            "post",
+            "Book a consultation (never overlapping the host's others)",
+            {201: "Booked", 200: "Already booked (the same Idempotency-Key)"},
+            BookingRequest,
+            parameters=(IDEMPOTENCY,),
+        ),
+    )
+    item = f"{base}/consultations/{{id}}"
+    paths[f"{item}/cancel"] = (
+        _staff("post", "Cancel (and tell the attendee)", {200: "Cancelled"}, CancelRequest),
+    )
+    paths[f"{item}/complete"] = (
+        _staff("post", "Complete, with notes", {200: "Completed"}, CompleteRequest),
+    )
+    return paths
+
+
+def integrations_paths() -> dict[str, tuple[Op, ...]]:
+    from shared.services.integrations import resource_specs
+
+    paths: dict[str, tuple[Op, ...]] = {}
+    for spec in resource_specs(None).values():  # type: ignore[arg-type]  # no sealing here
+        paths.update(resource_paths(spec, "/companies/{companyId}"))
+    return paths
+
+
+def _query_op(method: str, summary: str, ok: dict[int, str], *params: dict[str, Any]) -> Op:
+    return Op(
+        method, summary, ok, READ_ERRORS, parameters=(COMPANY, *params), security="firebaseIdToken"
+    )
+
+
+def workflows_ops() -> tuple[Op, ...]:
+    get = _query_op(
+        "get",
+        "List workflows (?status=), read one (?id=) or an execution (?execution_id=)",
+        {200: "The workflows, the workflow or the execution"},
+        query("id", "A workflow id"),
+        query("execution_id", "An execution id"),
+        query("status", "Only workflows in this status", enum=[s.value for s in WorkflowStatus]),
+    )
+    post = _staff(
+        "post",
+        "Create (201), update or enrol a lead by hand (201); an invalid definition is a 400 "
+        "naming each error's path, e.g. steps[3].branch.else",
+        {201: "Created, or enrolled", 200: "Updated"},
+        WorkflowRequest,
+    )
+    return get, post
+
+
+def campaigns_ops() -> tuple[Op, ...]:
+    get = _query_op(
+        "get",
+        "A campaign's progress (?id=), or its recipients (?id=&view=recipients)",
+        {200: "The progress, or a page of recipients"},
+        query("id", "The campaign"),
+        query("view", "recipients: list recipients", enum=["recipients"]),
+        query("status", "Only recipients in this status", enum=[s.value for s in RecipientStatus]),
+        query("after", "The last recipient id of the previous page"),
+        query("limit", "1 to 100", pattern=r"^\d+$"),
+    )
+    post = _staff(
+        "post",
+        "Move a campaign through its statuses, preview its message, or mark a recipient",
+        {200: "Moved, previewed or marked"},
+        CampaignRequest,
+    )
+    return get, post
+
+
+CSV_BODY: Inline = {
+    "type": "object",
+    "required": ["csv"],
+    "properties": {"csv": {"type": "string", "minLength": 1}},
+}
+
+
+def outreach_import_ops() -> tuple[Op, ...]:
+    return (
+        Op(
+            "post",
+            "Import businesses and contacts from CSV (header row first; managers). Good rows "
+            "are imported, each duplicate and each invalid row is reported with its row number",
+            {200: "The import's report"},
+            (400, 401, 403, 405, 409, 413, 503),
+            content_type="text/csv",
+            inline={"text/csv": {"type": "string"}, "application/json": CSV_BODY},
+            parameters=(COMPANY,),
+            security="firebaseIdToken",
+        ),
+    )
+
+
+def public_form(
+    summary: str, model: type[BaseModel], ok: dict[int, str], *extra: Any
+) -> tuple[Op, ...]:
+    post = Op(
+        "post",
+        summary,
+        ok,
+        PUBLIC_ERRORS,
+        (model,),
+        "application/json",
+        form_encoded=True,
+        parameters=(FORM_KEY, ORIGIN, *extra),
+    )
+    preflight = Op(
+        "options",
+        "CORS preflight: 204 with CORS headers for an allowed Origin, else 403",
+        {204: "The origin may post"},
+        (403, 404),
+        parameters=(FORM_KEY, ORIGIN),
+    )
+    return post, preflight
+
+
+def link(methods: tuple[str, ...], name: str, summary: str, ok: dict[int, str]) -> tuple[Op, ...]:
+    token = query(name, "The signed token from the message", required=True)
+    return tuple(Op(m, summary, ok, (400, 404, 405), parameters=(token,)) for m in methods)
+
+
+SMS_FORM: Inline = {
+    "type": "object",
+    "required": ["From", "Body"],
+    "properties": {
+        "From": {"type": "string", "maxLength": 40},
+        "Body": {"type": "string", "maxLength": 1600},
+        "MessageSid": {"type": "string", "maxLength": 100},
+    },
+}
+UNSUBSCRIBE_FORM: Inline = {
+    "type": "object",
+    "properties": {
+        "t": {"type": "string"},
+        "List-Unsubscribe": {"type": "string", "enum": ["One-Click"]},
+    },
+}
+
+
+def path_ops() -> dict[str, dict[str, tuple[Op, ...]]]:
+    """Functions routed by path: sub-path -> operations."""
+    return {
+        "staff_api": staff_api_paths(),
+        "company_users": company_users_paths(),
+        "consultations": consultations_paths(),
+        "integrations": integrations_paths(),
+    }
+
+
+def later_ops() -> dict[str, tuple[Op, ...]]:
+    """Functions served at their own root."""
+    return {
+        "workflows": workflows_ops(),
+        "campaigns": campaigns_ops(),
+        "outreach_import": outreach_import_ops(),
+        "newsletter_signup": public_form(
+            "A newsletter signup: pending until confirmed by mail (the same answer whatever "
+            "the address's state)",
+            SignupRequest,
+            {202: "Pending confirmation", 303: "An urlencoded form post: to the thank-you page"},
+        ),
+        "newsletter_confirm": link(
+            ("get", "post"), "token", "The confirmation link", {200: "An HTML page"}
+        ),
+        "newsletter_unsubscribe": link(
+            ("get", "post"), "token", "The unsubscribe link", {200: "An HTML page"}
+        ),
+        "download_resource": public_form(
+            "A download form: the lead and the download recorded, then the file",
+            DownloadRequest,
+            {302: "To the file", 200: "Accept: application/json: {url}"},
+            query("resource", "The resource id (or resource_id in the body)"),
+            IDEMPOTENCY,
+        ),
+        "track_events": (
+            Op(
+                "post",
+                "A batch of website analytics events (at most 100); text/plain is read as "
+                "JSON (navigator.sendBeacon)",
+                {202: "Stored (duplicates counted apart)"},
+                PUBLIC_ERRORS,
+                (EventBatch,),
+                "application/json",
+                inline={"text/plain": {"$ref": "#/components/schemas/EventBatch"}},
+                parameters=(FORM_KEY, ORIGIN),
+            ),
+            public_form("", EventBatch, {})[1],
+        ),
+        "analytics_summary": (
+            _query_op(
+                "get",
+                "Daily metrics per day and totalled, over at most 93 days",
+                {200: "The metrics"},
+                query("from", "YYYY-MM-DD", format="date"),
+                query("to", "YYYY-MM-DD", format="date"),
+            ),
+        ),
+        "unsubscribe": (
+            Op(
+                "get",
+                "The unsubscribe link: a page asking to confirm",
+                {200: "An HTML page"},
+                (400, 405),
+                parameters=(query("t", "The signed token", required=True),),
+            ),
+            Op(
+                "post",
+                "Unsubscribe (the page's button, or a mail client's one-click post)",
+                {200: "An HTML page"},
+                (400, 405, 413, 503),
+                content_type="application/x-www-form-urlencoded",
+                inline={"application/x-www-form-urlencoded": UNSUBSCRIBE_FORM},
+                parameters=(query("t", "The signed token (or t in the body)"),),
+            ),
+        ),
+        "sms_inbound": (
+            Op(
+                "post",
+                "The SMS provider's webhook: STOP/START/HELP keywords; answered as TwiML",
+                {200: "TwiML"},
+                (400, 401, 404, 405, 413, 503),
+                content_type="application/x-www-form-urlencoded",
+                inline={"application/x-www-form-urlencoded": SMS_FORM},
+                parameters=(
+                    query("company_id", "The company whose number received it", required=True),
+                    header("X-Twilio-Signature", "Required when sms_auth_token is set"),
+                ),
+            ),
+        ),
+        "track_open": link(("get", "head"), "t", "The open pixel: a 1x1 GIF", {200: "image/gif"}),
+        "track_click": link(
+            ("get", "head"),
+            "t",
+            "The click redirect, to the URL signed into the token",
+            {302: "To the link's URL"},
+        ),
+    }
