@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit bench stress clean
+.PHONY: serve test browser lint typecheck unit bench stress clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,7 +18,22 @@ $(STAMP): pyproject.toml | $(BIN)/python
 serve: $(STAMP)
 	$(BIN)/python -m localcloud serve
 
-test: $(STAMP)
+# The browser test (tests/e2e/test_browser_form.py) drives Debian's Chromium through its
+# chromedriver: installed here when missing (root, else sudo), silent when present.
+BROWSER_PKGS := chromium chromium-driver
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; log=$$(mktemp); \
+	  echo "installing Debian's $(BROWSER_PKGS) for the browser test"; \
+	  $$apt install -y -q --no-install-recommends $(BROWSER_PKGS) >$$log 2>&1 \
+	  || { $$apt update -q >>$$log 2>&1 \
+	       && $$apt install -y -q --no-install-recommends $(BROWSER_PKGS) >>$$log 2>&1; } \
+	  || { cat $$log; rm -f $$log; exit 1; }; \
+	  rm -f $$log; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared functions localcloud
