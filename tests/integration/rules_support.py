@@ -24,8 +24,11 @@ IDENTITIES: dict[str, tuple[str | None, dict[str, str]]] = {
 # Document under companies/{c}/ -> the least role that reads it.
 READ_ROLE = {
     "": "user",
-    "leads/l1": "user",
+    "leads/l1": "user",  # assigned to a-user; l2 to nobody, so a user does not read it
     "leads/l1/interactions/i1": "user",
+    "leads/l2": "manager",
+    "leads/l2/interactions/i1": "manager",
+    "leads/l2/assignments/s1": "manager",
     "leads/l1/notes/team": "user",
     "leads/l1/assignments/s1": "user",
     "content/draft": "user",
@@ -85,7 +88,9 @@ def document(company: str, path: str) -> dict[str, Any]:
     if path.startswith("leads/l1/notes/"):
         data.update(body="hi", audience="team", author="a-user")
     if path == "leads/l1":
-        data.update(email="x@example.com", status="new", tags=[])
+        data.update(email="x@example.com", status="new", tags=[], assigned_to="a-user")
+    if path == "leads/l2":
+        data.update(email="y@example.com", status="new", tags=[], assigned_to=None)
     if path.startswith("content/"):
         data.update(title="Spring", status="draft", type="blog")
     if path.startswith("users/"):
@@ -109,6 +114,13 @@ def seed(db: Any) -> None:
         {**document("a", "content/p"), "status": "published"},
     )
     batch.commit()
+
+
+def stamped(uid: str, **fields: Any) -> dict[str, Any]:
+    """A hand-made change to a lead as the rules want it: who made it, and when."""
+    from google.cloud import firestore
+
+    return {**fields, "updated_at": firestore.SERVER_TIMESTAMP, "updated_by": uid}
 
 
 def may_read(identity: str, company: str, least_role: str) -> bool:

@@ -41,12 +41,19 @@ def test_get_by_role(path: str, rules_db: Any, client_as: Any) -> None:
     assert expected == actual
 
 
+# Unfiltered queries need more than reading one document: a user reads the leads assigned
+# to them, so lists them only filtered to their own (test_users_list_only_their_own_leads).
+LIST_ROLE = {"leads": "manager"}
+
+
 @pytest.mark.parametrize("collection", COLLECTIONS)
 def test_list_by_role(collection: str, rules_db: Any, client_as: Any) -> None:
     """Queries of a's collections follow the same roles; they return a's documents."""
     seed(rules_db)
     people = clients(client_as)
-    least = next(r for p, r in READ_ROLE.items() if p.startswith(collection + "/"))
+    least = LIST_ROLE.get(collection) or next(
+        r for p, r in READ_ROLE.items() if p.startswith(collection + "/")
+    )
     expected = {who: may_read(who, "a", least) for who in people}
     found: dict[str, list[str]] = {}
 
@@ -56,6 +63,29 @@ def test_list_by_role(collection: str, rules_db: Any, client_as: Any) -> None:
     actual = {who: allowed(lambda w=who, c=c: run(w, c)) for who, c in people.items()}
     assert expected == actual
     assert all(all(p.startswith("companies/a/") for p in paths) for paths in found.values())
+
+
+def test_users_list_only_their_own_leads(rules_db: Any, client_as: Any) -> None:
+    """A user's lead queries must filter ``assigned_to == <their uid>`` (then they get
+    their leads); a manager lists every lead; nobody lists another user's leads as a user."""
+    seed(rules_db)
+    people = clients(client_as)
+
+    def assigned(who: str, uid: str | None) -> list[str]:
+        query = people[who].collection("companies/a/leads")
+        query = query.where(filter=FieldFilter("assigned_to", "==", uid))
+        return [d.id for d in query.get()]
+
+    assert (["l1"], ["l2"]) == (assigned("a-user", "a-user"), assigned("a-manager", None))
+    refused = [
+        lambda: people["a-user"].collection("companies/a/leads").get(),
+        lambda: assigned("a-user", "a-manager"),
+        lambda: assigned("a-user", None),
+        lambda: assigned("b-admin", "a-user"),
+    ]
+    assert [False] * len(refused) == [allowed(q) for q in refused]
+    listed = sorted(d.id for d in people["a-manager"].collection("companies/a/leads").get())
+    assert ["l1", "l2"] == listed
 
 
 def test_private_note_is_its_authors_alone(rules_db: Any, client_as: Any) -> None:
@@ -110,10 +140,24 @@ def test_collection_group_only_filtered_to_own_company(rules_db: Any, client_as:
             query = query.where(filter=FieldFilter("company_id", op, value))
         return [d.reference.path for d in query.get()]
 
-    assert ["companies/a/leads/l1"] == leads(user, "==", "a")
-    assert ["companies/a/leads/l1"] == leads(user, "in", ["a"])
+    def own_leads(op: str, value: Any) -> list[str]:
+        query = user.collection_group("leads").where(filter=FieldFilter("company_id", op, value))
+        query = query.where(filter=FieldFilter("assigned_to", "==", "a-user"))
+        return [d.reference.path for d in query.get()]
+
+    assert ["companies/a/leads/l1"] == own_leads("==", "a")
+    assert ["companies/a/leads/l1"] == own_leads("in", ["a"])
+    both = ["companies/a/leads/l1", "companies/a/leads/l2"]
+    assert both == leads(people["a-manager"], "==", "a")
     refused = [
         lambda: leads(user),
+        lambda: leads(user, "==", "a"),
+        lambda: own_leads("in", ["a", "b"]),
+        lambda: (
+            user.collection_group("interactions")
+            .where(filter=FieldFilter("company_id", "==", "a"))
+            .get()
+        ),
         lambda: leads(user, "==", "b"),
         lambda: leads(user, "in", ["a", "b"]),
         lambda: leads(people["visitor"], "==", "a"),
@@ -131,8 +175,12 @@ def test_aggregations_are_checked_as_queries(rules_db: Any, client_as: Any) -> N
     """``count()`` is a query: allowed on the caller's company only."""
     seed(rules_db)
     user = clients(client_as)["a-user"]
-    (result,) = user.collection("companies/a/leads").count().get()[0]
+    mine = user.collection("companies/a/leads").where(
+        filter=FieldFilter("assigned_to", "==", "a-user")
+    )
+    (result,) = mine.count().get()[0]
     assert 1 == result.value
+    assert False is allowed(lambda: user.collection("companies/a/leads").count().get())
     assert False is allowed(lambda: user.collection("companies/b/leads").count().get())
 
 
@@ -141,7 +189,9 @@ def test_missing_documents_and_transactions(rules_db: Any, client_as: Any) -> No
     refused whether or not it exists, in a transaction too."""
     seed(rules_db)
     user = clients(client_as)["a-user"]
-    assert False is user.document("companies/a/leads/nope").get().exists
+    # A missing lead has no assignee to check: only a manager learns it is missing.
+    assert False is clients(client_as)["a-manager"].document("companies/a/leads/nope").get().exists
+    assert False is allowed(lambda: user.document("companies/a/leads/nope").get())
     assert False is allowed(lambda: user.document("companies/b/leads/nope").get())
 
     @firestore.transactional
@@ -160,4 +210,5 @@ def test_metadata_operations_need_the_owner(rules_db: Any, client_as: Any) -> No
     with pytest.raises(exceptions.PermissionDenied) as refused:
         list(user.collection("companies/a/leads").list_documents())
     assert "Metadata operations require admin authentication." in str(refused.value)
-    assert ["l1"] == [d.id for d in rules_db.collection("companies/b/leads").list_documents()]
+    listed = [d.id for d in rules_db.collection("companies/b/leads").list_documents()]
+    assert ["l1", "l2"] == listed

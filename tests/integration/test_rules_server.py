@@ -99,11 +99,20 @@ def test_batch_write_refuses_write_by_write(
     root = f"projects/{project_id}/databases/(default)/documents"
 
     def update(company: str) -> Any:
+        fields = {"status": "lost", "updated_by": "a-user"}
         document = pb.Document(
             name=f"{root}/companies/{company}/leads/l1",
-            fields={"status": pb.Value(string_value="lost")},
+            fields={k: pb.Value(string_value=v) for k, v in fields.items()},
         )
-        return pb.Write(update=document, update_mask=pb.DocumentMask(field_paths=["status"]))
+        stamp = pb.DocumentTransform.FieldTransform(
+            field_path="updated_at",
+            set_to_server_value=pb.DocumentTransform.FieldTransform.ServerValue.REQUEST_TIME,
+        )
+        return pb.Write(
+            update=document,
+            update_mask=pb.DocumentMask(field_paths=list(fields)),
+            update_transforms=[stamp],
+        )
 
     request = pb.BatchWriteRequest(
         database=root.rsplit("/", 1)[0], writes=[update("a"), update("b")]

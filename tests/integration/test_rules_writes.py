@@ -3,6 +3,7 @@ field by field, and that visitors and other companies change nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from google.api_core import exceptions
 from google.cloud import firestore
 
 from localcloud.firestore.testing import mock_id_token
-from tests.integration.rules_support import allowed, clients, seed
+from tests.integration.rules_support import allowed, clients, seed, stamped
 
 LEAD = "companies/a/leads/l1"
 
@@ -36,19 +37,34 @@ def test_visitors_write_nothing(people: dict[str, Any]) -> None:
 
 
 def test_staff_move_leads_through_the_pipeline(people: dict[str, Any], rules_db: Any) -> None:
-    """Any member changes status, notes, tags and assignee (with a server timestamp),
-    to a known status; nothing else, and never in another company."""
-    user = people["a-user"]
-    change = {"status": "contacted", "tags": ["vip"], "updated_at": firestore.SERVER_TIMESTAMP}
+    """A user changes the status, notes and tags of the leads assigned to them, a manager
+    of any lead, stamped with who and when, to a known status; nothing else (assigning is
+    staff_api's, with its history), and never in another company."""
+    user, manager = people["a-user"], people["a-manager"]
+    change = stamped("a-user", status="contacted", tags=["vip"])
     assert True is allowed(lambda: user.document(LEAD).update(change))
-    assert "contacted" == rules_db.document(LEAD).get().get("status")
+    assert ("contacted", "a-user") == (
+        rules_db.document(LEAD).get().get("status"),
+        rules_db.document(LEAD).get().get("updated_by"),
+    )
+    unassigned = "companies/a/leads/l2"
+    assert True is allowed(lambda: manager.document(unassigned).update(stamped("a-manager")))
     attempts = {
-        "unknown status": lambda: user.document(LEAD).update({"status": "won"}),
-        "company_id": lambda: user.document(LEAD).update({"company_id": "b"}),
-        "email": lambda: user.document(LEAD).update({"email": "other@example.com"}),
+        "unknown status": lambda: user.document(LEAD).update(stamped("a-user", status="won")),
+        "company_id": lambda: user.document(LEAD).update(stamped("a-user", company_id="b")),
+        "email": lambda: user.document(LEAD).update(stamped("a-user", email="o@example.com")),
+        "assignee": lambda: manager.document(LEAD).update(
+            stamped("a-manager", assigned_to="a-manager")
+        ),
+        "not stamped": lambda: user.document(LEAD).update({"status": "qualified"}),
+        "stamped as another": lambda: user.document(LEAD).update(stamped("a-manager")),
+        "a client's clock": lambda: user.document(LEAD).update(
+            {"updated_at": datetime.now(UTC), "updated_by": "a-user"}
+        ),
+        "not their lead": lambda: user.document(unassigned).update(stamped("a-user")),
         "create": lambda: user.collection("companies/a/leads").add({"status": "new"}),
         "delete": lambda: user.document(LEAD).delete(),
-        "other company": lambda: people["b-admin"].document(LEAD).update({"status": "lost"}),
+        "other company": lambda: people["b-admin"].document(LEAD).update(stamped("b-admin")),
     }
     assert dict.fromkeys(attempts, False) == {k: allowed(a) for k, a in attempts.items()}
 
@@ -116,8 +132,8 @@ def test_a_commit_is_refused_whole(people: dict[str, Any], rules_db: Any) -> Non
     """A batch with one write the rules refuse writes nothing, and the denial names the
     method, the path and the rule line that failed, as the emulator reports it."""
     batch = people["a-user"].batch()
-    batch.update(people["a-user"].document(LEAD), {"status": "qualified"})
-    batch.update(people["a-user"].document("companies/b/leads/l1"), {"status": "lost"})
+    batch.update(people["a-user"].document(LEAD), stamped("a-user", status="qualified"))
+    batch.update(people["a-user"].document("companies/b/leads/l1"), stamped("a-user"))
     with pytest.raises(exceptions.PermissionDenied) as refused:
         batch.commit()
     message = str(refused.value)
@@ -136,7 +152,8 @@ def test_transactions_write_under_rules(people: dict[str, Any], rules_db: Any) -
     @firestore.transactional
     def tag(transaction: Any, path: str) -> None:
         snapshot = user.document(path).get(transaction=transaction)
-        transaction.update(user.document(path), {"tags": [*snapshot.get("tags"), "hot"]})
+        tags = [*snapshot.get("tags"), "hot"]
+        transaction.update(user.document(path), stamped("a-user", tags=tags))
 
     tag(user.transaction(), LEAD)
     assert ["hot"] == rules_db.document(LEAD).get().get("tags")
