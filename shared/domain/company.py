@@ -16,6 +16,8 @@ class CompanySettings(BaseModel):
     min_submit_seconds: float = 3.0
     submissions_per_ip_per_hour: int = 20
     submissions_per_company_per_minute: int = 120
+    # Website analytics events one IP address may send per hour (shared office NATs too).
+    events_per_ip_per_hour: int = 1000
     thank_you_url: str | None = None
     review_cooldown_days: int = 180
     review_reminders: int = 2

@@ -93,6 +93,12 @@ def counts_path(company_id: str, date: str, shard: int) -> str:
     return f"companies/{company_id}/analytics_event_counts/{date}-{shard:02d}"
 
 
+def ip_budget_path(company_id: str, ip: str, now: datetime) -> str:
+    """The counter of one IP address's events in the current hour."""
+    hour = f"{now:%Y%m%d%H}"
+    return f"companies/{company_id}/rate_limits/events-ip-{stable_id(ip, length=16)}-{hour}"
+
+
 def session_path(company_id: str, date: str, session_id: str) -> str:
     return f"companies/{company_id}/analytics_sessions/{date}-{stable_id(session_id, length=16)}"
 

@@ -1,11 +1,13 @@
 """Analytics events: ingesting a website's batches, and the day's counts for the roll-up.
 
 A batch is one read and one commit. The read finds which of its named events are stored
-already (a retried batch) and which sessions were seen today; the commit creates the new
-events and session markers and adds the batch's counts to one random counter shard of
-the day. The creates make the commit fail as a whole if a concurrent batch stored one of
-them first, so the counts never run ahead of the stored events: the batch is then read
-and committed again (``ATTEMPTS`` times).
+already (a retried batch), which sessions were seen today and how many events the sender's
+IP address sent this hour; the commit creates the new events and session markers, adds the
+batch's counts to one random counter shard of the day and the new events to the IP's
+hourly count (``events_per_ip_per_hour``; over it the batch is refused, 429). The creates,
+and the IP count guarded by its update time, make the commit fail as a whole if a
+concurrent batch got there first, so counts never run ahead of the stored events and the
+IP budget stays exact: the batch is then read and committed again (``ATTEMPTS`` times).
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ from shared.domain.events import (
     event_doc_id,
     event_metrics,
     event_time,
+    ip_budget_path,
     session_path,
 )
-from shared.errors import AlreadyExists, Contention
-from shared.ports import Data, DocumentStore, Increment, Write
+from shared.errors import AlreadyExists, Contention, RateLimited
+from shared.ports import Data, DocumentStore, Increment, Snapshot, Write
 from shared.services.intake import check_origin, load_company
 
 log = logging.getLogger("growthkit.events")
@@ -74,15 +77,17 @@ def ingest_events(
 
     Raises:
         NotFound: Unknown form key. PermissionDenied: Origin not allowed.
+        RateLimited: The IP address sent its hour's events already.
         Contention: Concurrent batches kept colliding (the snippet retries).
     """
     company = load_company(store, batch.form_key)
     check_origin(company, visitor.origin)
     ids = [event_doc_id(company.id, e) or random_id() for e in batch.events]
+    budget = company.settings.events_per_ip_per_hour
     for _ in range(ATTEMPTS):
         try:
-            stored = _attempt(store, now, company.id, batch.events, ids, visitor)
-        except AlreadyExists:
+            stored = _attempt(store, now, company.id, batch.events, ids, visitor, budget)
+        except (AlreadyExists, Contention):
             log.info("event batch for %s collided with another; reading again", company.id)
             continue
         log.info("%d events stored for %s", stored, company.id)
@@ -97,18 +102,22 @@ def _attempt(
     events: list[EventIn],
     ids: list[str],
     visitor: Visitor,
+    budget: int,
 ) -> int:
     date = now.date().isoformat()
     paths = [f"companies/{company_id}/analytics_events/{i}" for i in ids]
     sessions = sorted({e.session_id for e in events})
     markers = [session_path(company_id, date, s) for s in sessions]
-    snaps = store.get_all(list(dict.fromkeys(paths)) + markers)
+    ip_count, *snaps = store.get_all(
+        [ip_budget_path(company_id, visitor.ip, now), *dict.fromkeys(paths), *markers]
+    )
     existing = {s.path for s in snaps if s.exists}
     fresh = [(p, e) for p, e in dict(zip(paths, events, strict=True)).items() if p not in existing]
     new_markers = [m for m in markers if m not in existing]
     if not fresh:
         return 0
-    writes = [Write(p, _stored(company_id, e, visitor, now), "create") for p, e in fresh]
+    writes = [_counted_for_ip(ip_count, len(fresh), budget, now)]
+    writes += [Write(p, _stored(company_id, e, visitor, now), "create") for p, e in fresh]
     marker = {"date": date, "first_seen_at": now, "expires_at": now + SESSION_MARKER_TTL}
     writes += [Write(m, marker, "create") for m in new_markers]
     counts = counter_update([e for _, e in fresh], len(new_markers), date)
@@ -117,6 +126,20 @@ def _attempt(
     )
     store.commit(writes)
     return len(fresh)
+
+
+def _counted_for_ip(snap: Snapshot, events: int, budget: int, now: datetime) -> Write:
+    """``events`` more in the IP's hourly count, refused past ``budget``; guarded by the
+    count's update time so concurrent batches cannot all slip in under it."""
+    sent = int((snap.data or {}).get("count", 0))
+    if sent + events > budget:
+        log.warning("events from one IP over %d this hour (%s)", budget, snap.path.split("/")[1])
+        raise RateLimited("Too many analytics events from this address; try again later.")
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    data = {"count": Increment(events), "expires_at": hour + timedelta(hours=2)}
+    if snap.data is None:
+        return Write(snap.path, data, "create")
+    return Write(snap.path, data, "merge", if_update_time=snap.update_time)
 
 
 def _stored(company_id: str, event: EventIn, visitor: Visitor, now: datetime) -> Data:

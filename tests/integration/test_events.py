@@ -4,6 +4,7 @@ batch (as sendBeacon posts it) stored, rolled up the next night, summarised for 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -91,3 +92,23 @@ def test_refusals(db: Any, tracked: Any, function_client: Any, staff_auth: Any) 
     ]
     assert [403, 404, 400, 204, 403] == answers
     assert {} == docs(db, "companies/acme/analytics_events")
+
+
+def test_one_address_sends_at_most_its_hourly_budget(db: Any, tracked: Any) -> None:
+    """``events_per_ip_per_hour`` (here 5) counts stored events per IP address and hour:
+    the batch that would pass it is refused whole with 429, a retried batch costs nothing,
+    and another address still gets through."""
+    db.document("companies/acme").update({"settings.events_per_ip_per_hour": 5})
+
+    def send(events: list[dict[str, Any]], ip: str) -> Any:
+        body = json.dumps({"form_key": KEY, "events": events})
+        headers = {"Origin": SITE, "Content-Type": "text/plain", "X-Forwarded-For": ip}
+        return tracked.post("/", data=body, headers=headers)
+
+    first, retried = send(page_views(4), "203.0.113.7"), send(page_views(4), "203.0.113.7")
+    over = send(page_views(2, "session-0002"), "203.0.113.7")
+    other = send(page_views(2, "session-0003"), "198.51.100.2")
+    assert (202, 202, 429, 202) == tuple(r.status_code for r in (first, retried, over, other))
+    assert "Too many analytics events" in over.get_json()["error"]["message"]
+    stored = docs(db, "companies/acme/analytics_events").values()
+    assert {"203.0.113.7": 4, "198.51.100.2": 2} == dict(Counter(e["ip"] for e in stored))
