@@ -271,10 +271,12 @@ def start_serving_auth(host: str, data_dir: Path) -> AuthServer:
 
 
 def serving_env(server: AuthServer) -> dict[str, str]:
-    """User management to the stand-in; ID tokens checked against its certificates."""
+    """User management to the stand-in; ID tokens checked against its certificates and,
+    as in production, refused once revoked (a member removed, demoted or disabled)."""
     return {
         "GROWTHKIT_AUTH_EMULATOR_HOST": server.address,
         "GROWTHKIT_ID_TOKEN_CERT_URL": server.cert_url,
+        "GROWTHKIT_CHECK_REVOKED_TOKENS": "true",
     }
 
 

@@ -67,6 +67,10 @@ class Settings(BaseModel):
     secrets_previous_keys: SecretStr = SecretStr("")
     # Tests point firebase-admin's certificate lookup at a local server.
     id_token_cert_url: str | None = None
+    # Look each staff caller's account up (one Firebase Auth call per request) so that a
+    # removed, demoted or disabled member's ID token stops working at once rather than
+    # when it expires. None: on in production (and under `make serve`), off otherwise.
+    check_revoked_tokens: bool | None = None
     max_body_bytes: int = 64 * 1024
 
     @model_validator(mode="after")
@@ -79,6 +83,12 @@ class Settings(BaseModel):
             if self.sms_backend == "http" and self.sms_auth_token is None:
                 raise ValueError("GROWTHKIT_SMS_AUTH_TOKEN must be set for SMS in production")
         return self
+
+    @property
+    def revocation_checked(self) -> bool:
+        if self.check_revoked_tokens is None:
+            return self.environment == "production"
+        return self.check_revoked_tokens
 
     @property
     def queue_path(self) -> str:

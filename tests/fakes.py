@@ -276,6 +276,14 @@ class FakeUserAdmin:
         self.accounts[account.uid] = account
         return account
 
+    def revoke_tokens(self, uid: str) -> None:
+        import dataclasses
+        from datetime import UTC, datetime
+
+        account = self.accounts[uid]
+        now = datetime.now(UTC)
+        self.accounts[uid] = dataclasses.replace(account, tokens_valid_after=now)
+
     def set_claims(self, uid: str, claims: dict[str, Any]) -> None:
         import dataclasses
 

@@ -8,6 +8,7 @@ refused exactly as in production.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.identity import StaffIdentity, identity_from_claims
@@ -72,4 +73,26 @@ def verify_bearer(authorization: str | None) -> StaffIdentity:
         auth.CertificateFetchError,
     ) as err:
         raise Unauthenticated(f"Invalid ID token: {err}") from err
+    from shared.settings import get_settings
+
+    if get_settings().revocation_checked:
+        _refuse_revoked(claims)
     return identity_from_claims(claims)
+
+
+def _refuse_revoked(claims: dict[str, Any]) -> None:
+    """What ``check_revoked`` does in firebase-admin, through the user-management adapter
+    (so locally it asks the stand-in, while signatures are still checked for real): the
+    account must exist, be enabled and not have revoked tokens issued when this one was."""
+    from shared.adapters.user_admin import user_admin
+
+    account = user_admin().get(str(claims["sub"]))  # Transient if Firebase Auth is down
+    if account is None:
+        raise Unauthenticated("The account of this ID token no longer exists.")
+    if account.disabled:
+        raise Unauthenticated("This account is disabled.")
+    issued = datetime.fromtimestamp(int(claims["iat"]), UTC)
+    if account.tokens_valid_after is not None and issued < account.tokens_valid_after:
+        raise Unauthenticated(
+            "This ID token was revoked (membership or role changed): sign in again."
+        )

@@ -14,6 +14,7 @@ import functools
 import logging
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from shared.domain.users import AuthAccount
@@ -25,7 +26,14 @@ T = TypeVar("T")
 
 
 def _account(record: Any) -> AuthAccount:
-    return AuthAccount(record.uid, record.email, dict(record.custom_claims or {}), record.disabled)
+    valid_after = record.tokens_valid_after_timestamp  # milliseconds, or None
+    return AuthAccount(
+        record.uid,
+        record.email,
+        dict(record.custom_claims or {}),
+        record.disabled,
+        datetime.fromtimestamp(valid_after / 1000, UTC) if valid_after else None,
+    )
 
 
 def _call(fn: Callable[[], T]) -> T:
@@ -70,6 +78,10 @@ class FirebaseUserAdmin:
 
     def set_claims(self, uid: str, claims: dict[str, Any]) -> None:
         _call(lambda: self.client.set_custom_user_claims(uid, claims))
+
+    def revoke_tokens(self, uid: str) -> None:
+        _call(lambda: self.client.revoke_refresh_tokens(uid))
+        log.info("tokens of %s revoked", uid)
 
     def sign_in_link(self, email: str) -> str:
         # A password-reset link is how Firebase lets a new account choose its password.

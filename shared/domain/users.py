@@ -81,6 +81,8 @@ class AuthAccount:
     email: str | None
     claims: dict[str, Any] = field(default_factory=dict)
     disabled: bool = False
+    # ID tokens issued before this were revoked (``UserAdmin.revoke_tokens``).
+    tokens_valid_after: datetime | None = None
 
     @property
     def company_id(self) -> str | None:

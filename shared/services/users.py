@@ -54,6 +54,10 @@ class UserAdmin(Protocol):
         ...
 
     def set_claims(self, uid: str, claims: dict[str, Any]) -> None: ...
+    def revoke_tokens(self, uid: str) -> None:
+        """The account's refresh tokens and the ID tokens issued so far stop working."""
+        ...
+
     def sign_in_link(self, email: str) -> str:
         """A link that lets the account's owner set a password and sign in."""
         ...
@@ -197,13 +201,17 @@ def _set_role(admin: UserAdmin, company_id: str, uid: str, role: Role) -> None:
     if account is None or account.company_id != company_id:
         raise Refused("That staff member has no sign-in account in this company any more.")
     admin.set_claims(uid, claims_for(account, company_id, role))
+    # Tokens minted with the old role would keep it for up to an hour: the member signs
+    # in again and gets the new claims.
+    admin.revoke_tokens(uid)
 
 
 def remove_user(
     store: DocumentStore, admin: UserAdmin, staff: StaffIdentity, company_id: str, uid: str
 ) -> None:
-    """Take someone off the company: their claims go, then their profile. Tokens they
-    already hold stay valid until they expire (at most an hour).
+    """Take someone off the company: their claims go and their tokens are revoked (refused
+    at once where revocation is checked, see ``check_revoked_tokens``; elsewhere they
+    last until they expire, at most an hour), then their profile.
 
     Raises:
         PermissionDenied: Another company, or not an admin.
@@ -219,6 +227,7 @@ def remove_user(
     account = admin.get(uid)
     if account is not None and account.company_id == company_id:
         admin.set_claims(uid, claims_without_company(account))
+        admin.revoke_tokens(uid)
     store.commit([Write(path, {}, "delete")])
     log.info("user %s removed from %s by %s", uid, company_id, staff.uid)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 import pytest
@@ -149,3 +150,46 @@ def test_unsigned_tokens_are_refused_with_the_stand_in_running(
         function_client("staff_api").get("/companies/acme/leads", headers=unsigned).status_code,
     )
     assert (401, 401, 401) == answers
+
+
+def test_removed_or_demoted_members_tokens_stop_working_at_once(
+    db: Any,
+    users: Any,
+    function_client: Any,
+    staff_auth: Any,
+    auth_emulator: Any,
+    project_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With revocation checked (production, ``make serve``): a manager's ID token works
+    until an admin demotes them (401 at once, not in an hour); signed in again, the new
+    token carries the new role; removed, that one is refused too. Each refusal says why."""
+    monkeypatch.setenv("GROWTHKIT_CHECK_REVOKED_TOKENS", "true")
+    bootstrap.reset()  # settings are read once per instance
+    seed_company(db, "acme")
+    # Callers are looked up now: the admin's token needs an account too.
+    _client(project_id, auth_emulator.address, False).create_user(uid="a1")
+    admin = staff_auth("acme", "admin", uid="a1")
+    body = {"email": "pat@acme.example", "role": "manager"}
+    uid = users.post(USERS, json=body, headers=admin).get_json()["id"]
+    leads = function_client("staff_api")
+    manager = staff_auth("acme", "manager", uid=uid)  # issued before the changes below
+    assert 200 == leads.get("/companies/acme/leads", headers=manager).status_code
+    assert 200 == users.patch(f"{USERS}/{uid}", json={"role": "user"}, headers=admin).status_code
+    demoted = leads.get("/companies/acme/leads", headers=manager)
+    assert (401, True) == (
+        demoted.status_code,
+        "revoked" in demoted.get_json()["error"]["message"],
+    )
+    time.sleep(1.1)  # revocation has a one-second grain: a new sign-in is a later second
+    again = staff_auth("acme", "user", uid=uid, iat=int(time.time()))
+    assert 200 == leads.get("/companies/acme/leads", headers=again).status_code
+    time.sleep(1.1)  # the removal comes in a later second than that sign-in
+    assert 204 == users.delete(f"{USERS}/{uid}", headers=admin).status_code
+    assert 401 == leads.get("/companies/acme/leads", headers=again).status_code
+    stranger = staff_auth("acme", "admin", uid="nobody")
+    gone = users.get(USERS, headers=stranger)
+    assert (401, True) == (
+        gone.status_code,
+        "no longer exists" in gone.get_json()["error"]["message"],
+    )
