@@ -216,6 +216,33 @@ def cors_headers(origin: str | None, allowed: list[str]) -> dict[str, str]:
     }
 
 
+def respond_to_page(request: flask.Request, handler: Handler) -> flask.Response:
+    """``respond`` for functions that web pages post to: a refused post from one of the
+    company's own pages also carries the CORS headers, so the page's script can read the
+    messages (without them the browser hands it only a network error)."""
+    response = respond(handler)
+    if response.status_code >= 400 and request.method == "POST":
+        response.headers.update(_refusal_cors(request))
+    return response
+
+
+def _refusal_cors(request: flask.Request) -> dict[str, str]:
+    """The company is found by ``?key=``, as the preflight finds it; read only for refusals
+    that carry an Origin; a lookup that fails leaves the refusal as it was."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return {}
+    from shared import bootstrap
+    from shared.services.intake import load_company
+
+    try:
+        company = load_company(bootstrap.document_store(), request.args.get("key", ""))
+    except Exception:  # an unknown key, or the store failing: the refusal stands as it is
+        log.info("no CORS headers for a refused post from %s", origin, exc_info=True)
+        return {}
+    return cors_headers(origin, company.allowed_origins)
+
+
 def preflight(origin: str | None, allowed: list[str]) -> flask.Response:
     """A CORS preflight's answer: 204 with the headers for a listed origin, else a 403 that
     says why (browsers only look at the missing headers, people debugging read the body)."""

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import flask
 import functions_framework
 
-from functions._http import client_ip, cors_headers, preflight, read_body, respond
+from functions._http import client_ip, cors_headers, preflight, read_body, respond_to_page
 from shared import bootstrap
 from shared.domain.leads import LeadSubmission, submission_from_form
 from shared.services.intake import intake_lead, load_company
 from shared.settings import get_settings
 
-log = logging.getLogger("growthkit.forms")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -48,26 +46,7 @@ def _lead_intake(request: flask.Request) -> flask.Response | tuple[Any, int]:
     return flask.make_response(flask.jsonify(body_out), status, headers)
 
 
-def _refusal_cors(request: flask.Request) -> dict[str, str]:
-    """CORS headers for a refused post from one of the company's own pages (found by
-    ``?key=``, as the preflight does), so its script can read the field messages: without
-    them the browser shows the page only a network error. Read only for refusals that
-    carry an Origin; a lookup that fails leaves the refusal as it was."""
-    origin = request.headers.get("Origin")
-    if not origin:
-        return {}
-    try:
-        company = load_company(bootstrap.document_store(), request.args.get("key", ""))
-    except Exception:  # an unknown key, or the store failing: the refusal stands as it is
-        log.info("no CORS headers for a refused post from %s", origin, exc_info=True)
-        return {}
-    return cors_headers(origin, company.allowed_origins)
-
-
 @functions_framework.http
 def lead_intake(request: flask.Request) -> flask.Response:
     """Web form → lead. JSON or urlencoded; CORS from the company's allowed origins."""
-    response = respond(lambda: _lead_intake(request))
-    if response.status_code >= 400 and request.method == "POST":
-        response.headers.update(_refusal_cors(request))
-    return response
+    return respond_to_page(request, lambda: _lead_intake(request))

@@ -8,7 +8,14 @@ from typing import Any, cast
 import flask
 import functions_framework
 
-from functions._http import client_ip, cors_headers, preflight, read_body, respond
+from functions._http import (
+    client_ip,
+    cors_headers,
+    preflight,
+    read_body,
+    respond,
+    respond_to_page,
+)
 from shared import bootstrap
 from shared.adapters.auth import verify_bearer
 from shared.domain.identity import StaffIdentity
@@ -65,7 +72,7 @@ def _redeem(request: flask.Request) -> flask.Response | tuple[Any, int]:
 @functions_framework.http
 def redeem_referral(request: flask.Request) -> flask.Response:
     """A visitor redeems a referral code. JSON or urlencoded; CORS like lead_intake."""
-    return respond(lambda: _redeem(request))
+    return respond_to_page(request, lambda: _redeem(request))
 
 
 def _public(referral: Referral) -> dict[str, Any]:

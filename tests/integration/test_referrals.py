@@ -133,6 +133,21 @@ def test_refusals_have_distinct_statuses_and_reasons(db: Any, function_client: A
     assert 0 == code_doc(db, "MMMM-AAAA-22")["times_used"]
 
 
+def test_refusals_are_readable_by_the_companys_pages(db: Any, function_client: Any) -> None:
+    """A refused redemption posted from an allowed page (found by ``?key=``) carries the
+    CORS headers, so the page can say why; another origin is refused (403) without them."""
+    seed_company(db)
+    seed_code(db, "PAST-CCCC-22", expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    client = function_client("redeem_referral")
+    body = {"code": "PAST-CCCC-22", "email": "pat@example.com"}
+
+    def refused(origin: str) -> tuple[int, str | None]:
+        res = client.post(f"/?key={KEY}", json=body, headers={"Origin": origin})
+        return res.status_code, res.headers.get("Access-Control-Allow-Origin")
+
+    assert [(409, SITE), (403, None)] == [refused(SITE), refused("https://evil.example")]
+
+
 def test_existing_customer_is_not_referable(db: Any, function_client: Any) -> None:
     """A converted lead redeeming a code is refused, and no marker is left behind."""
     seed_company(db)
