@@ -49,6 +49,8 @@ class Function:
     max_instances: int = 10
     concurrency: int = 20
     secrets: tuple[str, ...] = field(default=())
+    # Gets the OAuth clients of the platforms a deploy configures (``--oauth-platforms``).
+    oauth_clients: bool = False
 
     @property
     def entry_point(self) -> str:
@@ -136,6 +138,7 @@ FUNCTIONS: tuple[Function, ...] = (
         Trigger.SCHEDULE,
         schedule="*/15 * * * *",
         secrets=("GROWTHKIT_SECRETS_KEY",),
+        oauth_clients=True,
     ),
     Function("track_events", Trigger.HTTP, public=True),
     Function("analytics_summary", Trigger.HTTP),

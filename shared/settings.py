@@ -24,6 +24,8 @@ _LOCAL_SECRETS_KEY = "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWNyZXQ="
 
 
 ENV_PREFIX = "GROWTHKIT_"
+# Platforms whose OAuth tokens are renewed with a refresh-token grant (``oauth_<platform>_*``).
+OAUTH_PLATFORMS = ("linkedin", "twitter")
 
 
 class Settings(BaseModel):
@@ -65,6 +67,20 @@ class Settings(BaseModel):
     # (comma-separated) still decrypt what they sealed, so the key can be rotated.
     secrets_key: SecretStr = SecretStr(_LOCAL_SECRETS_KEY)
     secrets_previous_keys: SecretStr = SecretStr("")
+    # Renewing social platforms' OAuth tokens (shared.adapters.token_refresher): "local"
+    # issues fake tokens, "oauth" asks each platform's token endpoint; unset, production
+    # uses "oauth" and everything else "local". A platform is configured once its client
+    # id and secret are set; the token URLs default to the platforms' standard endpoints.
+    token_refresher: Literal["local", "oauth"] | None = None
+    oauth_linkedin_token_url: str = "https://www.linkedin.com/oauth/v2/accessToken"
+    oauth_linkedin_client_id: str = ""
+    oauth_linkedin_client_secret: SecretStr | None = None
+    oauth_linkedin_client_auth: Literal["basic", "body"] = "body"
+    oauth_twitter_token_url: str = "https://api.x.com/2/oauth2/token"
+    oauth_twitter_client_id: str = ""
+    oauth_twitter_client_secret: SecretStr | None = None
+    oauth_twitter_client_auth: Literal["basic", "body"] = "basic"
+    oauth_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Tests point firebase-admin's certificate lookup at a local server.
     id_token_cert_url: str | None = None
     # Look each staff caller's account up (one Firebase Auth call per request) so that a
@@ -82,6 +98,12 @@ class Settings(BaseModel):
                 raise ValueError("GROWTHKIT_FUNCTIONS_BASE_URL must be set in production")
             if self.sms_backend == "http" and self.sms_auth_token is None:
                 raise ValueError("GROWTHKIT_SMS_AUTH_TOKEN must be set for SMS in production")
+            if self.token_refresher == "local":
+                raise ValueError("GROWTHKIT_TOKEN_REFRESHER=local hands out fake tokens")
+            for platform in OAUTH_PLATFORMS:
+                if not getattr(self, f"oauth_{platform}_token_url").startswith("https://"):
+                    name = f"GROWTHKIT_OAUTH_{platform.upper()}_TOKEN_URL"
+                    raise ValueError(f"{name} must be an https:// URL in production")
         return self
 
     @property

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.manifest import FUNCTIONS, QUEUES, Function, Queue, Trigger
+from shared.settings import OAUTH_PLATFORMS
 
 RUNTIME = "python311"
 SOURCE = "build/deploy"
@@ -31,6 +32,9 @@ class Target:
     source: str = SOURCE
     service_account: str = ""
     firestore_location: str = ""
+    # Platforms whose OAuth client (id and secret, from Secret Manager) token refresh uses;
+    # the others stay deferred.
+    oauth_platforms: tuple[str, ...] = ()
 
     @property
     def runtime_account(self) -> str:
@@ -133,7 +137,7 @@ def function_step(function: Function, target: Target) -> Step:
         *resource_flags(function),
         f"--service-account={target.runtime_account}",
         f"--set-env-vars={env_vars(function, target)}",
-        f"--set-secrets={secrets(function)}",
+        f"--set-secrets={secrets(function, target)}",
         "--quiet",
     )
     return Step(f"function {function.name} ({function.trigger.value})", argv)
@@ -187,8 +191,17 @@ def secret_id(name: str) -> str:
     return name.lower().replace("_", "-")
 
 
-def secrets(function: Function) -> str:
-    names = dict.fromkeys([*REQUIRED_SECRETS, *function.secrets])
+def oauth_secrets(function: Function, target: Target) -> list[str]:
+    """``GROWTHKIT_OAUTH_<PLATFORM>_CLIENT_ID`` and ``_CLIENT_SECRET`` of each configured
+    platform, for the functions that call the platforms' token endpoints."""
+    if not function.oauth_clients:
+        return []
+    prefixes = [f"GROWTHKIT_OAUTH_{platform.upper()}" for platform in target.oauth_platforms]
+    return [f"{prefix}_{part}" for prefix in prefixes for part in ("CLIENT_ID", "CLIENT_SECRET")]
+
+
+def secrets(function: Function, target: Target) -> str:
+    names = dict.fromkeys([*REQUIRED_SECRETS, *function.secrets, *oauth_secrets(function, target)])
     return ",".join(f"{name}={secret_id(name)}:latest" for name in names)
 
 
@@ -229,11 +242,34 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--firestore-location", default="", help="the database's location (default: region)"
     )
+    parser.add_argument(
+        "--oauth-platforms",
+        default="",
+        type=_platforms,
+        help=f"comma-separated platforms whose OAuth client token refresh uses, of "
+        f"{','.join(OAUTH_PLATFORMS)}; their client id and secret come from Secret Manager "
+        "(growthkit-oauth-<platform>-client-id, -client-secret); default none",
+    )
+
+
+def _platforms(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
+    unknown = [name for name in names if name not in OAUTH_PLATFORMS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"no OAuth refresh for {', '.join(unknown)} (known: {', '.join(OAUTH_PLATFORMS)})"
+        )
+    return names
 
 
 def target_from(args: argparse.Namespace) -> Target:
     return Target(
-        args.project, args.region, args.source, args.service_account, args.firestore_location
+        args.project,
+        args.region,
+        args.source,
+        args.service_account,
+        args.firestore_location,
+        args.oauth_platforms,
     )
 
 

@@ -153,5 +153,11 @@ class RefreshFailed(Exception):
     """The provider refused the refresh for good (revoked, invalid grant): reconnect."""
 
 
+class RefresherMisconfigured(Exception):
+    """The provider refused our OAuth client itself (wrong client id or secret, a client
+    not allowed the grant, a wrong token URL): a mistake of the deployment, not of the
+    connection, so the connection is left as it is and the run fails loudly."""
+
+
 def connection_path(company_id: str, platform: str) -> str:
     return f"companies/{company_id}/social_connections/{platform}"

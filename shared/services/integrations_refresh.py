@@ -6,9 +6,10 @@ One collection-group query finds the active connections expiring within
 only if nobody changed it meanwhile (a reconnect wins). A provider's refusal marks the
 connection ``expired`` with the reason, which staff see until they reconnect; a provider
 that is down leaves it for the next run. A token that cannot be opened (the wrong key is
-configured, or the document was tampered with) is left untouched and fails the run
+configured, or the document was tampered with), or a provider refusing our OAuth client
+itself (a wrong client secret), leaves the connection untouched and fails the run
 loudly after the others are done, so a configuration mistake is noticed and destroys
-nothing.
+nothing. A refresh token the provider rotates is sealed and stored like the old one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from shared.domain.integrations import REFRESH_AHEAD, RefreshedToken, RefreshFailed
+from shared.domain.integrations import (
+    REFRESH_AHEAD,
+    RefreshedToken,
+    RefresherMisconfigured,
+    RefreshFailed,
+)
 from shared.domain.secrets import Cipher, SecretUnreadable
 from shared.errors import Transient
 from shared.ports import DocumentStore, Filter, Snapshot, Write
@@ -42,6 +48,7 @@ class RefreshResult:
     expired: int = 0
     retry_later: int = 0
     unreadable: list[str] = field(default_factory=list)
+    misconfigured: list[str] = field(default_factory=list)
 
 
 def refresh_due_tokens(
@@ -60,6 +67,7 @@ def refresh_due_tokens(
 
     Raises:
         SecretUnreadable: Some tokens could not be opened (after all the others ran).
+        RefresherMisconfigured: A provider refused our OAuth client (after the others ran).
     """
     due = store.query(
         "social_connections",
@@ -77,6 +85,8 @@ def refresh_due_tokens(
             f"{len(result.unreadable)} connection(s) have tokens this key cannot open: "
             + "; ".join(result.unreadable)
         )
+    if result.misconfigured:
+        raise RefresherMisconfigured("; ".join(dict.fromkeys(result.misconfigured)))
     return result
 
 
@@ -94,6 +104,10 @@ def _refresh_one(
     except SecretUnreadable as err:
         log.error("token refresh of %s: %s", snap.path, err)
         result.unreadable.append(str(err))
+        return
+    except RefresherMisconfigured as err:
+        log.error("token refresh of %s: %s", snap.path, err)
+        result.misconfigured.append(str(err))
         return
     except Transient as err:  # a provider timeout, or Contention (a reconnect won)
         log.warning("token refresh of %s deferred: %s", snap.path, err)
