@@ -31,14 +31,15 @@ HOSTILE = settings(
 def world(
     db: Any,
     function_client: Any,
+    auth_emulator: Any,  # before staff_auth, whose bootstrap reset then sees it
     staff_auth: Any,
     token_issuer: Any,
     project_id: str,
     firestore_server: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[World]:
-    """Acme and Other, Acme's lead, code, review, due reminder and draft; Cloud Tasks
-    recorded in memory."""
+    """Acme and Other, and one of everything in Acme (``world.seed``); Cloud Tasks
+    recorded in memory, Firebase Auth user management on the local stand-in."""
     memory_queue(monkeypatch)
     feed = ProjectFeed(firestore_server.store, project_id)
     made = World(db, function_client, credentials(token_issuer, project_id, staff_auth), hints())

@@ -16,11 +16,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from shared.domain.campaigns import Campaign
 from shared.domain.content import Content
 from shared.domain.leads import Interaction, Lead
+from shared.domain.outreach import Business, Contact
 from shared.domain.referrals import Referral
 from shared.domain.reviews import Review
+from shared.domain.scoring_rules import LeadScoringRule
+from shared.domain.staff_api_models import LeadNote
 from shared.domain.tasks import ScheduledTask
+from shared.domain.workflows import Workflow
 
 # Collections are named in code, always in lower snake case (new features add their own);
 # a name taken from a request would not be, so only that shape is required below companies.
@@ -33,6 +38,12 @@ MODELS: dict[str, type[BaseModel]] = {
     r"companies/[^/]+/reviews/[^/]+": Review,
     r"companies/[^/]+/scheduled_tasks/[^/]+": ScheduledTask,
     r"companies/[^/]+/content/[^/]+": Content,
+    r"companies/[^/]+/campaigns/[^/]+": Campaign,
+    r"companies/[^/]+/workflows/[^/]+": Workflow,
+    r"companies/[^/]+/businesses/[^/]+": Business,
+    r"companies/[^/]+/outreach_contacts/[^/]+": Contact,
+    r"companies/[^/]+/leads/[^/]+/notes/[^/]+": LeadNote,
+    r"companies/[^/]+/scoring_rules/[^/]+": LeadScoringRule,
 }
 
 

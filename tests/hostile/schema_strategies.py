@@ -38,20 +38,56 @@ def operation(function: str, method: str = "post") -> dict[str, Any]:
 
 def body_schemas(function: str, method: str = "post") -> list[dict[str, Any]]:
     """The JSON body schemas of one operation (several for ``oneOf`` bodies)."""
-    content = operation(function, method).get("requestBody", {}).get("content", {})
-    schema = content.get("application/json", {}).get("schema")
+    return operation_bodies(operation(function, method))
+
+
+def operation_bodies(op: dict[str, Any], kind: str = "application/json") -> list[dict[str, Any]]:
+    """The body schemas of ``op`` for one content type (several for ``oneOf`` bodies)."""
+    content = op.get("requestBody", {}).get("content", {})
+    schema = content.get(kind, {}).get("schema")
     if schema is None:
         return []
+    schema = resolve(schema)
     return [resolve(s) for s in schema.get("oneOf", [schema])]
 
 
+@cache
+def operations(function: str) -> tuple[tuple[str, str, str], ...]:
+    """(path under the function, method, operation id) of every operation of
+    ``function``: ``("/companies/{companyId}/leads", "post", ...)``, ``("/", "get", ...)``."""
+    prefix = f"/{function}"
+    return tuple(
+        (path.removeprefix(prefix) or "/", method, op["operationId"])
+        for path, ops in document()["paths"].items()
+        if path == prefix or path.startswith(f"{prefix}/")
+        for method, op in ops.items()
+    )
+
+
+def operation_at(function: str, path: str, method: str) -> dict[str, Any]:
+    """The operation at ``path`` (under the function) and ``method``, or {}."""
+    full = f"/{function}{path}".rstrip("/") if path != "/" else f"/{function}"
+    found: dict[str, Any] = document()["paths"].get(full, {}).get(method, {})
+    return found
+
+
 def resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with a top-level ``$ref`` followed and ``allOf`` merged (a model plus
+    the fields a create requires)."""
+    if "allOf" in schema:
+        merged: dict[str, Any] = {}
+        for each in schema["allOf"]:
+            part = resolve(each)
+            required = {*merged.get("required", []), *part.get("required", [])}
+            merged.update(part)
+            merged["required"] = sorted(required)
+        return merged
     ref = schema.get("$ref")
     if ref is None:
         return schema
     name = ref.rsplit("/", 1)[1]
     resolved: dict[str, Any] = document()["components"]["schemas"][name]
-    return resolved
+    return resolve(resolved)
 
 
 def from_schema(schema: dict[str, Any], hints: Hints, name: str = "") -> st.SearchStrategy[Any]:

@@ -16,8 +16,8 @@ from urllib.parse import quote
 from hypothesis import strategies as st
 
 from shared.manifest import Function, Trigger, by_name
-from tests.hostile.payloads import CONTENT_TYPES, RAW_BODIES, bodies
-from tests.hostile.schema_strategies import Hints, body_schemas
+from tests.hostile.payloads import CONTENT_TYPES, RAW_BODIES, bodies, csv_bodies
+from tests.hostile.schema_strategies import Hints, operation_at, operation_bodies, operations
 
 # Header values must be latin-1 without CR/LF for the client to send them at all.
 HEADER_TEXT = st.text(
@@ -141,12 +141,18 @@ def hostile_requests(
     body, for event functions."""
     function = by_name(name)
     ce_valid, valid_event = delivery or ({}, b"")
+    template, method = draw(st.sampled_from(operations(name) or (("/", "post", ""),)))[:2]
+    op = operation_at(name, template, method)
     if function.trigger is Trigger.EVENT:
         content_type, body = draw(event_body(valid_event))
+    elif operation_bodies(op, "text/csv") and draw(st.booleans()):
+        content_type, body = draw(csv_bodies())
     else:
-        content_type, body = draw(
-            bodies(draw(st.sampled_from(body_schemas(name) or [None])), hints)
-        )
+        schemas = [
+            *operation_bodies(op),
+            *operation_bodies(op, "application/x-www-form-urlencoded"),
+        ]
+        content_type, body = draw(bodies(draw(st.sampled_from(schemas or [None])), hints))
     headers = draw(platform_headers(function, ce_valid))
     headers.update(draw(auth_header(credentials)))
     origins = st.sampled_from(list(hints.get("origin", ["x"])))
@@ -154,17 +160,60 @@ def hostile_requests(
     _maybe(draw, headers, "X-Forwarded-For", IPS)
     if content_type is not None:
         headers["Content-Type"] = content_type
-    methods = ["POST"] * 18 + ["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
-    return HostileRequest(draw(st.sampled_from(methods)), draw(query(hints)), headers, body)
+    # Mostly the operation's own method (to get past routing), sometimes any other.
+    methods = [method.upper()] * 18 + ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
+    path = draw(fill_path(template, hints))
+    return HostileRequest(
+        draw(st.sampled_from(methods)), path + draw(query(hints, op)), headers, body
+    )
+
+
+# Path segments that break naive routing: traversal, encoded slashes, dunder names.
+JUNK_SEGMENTS = st.sampled_from(
+    ["..", ".", "%2e%2e", "a%2Fb", "__proto__", "__class__", "x" * 300, "%00", "%ff", "me", ""]
+)
 
 
 @st.composite
-def query(draw: st.DrawFn, hints: Hints) -> str:
-    params = draw(
-        st.dictionaries(
-            st.sampled_from(["key", "status", "company_id", "x", ""]),
-            st.sampled_from([*hints.get("form_key", []), *hints.get("status", [])]) | HEADER_TEXT,
-            max_size=3,
-        )
-    )
-    return "/?" + "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in params.items())
+def fill_path(draw: st.DrawFn, template: str, hints: Hints) -> str:
+    """``template``'s ``{name}`` parameters filled with known ids (by name, falling back
+    to ``id``), sometimes with junk; sometimes a segment dropped or one added."""
+    parts = []
+    for part in template.split("/"):
+        if not (part.startswith("{") and part.endswith("}")):
+            parts.append(part)
+            continue
+        known = [*hints.get(part[1:-1], []), *hints.get("id", [])]
+        value = draw(st.sampled_from(known) if known else HEADER_TEXT)
+        if draw(st.integers(0, 9)) == 9:  # hypothesis favours 0: keep that the usual case
+            value = draw(JUNK_SEGMENTS | HEADER_TEXT.map(lambda t: quote(t, safe="")))
+        parts.append(quote(str(value), safe="%"))
+    choice = draw(st.integers(0, 19))
+    if choice == 19 and len(parts) > 2:
+        parts.pop()
+    elif choice == 18:
+        parts.append(draw(JUNK_SEGMENTS))
+    return "/" + "/".join(parts).lstrip("/")  # "//x" would name a host, not a path
+
+
+@st.composite
+def query(draw: st.DrawFn, hints: Hints, op: dict[str, Any] | None = None) -> str:
+    """The operation's query parameters (known values, their enums or junk) and others."""
+    described = {
+        p["name"]: p.get("schema", {})
+        for p in (op or {}).get("parameters", [])
+        if p["in"] == "query"
+    }
+    names = sorted({*described, "key", "status", "company_id", "x", ""})
+    values = [*hints.get("form_key", []), *hints.get("status", [])]
+    params: dict[str, str] = {}
+    for name in draw(st.lists(st.sampled_from(names), max_size=4, unique=True)):
+        known = [*hints.get(name, []), *described.get(name, {}).get("enum", [])]
+        pool = st.sampled_from(known or values)
+        params[name] = str(draw(HEADER_TEXT if draw(st.integers(0, 3)) == 3 else pool))
+    for name, schema in described.items():  # a required parameter, mostly present
+        if schema and name not in params and draw(st.integers(0, 3)) < 3:
+            known = hints.get(name, [])
+            if known:
+                params[name] = str(draw(st.sampled_from(list(known))))
+    return "?" + "&".join(f"{quote(k)}={quote(v, safe='')}" for k, v in params.items())

@@ -1,6 +1,8 @@
 """The seeded world hostile traffic runs against: two companies, and one of everything in
-Acme (a lead, a referral code, a review with a due reminder, a content draft), created
-through the functions themselves so the seed is exactly what the code writes.
+Acme (a lead with a note, a referral code, a review with a due reminder, a content draft,
+a campaign with a template, a workflow with a branch, an imported business and contact, an
+inactive scoring rule), created through the functions themselves where
+a function writes them, so the seed is exactly what the code writes.
 """
 
 from __future__ import annotations
@@ -106,14 +108,83 @@ def seed(world: World, feed: ProjectFeed) -> None:
     )
     # An inactive rule: a real delivery for on_scoring_rule_written, no score changed.
     world.db.document("companies/acme/scoring_rules/r1").set(
-        {"name": "Owner", "category": "demographic", "points": 5, "active": False, "criteria": []}
+        {
+            "name": "Owner",
+            "category": "demographic",
+            "points": 5,
+            "active": False,
+            "criteria": [{"field": "phone", "op": "exists"}],
+        }
     )
+    made = _seed_later(world, admin)
     world.hints.update(
         code=[code.get_json()["referral"]["code"]],
         review_id=[review_id],
         task_id=[reminder],
+        **made,
+    )
+    world.hints["id"] = sorted(
+        {LEAD, CONTENT, review_id, *(v for k in IDS for v in made.get(k, []))}
     )
     world.deliveries.update(_deliveries(feed))
+
+
+IDS = ("campaign_id", "workflow_id", "contact_id", "business_id", "note_id")
+WORKFLOW = {
+    "name": "Welcome",
+    "trigger": {"type": "manual"},
+    "steps": [
+        {"id": "hello", "type": "send_email", "subject": "Hi {first_name}", "body": "Welcome"},
+        {
+            "id": "check",
+            "type": "branch",
+            "branch": {
+                "condition": {"kind": "field", "field": "status", "op": "==", "value": "new"},
+                "then": "tag",
+                "else": "done",
+            },
+        },
+        {"id": "tag", "type": "add_tag", "tag": "welcomed"},
+        {"id": "done", "type": "exit"},
+    ],
+}
+CAMPAIGN = {
+    "name": "Spring",
+    "channel": "email",
+    "target": {"lead_statuses": ["new"]},
+    "template": {"subject": "Hi {{ lead.first_name }}", "body": "Spring deals for {{ lead.name }}"},
+}
+CSV = (
+    "business_name,domain,contact_email,contact_first_name\n"
+    "Beta Ltd,beta.example,bob@beta.example,Bob\n"
+)
+
+
+def _seed_later(world: World, admin: dict[str, str]) -> dict[str, list[Any]]:
+    """A campaign, a workflow, an imported business and contact and a note, created
+    through their functions; their ids by hint name."""
+
+    def created(name: str, path: str, body: Any, **kw: Any) -> dict[str, Any]:
+        res = world.client(name).post(path, json=body, headers=admin, **kw)
+        assert res.status_code in (200, 201), (name, res.get_data())
+        answer: dict[str, Any] = res.get_json()
+        return answer
+
+    campaign = created("staff_api", "/companies/acme/campaigns", CAMPAIGN)
+    workflow = created("workflows", "/", {"workflow": WORKFLOW, "id": "welcome"})["workflow"]
+    imported = created("outreach_import", "/", {"csv": CSV})
+    assert 1 == imported["contacts_created"], imported
+    contacts = world.db.collection("companies/acme/outreach_contacts").stream()
+    contact = next(iter(contacts)).to_dict()
+    note = created("staff_api", f"/companies/acme/leads/{LEAD}/notes", {"body": "Called"})
+    return {
+        "campaign_id": [campaign["id"]],
+        "workflow_id": [workflow["id"]],
+        "contact_id": [contact["id"]],
+        "business_id": [contact["business_id"]],
+        "note_id": [note["id"]],
+        "recipient_id": [LEAD, contact["id"]],
+    }
 
 
 def _deliveries(feed: ProjectFeed) -> dict[str, tuple[dict[str, str], bytes]]:
@@ -142,6 +213,11 @@ def hints() -> dict[str, list[Any]]:
         "referrer_lead_id": [LEAD],
         "content_id": [CONTENT],
         "company_id": ["acme"],
+        "companyId": ["acme", "acme", "other"],
+        "leadId": [LEAD],
+        "uid": ["me"],
+        "From": ["+15551234567", "+447700900123"],
+        "Body": ["STOP", "START", "HELP", "hello"],
         "origin": [SITE],
         "status": ["active", "used", "expired"],
         "platforms": [["blog"], ["blog", "linkedin"]],
