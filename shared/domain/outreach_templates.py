@@ -5,9 +5,13 @@ Templates see ``company``, the recipient as ``recipient`` and as ``lead`` or ``c
 and a contact's ``business`` (``{{ contact.first_name }}``, ``{{ business.name }}``,
 ``{{ lead.custom_fields.budget }}``). Empty values are left out of the context, so they
 are missing too; ``{{ contact.title | default("there") }}`` says what to write instead.
-Templates are text, not code: loops, macros, calls, includes and the arithmetic that
-builds huge strings are refused, and only a list of harmless filters is offered, so a
-template cannot run for long or grow without bound.
+Templates are text, not code: loops, macros, calls, includes, variables (``set``,
+``with``: doubling one is a memory bomb) and the arithmetic that builds huge strings are
+refused, and only a list of harmless, bounded filters is offered, so a template cannot run
+for long or grow without bound. What an expression shows must be a value (text, a
+number, a list or group of fields), never a method or an object of the engine, so a
+rendering cannot leak Python internals; Jinja's sandbox refuses ``__class__`` and the
+like. A template that cannot be parsed or rendered is an error naming the problem.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import StrictUndefined, TemplateError, Undefined, nodes
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from jinja2.utils import missing
 
 MAX_TEMPLATE_CHARS = 20_000
@@ -33,6 +37,9 @@ _REFUSED = (
     nodes.Extends,
     nodes.FilterBlock,
     nodes.Block,
+    nodes.Assign,
+    nodes.AssignBlock,
+    nodes.With,
     nodes.Mul,
     nodes.Pow,
     nodes.Mod,
@@ -71,6 +78,38 @@ def _replace(value: Any, old: str, new: str) -> str:
     return result
 
 
+def _join(value: Any, separator: str = "", attribute: Any = None) -> str:
+    """``join`` bounded: a long separator between the characters of a long text would
+    build a string of the product of their lengths."""
+    if attribute is not None:
+        raise TemplateError("join takes no attribute in a message")
+    items = [str(v) for v in (value if isinstance(value, list | tuple | str) else [value])]
+    size = sum(map(len, items)) + len(str(separator)) * max(len(items) - 1, 0)
+    if size > MAX_OUTPUT_CHARS:
+        raise TemplateError("join would make the text too long")
+    return str(separator).join(items)
+
+
+_SHOWN = (str, int, float, bool, type(None), list, tuple, dict)
+
+
+def _finalize(value: Any) -> Any:
+    """What ``{{ ... }}`` shows: data only. A method (``{{ lead.items }}``) or an engine
+    object (``{{ self }}``) would print its Python repr, address included."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Undefined):
+            continue  # fails with its own message when shown
+        if not isinstance(item, _SHOWN) or callable(item):
+            raise TemplateError("a message can only show fields and text, not methods or objects")
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return value
+
+
 class _Fields(dict[str, Any]):
     """A context map that knows its own name, so a gap reads ``contact.title``."""
 
@@ -95,9 +134,10 @@ class _Missing(StrictUndefined):
 
 
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=_Missing, autoescape=False)
+    env = SandboxedEnvironment(undefined=_Missing, autoescape=False, finalize=_finalize)
     env.filters = {name: env.filters[name] for name in _FILTERS}
     env.filters["replace"] = _replace
+    env.filters["join"] = _join
     env.globals = {}
     return env
 
@@ -121,6 +161,10 @@ def template_error(source: str) -> str | None:
         tree = _ENV.parse(source)
     except TemplateError as err:
         return f"line {getattr(err, 'lineno', '?')}: {err.message or err}"
+    except RecursionError:
+        return "the template is nested too deeply"
+    except ValueError as err:  # a number literal past Python's 4300 digits
+        return f"the template cannot be read: {err}"
     for node in tree.find_all(_REFUSED):
         return f"line {node.lineno}: {type(node).__name__.lower()} is not allowed in a message"
     for node in tree.find_all(nodes.Filter):
@@ -156,9 +200,12 @@ def render_message(subject: str, body: str, context: Mapping[str, Any]) -> Rende
     for part, source in (("subject", subject), ("body", body)):
         try:
             out[part] = _render(source, context)
+        except SecurityError:  # its message names the engine's classes
+            errors[part] = "only fields can be used: names starting with _ are not allowed"
         except TemplateError as err:
             errors[part] = err.message or str(err)
-        except (ArithmeticError, ValueError, TypeError, RecursionError) as err:
+        except Exception as err:  # noqa: BLE001  # the template's own fault, whatever it is
+            # (a division by zero, truncate(-5)'s assertion, a recursion): named, not a 500.
             errors[part] = f"{type(err).__name__}: {err}"
     if errors:
         raise TemplateProblem(errors)

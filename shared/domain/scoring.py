@@ -118,8 +118,10 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
         return isinstance(expected, list) and actual in expected
     if op == "not-in":
         return isinstance(expected, list) and actual not in expected
-    if op == "contains":
-        return isinstance(actual, list | str) and expected in actual
+    if op == "contains":  # a list holding the value, or a text holding the text
+        if isinstance(actual, str):
+            return isinstance(expected, str) and expected in actual
+        return isinstance(actual, list) and expected in actual
     try:
         return bool(_ORDER[op](actual, expected))
     except TypeError:  # a number compared with a missing or text field never matches

@@ -14,6 +14,7 @@ import csv
 import io
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -56,6 +57,8 @@ ALIASES = {
     "time_zone": "timezone",
 }
 _CUSTOM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+# Every known column and the custom ones a row may fill, with room for empty spare columns.
+MAX_COLUMNS = 4 * (len(COLUMNS) + MAX_CUSTOM_COLUMNS)
 
 
 @dataclass
@@ -68,11 +71,14 @@ class ImportReport:
 
 
 def _header(raw: list[str]) -> list[str]:
+    if len(raw) > MAX_COLUMNS:
+        fields = {"header": f"{len(raw)} columns; at most {MAX_COLUMNS}"}
+        raise InvalidInput("The CSV header is not usable.", {"fields": fields})
     names = [ALIASES.get(k, k) for k in (re.sub(r"\W+", "_", h.strip().lower()) for h in raw)]
     problems = {}
     if "business_name" not in names:
         problems["business_name"] = "the header needs a business_name column"
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = sorted(n for n, times in Counter(names).items() if times > 1)
     if repeated:
         problems["header"] = f"columns named twice: {', '.join(repeated)}"
     bad = [n for n in names if n not in COLUMNS and not _CUSTOM_NAME.match(n)]
@@ -85,8 +91,15 @@ def _header(raw: list[str]) -> list[str]:
 
 def parse_csv(text: str) -> list[tuple[int, dict[str, str]]]:
     """(row number, non-blank cells by column) for each data row; InvalidInput when the
-    file itself cannot be read (no header, broken quoting, too many rows)."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    file itself cannot be read (no header, broken quoting, too many rows or columns).
+
+    Quoting is strict: a quote never closed would otherwise swallow every row after it
+    into one cell, silently. Cells are kept as written, formula-like ones (``=...``,
+    ``+``, ``-``, ``@``) included: nothing here evaluates them, and nothing exports them
+    to a spreadsheet."""
+    if "\x00" in text:
+        raise InvalidInput("The CSV contains NUL characters: save it as UTF-8 text (not UTF-16).")
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), strict=True)
     try:
         header = _header(next(reader, []))
         rows: list[tuple[int, dict[str, str]]] = []

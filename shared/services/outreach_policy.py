@@ -265,6 +265,14 @@ def _compose(links: LinkSigner, company: Company, outreach: Outreach, sid: str) 
         address=outreach.to,
     )
     return OutboundMessage(
-        "email", outreach.to, outreach.subject, content.body, outreach.key, content.headers,
-        content.html,
+        "email", outreach.to, one_line(outreach.subject), content.body, outreach.key,
+        content.headers, content.html,
     )  # fmt: skip
+
+
+def one_line(text: str) -> str:
+    """A subject as one header line: line breaks and other control characters (a lead's
+    name "Jane\r\nBcc: ..." filled into "Hi {name}") become spaces, so the message can be
+    built at all (the mail library refuses a header with a line break) and nothing can be
+    injected into the headers."""
+    return " ".join("".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text).split())

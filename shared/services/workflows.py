@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.domain.common import random_id
+from shared.domain.common import is_document_id, random_id
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.leads import lead_path
 from shared.domain.workflows import (
@@ -146,8 +146,16 @@ def update_workflow(
     return workflow
 
 
+def _known(item_id: str, kind: str) -> None:
+    """An id from a request that no document can have ("/", "..", "__x__", too long) is
+    unknown, before it gets into a document path (which would be a bad path, not a 404)."""
+    if not is_document_id(item_id) or len(item_id) > 200:
+        raise NotFound(f"Unknown {kind} {item_id[:50]!r}.")
+
+
 def get_workflow(store: DocumentStore, staff: StaffIdentity, workflow_id: str) -> Workflow:
     """Raises ``NotFound`` for an unknown workflow (of the caller's company)."""
+    _known(workflow_id, "workflow")
     snap = store.get_all([workflow_path(staff.company_id, workflow_id)])[0]
     if snap.data is None:
         raise NotFound(f"Unknown workflow {workflow_id}.")
@@ -156,6 +164,7 @@ def get_workflow(store: DocumentStore, staff: StaffIdentity, workflow_id: str) -
 
 def get_execution(store: DocumentStore, staff: StaffIdentity, execution_id: str) -> Execution:
     """An enrolment with its step records; ``NotFound`` when unknown."""
+    _known(execution_id, "enrolment")
     snap = store.get_all([execution_path(staff.company_id, execution_id)])[0]
     if snap.data is None:
         raise NotFound(f"Unknown enrolment {execution_id}.")
@@ -192,6 +201,7 @@ def enrol_manually(
     workflow = get_workflow(store, staff, workflow_id)
     if workflow.status != WorkflowStatus.ACTIVE:
         raise Refused(f"Workflow {workflow_id} is inactive; activate it to enrol leads.")
+    _known(lead_id, "lead")
     if not store.get_all([lead_path(staff.company_id, lead_id)])[0].exists:
         raise NotFound(f"Unknown lead {lead_id}.")
     result = enrol(

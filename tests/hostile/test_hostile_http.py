@@ -7,7 +7,11 @@ NaN, huge numbers, oversize), wrong Content-Types, and forged or broken Authoriz
 Cloud Tasks, Cloud Scheduler and CloudEvent headers; all through functions-framework
 against the local Firestore. Afterwards every document is read back and checked
 (``invariants.py``), and what the public forms answered is compared with what they stored.
-Template fields and CSV imports do not exist yet, so they are not covered.
+Requests follow the operations openapi.json publishes: the sub-paths of the functions
+routed by path (``/companies/{companyId}/...``, filled with the seeded world's ids, now and
+then with junk segments), the methods and query parameters each operation takes, and its
+real request body models (CSV bodies for ``outreach_import``). Template fields, CSV imports
+and rules inputs get their own targeted properties in ``test_hostile_inputs.py``.
 """
 
 from __future__ import annotations
