@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, Undefined, nodes
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import missing
 
 MAX_TEMPLATE_CHARS = 20_000
