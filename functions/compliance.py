@@ -16,24 +16,13 @@ import flask
 import functions_framework
 
 from functions._http import read_body, respond
+from functions._pages import button
+from functions._pages import page as _page
 from shared import bootstrap
 from shared.domain.common import is_document_id
 from shared.errors import InvalidInput, NotFound, Unauthenticated
 from shared.services import compliance as service
 from shared.settings import get_settings
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
-</head><body style="font-family:sans-serif;max-width:32rem;margin:3rem auto">
-<h1>{title}</h1><p>{text}</p>{form}</body></html>
-"""
-
-
-def _page(title: str, text: str, form: str = "") -> flask.Response:
-    body = _PAGE.format(title=html.escape(title), text=text, form=form)
-    headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
-    return flask.Response(body, 200, headers)
 
 
 def _masked(address: str) -> str:
@@ -52,10 +41,7 @@ def _unsubscribe(request: flask.Request) -> flask.Response | tuple[Any, int]:
     name = html.escape(service.company_name(store, link.company_id) or "this sender")
     who = html.escape(_masked(link.address))
     if request.method == "GET":
-        form = (
-            f'<form method="post"><input type="hidden" name="t" value="{html.escape(token)}">'
-            '<button type="submit">Unsubscribe</button></form>'
-        )
+        form = button("Unsubscribe", {"t": token})
         return _page("Unsubscribe", f"Stop marketing e-mail from {name} to {who}?", form)
     one_click = body.get("List-Unsubscribe") == "One-Click"
     source = "one_click" if one_click else "unsubscribe_link"

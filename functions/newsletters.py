@@ -1,7 +1,9 @@
 """Newsletter functions, all public: ``newsletter_signup`` (a web form, by form key, with
 CORS from the company's sites), and the links mailed to subscribers,
-``newsletter_confirm`` and ``newsletter_unsubscribe`` (``?token=``; GET from a mail
-client, POST for one-click unsubscribe, RFC 8058)."""
+``newsletter_confirm`` (``?token=``; GET shows a page whose button POSTs the token, and
+only the POST confirms, so a mail provider's link scanner fetching the link confirms
+nothing) and ``newsletter_unsubscribe`` (``?token=``; GET from a mail client, POST for
+one-click unsubscribe, RFC 8058)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ import flask
 import functions_framework
 
 from functions._http import client_ip, cors_headers, preflight, read_body, respond
+from functions._pages import button, page, refused
 from shared import bootstrap
 from shared.domain.newsletters import SignupRequest
-from shared.errors import InvalidInput
+from shared.errors import DomainError, InvalidInput
 from shared.services import newsletters
 from shared.services.intake import load_company
 from shared.settings import get_settings
@@ -64,39 +67,50 @@ def newsletter_signup(request: flask.Request) -> flask.Response:
     return respond(lambda: _signup(request))
 
 
-def _token(request: flask.Request) -> str:
-    token = request.args.get("token", "")
+def _token(request: flask.Request, body: dict[str, Any] | None = None) -> str:
+    token = request.args.get("token") or str((body or {}).get("token") or "")
     if not token:
         raise InvalidInput("The link has no token; use the one from the e-mail.")
     return token
 
 
 def _page(title: str, text: str) -> flask.Response:
-    body = (
-        '<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-        f"<title>{html.escape(title)}</title><h1>{html.escape(title)}</h1>"
-        f"<p>{html.escape(text)}</p>"
-    )
-    return flask.Response(body, 200, {"Content-Type": "text/html; charset=utf-8"})
+    return page(title, html.escape(text))
 
 
 def _confirm(request: flask.Request) -> Result:
-    if request.method not in ("GET", "POST"):
-        return {"error": {"code": "method-not-allowed", "message": "Use GET."}}, 405
+    if request.method not in ("GET", "HEAD", "POST"):
+        return {"error": {"code": "method-not-allowed", "message": "Use GET or POST."}}, 405
     settings = get_settings()
-    newsletters.confirm(
-        bootstrap.document_store(),
-        bootstrap.clock.now(),
-        settings.signing_key.get_secret_value(),
-        _token(request),
-        client_ip(request),
-    )
+    key, store = settings.signing_key.get_secret_value(), bootstrap.document_store()
+    now = bootstrap.clock.now()
+    try:
+        if request.method != "POST":
+            token = _token(request)
+            pending = newsletters.check_confirmation(store, now, key, token)
+            if pending.already:
+                return _page("Already confirmed", "Your subscription is active already.")
+            name = html.escape(pending.company_name)
+            whose = f"the newsletter of {name}" if name else "our newsletter"
+            text = f"Do you want to receive {whose}? Confirm with the button."
+            return page("Confirm your subscription", text, button("Confirm", {"token": token}))
+        token = _token(request, read_body(request, settings.max_body_bytes))
+        done = newsletters.confirm(store, now, key, token, client_ip(request))
+    except DomainError as err:
+        if not request.accept_mimetypes.accept_html:
+            raise  # an API client: the usual JSON error
+        return refused("This link cannot be used", err)
+    if done.already:
+        return _page("Already confirmed", "Your subscription is active already.")
     return _page("Subscription confirmed", "Thank you: you will receive our newsletter.")
 
 
 @functions_framework.http
 def newsletter_confirm(request: flask.Request) -> flask.Response:
-    """The confirmation link: a pending subscription becomes active."""
+    """The confirmation link. GET: a page asking to confirm, changing nothing; POST (its
+    button, ``token`` in the form or the query): the pending subscription becomes active
+    (again: "already confirmed", 200). A refused link is a 4xx page for a browser
+    (``Accept: text/html``), the usual JSON error for anything else."""
     return respond(lambda: _confirm(request))
 
 

@@ -157,7 +157,7 @@ def _operation(
         "parameters": _path_parameters(path) + list(op.parameters),
         "responses": {
             **{str(s): {"description": d} for s, d in op.ok.items()},
-            **error_responses(op.errors),
+            **error_responses(op.errors, op.html_errors),
         },
     }
     body = _body(op, names)

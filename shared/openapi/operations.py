@@ -106,11 +106,16 @@ class Op:
     # Content types whose schema is not a model (text/csv, a webhook's form), by type.
     inline: dict[str, dict[str, Any]] = field(default_factory=dict)
     required_fields: tuple[str, ...] = ()  # required on create though optional in the model
+    html_errors: tuple[int, ...] = ()  # also an HTML page, for a browser (Accept: text/html)
 
 
-def error_responses(statuses: tuple[int, ...]) -> dict[str, Any]:
+def error_responses(statuses: tuple[int, ...], html: tuple[int, ...] = ()) -> dict[str, Any]:
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    return {str(s): {"description": ERRORS[s], "content": error} for s in statuses}
+    page = {"text/html": {"schema": {"type": "string"}}}
+    return {
+        str(s): {"description": ERRORS[s], "content": error | page if s in html else error}
+        for s in statuses
+    }
 
 
 def _public_form(

@@ -276,6 +276,7 @@ SMS_FORM: Inline = {
         "MessageSid": {"type": "string", "maxLength": 100},
     },
 }
+CONFIRM_FORM: Inline = {"type": "object", "properties": {"token": {"type": "string"}}}
 UNSUBSCRIBE_FORM: Inline = {
     "type": "object",
     "properties": {
@@ -307,8 +308,27 @@ def later_ops() -> dict[str, tuple[Op, ...]]:
             SignupRequest,
             {202: "Pending confirmation", 303: "An urlencoded form post: to the thank-you page"},
         ),
-        "newsletter_confirm": link(
-            ("get", "post"), "token", "The confirmation link", {200: "An HTML page"}
+        "newsletter_confirm": (
+            Op(
+                "get",
+                "The confirmation link: a page whose button confirms (it changes nothing, so "
+                "a mail provider's link scanner confirms nothing); a refused link is an HTML "
+                "page for browsers (Accept: text/html)",
+                {200: "An HTML page"},
+                (400, 404, 405, 409),
+                parameters=(query("token", "The signed token from the message", required=True),),
+                html_errors=(400, 404, 409),
+            ),
+            Op(
+                "post",
+                "Confirm the subscription (the page's button); again: already confirmed",
+                {200: "An HTML page"},
+                (400, 404, 405, 409, 413, 503),
+                content_type="application/x-www-form-urlencoded",
+                inline={"application/x-www-form-urlencoded": CONFIRM_FORM},
+                parameters=(query("token", "The signed token (or token in the body)"),),
+                html_errors=(400, 404, 409, 503),
+            ),
         ),
         "newsletter_unsubscribe": link(
             ("get", "post"), "token", "The unsubscribe link", {200: "An HTML page"}

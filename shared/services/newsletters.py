@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Literal
 
 from shared.domain.common import random_id
-from shared.domain.company import Company
+from shared.domain.company import Company, company_path
 from shared.domain.intake import RateWindow, rate_windows
 from shared.domain.newsletters import (
     CONFIRM_TTL,
@@ -179,10 +179,58 @@ def unsubscribe_url(links: Links, company_id: str, sub_id: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """A confirmation link's subscription; ``already`` when it was active before."""
+
+    subscription: NewsletterSubscription
+    already: bool = False
+
+
+@dataclass(frozen=True)
+class PendingConfirmation:
+    """What the confirmation page shows before anything changes."""
+
+    company_name: str
+    already: bool
+
+
+def _confirmable(data: Data | None, claims: LinkClaims) -> bool:
+    """Whether the subscription is active already; raises when the link cannot confirm."""
+    if data is None:
+        raise NotFound("No such subscription.")
+    status = data.get("status")
+    if status == SubscriptionStatus.ACTIVE.value:
+        return True
+    if status != SubscriptionStatus.PENDING.value or data.get("nonce") != claims.nonce:
+        raise Refused("This link belongs to an earlier signup; sign up again.")
+    return False
+
+
+def check_confirmation(
+    store: DocumentStore, now: datetime, signing_key: str, token: str
+) -> PendingConfirmation:
+    """Read what a confirmation link would confirm, changing nothing (the page a mail
+    provider's link scanner may fetch: only its button's POST confirms).
+
+    Raises:
+        The same errors as ``confirm``.
+    """
+    claims = verify_link(signing_key, token, "confirm", now)
+    sub, company = store.get_all(
+        [
+            subscription_path(claims.company_id, claims.subscription_id),
+            company_path(claims.company_id),
+        ]
+    )
+    already = _confirmable(sub.data, claims)
+    return PendingConfirmation(str((company.data or {}).get("name") or ""), already)
+
+
 def confirm(
     store: DocumentStore, now: datetime, signing_key: str, token: str, ip: str
-) -> NewsletterSubscription:
-    """Activate the subscription a confirmation link names (again: no change).
+) -> Confirmation:
+    """Activate the subscription a confirmation link names (again: no change, ``already``).
 
     Raises:
         InvalidInput: A damaged or forged link. NotFound: No such subscription.
@@ -191,22 +239,19 @@ def confirm(
     """
     claims = verify_link(signing_key, token, "confirm", now)
 
-    def run(tx: Transaction) -> NewsletterSubscription:
+    def run(tx: Transaction) -> Confirmation:
         snap = tx.get(subscription_path(claims.company_id, claims.subscription_id))
-        if snap.data is None:
-            raise NotFound("No such subscription.")
-        status = snap.data.get("status")
-        if status == SubscriptionStatus.ACTIVE.value:
-            return NewsletterSubscription.model_validate(snap.data)
-        if status != SubscriptionStatus.PENDING.value or snap.data.get("nonce") != claims.nonce:
-            raise Refused("This link belongs to an earlier signup; sign up again.")
+        if _confirmable(snap.data, claims):
+            return Confirmation(NewsletterSubscription.model_validate(snap.data), already=True)
         update = {"status": "active", "confirmed_at": now, "confirmed_ip": ip, "updated_at": now}
         tx.write(Write(snap.path, update, "update", snap.update_time))
-        return NewsletterSubscription.model_validate(snap.data | update)
+        return Confirmation(NewsletterSubscription.model_validate((snap.data or {}) | update))
 
-    sub = store.run_transaction(run)
-    log.info("newsletter subscription %s of %s confirmed", sub.id, sub.company_id)
-    return sub
+    done = store.run_transaction(run)
+    sub = done.subscription
+    if not done.already:
+        log.info("newsletter subscription %s of %s confirmed", sub.id, sub.company_id)
+    return done
 
 
 def unsubscribe(

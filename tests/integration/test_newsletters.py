@@ -1,8 +1,10 @@
 """Newsletter double opt-in through the functions and the local Firestore: signup from the
-company's site, the link followed from the outbox mail, one-click unsubscribe, staff list."""
+company's site, the link from the outbox mail opened (a page: only its button's POST
+confirms, so a link scanner's GET does not), one-click unsubscribe, staff list."""
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from typing import Any
@@ -21,11 +23,21 @@ def sign_up(function_client: Any, **fields: Any) -> Any:
     return function_client("newsletter_signup").post("/", json=body, headers={"Origin": SITE})
 
 
-def follow(function_client: Any, url: str, method: str = "GET") -> Any:
+def follow(function_client: Any, url: str, method: str = "GET", **kwargs: Any) -> Any:
     """Open a link from a mail with the function it names."""
     parts = urlsplit(url)
     client = function_client(parts.path.strip("/"))
-    return client.open(f"/?{parts.query}", method=method)
+    return client.open(f"/?{parts.query}", method=method, **kwargs)
+
+
+def press_button(function_client: Any, url: str, page: Any) -> Any:
+    """Submit the page's form as a browser would: POST its hidden fields, urlencoded, to
+    the page's own address."""
+    text = page.get_data(as_text=True)
+    assert '<form method="post">' in text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', text))
+    form = {k: html.unescape(v) for k, v in fields.items()}
+    return follow(function_client, url, "POST", data=form)
 
 
 def test_signup_confirm_by_the_mailed_link_then_unsubscribe(
@@ -41,7 +53,14 @@ def test_signup_confirm_by_the_mailed_link_then_unsubscribe(
     (mail,) = docs(db, "outbox").values()
     (link,) = re.findall(r"https?://\S+/newsletter_confirm\?token=\S+", mail["body"])
     page = follow(function_client, link)
-    assert (200, True) == (page.status_code, b"Subscription confirmed" in page.data)
+    assert (200, True, "text/html; charset=utf-8") == (
+        page.status_code,
+        b"Acme Plumbing" in page.data,
+        page.headers["Content-Type"],
+    )
+    assert "pending" == docs(db, SUBS)[sub_id]["status"]
+    done = press_button(function_client, link, page)
+    assert (200, True) == (done.status_code, b"Subscription confirmed" in done.data)
     stored = docs(db, SUBS)[sub_id]
     assert ("active", "monthly", ["tips"]) == (
         stored["status"],
@@ -62,8 +81,43 @@ def test_second_signup_the_same_day_sends_no_second_mail(db: Any, function_clien
     assert 1 == len(docs(db, "outbox"))
 
 
+def test_link_scanners_confirm_nothing_and_confirming_twice_is_harmless(
+    db: Any, function_client: Any
+) -> None:
+    """However often the link is fetched (GET, HEAD: what a scanner does) the signup stays
+    pending; the page names the company, escaped; the first POST confirms and a second
+    answers 'already confirmed' (200) keeping the first confirmation's time."""
+    seed_company(db, name='Bob & <script>alert("x")</script>')
+    sign_up(function_client)
+    (mail,) = docs(db, "outbox").values()
+    (link,) = re.findall(r"https?://\S+/newsletter_confirm\?token=\S+", mail["body"])
+    pages = [follow(function_client, link, method) for method in ("GET", "HEAD", "GET")]
+    sub_id = subscription_id("ann@example.com")
+    assert ([200, 200, 200], "pending") == (
+        [p.status_code for p in pages],
+        docs(db, SUBS)[sub_id]["status"],
+    )
+    text = pages[0].get_data(as_text=True)
+    assert ("<script>" in text, "Bob &amp; &lt;script&gt;" in text) == (False, True)
+    first = press_button(function_client, link, pages[0])
+    confirmed_at = docs(db, SUBS)[sub_id]["confirmed_at"]
+    again = press_button(function_client, link, pages[0])
+    reopened = follow(function_client, link)
+    assert (200, 200, 200) == (first.status_code, again.status_code, reopened.status_code)
+    headings = [
+        re.findall(r"<h1>([^<]+)</h1>", r.get_data(as_text=True)) for r in (first, again, reopened)
+    ]
+    assert [["Subscription confirmed"], ["Already confirmed"], ["Already confirmed"]] == headings
+    assert ("active", confirmed_at) == (
+        docs(db, SUBS)[sub_id]["status"],
+        docs(db, SUBS)[sub_id]["confirmed_at"],
+    )
+
+
 def test_expired_forged_and_missing_tokens(db: Any, function_client: Any) -> None:
-    """An expired link is 409 saying so; a forged one or none 400; nothing is activated."""
+    """On GET and POST alike: an expired link is a 409 page saying so; a forged one or
+    none a 400 page (for a browser; an API client gets the JSON error); nothing is
+    activated."""
     seed_company(db)
     sign_up(function_client)
     key = get_settings().signing_key.get_secret_value()
@@ -72,9 +126,19 @@ def test_expired_forged_and_missing_tokens(db: Any, function_client: Any) -> Non
     expired = sign_link(key, LinkClaims("confirm", "acme", sub_id, nonce, int(time.time()) - 1))
     forged = sign_link("another-key", LinkClaims("confirm", "acme", sub_id, nonce, None))
     confirm = function_client("newsletter_confirm")
-    answers = [confirm.get(f"/?token={t}") for t in (expired, forged, "")]
-    assert [409, 400, 400] == [a.status_code for a in answers]
-    assert "expired" in answers[0].get_json()["error"]["message"]
+    tokens = (expired, forged, "")
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    answers = [confirm.get(f"/?token={t}", headers=browser) for t in tokens]
+    answers += [confirm.post("/", data={"token": t}, headers=browser) for t in tokens]
+    assert [409, 400, 400] * 2 == [a.status_code for a in answers]
+    assert {"text/html; charset=utf-8"} == {a.headers["Content-Type"] for a in answers}
+    assert (True, True, True) == (
+        b"expired" in answers[0].data,
+        b"expired" in answers[3].data,
+        b"not valid" in answers[4].data,
+    )
+    api = confirm.post("/", data={"token": expired}, headers={"Accept": "application/json"})
+    assert (409, "failed-precondition") == (api.status_code, api.get_json()["error"]["code"])
     assert "pending" == docs(db, SUBS)[sub_id]["status"]
 
 

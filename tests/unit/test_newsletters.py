@@ -55,14 +55,43 @@ def test_signup_is_pending_until_the_mailed_link_is_followed() -> None:
     w = World()
     assert "confirmation_sent" == w.signup(frequency="monthly", topics="tips, news").outcome
     assert ("pending", 1) == (w.status(), len(w.messenger.sent))
-    sub = newsletters.confirm(w.store, w.clock.now(), KEY, w.link("newsletter_confirm"), "1.2.3.4")
+    done = newsletters.confirm(w.store, w.clock.now(), KEY, w.link("newsletter_confirm"), "1.2.3.4")
     stored = w.store.docs[SUB][0]
-    assert ("active", "monthly", ["tips", "news"], "1.2.3.4") == (
-        sub.status.value,
+    assert ("active", False, "monthly", ["tips", "news"], "1.2.3.4") == (
+        done.subscription.status.value,
+        done.already,
         stored["frequency"],
         stored["topics"],
         stored["confirmed_ip"],
     )
+
+
+def test_checking_a_confirmation_link_changes_nothing_and_confirming_twice_is_harmless() -> None:
+    """What a link scanner's GET does (check) leaves the signup pending and names the
+    company; the second confirmation says ``already`` and keeps the first evidence."""
+    w = World()
+    w.signup()
+    token = w.link("newsletter_confirm")
+    before = dict(w.store.docs[SUB][0])
+    pending = newsletters.check_confirmation(w.store, w.clock.now(), KEY, token)
+    assert (("Acme", False), before) == (
+        (pending.company_name, pending.already),
+        w.store.docs[SUB][0],
+    )
+    first = newsletters.confirm(w.store, w.clock.now(), KEY, token, "1.2.3.4")
+    w.clock.advance(hours=1)
+    again = newsletters.confirm(w.store, w.clock.now(), KEY, token, "5.6.7.8")
+    checked = newsletters.check_confirmation(w.store, w.clock.now(), KEY, token)
+    assert (False, True, True, "1.2.3.4") == (
+        first.already,
+        again.already,
+        checked.already,
+        w.store.docs[SUB][0]["confirmed_ip"],
+    )
+    with pytest.raises(Refused, match="expired"):
+        newsletters.check_confirmation(w.store, w.clock.now() + timedelta(hours=49), KEY, token)
+    with pytest.raises(InvalidInput):
+        newsletters.check_confirmation(w.store, w.clock.now(), KEY, "garbage")
 
 
 def test_signing_up_again_resends_once_a_day_with_the_same_link() -> None:

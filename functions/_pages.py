@@ -1,0 +1,40 @@
+"""The small HTML pages the public links in mails open (unsubscribe, newsletter
+confirmation): escaped, not indexed, not cached, and a page for a refused link too."""
+
+from __future__ import annotations
+
+import html
+
+import flask
+
+from functions._http import STATUS
+from shared.errors import DomainError
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+</head><body style="font-family:sans-serif;max-width:32rem;margin:3rem auto">
+<h1>{title}</h1><p>{text}</p>{form}</body></html>
+"""
+
+
+def page(title: str, text: str, form: str = "", status: int = 200) -> flask.Response:
+    """A page; ``text`` and ``form`` are HTML the caller has escaped, ``title`` is text."""
+    body = _PAGE.format(title=html.escape(title), text=text, form=form)
+    headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+    return flask.Response(body, status, headers)
+
+
+def button(label: str, fields: dict[str, str]) -> str:
+    """A form POSTing ``fields`` (hidden) to the page's own address."""
+    hidden = "".join(
+        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+        for k, v in fields.items()
+    )
+    return f'<form method="post">{hidden}<button type="submit">{html.escape(label)}</button></form>'
+
+
+def refused(title: str, err: DomainError) -> flask.Response:
+    """The page of a refused link, with the error's status (400 forged, 404 gone, 409
+    expired...) and its message."""
+    return page(title, html.escape(err.message), status=STATUS[err.code])
