@@ -13,7 +13,14 @@ from typing import Any
 import flask
 import functions_framework
 
-from functions._http import client_ip, cors_headers, preflight, read_body, respond
+from functions._http import (
+    client_ip,
+    cors_headers,
+    preflight,
+    read_body,
+    respond,
+    respond_to_page,
+)
 from functions._pages import button, page, refused
 from shared import bootstrap
 from shared.domain.newsletters import SignupRequest
@@ -64,7 +71,7 @@ def _signup(request: flask.Request) -> Result:
 @functions_framework.http
 def newsletter_signup(request: flask.Request) -> flask.Response:
     """Newsletter signup from a company's website: pending until confirmed by mail."""
-    return respond(lambda: _signup(request))
+    return respond_to_page(request, lambda: _signup(request))
 
 
 def _token(request: flask.Request, body: dict[str, Any] | None = None) -> str:

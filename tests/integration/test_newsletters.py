@@ -158,3 +158,17 @@ def test_staff_see_subscriptions_without_their_nonce(
         api.get(path, headers=staff_auth("acme", "user")).status_code,
         api.get(path, headers=staff_auth("globex", "admin")).status_code,
     )
+
+
+def test_refused_signups_are_readable_by_the_companys_pages(db: Any, function_client: Any) -> None:
+    """A signup refused with 400 from an allowed page (the company found by ``?key=``)
+    carries the CORS headers, so the page can show the message; another origin gets none."""
+    seed_company(db)
+    client = function_client("newsletter_signup")
+
+    def refused(origin: str) -> tuple[int, str | None]:
+        body = {"email": "not-an-address", "frequency": "weekly"}
+        res = client.post(f"/?key={FORM_KEY}", json=body, headers={"Origin": origin})
+        return res.status_code, res.headers.get("Access-Control-Allow-Origin")
+
+    assert [(400, SITE), (400, None)] == [refused(SITE), refused("https://evil.example")]
