@@ -11,7 +11,7 @@ from google.api_core import exceptions
 from google.cloud import firestore
 
 from localcloud.firestore.testing import mock_id_token
-from tests.integration.rules_support import allowed, clients, seed, stamped
+from tests.integration.rules_support import NOW, allowed, clients, seed, stamped
 
 LEAD = "companies/a/leads/l1"
 
@@ -126,6 +126,55 @@ def test_admins_write_scoring_config(people: dict[str, Any]) -> None:
         allowed(lambda: people["a-manager"].document(ref).set(scoring)),
         allowed(lambda: people["b-admin"].document(ref).set(scoring)),
     ]
+
+
+def test_admins_edit_scoring_rules_by_hand_as_staff_api_stores_them(
+    people: dict[str, Any], rules_db: Any
+) -> None:
+    """A rule as staff_api stores it (its id, company and who wrote it when) stays an
+    admin's to edit by hand, within the rule's bounds; nobody moves it to another id or
+    company, and no one else writes it."""
+    ref = "companies/a/scoring_rules/r2"
+    rule = {
+        "name": "Owner",
+        "category": "demographic",
+        "criteria": [{"field": "phone", "op": "exists"}],
+        "points": 5,
+        "priority": 0,
+        "active": True,
+        "repeatable": True,
+    }
+    api_stored = rule | {
+        "id": "r2",
+        "company_id": "a",
+        "created_at": NOW,
+        "created_by": "a-admin",
+        "updated_at": NOW,
+        "updated_by": "a-admin",
+    }
+    rules_db.document(ref).set(api_stored)
+    admin = people["a-admin"].document(ref)
+    outcomes = {
+        "plain": allowed(lambda: people["a-admin"].document(f"{ref}-plain").set(rule)),
+        "edit": allowed(lambda: admin.update({"points": 10, "updated_by": "a-admin"})),
+        "another id": allowed(lambda: admin.update({"id": "r3"})),
+        "another company": allowed(lambda: admin.update({"company_id": "b"})),
+        "unknown field": allowed(lambda: admin.update({"owner": "me"})),
+        "zero points": allowed(lambda: admin.update({"points": 0})),
+        "manager": allowed(lambda: people["a-manager"].document(ref).update({"points": 7})),
+        "other admin": allowed(lambda: people["b-admin"].document(ref).update({"points": 7})),
+    }
+    assert {
+        "plain": True,
+        "edit": True,
+        "another id": False,
+        "another company": False,
+        "unknown field": False,
+        "zero points": False,
+        "manager": False,
+        "other admin": False,
+    } == outcomes
+    assert 10 == rules_db.document(ref).get().get("points")
 
 
 def test_a_commit_is_refused_whole(people: dict[str, Any], rules_db: Any) -> None:
