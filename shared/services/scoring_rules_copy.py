@@ -2,8 +2,9 @@
 
 ``on_lead_written`` reads ``companies/{c}/config/scoring_rules`` in the same batched read
 as the lead instead of querying ``scoring_rules`` on every event (2 round trips, not 3).
-Staff write the rules straight to Firestore, so ``on_scoring_rule_written`` rebuilds the
-copy after every rule write: from a fresh query each time, so the order and repetition of
+Admins write the rules through ``staff_api`` or straight to Firestore, so
+``on_scoring_rule_written`` rebuilds the copy after every rule write, however it was
+made: from a fresh query each time, so the order and repetition of
 deliveries do not matter, and guarded by the copy's update time (or created only if
 missing), so a rebuild from an older query never overwrites a newer one: the loser
 queries again. A company whose copy does not exist yet (rules written before this

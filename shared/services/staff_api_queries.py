@@ -215,3 +215,39 @@ def users(store: DocumentStore, q: PageQuery) -> list[Snapshot]:
         else [("created_at", False), ("id", False)]
     )
     return store.query(f"companies/{q.company_id}/users", filters, order_by, q.limit)
+
+
+def scoring_rules_by_created_at(store: DocumentStore, q: PageQuery) -> list[Snapshot]:
+    """Scoring rules of some categories, active or not, by creation time."""
+    w = q.window
+    filters = [
+        Filter("category", "in", q.values["category"]),
+        Filter("active", "in", [value == "true" for value in q.values["active"]]),
+        Filter("created_at", ">=", w.low),
+        Filter("created_at", "<=", w.high),
+        Filter("id", ">", w.after_id),
+        Filter("id", "<", w.before_id),
+    ]
+    order_by = (
+        [("created_at", True), ("id", True)]
+        if q.descending
+        else [("created_at", False), ("id", False)]
+    )
+    return store.query(f"companies/{q.company_id}/scoring_rules", filters, order_by, q.limit)
+
+
+def scoring_rules_by_priority(store: DocumentStore, q: PageQuery) -> list[Snapshot]:
+    """Scoring rules of some categories, active or not, by priority."""
+    w = q.window
+    filters = [
+        Filter("category", "in", q.values["category"]),
+        Filter("active", "in", [value == "true" for value in q.values["active"]]),
+        Filter("priority", ">=", w.low),
+        Filter("priority", "<=", w.high),
+        Filter("id", ">", w.after_id),
+        Filter("id", "<", w.before_id),
+    ]
+    order_by = (
+        [("priority", True), ("id", True)] if q.descending else [("priority", False), ("id", False)]
+    )
+    return store.query(f"companies/{q.company_id}/scoring_rules", filters, order_by, q.limit)

@@ -8,6 +8,7 @@
 | leads/{id}/assignments | as the lead | manager | - |
 | content, campaigns | user | manager | manager (campaigns: drafts) |
 | reviews, referrals | user | their own functions | - |
+| scoring_rules | user | admin | admin |
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from shared.services import staff_api_leads as leads
 from shared.services import staff_api_queries as queries
 from shared.services.business import BUSINESS_RESOURCES
 from shared.services.outreach_resources import OUTREACH_RESOURCES
+from shared.services.scoring_rule_resources import SCORING_RULE_RESOURCES
 from shared.services.staff_api import ResourceSpec
 
 
@@ -154,3 +156,6 @@ RESOURCES.update({spec.name: spec for spec in BUSINESS_RESOURCES})
 
 # Businesses, outreach contacts, suppressions, outreach messages: outreach_resources.py.
 RESOURCES.update({spec.name: spec for spec in OUTREACH_RESOURCES})
+
+# Lead scoring rules (admins write them): scoring_rule_resources.py.
+RESOURCES.update({spec.name: spec for spec in SCORING_RULE_RESOURCES})

@@ -152,3 +152,115 @@ def test_a_score_threshold_starts_a_workflow(db: Any, bridge: EventBridge) -> No
     assert bridge.wait_idle(20)
     (execution,) = docs(db, "companies/acme/workflow_executions").values()
     assert ("hot", "score_reached") == (execution["workflow_id"], execution["enrolled_by"])
+
+
+RULES_URL = "/companies/acme/scoring_rules"
+
+
+def copied(db: Any) -> list[tuple[str, int]]:
+    """The (rule id, points) pairs of the company's rules copy, which scoring reads."""
+    copy = db.document("companies/acme/config/scoring_rules").get().to_dict() or {}
+    return sorted((r["id"], r["points"]) for r in copy.get("rules", []))
+
+
+def test_admins_manage_rules_through_the_staff_api_and_scoring_follows(
+    db: Any, bridge: EventBridge, function_client: Any, staff_auth: Any
+) -> None:
+    """An admin creates two rules, lists them by category, activity and priority page by
+    page, reads, changes and deletes one; each write is stamped, and after each the
+    Eventarc delivery of on_scoring_rule_written rebuilds the copy, so a lead written
+    next is scored by the rules as the API left them."""
+    seed_company(db)
+    api = function_client("staff_api")
+    admin = staff_auth("acme", "admin", uid="a1")
+    made = {}
+    for key in ("owner", "opened"):
+        body = RULES[key] | {"priority": 5 if key == "owner" else 1}
+        res = api.post(RULES_URL, json=body | {"active": key == "owner"}, headers=admin)
+        assert 201 == res.status_code, res.get_json()
+        made[key] = res.get_json()
+    owner, opened = made["owner"]["id"], made["opened"]["id"]
+    assert ("a1", "a1", "acme") == tuple(
+        made["owner"][k] for k in ("created_by", "updated_by", "company_id")
+    )
+    assert bridge.wait_idle(20)
+    assert sorted([(owner, 25), (opened, 5)]) == copied(db)
+
+    def names(**args: str) -> list[str]:
+        res = api.get(RULES_URL, query_string=args, headers=staff_auth("acme", "user"))
+        assert 200 == res.status_code, res.get_json()
+        return [i["id"] for i in res.get_json()["items"]]
+
+    assert [owner] == names(category="demographic,firmographic")
+    assert [opened] == names(active="false")
+    assert [opened, owner] == names(sort="-created_at")
+    first = api.get(RULES_URL, query_string={"sort": "-priority", "limit": "1"}, headers=admin)
+    cursor = first.get_json()["next_cursor"]
+    second = api.get(
+        RULES_URL, query_string={"sort": "-priority", "limit": "1", "cursor": cursor}, headers=admin
+    ).get_json()
+    assert [[owner], [opened], None] == [
+        [i["id"] for i in first.get_json()["items"]],
+        [i["id"] for i in second["items"]],
+        second["next_cursor"],
+    ]
+    assert made["owner"] == api.get(f"{RULES_URL}/{owner}", headers=admin).get_json()
+
+    other_admin = staff_auth("acme", "admin", uid="a2")
+    patched = api.patch(f"{RULES_URL}/{owner}", json={"points": 30}, headers=other_admin)
+    assert (200, 30, "a1", "a2") == (
+        patched.status_code,
+        *(patched.get_json()[k] for k in ("points", "created_by", "updated_by")),
+    )
+    assert 204 == api.delete(f"{RULES_URL}/{opened}", headers=admin).status_code
+    assert 404 == api.get(f"{RULES_URL}/{opened}", headers=admin).status_code
+    assert bridge.wait_idle(20)
+    assert [(owner, 30)] == copied(db)
+    db.document(LEAD).set({"email": "jane@example.com", "custom_fields": {"role": "owner"}})
+    assert bridge.wait_idle(20)
+    assert 30 == db.document(LEAD).get().get("fit_score")
+
+
+def test_only_the_companys_admins_write_rules_and_bad_ones_are_named(
+    db: Any, function_client: Any, staff_auth: Any
+) -> None:
+    """Users and managers read rules but writing is a 403, as is anything for another
+    company's admin; a bad criterion is a 400 naming its path, and nothing is stored."""
+    seed_company(db)
+    seed_company(db, "globex")
+    api = function_client("staff_api")
+    rule_id = "r1"
+    db.document(f"companies/acme/scoring_rules/{rule_id}").set(
+        RULES["owner"]
+        | {"id": rule_id, "priority": 0, "active": True, "created_at": datetime.now(UTC)}
+    )
+    item = f"{RULES_URL}/{rule_id}"
+    outcomes = {}
+    for who, headers in (
+        ("user", staff_auth("acme", "user")),
+        ("manager", staff_auth("acme", "manager")),
+        ("globex admin", staff_auth("globex", "admin")),
+    ):
+        outcomes[who] = [
+            api.get(RULES_URL, headers=headers).status_code,
+            api.get(item, headers=headers).status_code,
+            api.post(RULES_URL, json=RULES["opened"], headers=headers).status_code,
+            api.patch(item, json={"points": 1}, headers=headers).status_code,
+            api.delete(item, headers=headers).status_code,
+        ]
+    assert {
+        "user": [200, 200, 403, 403, 403],
+        "manager": [200, 200, 403, 403, 403],
+        "globex admin": [403] * 5,
+    } == outcomes
+    admin = staff_auth("acme", "admin")
+    bad = RULES["owner"] | {"criteria": [{"field": "phone", "op": "matches"}]}
+    refused = api.post(RULES_URL, json=bad, headers=admin)
+    assert 400 == refused.status_code
+    assert ["criteria.0.op"] == list(refused.get_json()["error"]["details"]["fields"])
+    fit_on_events = {"category": "firmographic", "criteria": RULES["opened"]["criteria"]}
+    refused = api.patch(item, json=fit_on_events, headers=admin)
+    assert 400 == refused.status_code
+    assert ["criteria.0.field"] == list(refused.get_json()["error"]["details"]["fields"])
+    assert [rule_id] == list(docs(db, "companies/acme/scoring_rules"))
+    assert 25 == db.document(f"companies/acme/scoring_rules/{rule_id}").get().get("points")
