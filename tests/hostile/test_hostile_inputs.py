@@ -330,9 +330,9 @@ LEADS = st.fixed_dictionaries(
 def test_rule_criteria_never_raise(
     field: str, op: str, value: Any, lead: dict[str, Any], interaction: dict[str, Any]
 ) -> None:
-    """Any criterion a valid rule can hold (scoring rules are written by admins straight
-    to Firestore) matches or not against any lead and interaction: never an exception,
-    which would leave every lead of the company unscored."""
+    """Any criterion a valid rule can hold (scoring rules are written by admins through
+    staff_api or straight to Firestore) matches or not against any lead and interaction:
+    never an exception, which would leave every lead of the company unscored."""
     criterion = Criterion(field=field, op=op, value=value)  # type: ignore[arg-type]
     category = "behavioural" if field.startswith("interaction.") else "demographic"
     rule = LeadScoringRule(id="r", name="r", category=category, criteria=[criterion], points=5)  # type: ignore[arg-type]

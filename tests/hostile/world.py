@@ -106,16 +106,6 @@ def seed(world: World, feed: ProjectFeed) -> None:
     world.db.document(f"companies/acme/content/{CONTENT}").set(
         {"title": "Spring", "type": "social", "body": "Hi", "status": "draft"}
     )
-    # An inactive rule: a real delivery for on_scoring_rule_written, no score changed.
-    world.db.document("companies/acme/scoring_rules/r1").set(
-        {
-            "name": "Owner",
-            "category": "demographic",
-            "points": 5,
-            "active": False,
-            "criteria": [{"field": "phone", "op": "exists"}],
-        }
-    )
     made = _seed_later(world, admin)
     world.hints.update(
         code=[code.get_json()["referral"]["code"]],
@@ -129,7 +119,7 @@ def seed(world: World, feed: ProjectFeed) -> None:
     world.deliveries.update(_deliveries(feed))
 
 
-IDS = ("campaign_id", "workflow_id", "contact_id", "business_id", "note_id")
+IDS = ("campaign_id", "workflow_id", "contact_id", "business_id", "note_id", "rule_id")
 WORKFLOW = {
     "name": "Welcome",
     "trigger": {"type": "manual"},
@@ -154,6 +144,14 @@ CAMPAIGN = {
     "target": {"lead_statuses": ["new"]},
     "template": {"subject": "Hi {{ lead.first_name }}", "body": "Spring deals for {{ lead.name }}"},
 }
+# An inactive rule: a real delivery for on_scoring_rule_written, no score changed.
+RULE = {
+    "name": "Owner",
+    "category": "demographic",
+    "points": 5,
+    "active": False,
+    "criteria": [{"field": "phone", "op": "exists"}],
+}
 CSV = (
     "business_name,domain,contact_email,contact_first_name\n"
     "Beta Ltd,beta.example,bob@beta.example,Bob\n"
@@ -161,8 +159,8 @@ CSV = (
 
 
 def _seed_later(world: World, admin: dict[str, str]) -> dict[str, list[Any]]:
-    """A campaign, a workflow, an imported business and contact and a note, created
-    through their functions; their ids by hint name."""
+    """A campaign, a workflow, an imported business and contact, a note and a scoring
+    rule, created through their functions; their ids by hint name."""
 
     def created(name: str, path: str, body: Any, **kw: Any) -> dict[str, Any]:
         res = world.client(name).post(path, json=body, headers=admin, **kw)
@@ -177,12 +175,14 @@ def _seed_later(world: World, admin: dict[str, str]) -> dict[str, list[Any]]:
     contacts = world.db.collection("companies/acme/outreach_contacts").stream()
     contact = next(iter(contacts)).to_dict()
     note = created("staff_api", f"/companies/acme/leads/{LEAD}/notes", {"body": "Called"})
+    rule = created("staff_api", "/companies/acme/scoring_rules", RULE)
     return {
         "campaign_id": [campaign["id"]],
         "workflow_id": [workflow["id"]],
         "contact_id": [contact["id"]],
         "business_id": [contact["business_id"]],
         "note_id": [note["id"]],
+        "rule_id": [rule["id"]],
         "recipient_id": [LEAD, contact["id"]],
     }
 
