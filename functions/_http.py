@@ -101,9 +101,12 @@ def _read_bounded(request: flask.Request, max_bytes: int) -> bytes:
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
-    """Strict JSON (no NaN or Infinity, bounded nesting) that must be an object."""
+    """Strict JSON (no NaN or Infinity, integers Firestore can store, bounded nesting)
+    that must be an object."""
     try:
-        body = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+        body = json.loads(
+            raw, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_int64
+        )
     except RecursionError as err:
         raise InvalidInput("The body is not valid JSON: nested too deeply.") from err
     except ValueError as err:  # bad syntax, bad UTF-8, over-long integers, NaN
@@ -117,6 +120,15 @@ def _json_object(raw: bytes) -> dict[str, Any]:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _int64(text: str) -> int:
+    """Firestore's integers are 64-bit: a larger one is refused here, where it arrives,
+    rather than failing (a 500) when some document is written with it."""
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"{text[:20]}... does not fit in 64 bits")
+    return value
 
 
 def _finite_float(text: str) -> float:

@@ -61,7 +61,7 @@ Each function is its own Cloud Function (2nd gen), served at `/<function_name>` 
 (`make serve`) and at its own URL in production. Request bodies are JSON objects, or
 urlencoded forms where noted; a body over {MAX_BODY_BYTES} bytes (`settings.max_body_bytes`)
 is refused with 413 before it is parsed, whether or not it declares its length. JSON must
-be strict (no NaN or Infinity, integers under 4300 digits) and at most 16 levels deep.
+be strict (no NaN or Infinity, integers within 64 bits) and at most 16 levels deep.
 Errors are `{{"error": {{"code", "message", "details"}}}}`; invalid fields are listed in
 `details.fields`. No answer is a 5xx except 503 for transient failures (retry later).
 """

@@ -33,34 +33,6 @@ from shared.errors import InvalidInput
 from shared.services import staff_api_queries as queries
 from shared.services.staff_api import ResourceSpec
 
-INT64 = range(-(2**63), 2**63)  # what Firestore stores as an integer
-
-
-def _storable(value: Any) -> bool:
-    """Whether Firestore can store ``value``: every integer in it fits 64 bits (the body
-    is JSON, bounded in size and depth, so nothing else can be out of range)."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, int) and not isinstance(item, bool) and item not in INT64:
-            return False
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return True
-
-
-class CriterionFields(Criterion):
-    """A criterion as sent: ``Criterion``, with a value Firestore can store."""
-
-    @field_validator("value")
-    @classmethod
-    def _fits(cls, value: Any) -> Any:
-        if not _storable(value):
-            raise ValueError("integers must fit in 64 bits")
-        return value
-
 
 class ScoringRuleFields(EditModel):
     """What admins write: ``LeadScoringRule`` without its id, numbers and flags strict
@@ -68,7 +40,7 @@ class ScoringRuleFields(EditModel):
 
     name: str = Field(default="", min_length=1, max_length=100)
     category: RuleCategory = RuleCategory.DEMOGRAPHIC
-    criteria: list[CriterionFields] = Field(default_factory=list, min_length=1, max_length=10)
+    criteria: list[Criterion] = Field(default_factory=list, min_length=1, max_length=10)
     points: StrictInt = Field(default=0, ge=-100, le=100)
     priority: StrictInt = Field(default=0, ge=0, le=1000)
     active: StrictBool = True

@@ -282,3 +282,28 @@ def test_company_settings_are_merged_and_checked(db: Any, api: Any, staff_auth: 
         stored["settings"]["min_submit_seconds"],
         stored["industry"],
     )
+
+
+def test_integers_firestore_cannot_store_are_a_400(db: Any, api: Any, staff_auth: Any) -> None:
+    """Firestore's integers are 64-bit: a bigger one anywhere in a JSON body (a lead's
+    custom fields, a scoring rule's criterion value) is refused as the body arrives, with
+    a message, instead of failing the write with a 500; the limits themselves pass."""
+    seed_company(db)
+    admin = staff_auth("acme", "admin")
+    too_big = (2**63, -(2**63) - 1, 10**30)
+    for number in too_big:
+        lead = {"email": f"n{number}@example.com", "custom_fields": {"x": number}}
+        rule = {
+            "name": "Big",
+            "category": "demographic",
+            "criteria": [{"field": "f", "op": "==", "value": {"n": [number]}}],
+            "points": 5,
+        }
+        for path, body in ((LEADS, lead), ("/companies/acme/scoring_rules", rule)):
+            res = api.post(path, json=body, headers=admin)
+            assert (400, True) == (res.status_code, "64 bits" in res.get_json()["error"]["message"])
+    edge = {"email": "edge@example.com", "custom_fields": {"max": 2**63 - 1, "min": -(2**63)}}
+    assert 201 == api.post(LEADS, json=edge, headers=admin).status_code
+    stored = db.document(f"companies/acme/leads/{lead_id_for('edge@example.com')}").get()
+    assert {"max": 2**63 - 1, "min": -(2**63)} == stored.get("custom_fields")
+    assert [] == [d.id for d in db.collection("companies/acme/scoring_rules").stream()]

@@ -121,7 +121,6 @@ def faults(attempt: Callable[[], object]) -> dict[str, str]:
         ({"criteria": [{"field": "phone", "op": "like"}]}, "criteria.0.op"),
         ({"criteria": [{"field": "", "op": "exists"}]}, "criteria.0.field"),
         ({"criteria": [{"field": "phone", "operator": "exists"}]}, "criteria.0.operator"),
-        ({"criteria": [{"field": "f", "op": "==", "value": {"n": [2**63]}}]}, "criteria.0.value"),
         ({"criteria": []}, "criteria"),
         ({"criteria": [{"field": "phone"}] * 11}, "criteria"),
         ({"points": 0}, "points"),
