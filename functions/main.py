@@ -14,6 +14,7 @@ from typing import Any
 import flask
 
 from functions._http import install
+from shared.startup import collector_paused, freeze_loaded
 
 # functions-framework executes this file inside the app context of each app it creates, so
 # this sets up every function's app: the body size limit and the last-resort error handler
@@ -67,11 +68,15 @@ ENTRY_POINTS = tuple(sorted(_AREAS))
 
 
 def __getattr__(name: str) -> Any:
-    """Import the area that defines ``name`` and return the entry point."""
+    """Import the area that defines ``name`` and return the entry point (the collector
+    paused while it loads, its objects frozen afterwards: shared/startup.py)."""
     area = _AREAS.get(name)
     if area is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(area), name)
+    with collector_paused():
+        entry = getattr(importlib.import_module(area), name)
+    freeze_loaded()
+    return entry
 
 
 def __dir__() -> list[str]:

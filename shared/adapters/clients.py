@@ -11,29 +11,35 @@ import functools
 import os
 from typing import Any
 
+from shared.startup import collector_paused
+
 
 @functools.cache
 def firestore_client() -> Any:
-    from google.cloud import firestore
-
     from shared.settings import get_settings
 
-    return firestore.Client(project=get_settings().project_id)
+    with collector_paused():  # the import is most of a first request's CPU time
+        from google.cloud import firestore
+
+        return firestore.Client(project=get_settings().project_id)
 
 
 @functools.cache
 def tasks_client() -> Any:
-    from google.cloud import tasks_v2
+    with collector_paused():
+        from google.cloud import tasks_v2
 
-    host = os.environ.get("CLOUD_TASKS_EMULATOR_HOST")
-    if not host:
-        return tasks_v2.CloudTasksClient()
-    import grpc
-    from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+        host = os.environ.get("CLOUD_TASKS_EMULATOR_HOST")
+        if not host:
+            return tasks_v2.CloudTasksClient()
+        import grpc
+        from google.cloud.tasks_v2.services.cloud_tasks.transports import (
+            CloudTasksGrpcTransport,
+        )
 
-    return tasks_v2.CloudTasksClient(
-        transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel(host))
-    )
+        return tasks_v2.CloudTasksClient(
+            transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel(host))
+        )
 
 
 def reset_clients() -> None:
