@@ -13,8 +13,8 @@ import flask
 import functions_framework
 from cloudevents.http.event import CloudEvent
 
+from functions._events import handle as handle_event
 from functions._http import read_body, respond
-from functions.triggers import _handle as handle_event
 from shared import bootstrap
 from shared.adapters.auth import verify_bearer
 from shared.domain.campaigns import CampaignRequest, RecipientStatus

@@ -12,9 +12,9 @@ import flask
 import functions_framework
 from cloudevents.http.event import CloudEvent
 
+from functions._events import handle as handle_event
+from functions._events import without_queue
 from functions._http import read_body, respond
-from functions.triggers import _handle as handle_event
-from functions.triggers import _without_queue
 from shared import bootstrap
 from shared.adapters.auth import verify_bearer
 from shared.domain.identity import StaffIdentity
@@ -109,7 +109,7 @@ def on_interaction_workflows(cloud_event: CloudEvent) -> None:
 @functions_framework.cloud_event
 def on_interaction_scored(cloud_event: CloudEvent) -> None:
     """Award the engagement points of the scoring rules a new interaction matches."""
-    service_fn = _without_queue(scoring_engagement.on_interaction_scored)
+    service_fn = without_queue(scoring_engagement.on_interaction_scored)
     handle_event("on_interaction_scored", cloud_event, service_fn)
 
 
