@@ -149,13 +149,14 @@ class SmtpMessenger:
 
 
 def build_messenger(store: DocumentStore, settings: Settings | None = None) -> Messenger:
-    """The messenger ``settings.mail_backend`` names (SMS to ``sms_backend``'s)."""
+    """E-mail to the messenger ``settings.mail_backend`` names, SMS to ``sms_backend``'s
+    (each to the outbox unless configured otherwise, whatever the other one is)."""
     settings = settings or get_settings()
-    mail: Messenger = OutboxMessenger(store)
-    if settings.mail_backend == "smtp":
-        mail = SmtpMessenger(store, settings)
-    if settings.sms_backend == "http":  # SMS to the provider, e-mail as configured
-        from shared.adapters.sms import ChannelMessenger, HttpSmsMessenger
+    outbox = OutboxMessenger(store)
+    if settings.mail_backend == "outbox" and settings.sms_backend == "outbox":
+        return outbox
+    from shared.adapters.sms import ChannelMessenger, HttpSmsMessenger
 
-        return ChannelMessenger(mail, HttpSmsMessenger(store, settings))
-    return mail
+    mail = SmtpMessenger(store, settings) if settings.mail_backend == "smtp" else outbox
+    sms = HttpSmsMessenger(store, settings) if settings.sms_backend == "http" else outbox
+    return ChannelMessenger(mail, sms)

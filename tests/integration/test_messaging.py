@@ -66,12 +66,13 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
 
 @pytest.fixture
 def smtp(functions_env: None, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The messenger ``bootstrap`` builds for ``mail_backend=smtp`` pointed at the mailbox."""
+    """The e-mail side of what ``bootstrap`` builds for ``mail_backend=smtp``, pointed at
+    the mailbox."""
     monkeypatch.setenv("GROWTHKIT_MAIL_BACKEND", "smtp")
     monkeypatch.setenv("GROWTHKIT_SMTP_PORT", str(mailbox[1]))
     monkeypatch.setenv("GROWTHKIT_SMTP_SENDER", "reviews@acme.example")
     bootstrap.reset()
-    return bootstrap.messenger()
+    return bootstrap.messenger().email  # type: ignore[attr-defined]
 
 
 def test_outbox_records_each_message_once(db: Any, functions_env: None) -> None:
@@ -130,3 +131,18 @@ def test_smtp_refusals_are_permanent_and_deferrals_transient(
     with pytest.raises(Transient):
         dead.send(OutboundMessage("email", "jane@example.com", "s", "b", "k-dead"))
     assert [] == mailbox[0].envelopes
+
+
+def test_with_smtp_mail_sms_still_goes_to_the_outbox(
+    db: Any, smtp: Any, mailbox: tuple[Mailbox, int]
+) -> None:
+    """``mail_backend=smtp`` concerns e-mail: an SMS (no SMS provider configured) is kept in
+    the outbox as with the defaults, not refused by the SMTP backend; e-mail goes out."""
+    messenger = bootstrap.messenger()
+    text = OutboundMessage("sms", "+15550100", "", "See you at 9", "k-sms")
+    assert "outbox-" in messenger.send(text)
+    messenger.send(MESSAGE)
+    assert (["jane@example.com"], ["+15550100"]) == (
+        [r for e in mailbox[0].envelopes for r in e.rcpt_tos],
+        [d.get("to") for d in db.collection("outbox").stream() if d.get("channel") == "sms"],
+    )
