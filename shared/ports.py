@@ -114,6 +114,12 @@ class TaskQueue(Protocol):
     def cancel(self, name: str) -> bool: ...
 
 
+# The header naming the send a marketing e-mail belongs to (a signed reference: see
+# shared.domain.email_events); the messengers make it the Message-ID's local part too, so
+# providers' events and replies (In-Reply-To) name it.
+SEND_HEADER = "X-GrowthKit-Send"
+
+
 @dataclass(frozen=True)
 class OutboundMessage:
     channel: Literal["email", "sms"]

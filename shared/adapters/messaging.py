@@ -20,7 +20,7 @@ from typing import Any
 
 from shared.domain.common import stable_id
 from shared.errors import AlreadyExists, InvalidInput, Transient
-from shared.ports import DocumentStore, Messenger, OutboundMessage, Write
+from shared.ports import SEND_HEADER, DocumentStore, Messenger, OutboundMessage, Write
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger("growthkit.messaging")
@@ -36,8 +36,13 @@ def outbox_path(idempotency_key: str) -> str:
 
 
 def message_id(message: OutboundMessage, sender: str) -> str:
-    """An RFC 5322 Message-ID derived from the idempotency key: a resend has the same one."""
+    """An RFC 5322 Message-ID: a marketing e-mail's send reference (its ``SEND_HEADER``),
+    so providers' events and replies' ``In-Reply-To`` name the send; otherwise derived from
+    the idempotency key. Either way a resend has the same one."""
     domain = sender.rpartition("@")[2] or "growthkit.local"
+    reference = dict(message.headers).get(SEND_HEADER, "")
+    if reference and all(c.isalnum() or c in "-_." for c in reference):
+        return f"<{reference}@{domain}>"
     return f"<{stable_id(message.idempotency_key, length=32)}@{domain}>"
 
 

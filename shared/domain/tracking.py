@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 from shared.domain.compliance import sign
 
 HitKind = Literal["open", "click"]
+SEND_PURPOSE = "send"  # the reference a marketing e-mail carries (shared.domain.email_events)
 # A transparent 1x1 GIF.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 # Security gateways follow every link of a message within seconds of its delivery.
@@ -58,6 +59,11 @@ class LinkSigner:
 
     def click_url(self, company_id: str, send_id: str, url: str) -> str:
         return self._url("track_click", {"p": "click", "c": company_id, "s": send_id, "u": url})
+
+    def send_reference(self, company_id: str, send_id: str) -> str:
+        """The signed reference of a send (URL-safe base64 and one dot: also a valid
+        Message-ID local part)."""
+        return sign({"p": SEND_PURPOSE, "c": company_id, "s": send_id}, self.key)
 
     def unsubscribe_url(self, company_id: str, channel: str, address: str, send_id: str) -> str:
         payload = {"p": "unsub", "c": company_id, "ch": channel, "a": address, "s": send_id}

@@ -37,7 +37,15 @@ from shared.domain.compliance import (
 from shared.domain.compliance_content import marketing_email, marketing_sms
 from shared.domain.tracking import LinkSigner
 from shared.errors import AlreadyExists, Contention, DomainError, Refused, Transient
-from shared.ports import DocumentStore, Increment, Messenger, OutboundMessage, Snapshot, Write
+from shared.ports import (
+    SEND_HEADER,
+    DocumentStore,
+    Increment,
+    Messenger,
+    OutboundMessage,
+    Snapshot,
+    Write,
+)
 
 log = logging.getLogger("growthkit.outreach_policy")
 
@@ -264,9 +272,11 @@ def _compose(links: LinkSigner, company: Company, outreach: Outreach, sid: str) 
         send_id=sid,
         address=outreach.to,
     )
+    # The send's reference: providers' events and replies (In-Reply-To) name it.
+    headers = (*content.headers, (SEND_HEADER, links.send_reference(company.id, sid)))
     return OutboundMessage(
         "email", outreach.to, one_line(outreach.subject), content.body, outreach.key,
-        content.headers, content.html,
+        headers, content.html,
     )  # fmt: skip
 
 
