@@ -188,11 +188,8 @@ def record_reply(
     body: str,
     reply_id: str,
 ) -> str | None:
-    """A reply from ``address``: the latest marketing message sent there is answered.
-
-    The lead gets an inbound ``replied`` interaction (which ends workflow enrolments
-    with a reply goal and scores engagement), a contact's outreach message becomes
-    ``replied``, the campaign's recipient ``responded`` (unless already further on).
+    """A reply from ``address``: the latest marketing message sent there is answered
+    (``reply_writes``).
 
     Args:
         store: The document store.
@@ -206,29 +203,71 @@ def record_reply(
     Returns:
         The send it answered, or None when nothing was sent to that address.
     """
-    snaps = store.query(
-        f"companies/{company_id}/outreach_sends",
-        [
-            Filter("address_id", "==", address_id(channel, address)),
-            Filter("status", "==", "sent"),
-        ],
-        order_by=[("sent_at", True)],
-        limit=1,
-    )
-    if not snaps or snaps[0].data is None:
+    send = latest_send(store, channel, address, company_id)
+    if send is None or send.data is None:
         return None
-    send = snaps[0].data
-    writes = [
-        Write(snaps[0].path, {"replied_at": now}, "merge"),
-        *_reply_traces(send, body, reply_id, now),
+    store.commit(reply_writes(store, now, send, body, reply_id))
+    log.info("reply to %s/%s recorded", company_id, send.data.get("id"))
+    return str(send.data.get("id"))
+
+
+def latest_send(
+    store: DocumentStore, channel: Channel, address: str, company_id: str | None = None
+) -> Snapshot | None:
+    """The latest marketing message sent to ``address`` on ``channel``: the company's, or
+    (``company_id`` None: an e-mail provider's webhook serves every company) anyone's."""
+    filters = [
+        Filter("address_id", "==", address_id(channel, address)),
+        Filter("status", "==", "sent"),
     ]
-    writes += _responded(store, company_id, send, now)
-    store.commit(writes)
-    log.info("reply to %s/%s recorded", company_id, send.get("id"))
-    return str(send.get("id"))
+    if company_id is None:
+        snaps = store.query(
+            "outreach_sends", filters, order_by=[("sent_at", True)], limit=1, collection_group=True
+        )
+    else:
+        snaps = store.query(
+            f"companies/{company_id}/outreach_sends",
+            filters,
+            order_by=[("sent_at", True)],
+            limit=1,
+        )
+    return snaps[0] if snaps and snaps[0].data is not None else None
 
 
-def _reply_traces(send: dict[str, Any], body: str, reply_id: str, now: datetime) -> list[Write]:
+def reply_writes(
+    store: DocumentStore,
+    now: datetime,
+    send: Snapshot,
+    body: str,
+    reply_id: str,
+    metadata: dict[str, Any] | None = None,
+) -> list[Write]:
+    """What a reply to ``send`` changes, for the caller's commit: the send's
+    ``replied_at``; the lead's inbound ``replied`` interaction (which ends workflow
+    enrolments with a reply goal, is what reply branches look for, and scores
+    engagement); a contact's outreach message ``replied``; the campaign's recipient
+    ``responded`` (unless already further on, so counted once).
+
+    Args:
+        store: The document store (reads the campaign's recipient).
+        now: When the reply came.
+        send: The send answered.
+        body: What they wrote (kept up to 5,000 characters, as text).
+        reply_id: The provider's id of the reply: the interaction's id derives from it,
+            so a retried webhook writes the same one.
+        metadata: More to keep on the interaction (an e-mail's subject).
+    """
+    data = send.data or {}
+    return [
+        Write(send.path, {"replied_at": now}, "merge"),
+        *_reply_traces(data, body, reply_id, now, metadata or {}),
+        *_responded(store, str(data["company_id"]), data, now),
+    ]
+
+
+def _reply_traces(
+    send: dict[str, Any], body: str, reply_id: str, now: datetime, metadata: dict[str, Any]
+) -> list[Write]:
     company_id, writes = str(send["company_id"]), []
     if isinstance(send.get("lead_id"), str):
         interaction = {
@@ -243,6 +282,7 @@ def _reply_traces(send: dict[str, Any], body: str, reply_id: str, now: datetime)
             "metadata": {
                 "send_id": send.get("id"),
                 **{k: send.get(k) for k in _REPLY_REFS if send.get(k)},
+                **metadata,
             },
             "created_at": now,
             "updated_at": now,
