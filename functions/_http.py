@@ -85,6 +85,12 @@ def read_body(request: flask.Request, max_bytes: int) -> dict[str, Any]:
     return _json_object(raw) if raw else {}
 
 
+def read_raw(request: flask.Request, max_bytes: int) -> bytes:
+    """The body's bytes as sent (a signature covers them), ``PayloadTooLarge`` past
+    ``max_bytes``; ``read_body`` afterwards reads the same cached bytes."""
+    return _read_bounded(request, max_bytes)
+
+
 def _read_bounded(request: flask.Request, max_bytes: int) -> bytes:
     """The body, reading at most ``max_bytes + 1`` bytes of it (a chunked body has no
     length to check first); ``PayloadTooLarge`` past ``max_bytes``."""

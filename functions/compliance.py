@@ -1,9 +1,12 @@
-"""Public compliance functions: unsubscribing from a link, and inbound SMS keywords.
+"""Public compliance functions: unsubscribing from a link, inbound SMS keywords, and the
+e-mail provider's events (bounces, complaints, replies).
 
 ``unsubscribe`` serves the link in every marketing e-mail (GET: a confirmation page; POST:
 unsubscribes, which is also what a mail client's one-click ``List-Unsubscribe-Post``
 does). ``sms_inbound`` is the SMS provider's webhook for messages a company's number
 receives (``?company_id=``), signed the Twilio way when ``sms_auth_token`` is set.
+``email_events`` is the e-mail provider's webhook (through a relay mapping its payloads
+onto ``shared.domain.email_events``), signed with ``email_events_secret``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from xml.sax.saxutils import escape
 import flask
 import functions_framework
 
-from functions._http import read_body, respond
+from functions._http import read_body, read_raw, respond
 from functions._pages import button
 from functions._pages import page as _page
 from shared import bootstrap
@@ -106,3 +109,44 @@ def sms_inbound(request: flask.Request) -> flask.Response:
     STOP/UNSUBSCRIBE/CANCEL/END/QUIT opt the number out, START back in, HELP gets the
     help text; answered as TwiML."""
     return respond(lambda: _sms_inbound(request))
+
+
+def _verify_email_events(request: flask.Request, raw: bytes) -> None:
+    """HMAC-SHA256 of the raw body under ``email_events_secret`` (``X-GrowthKit-Signature``);
+    unsigned events are accepted only locally, where no secret is configured."""
+    from shared.domain.email_events import SIGNATURE_HEADER, valid_signature
+
+    settings = get_settings()
+    if settings.email_events_secret is None:
+        if settings.environment == "production":
+            raise Unauthenticated("E-mail events are refused: no email_events_secret is set.")
+        return
+    given = request.headers.get(SIGNATURE_HEADER, "")
+    if not valid_signature(raw, given, settings.email_events_secret.get_secret_value()):
+        raise Unauthenticated("The request is not signed with the e-mail events secret.")
+
+
+def _email_events(request: flask.Request) -> tuple[Any, int]:
+    if request.method != "POST":
+        return {"error": {"code": "method-not-allowed", "message": "Use POST."}}, 405
+    from shared.domain.email_events import EmailEventBatch
+    from shared.services.email_events import record_email_events
+
+    settings = get_settings()
+    _verify_email_events(request, read_raw(request, settings.max_body_bytes))
+    batch = EmailEventBatch.model_validate(read_body(request, settings.max_body_bytes))
+    results = record_email_events(
+        bootstrap.document_store(),
+        bootstrap.clock.now(),
+        settings.signing_key.get_secret_value().encode(),
+        batch,
+    )
+    return {"results": [r.as_json() for r in results]}, 200
+
+
+@functions_framework.http
+def email_events(request: flask.Request) -> flask.Response:
+    """The e-mail provider's webhook: POST ``{"events": [...]}`` (deliveries, bounces,
+    complaints, replies; ``shared.domain.email_events``), signed with
+    ``X-GrowthKit-Signature``; 200 with each event's outcome (an unknown message too)."""
+    return respond(lambda: _email_events(request))

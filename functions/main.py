@@ -58,6 +58,7 @@ _AREAS = {
     "outreach_import": "functions.outreach",
     "unsubscribe": "functions.compliance",
     "sms_inbound": "functions.compliance",
+    "email_events": "functions.compliance",
     "track_open": "functions.tracking",
     "track_click": "functions.tracking",
     "on_lead_campaigns": "functions.campaigns",

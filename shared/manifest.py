@@ -146,6 +146,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function("outreach_import", Trigger.HTTP),
     Function("unsubscribe", Trigger.HTTP, public=True),
     Function("sms_inbound", Trigger.HTTP, public=True),
+    Function("email_events", Trigger.HTTP, public=True, secrets=("GROWTHKIT_EMAIL_EVENTS_SECRET",)),
     Function("track_open", Trigger.HTTP, public=True),
     Function("track_click", Trigger.HTTP, public=True),
     Function(

@@ -61,6 +61,10 @@ class Settings(BaseModel):
     sms_account: str = ""
     sms_auth_token: SecretStr | None = None
     sms_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Authenticates the e-mail provider's event webhook (email_events): requests carry
+    # X-GrowthKit-Signature: sha256=<hex HMAC-SHA256 of the body under this secret>. Unset,
+    # the webhook accepts unsigned events locally and refuses every event in production.
+    email_events_secret: SecretStr | None = None
     # Signs unsubscribe and confirmation links.
     signing_key: SecretStr = SecretStr(_LOCAL_SIGNING_KEY)
     # Encrypts secrets and tokens at rest (AES-256-GCM): 32 bytes, base64url. Previous keys

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from shared.domain.business_resources import DownloadRequest
 from shared.domain.campaigns import CampaignRequest, RecipientStatus
 from shared.domain.consultations import BookingRequest, CancelRequest, CompleteRequest
+from shared.domain.email_events import EmailEventBatch
 from shared.domain.events import EventBatch
 from shared.domain.newsletters import SignupRequest
 from shared.domain.staff_api_models import CompanyFields
@@ -392,6 +393,25 @@ def later_ops() -> dict[str, tuple[Op, ...]]:
                 parameters=(
                     query("company_id", "The company whose number received it", required=True),
                     header("X-Twilio-Signature", "Required when sms_auth_token is set"),
+                ),
+            ),
+        ),
+        "email_events": (
+            Op(
+                "post",
+                "The e-mail provider's events (through a relay mapping its payloads): "
+                "deliveries, bounces, spam complaints and replies, each acting once per "
+                "event_id; an event matching no message we sent is recorded and answered 200",
+                {200: "Each event's outcome: applied, duplicate or unmatched"},
+                (400, 401, 405, 413, 503),
+                (EmailEventBatch,),
+                "application/json",
+                parameters=(
+                    header(
+                        "X-GrowthKit-Signature",
+                        "sha256=<hex HMAC-SHA256 of the body under email_events_secret>; "
+                        "required when it is set (always in production)",
+                    ),
                 ),
             ),
         ),

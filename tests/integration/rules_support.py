@@ -75,6 +75,7 @@ READ_ROLE = {
     "suppressions/email-x": "manager",
     "outreach_sends/s1": "manager",
     "tracking_events/t1": "manager",
+    "email_events/e1": "manager",
     "frequency_counters/email-x-7d1": "admin",
     "send_rate/email-1": "admin",
 }
