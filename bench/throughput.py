@@ -53,6 +53,6 @@ def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
         "One run; every tenth form repeats an earlier visitor (a merge). Concurrency is the "
         f"manifest's per-instance concurrency; the {WARMUP} warm-up requests are not timed. "
         "The company's rate limits are raised out of the way (bench/stack.py); the busiest "
-        "document is its per-minute submission counter, which every lead writes."
+        "document is a shard of its per-minute submission counter, which every lead writes."
     )
     return [table]
