@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from shared.domain.campaigns import campaign_path
@@ -56,6 +56,8 @@ from shared.services.tracking import latest_send, reply_writes
 log = logging.getLogger("growthkit.email_events")
 
 Outcome = Literal["applied", "duplicate", "unmatched"]
+# Long enough for operators to look into an unmatched event, short enough not to pile up.
+UNMATCHED_TTL = timedelta(days=30)
 _REFS = ("lead_id", "contact_id", "campaign_id", "workflow_id", "execution_id")
 
 
@@ -259,6 +261,7 @@ def _record_unmatched(
         "detail": (event.detail or "")[:DETAIL_CHARS] or None,
         "occurred_at": as_utc(event.occurred_at) if event.occurred_at else None,
         "received_at": now,
+        "expires_at": now + UNMATCHED_TTL,  # a TTL policy deletes it then
     }
     try:
         store.commit([Write(unmatched_path(event_key), record, "create")])

@@ -10,8 +10,10 @@ it should, or a write under an id taken from the request, shows up here.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -30,6 +32,7 @@ from shared.domain.workflows import Workflow
 # Collections are named in code, always in lower snake case (new features add their own);
 # a name taken from a request would not be, so only that shape is required below companies.
 TOP_LEVEL = {"companies", "outbox", "scheduler_runs"}
+INDEXES = Path(__file__).resolve().parents[2] / "firestore.indexes.json"
 CODE_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}")
 MODELS: dict[str, type[BaseModel]] = {
     r"companies/[^/]+/leads/[^/]+": Lead,
@@ -59,9 +62,22 @@ def all_documents(db: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
+# Collections where ``expires_at`` is data the code acts on (a code's or a token's end),
+# not when the document may go: no TTL policy may delete these.
+EXPIRY_IS_DATA = {"referrals", "social_connections"}
+
+
+def ttl_collections() -> set[str]:
+    """Collection groups with a TTL policy on ``expires_at`` in firestore.indexes.json."""
+    overrides = json.loads(INDEXES.read_text())["fieldOverrides"]
+    return {
+        o["collectionGroup"] for o in overrides if o.get("ttl") and o["fieldPath"] == "expires_at"
+    }
+
+
 def problems(docs: dict[str, dict[str, Any]], companies: set[str]) -> list[str]:
     """Everything wrong with ``docs``; empty when the database is consistent."""
-    found = [*_misplaced(docs, companies), *_invalid(docs)]
+    found = [*_misplaced(docs, companies), *_invalid(docs), *_expiring(docs)]
     return [*found, *_lead_counts(docs), *_referral_links(docs)]
 
 
@@ -76,6 +92,17 @@ def _misplaced(docs: dict[str, dict[str, Any]], companies: set[str]) -> list[str
         elif any(not CODE_NAME.fullmatch(name) for name in parts[2::2]):
             out.append(f"{path}: a collection name no code would choose")
     return out
+
+
+def _expiring(docs: dict[str, dict[str, Any]]) -> list[str]:
+    """A document written to expire (``expires_at``) lies where a TTL policy deletes it,
+    or its expiry is data; a TTL policy never covers data."""
+    ttl, out = ttl_collections(), []
+    for path, data in docs.items():
+        group = path.split("/")[-2]
+        if "expires_at" in data and group not in ttl | EXPIRY_IS_DATA:
+            out.append(f"{path}: has expires_at but no TTL policy deletes its collection")
+    return out + [f"{group}: its expires_at is data, not a TTL" for group in ttl & EXPIRY_IS_DATA]
 
 
 def _invalid(docs: dict[str, dict[str, Any]]) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -283,4 +284,6 @@ def test_an_unknown_message_is_200_and_recorded_unmatched(db: Any, function_clie
         (a.status_code, a.get_json()["results"][0]["outcome"]) for a in answers
     ]
     assert ("bounced", "stranger@example.org") == (stored["type"], stored["address"])
+    # Kept 30 days: firestore.indexes.json has the TTL policy on its expires_at.
+    assert timedelta(days=30) == stored["expires_at"] - stored["received_at"]
     assert {} == docs(db, "companies/acme/suppressions")
