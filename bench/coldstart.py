@@ -1,7 +1,7 @@
 """Cold starts: a fresh functions-framework process per run, timed to its first answer.
 
 Each run starts ``functions-framework --target X --source functions/main.py`` and sends the
-function's realistic first request (bench/scenarios.py) as soon as the port accepts, so the
+function's realistic first request (bench/first_requests.py) as soon as the port accepts, so the
 time covers the interpreter, the imports, building clients and the request's own round
 trips to the local Firestore. The baseline (bench/baseline/main.py) is a bare function
 importing only ``google.cloud.firestore``, started the same way in the same loop; runs
@@ -22,9 +22,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.first_requests import first_request_of
 from bench.instance import ROOT, SOURCE, cpu_seconds, free_port, start
 from bench.report import Table, median, ms, ratio
-from bench.scenarios import Request, Scenario, first_request_of
+from bench.scenarios import Request, Scenario
 from bench.stack import BenchStack
 from shared.manifest import FUNCTIONS
 
@@ -59,7 +60,7 @@ def _answer(port: int, request: Request, deadline: float) -> int:
             time.sleep(0.005)
             continue
         try:
-            conn.request(request.method, "/", body=request.body, headers=request.headers)
+            conn.request(request.method, request.path, body=request.body, headers=request.headers)
             return conn.getresponse().status
         finally:
             conn.close()
@@ -188,7 +189,7 @@ def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
         "of the runs (on a shared machine, other work only ever adds time; medians shown "
         "too). `baseline` imports google.cloud.firestore and answers without I/O; "
         "`baseline_read` also builds a client and reads one document. Each function's first "
-        "request does its real work against the local Firestore (bench/scenarios.py); "
+        "request does its real work against the local Firestore (bench/first_requests.py); "
         "`lead_intake, eager main.py` is the same function behind a main.py importing every "
         "area, as functions/main.py did before.",
         "Every module is compiled to bytecode first (compileall), as a deploy's build and "
@@ -199,5 +200,7 @@ def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
     ]
     missing = [f.name for f in FUNCTIONS if first_request_of(f.name) is None]
     if missing:
-        result.notes.append(f"Not measured (no first request in bench/scenarios.py): {missing}.")
+        result.notes.append(
+            f"Not measured (no first request in bench/first_requests.py): {missing}."
+        )
     return [result]

@@ -39,7 +39,7 @@ def ours(stack: BenchStack, scenario: Scenario, client: Any, n: int) -> tuple[di
     request = scenario.prepare(stack, n)
     with stack.round_trips() as rpcs:
         response = client.open(
-            "/", method=request.method, data=request.body, headers=request.headers
+            request.path, method=request.method, data=request.body, headers=request.headers
         )
     return rpcs, response.status_code
 

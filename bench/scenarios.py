@@ -22,6 +22,7 @@ class Request:
     method: str = "POST"
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    path: str = "/"  # what the function sees after its name: /companies/acme/..., /?t=...
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,14 @@ def _json(body: dict[str, Any], **headers: str) -> Request:
     return Request(
         "POST", json.dumps(body).encode(), {"Content-Type": "application/json", **headers}
     )
+
+
+def json_request(
+    body: dict[str, Any], headers: dict[str, str], method: str = "POST", path: str = "/"
+) -> Request:
+    """A JSON body to ``path`` (headers such as Authorization or Origin given as a dict)."""
+    encoded = json.dumps(body).encode()
+    return Request(method, encoded, {"Content-Type": "application/json", **headers}, path)
 
 
 def _ip(n: int) -> str:
@@ -83,7 +92,7 @@ def task_execution(stack: BenchStack, n: int) -> Request:
     return _json({"company_id": COMPANY, "task_id": task.id}, **headers)
 
 
-def _event(stack: BenchStack, function: str, document: str) -> Request:
+def event(stack: BenchStack, function: str, document: str) -> Request:
     """The CloudEvent Eventarc sends for the latest change of ``document``."""
     from localcloud.eventarc import event_data, event_headers
     from shared.manifest import by_name
@@ -94,7 +103,7 @@ def _event(stack: BenchStack, function: str, document: str) -> Request:
 
 def lead_written(stack: BenchStack, n: int) -> Request:
     lead_id = seed_lead(stack.db, f"scored{n}@example.com", phone="555-0101")
-    return _event(stack, "on_lead_written", f"companies/{COMPANY}/leads/{lead_id}")
+    return event(stack, "on_lead_written", f"companies/{COMPANY}/leads/{lead_id}")
 
 
 def interaction_created(stack: BenchStack, n: int) -> Request:
@@ -103,7 +112,7 @@ def interaction_created(stack: BenchStack, n: int) -> Request:
     stack.db.document(path).set(
         {"type": "email", "direction": "inbound", "created_at": datetime.now(UTC)}
     )
-    return _event(stack, "on_interaction_created", path)
+    return event(stack, "on_interaction_created", path)
 
 
 def review_completed(stack: BenchStack, n: int) -> Request:
@@ -120,7 +129,7 @@ def review_completed(stack: BenchStack, n: int) -> Request:
     )
     path = f"companies/{COMPANY}/reviews/{review_id}"
     stack.db.document(path).update({"status": "completed", "rating": 5})
-    return _event(stack, "on_review_written", path)
+    return event(stack, "on_review_written", path)
 
 
 def content_scheduled(stack: BenchStack, n: int) -> Request:
@@ -128,7 +137,7 @@ def content_scheduled(stack: BenchStack, n: int) -> Request:
     when = datetime.now(UTC) + timedelta(days=1)
     data = {"title": "Spring", "type": "social", "body": "Hi", "status": "scheduled"}
     stack.db.document(path).set({**data, "scheduled_at": when})
-    return _event(stack, "on_content_written", path)
+    return event(stack, "on_content_written", path)
 
 
 def publish_now(stack: BenchStack, n: int) -> Request:
@@ -174,8 +183,3 @@ OTHERS = (
     Scenario("rollup run", "rollup_analytics", scheduled("rollup-analytics")),
     Scenario("expiry run", "expire_referrals", scheduled("expire-referrals")),
 )
-
-
-def first_request_of(function: str) -> Scenario | None:
-    """The scenario a cold start of ``function`` answers first (None: none written yet)."""
-    return next((s for s in (*OPERATIONS, *OTHERS) if s.function == function), None)

@@ -142,6 +142,8 @@ def seed_company(db: Any, company_id: str = COMPANY, **settings: Any) -> None:
         "submissions_per_company_per_minute": 1_000_000,
         "review_urls": {"google": "https://g.example/acme"},
         "review_cooldown_days": 30,
+        # Marketing e-mail (campaigns, workflows) is refused without one in its footer.
+        "postal_address": "1 Main Street, Springfield",
     }
     db.document(f"companies/{company_id}").set(
         {

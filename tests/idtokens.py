@@ -7,8 +7,9 @@ import datetime as dt
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -81,8 +82,10 @@ class TokenIssuer:
             "auth_time": now - 10,
             **claims,
         }
-        signer = crypt.RSASigner.from_string(key_pem or self.key_pem, key_id=kid or self.kid)
-        return jwt.encode(signer, payload).decode()
+        # google-auth's crypt and jwt are untyped: their signatures, as documented.
+        signer_from = cast(Callable[[bytes, str], crypt.Signer], crypt.RSASigner.from_string)
+        encode = cast(Callable[[crypt.Signer, dict[str, Any]], bytes], jwt.encode)
+        return encode(signer_from(key_pem or self.key_pem, kid or self.kid), payload).decode()
 
     def staff(
         self, project: str, company_id: str, role: str = "manager", **kw: Any
