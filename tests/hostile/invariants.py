@@ -31,7 +31,14 @@ from shared.domain.workflows import Workflow
 
 # Collections are named in code, always in lower snake case (new features add their own);
 # a name taken from a request would not be, so only that shape is required below companies.
-TOP_LEVEL = {"companies", "outbox", "scheduler_runs"}
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The top-level collections the code writes: each path it builds as f"<collection>/{...}"
+# (but "projects/...", the Google APIs' resource names, which are not documents).
+TOP_LEVEL = {
+    name
+    for source in SHARED.rglob("*.py")
+    for name in re.findall(r'f"([a-z_]+)/\{', source.read_text())
+} - {"projects"}
 INDEXES = Path(__file__).resolve().parents[2] / "firestore.indexes.json"
 CODE_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}")
 MODELS: dict[str, type[BaseModel]] = {
