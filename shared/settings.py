@@ -29,8 +29,14 @@ OAUTH_PLATFORMS = ("linkedin", "twitter")
 
 
 class Settings(BaseModel):
+    # Deferred like every model (shared.domain.common.DeferredModel): built by the first
+    # get_settings(), which is on the first request, not at import.
     model_config = ConfigDict(
-        extra="ignore", frozen=True, validate_by_name=True, validate_by_alias=True
+        extra="ignore",
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        defer_build=True,
     )
 
     environment: Literal["local", "production"] = "local"

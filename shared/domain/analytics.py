@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
-
+from shared.domain.common import DeferredModel
 from shared.domain.leads import LeadStatus
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.@+-]")
@@ -37,7 +36,7 @@ def day_before(when: datetime) -> Day:
     return Day(start.date().isoformat(), start, end)
 
 
-class Metric(BaseModel):
+class Metric(DeferredModel):
     date: str
     metric_type: str
     metric_name: str

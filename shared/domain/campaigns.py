@@ -14,9 +14,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from shared.domain.common import DocumentId, StoredModel
+from shared.domain.common import DeferredModel, DocumentId, StoredModel
 from shared.domain.compliance import Channel
 from shared.domain.content import as_utc
 from shared.domain.leads import LeadStatus
@@ -206,7 +206,7 @@ class Recipient(StoredModel):
     contacted_at: datetime | None = None
 
 
-class CampaignRequest(BaseModel):
+class CampaignRequest(DeferredModel):
     """A POST to the ``campaigns`` function: a status action, a preview, or marking a
     recipient's outcome (``mark``: responded, converted or excluded)."""
 

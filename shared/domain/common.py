@@ -75,7 +75,21 @@ def random_id(length: int = 20) -> str:
     return secrets.token_hex(length // 2)
 
 
-class StoredModel(BaseModel):
+class DeferredModel(BaseModel):
+    """The base of every domain model: its validator is built on first use, not at import.
+
+    A function's cold start imports the domain modules of its area, and most of the models
+    in them are never used by that function: building each one's schema and validator at
+    import was up to a third of some functions' first answer. Deferred, a model costs its
+    build only when first validated or dumped. pydantic >= 2.14 rebuilds under a lock, so
+    the first requests of several threads at once all get the finished validator
+    (tests/unit/test_models_deferred.py builds every model and races the first use).
+    """
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class StoredModel(DeferredModel):
     """A document as stored: unknown fields from newer code versions are kept."""
 
     model_config = ConfigDict(extra="allow")
@@ -84,7 +98,7 @@ class StoredModel(BaseModel):
     updated_at: datetime | None = None
 
 
-class RequestModel(BaseModel):
+class RequestModel(DeferredModel):
     """A request body: strict about unknown fields' size, strips whitespace."""
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="ignore", frozen=True)

@@ -7,12 +7,12 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from shared.domain.common import StoredModel, is_document_id
+from shared.domain.common import DeferredModel, StoredModel, is_document_id
 
 
-class CompanySettings(BaseModel):
+class CompanySettings(DeferredModel):
     min_submit_seconds: float = 3.0
     submissions_per_ip_per_hour: int = 20
     submissions_per_company_per_minute: int = 120
@@ -68,7 +68,7 @@ class SubscriptionStatus(StrEnum):
     EXPIRED = "expired"
 
 
-class Subscription(BaseModel):
+class Subscription(DeferredModel):
     """Billing's record of the plan: staff read it, only billing changes it."""
 
     tier: str = "free"

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
-from shared.domain.common import DocumentId, RequestModel, StoredModel
+from shared.domain.common import DeferredModel, DocumentId, RequestModel, StoredModel
 
 MAX_PLATFORMS = 10
 MAX_ATTEMPTS = 8  # below the queue's 10, so the last word is ours, recorded as "failed"
@@ -45,7 +45,7 @@ class PlatformStatus(StrEnum):
     FAILED = "failed"
 
 
-class PlatformState(BaseModel):
+class PlatformState(DeferredModel):
     status: PlatformStatus = PlatformStatus.PENDING
     url: str | None = None
     error: str | None = None

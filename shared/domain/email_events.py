@@ -20,9 +20,9 @@ import hmac
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from shared.domain.common import normalize_email, stable_id
+from shared.domain.common import DeferredModel, normalize_email, stable_id
 from shared.domain.compliance import unsign
 from shared.domain.tracking import SEND_PURPOSE
 from shared.errors import InvalidInput
@@ -72,7 +72,7 @@ def _address(value: str | None) -> str | None:
     return address
 
 
-class EmailReply(BaseModel):
+class EmailReply(DeferredModel):
     """A reply to a marketing e-mail, as the provider's inbound parsing read it."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -87,7 +87,7 @@ class EmailReply(BaseModel):
         return _address(value) or value
 
 
-class EmailEvent(BaseModel):
+class EmailEvent(DeferredModel):
     """One event about a message we sent.
 
     ``message_id`` is the sent message's ``Message-ID`` (a reply's ``In-Reply-To``) or
@@ -144,7 +144,7 @@ class EmailEvent(BaseModel):
         return stable_id("email-event-derived", *parts)
 
 
-class EmailEventBatch(BaseModel):
+class EmailEventBatch(DeferredModel):
     """The webhook's body: up to 100 events."""
 
     model_config = ConfigDict(extra="forbid")

@@ -16,10 +16,10 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
 from shared.domain.analytics import Metric
-from shared.domain.common import stable_id
+from shared.domain.common import DeferredModel, stable_id
 
 MAX_BATCH = 100
 MAX_PROPERTIES = 20
@@ -40,7 +40,7 @@ def _printable(value: str) -> str:
     return value
 
 
-class EventIn(BaseModel):
+class EventIn(DeferredModel):
     """One event as the snippet sends it."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -67,7 +67,7 @@ class EventIn(BaseModel):
         return value
 
 
-class EventBatch(BaseModel):
+class EventBatch(DeferredModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     form_key: str = Field(min_length=3, max_length=200)

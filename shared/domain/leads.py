@@ -7,9 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from shared.domain.common import (
+    DeferredModel,
     Email,
     RequestModel,
     ShortText,
@@ -47,7 +48,7 @@ class InteractionStatus(StrEnum):
     RECEIVED = "received"
 
 
-class Utm(BaseModel):
+class Utm(DeferredModel):
     source: str | None = None
     medium: str | None = None
     campaign: str | None = None
@@ -55,7 +56,7 @@ class Utm(BaseModel):
     content: str | None = None
 
 
-class Touch(BaseModel):
+class Touch(DeferredModel):
     """Where a submission came from (first touch is kept forever)."""
 
     utm: Utm = Field(default_factory=Utm)
@@ -64,7 +65,7 @@ class Touch(BaseModel):
     at: datetime | None = None
 
 
-class Consent(BaseModel):
+class Consent(DeferredModel):
     """Evidence of marketing consent: when, from where, and to what text."""
 
     given: bool = False

@@ -18,9 +18,9 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from shared.domain.common import Email, StoredModel, normalize_email, stable_id
+from shared.domain.common import DeferredModel, Email, StoredModel, normalize_email, stable_id
 
 MAX_CUSTOM_COLUMNS = 30
 MAX_ROWS = 5000
@@ -111,7 +111,7 @@ class Contact(StoredModel):
 Text = Annotated[str | None, Field(max_length=200)]
 
 
-class ImportRow(BaseModel):
+class ImportRow(DeferredModel):
     """One CSV row (blank cells left out): a business, and optionally one of its contacts
     (``contact_*``). Columns not listed here become the business's ``custom_fields``."""
 

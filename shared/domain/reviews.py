@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from shared.domain.common import DocumentId, RequestModel, StoredModel, stable_id
+from shared.domain.common import DeferredModel, DocumentId, RequestModel, StoredModel, stable_id
 from shared.domain.company import Company, CompanySettings
 from shared.domain.leads import (
     Interaction,
@@ -53,7 +53,7 @@ class Review(StoredModel):
     reminder_task_ids: list[str] = Field(default_factory=list)
 
 
-class CooldownMarker(BaseModel):
+class CooldownMarker(DeferredModel):
     """The last request to one customer, at ``companies/{c}/review_cooldowns/{leadId}``."""
 
     lead_id: str

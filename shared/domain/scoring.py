@@ -9,11 +9,14 @@ clamped to 0..100.
 
 from __future__ import annotations
 
+import functools
 import operator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
+
+from shared.domain.common import DeferredModel
 
 RuleOp = Literal["exists", "missing", "==", "!=", ">", ">=", "<", "<=", "in", "not-in", "contains"]
 MAX_SCORE = 100
@@ -34,7 +37,7 @@ DERIVED_FIELDS = frozenset(
 )
 
 
-class ScoringRule(BaseModel):
+class ScoringRule(DeferredModel):
     """``{"field": "custom_fields.budget", "op": ">=", "value": 5000, "points": 20}``."""
 
     name: str = Field(default="", max_length=100)
@@ -48,20 +51,24 @@ class ScoringRule(BaseModel):
         return self.name or f"{self.field} {self.op} {self.value!r}"
 
 
-DEFAULT_RULES: tuple[ScoringRule, ...] = (
-    ScoringRule(name="has_phone", field="phone", op="exists", points=10),
-    ScoringRule(name="has_name", field="name", op="exists", points=5),
-    ScoringRule(name="consent", field="consent.given", op="==", value=True, points=5),
-    ScoringRule(name="utm_source", field="first_touch.utm.source", op="exists", points=5),
-    ScoringRule(name="returning", field="submission_count", op=">=", value=2, points=10),
-    ScoringRule(name="referred", field="referred_by", op="exists", points=15),
-)
+@functools.cache
+def default_rules() -> tuple[ScoringRule, ...]:
+    """The rules of a company without its own, built on first need (not at import: the
+    model's validator is built on first use, see shared.domain.common.DeferredModel)."""
+    return (
+        ScoringRule(name="has_phone", field="phone", op="exists", points=10),
+        ScoringRule(name="has_name", field="name", op="exists", points=5),
+        ScoringRule(name="consent", field="consent.given", op="==", value=True, points=5),
+        ScoringRule(name="utm_source", field="first_touch.utm.source", op="exists", points=5),
+        ScoringRule(name="returning", field="submission_count", op=">=", value=2, points=10),
+        ScoringRule(name="referred", field="referred_by", op="exists", points=15),
+    )
 
 
-class ScoringConfig(BaseModel):
+class ScoringConfig(DeferredModel):
     """The stored scoring document; a company without one gets the defaults."""
 
-    rules: list[ScoringRule] = Field(default_factory=lambda: list(DEFAULT_RULES))
+    rules: list[ScoringRule] = Field(default_factory=lambda: list(default_rules()))
     warm_at: int = 15
     hot_at: int = 30
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from shared.domain.common import DeferredModel
 from shared.domain.scoring import DERIVED_FIELDS, RuleOp, ScoringConfig, condition_holds
 from shared.domain.scoring_sheet import Bucket, Delta, ScoreSheet
 
@@ -35,7 +36,7 @@ class RuleCategory(StrEnum):
 FIT_CATEGORIES = frozenset({RuleCategory.DEMOGRAPHIC, RuleCategory.FIRMOGRAPHIC})
 
 
-class Criterion(BaseModel):
+class Criterion(DeferredModel):
     """``{"field": "interaction.status", "op": "==", "value": "opened"}``; fields without
     the ``interaction.`` prefix are (dotted) lead fields."""
 
@@ -46,7 +47,7 @@ class Criterion(BaseModel):
     value: Any = None
 
 
-class LeadScoringRule(BaseModel):
+class LeadScoringRule(DeferredModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: str = ""

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, computed_field
+from pydantic import ConfigDict, Field, SecretStr, computed_field
 
-from shared.domain.common import StoredModel
+from shared.domain.common import DeferredModel, StoredModel
 from shared.domain.staff_api_models import EditModel
 
 # Provider tokens and API keys are far shorter; anything longer is not a credential.
@@ -29,7 +29,7 @@ class SecretUnreadable(Exception):
     is a fault of the deployment or the data, never of the caller, and must fail loudly."""
 
 
-class Sealed(BaseModel):
+class Sealed(DeferredModel):
     """A secret as stored: algorithm, key id, nonce and ciphertext (base64url)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

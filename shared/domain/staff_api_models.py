@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
-from shared.domain.common import Email, ShortText, StoredModel
+from shared.domain.common import DeferredModel, Email, ShortText, StoredModel
 from shared.domain.content import ContentType, as_utc
 from shared.domain.leads import InteractionStatus, InteractionType, LeadStatus
 
@@ -28,7 +28,7 @@ MAX_MENTIONS = 20
 _MENTION = re.compile(r"(?<![\w.+-])@([A-Za-z0-9][\w.+-]*(?:@[\w-]+(?:\.[\w-]+)+)?)")
 
 
-class EditModel(BaseModel):
+class EditModel(DeferredModel):
     """A body staff send: stripped strings, and no key the model does not know."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

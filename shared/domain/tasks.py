@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from shared.domain.common import DocumentId, StoredModel
+from shared.domain.common import DeferredModel, DocumentId, StoredModel
 from shared.manifest import TASKS_QUEUE, by_name
 
 
@@ -50,7 +50,7 @@ class ScheduledTask(StoredModel):
     key: str = ""
 
 
-class TaskRef(BaseModel):
+class TaskRef(DeferredModel):
     """The body Cloud Tasks posts to ``run_task``."""
 
     company_id: DocumentId

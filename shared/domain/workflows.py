@@ -13,8 +13,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
+from shared.domain.common import DeferredModel
 from shared.domain.leads import LeadStatus
 from shared.domain.workflows_conditions import (
     MAX_CONDITIONS,
@@ -252,7 +253,7 @@ def workflows_collection(company_id: str) -> str:
     return f"companies/{company_id}/workflows"
 
 
-class WorkflowRequest(BaseModel):
+class WorkflowRequest(DeferredModel):
     """A POST to the ``workflows`` function: create or update (with ``workflow``, the
     definition) or enrol a lead by hand."""
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
+from shared.domain.common import DeferredModel
 from shared.domain.leads import LeadStatus
 from shared.domain.scoring import RuleOp
 
@@ -19,7 +20,7 @@ MAX_CONDITIONS = 20
 StepId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 
 
-class Strict(BaseModel):
+class Strict(DeferredModel):
     """Definitions are typed by staff: an unknown or misspelt key is an error."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -15,9 +15,9 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from shared.domain.common import StoredModel, stable_id
+from shared.domain.common import DeferredModel, StoredModel, stable_id
 from shared.domain.compliance import zone_of
 from shared.domain.content import as_utc
 from shared.domain.scoring import condition_holds, field_value
@@ -47,7 +47,7 @@ class ExecutionStatus(StrEnum):
     FAILED = "failed"
 
 
-class StepRun(BaseModel):
+class StepRun(DeferredModel):
     """One step's run: when it started and ended, what came of it, where it went."""
 
     seq: int
@@ -61,7 +61,7 @@ class StepRun(BaseModel):
     next: str | None = None
 
 
-class Cursor(BaseModel):
+class Cursor(DeferredModel):
     """The step to run next, and the one task allowed to run it (an older task of the
     same enrolment, delivered late, finds it is not the owner and does nothing)."""
 
