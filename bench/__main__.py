@@ -29,6 +29,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fewer runs, no 100,000-task case")
     parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="these sections")
     parser.add_argument("--runs", type=int, default=None, help="cold starts per function")
+    parser.add_argument(
+        "--functions", nargs="+", metavar="NAME", help="cold starts of these only (and baselines)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.md/json go")
     return parser.parse_args(argv)
 

@@ -104,8 +104,9 @@ class Subject:
         return self.scenario.prepare(stack, 2000 + run) if self.scenario else Request("GET")
 
 
-def subjects() -> list[Subject]:
-    """Both baselines, lead_intake behind the old eager main.py, then every function."""
+def subjects(only: list[str] | None = None) -> list[Subject]:
+    """Both baselines, lead_intake behind the old eager main.py, then every function (or
+    those named in ``only``)."""
     eager = f"import functions_framework; {EAGER_IMPORTS}"
     rows = [
         Subject("baseline", "baseline", BASELINE, IMPORT_BASELINE),
@@ -119,6 +120,8 @@ def subjects() -> list[Subject]:
         ),
     ]
     for function in FUNCTIONS:
+        if only and function.name not in only:
+            continue
         scenario = first_request_of(function.name)
         if scenario is not None:
             imports = IMPORT_OURS.format(target=function.name)
@@ -126,9 +129,9 @@ def subjects() -> list[Subject]:
     return rows
 
 
-def measure(stack: BenchStack, runs: int) -> dict[str, Samples]:
+def measure(stack: BenchStack, runs: int, only: list[str] | None = None) -> dict[str, Samples]:
     """Every subject ``runs`` times, interleaved (so drift spreads evenly over them)."""
-    rows = subjects()
+    rows = subjects(only)
     samples = {row.label: Samples() for row in rows}
     for run in range(runs):
         for index, row in enumerate(rows):
@@ -182,7 +185,10 @@ def compile_sources() -> None:
 def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
     load_before = os.getloadavg()[0]
     compile_sources()
-    samples = measure(stack, args.runs)
+    unknown = sorted(set(args.functions or ()) - {f.name for f in FUNCTIONS})
+    if unknown:
+        raise SystemExit(f"bench: no such functions in the manifest: {unknown}")
+    samples = measure(stack, args.runs, args.functions)
     result = table(samples)
     result.notes += [
         f"Target: each function within {TARGET_RATIO}x the bare baseline, judged on the best "
@@ -198,6 +204,8 @@ def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
         f"with the local Firestore; load average {load_before:.1f} before, "
         f"{os.getloadavg()[0]:.1f} after.",
     ]
+    if args.functions:
+        result.notes.append(f"Only these functions (--functions): {args.functions}.")
     missing = [f.name for f in FUNCTIONS if first_request_of(f.name) is None]
     if missing:
         result.notes.append(
