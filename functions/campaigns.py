@@ -17,7 +17,8 @@ from functions._events import handle as handle_event
 from functions._http import read_body, respond
 from shared import bootstrap
 from shared.adapters.auth import verify_bearer
-from shared.domain.campaigns import CampaignRequest, RecipientStatus
+from shared.domain.campaign_keys import RecipientStatus
+from shared.domain.campaigns import CampaignRequest
 from shared.domain.common import is_document_id
 from shared.domain.identity import StaffIdentity
 from shared.errors import InvalidInput

@@ -16,9 +16,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from shared.domain.common import DeferredModel, DocumentId, StoredModel
+from shared.domain.campaign_keys import RecipientStatus
+from shared.domain.common import DeferredModel, DocumentId, StoredModel, as_utc
 from shared.domain.compliance import Channel
-from shared.domain.content import as_utc
 from shared.domain.leads import LeadStatus
 from shared.domain.outreach_templates import template_error
 from shared.domain.staff_api_models import DocId, EditModel, Tag
@@ -42,14 +42,6 @@ class CampaignStatus(StrEnum):
     PAUSED = "paused"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
-
-
-class RecipientStatus(StrEnum):
-    PENDING = "pending"
-    CONTACTED = "contacted"
-    RESPONDED = "responded"
-    CONVERTED = "converted"
-    EXCLUDED = "excluded"
 
 
 class SendState(StrEnum):
@@ -226,23 +218,6 @@ class CampaignRequest(DeferredModel):
         if self.action == "mark" and (self.recipient_id is None or self.status is None):
             raise ValueError("mark needs recipient_id and status")
         return self
-
-
-def campaign_path(company_id: str, campaign_id: str) -> str:
-    return f"companies/{company_id}/campaigns/{campaign_id}"
-
-
-def recipients_collection(company_id: str, campaign_id: str) -> str:
-    return f"{campaign_path(company_id, campaign_id)}/recipients"
-
-
-def recipient_path(company_id: str, campaign_id: str, recipient_id: str) -> str:
-    return f"{recipients_collection(company_id, campaign_id)}/{recipient_id}"
-
-
-def send_key(company_id: str, campaign_id: str, recipient_id: str, channel: str) -> str:
-    """The idempotency key of a campaign's message to a recipient on a channel."""
-    return f"campaign:{company_id}:{campaign_id}:{recipient_id}:{channel}"
 
 
 def campaign_editable(_staff: object, campaign: dict[str, Any]) -> None:

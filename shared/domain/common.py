@@ -17,6 +17,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """Naive times are taken as UTC; every stored and keyed time is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def normalize_email(value: str) -> str:
     """Lower case and trimmed: the key leads are deduplicated by."""
     return value.strip().lower()

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, field_validator
 
-from shared.domain.common import DeferredModel, DocumentId, RequestModel, StoredModel
+from shared.domain.common import DeferredModel, DocumentId, RequestModel, StoredModel, as_utc
 
 MAX_PLATFORMS = 10
 MAX_ATTEMPTS = 8  # below the queue's 10, so the last word is ours, recorded as "failed"
@@ -89,11 +89,6 @@ def _platforms(value: list[str] | None) -> list[str] | None:
     if any(not _PLATFORM.match(p) for p in unique):
         raise ValueError("platforms are short lower-case names like 'blog' or 'linkedin'")
     return unique
-
-
-def as_utc(value: datetime) -> datetime:
-    """Naive times are taken as UTC; every stored and keyed time is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class PublishRequest(RequestModel):

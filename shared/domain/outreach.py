@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared.domain.common import DeferredModel, Email, StoredModel, normalize_email, stable_id
+from shared.domain.outreach_keys import MessageStatus
 
 MAX_CUSTOM_COLUMNS = 30
 MAX_ROWS = 5000
@@ -149,18 +149,6 @@ class ImportRow(DeferredModel):
 COLUMNS = tuple(name for name in ImportRow.model_fields if name != "custom_fields")
 
 
-class MessageStatus(StrEnum):
-    PENDING = "pending"  # reserved: being sent (a retry finishes it)
-    SENT = "sent"
-    FAILED = "failed"
-    OPENED = "opened"
-    REPLIED = "replied"
-
-
-# Engagement only moves a message forward: a late open never undoes a reply.
-MESSAGE_RANK: dict[str, int] = {s.value: i for i, s in enumerate(MessageStatus)}
-
-
 class OutreachMessage(StoredModel):
     """One message of a campaign to one contact of one business on one platform."""
 
@@ -179,11 +167,3 @@ class OutreachMessage(StoredModel):
     opened_at: datetime | None = None
     clicked_at: datetime | None = None
     replied_at: datetime | None = None
-
-
-def message_id(campaign_id: str, business: str, contact: str, platform: str) -> str:
-    return stable_id("outreach", campaign_id, business, contact, platform)
-
-
-def message_path(company_id: str, message: str) -> str:
-    return f"companies/{company_id}/outreach_messages/{message}"

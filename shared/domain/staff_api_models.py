@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ConfigDict, Field, field_validator
 
-from shared.domain.common import DeferredModel, Email, ShortText, StoredModel
-from shared.domain.content import ContentType, as_utc
+from shared.domain.common import DeferredModel, Email, ShortText, StoredModel, as_utc
+from shared.domain.content import ContentType
 from shared.domain.leads import InteractionStatus, InteractionType, LeadStatus
 
 Tag = Annotated[str, Field(min_length=1, max_length=50)]

@@ -17,9 +17,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from shared.domain.common import DeferredModel, StoredModel, stable_id
+from shared.domain.common import DeferredModel, StoredModel, as_utc, stable_id
 from shared.domain.compliance import zone_of
-from shared.domain.content import as_utc
 from shared.domain.scoring import condition_holds, field_value
 from shared.domain.workflows import END, WEEKDAYS, Branch, Exit, Step, Wait, Workflow
 from shared.domain.workflows_conditions import (

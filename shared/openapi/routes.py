@@ -11,7 +11,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.domain.business_resources import DownloadRequest
-from shared.domain.campaigns import CampaignRequest, RecipientStatus
+from shared.domain.campaign_keys import RecipientStatus
+from shared.domain.campaigns import CampaignRequest
 from shared.domain.consultations import BookingRequest, CancelRequest, CompleteRequest
 from shared.domain.email_events import EmailEventBatch
 from shared.domain.events import EventBatch

@@ -10,19 +10,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from shared.domain.campaigns import (
-    Campaign,
-    CampaignStatus,
-    MessageTemplate,
-    Recipient,
-    RecipientStatus,
-    campaign_path,
-    recipient_path,
-    transition,
-)
+from shared.domain.campaign_keys import RecipientStatus, campaign_path, recipient_path
+from shared.domain.campaigns import Campaign, CampaignStatus, MessageTemplate, Recipient, transition
 from shared.domain.company import Company, company_path
 from shared.domain.identity import Role, StaffIdentity
-from shared.domain.outreach import message_id, message_path
+from shared.domain.outreach_keys import message_id, message_path
 from shared.domain.tasks import ScheduledTask
 from shared.errors import InvalidInput, NotFound, Refused
 from shared.ports import DocumentStore, Increment, TaskQueue, Transaction, Write

@@ -15,16 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.domain.campaigns import (
-    Campaign,
-    Recipient,
-    RecipientStatus,
-    SendState,
-    TargetCriteria,
-    recipient_path,
-)
+from shared.domain.campaign_keys import RecipientStatus, recipient_path
+from shared.domain.campaigns import Campaign, Recipient, SendState, TargetCriteria
 from shared.domain.leads import lead_path
-from shared.domain.outreach import business_path, contact_path, message_id, message_path
+from shared.domain.outreach import business_path, contact_path
+from shared.domain.outreach_keys import message_id, message_path
 from shared.errors import AlreadyExists, Contention
 from shared.ports import DocumentStore, Filter, Increment, Snapshot, Write
 

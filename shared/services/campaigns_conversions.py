@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from shared.domain.campaigns import RecipientStatus
+from shared.domain.campaign_keys import RecipientStatus
 from shared.events import DocumentEvent
 from shared.ports import DocumentStore, Filter, Increment, TaskQueue, Write
-from shared.services.triggers import became, retrying
+from shared.services.once import became, retrying
 
 log = logging.getLogger("growthkit.campaigns")
 MAX_CAMPAIGNS = 200

@@ -13,18 +13,13 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from shared.domain.campaigns import (
-    Campaign,
-    Recipient,
-    RecipientStatus,
-    SendState,
-    campaign_path,
-    send_key,
-)
+from shared.domain.campaign_keys import RecipientStatus, campaign_path, send_key
+from shared.domain.campaigns import Campaign, Recipient, SendState
 from shared.domain.common import stable_id
 from shared.domain.company import Company
 from shared.domain.leads import InteractionStatus, interaction_path, lead_path
-from shared.domain.outreach import business_path, contact_path, message_id, message_path
+from shared.domain.outreach import business_path, contact_path
+from shared.domain.outreach_keys import message_id, message_path
 from shared.domain.outreach_templates import (
     TemplateProblem,
     contact_context,

@@ -18,13 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.domain.campaigns import (
-    Campaign,
-    CampaignStatus,
-    SendState,
-    campaign_path,
-    recipients_collection,
-)
+from shared.domain.campaign_keys import campaign_path, recipients_collection
+from shared.domain.campaigns import Campaign, CampaignStatus, SendState
 from shared.domain.company import Company, company_path
 from shared.domain.tasks import LEASE, ScheduledTask
 from shared.domain.tracking import LinkSigner

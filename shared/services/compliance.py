@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.domain.campaigns import campaign_path
+from shared.domain.campaign_keys import campaign_path
 from shared.domain.common import stable_id
 from shared.domain.company import Company, company_path
 from shared.domain.compliance import (

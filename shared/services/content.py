@@ -12,11 +12,11 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.domain.common import as_utc
 from shared.domain.content import (
     MAX_AHEAD,
     Content,
     PublishRequest,
-    as_utc,
     prepared,
     publication_key,
     stored_fields,

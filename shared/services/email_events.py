@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from shared.domain.campaigns import campaign_path
+from shared.domain.campaign_keys import campaign_path
+from shared.domain.common import as_utc
 from shared.domain.compliance import SuppressionReason
-from shared.domain.content import as_utc
 from shared.domain.email_events import (
     DETAIL_CHARS,
     REPLY_SUBJECT_CHARS,
@@ -46,7 +46,7 @@ from shared.domain.email_events import (
     EmailEventBatch,
     read_send_reference,
 )
-from shared.domain.outreach import MESSAGE_RANK, MessageStatus, message_path
+from shared.domain.outreach_keys import MESSAGE_RANK, MessageStatus, message_path
 from shared.errors import AlreadyExists
 from shared.ports import DocumentStore, Increment, Snapshot, Write
 from shared.services.compliance import record_suppression

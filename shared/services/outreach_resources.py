@@ -30,13 +30,13 @@ from shared.domain.outreach import (
     MAX_CUSTOM_COLUMNS,
     Business,
     Contact,
-    MessageStatus,
     OutreachMessage,
     business_id,
     contact_id,
     normalize_business_name,
     normalize_domain,
 )
+from shared.domain.outreach_keys import MessageStatus
 from shared.domain.staff_api import PageQuery, Scope
 from shared.domain.staff_api_models import DocId, EditModel
 from shared.ports import Data, DocumentStore, Filter, Snapshot

@@ -31,6 +31,7 @@ from shared.domain.scoring_sheet import (
 )
 from shared.events import DocumentEvent
 from shared.ports import DocumentStore, Snapshot, TaskQueue, Write
+from shared.services.once import became, commit_once, marker_path, marker_write, retrying
 from shared.services.scheduling import schedule_task
 from shared.services.scoring_rules_copy import (
     copied_rules,
@@ -38,7 +39,6 @@ from shared.services.scoring_rules_copy import (
     query_rules,
     write_copy,
 )
-from shared.services.triggers import became, commit_once, marker_path, marker_write, retrying
 
 log = logging.getLogger("growthkit.scoring")
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from shared.domain.common import as_utc
 from shared.domain.company import CompanySettings, company_path
-from shared.domain.content import as_utc
 from shared.domain.leads import lead_path
 from shared.domain.scoring import ScoringConfig, scoring_config_path
 from shared.domain.scoring_rules import adjustment, interaction_deltas
@@ -24,6 +24,7 @@ from shared.domain.tasks import ScheduledTask
 from shared.errors import InvalidInput
 from shared.events import DocumentEvent, ScheduledEvent
 from shared.ports import DocumentStore, Filter, OutboundMessage, Snapshot, Write
+from shared.services.once import commit_once, marker_path, marker_write, retrying
 from shared.services.scoring import (
     company_settings,
     history_writes,
@@ -31,7 +32,6 @@ from shared.services.scoring import (
     scoring_config,
 )
 from shared.services.task_handlers import TaskContext
-from shared.services.triggers import commit_once, marker_path, marker_write, retrying
 
 log = logging.getLogger("growthkit.scoring")
 

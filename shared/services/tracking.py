@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.domain.campaigns import RecipientStatus, campaign_path, recipient_path
-from shared.domain.common import random_id, stable_id
+from shared.domain.campaign_keys import RecipientStatus, campaign_path, recipient_path
+from shared.domain.common import as_utc, random_id, stable_id
 from shared.domain.compliance import Channel, address_id, unsign
-from shared.domain.content import as_utc
 from shared.domain.leads import interaction_path
-from shared.domain.outreach import MESSAGE_RANK, MessageStatus, message_path
+from shared.domain.outreach_keys import MESSAGE_RANK, MessageStatus, message_path
 from shared.domain.tracking import HitKind, bot_reason
 from shared.errors import InvalidInput
 from shared.ports import DocumentStore, Filter, Increment, Snapshot, Transaction, Write

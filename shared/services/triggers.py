@@ -1,78 +1,29 @@
 """Firestore triggers' use cases, each idempotent under duplicate delivery.
 
-Eventarc delivers at least once, so a trigger records that it handled an event in a
-create-only marker, ``companies/{c}/processed_events/{function}-{event id}``, in the same
-commit as its effect: a second delivery finds the marker in its batched read (or, when both
-run at once, fails to create it) and does nothing. Effects outside that commit (scheduling,
-cancelling tasks) are idempotent by key, so they run before it and a repeat is harmless.
+Eventarc delivers at least once, so each records that it handled an event in a create-only
+marker in the same commit as its effect (shared/services/once.py). Effects outside that
+commit (scheduling, cancelling tasks) are idempotent by key, so they run before it and a
+repeat is harmless.
 Events that cannot need any work are recognised from the event alone, without a read.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 
-from shared.domain.common import stable_id
-from shared.domain.content import as_utc, publication_key
+from shared.domain.common import as_utc, stable_id
+from shared.domain.content import publication_key
 from shared.domain.leads import InteractionStatus, lead_path
 from shared.domain.reviews import ReviewStatus, review_path
 from shared.domain.tasks import task_path
-from shared.errors import AlreadyExists, Contention
 from shared.events import DocumentEvent
 from shared.ports import DocumentStore, TaskQueue, Write
 from shared.services.content import schedule_publication
+from shared.services.once import became, commit_once, marker_path, marker_write, retrying
 from shared.services.scheduling import cancel_task, cancel_write, drop_cloud_task
 
-log = logging.getLogger("growthkit.triggers")
-
-T = TypeVar("T")
-# Eventarc retries for at most a day; markers can go (a TTL policy on expires_at) after.
-MARKER_TTL = timedelta(days=7)
-ATTEMPTS = 3
 _ENGAGED = {InteractionStatus.OPENED, InteractionStatus.CLICKED, InteractionStatus.REPLIED}
-
-
-def marker_path(company_id: str, function: str, event_id: str) -> str:
-    return f"companies/{company_id}/processed_events/{function}-{event_id.replace('/', '_')}"
-
-
-def marker_write(path: str, function: str, event: DocumentEvent, now: datetime) -> Write:
-    data = {
-        "function": function,
-        "event_id": event.id,
-        "document": event.document,
-        "processed_at": now,
-        "expires_at": now + MARKER_TTL,
-    }
-    return Write(path, data, "create")
-
-
-def commit_once(store: DocumentStore, writes: Sequence[Write], what: str) -> bool:
-    """Commit writes that include a marker; False when a concurrent duplicate won."""
-    try:
-        store.commit(writes)
-    except AlreadyExists:
-        log.info("duplicate delivery of %s: the other one committed first", what)
-        return False
-    return True
-
-
-def retrying(attempt: Callable[[], T]) -> T:
-    """Run an optimistic read-then-write attempt again when its precondition fails."""
-    for _ in range(ATTEMPTS - 1):
-        try:
-            return attempt()
-        except Contention:
-            log.info("document changed between read and write; trying again")
-    return attempt()
-
-
-def became(event: DocumentEvent, field: str, value: str) -> bool:
-    """Whether this event changed ``field`` to ``value``."""
-    return event.changed(field) and (event.after or {}).get(field) == value
 
 
 def on_interaction_created(

@@ -39,8 +39,8 @@ from shared.domain.workflows_runtime import (
 )
 from shared.errors import DomainError, InvalidInput, Transient
 from shared.ports import DocumentStore, Filter, Messenger, Snapshot, TaskQueue
+from shared.services.once import retrying
 from shared.services.task_handlers import TaskContext
-from shared.services.triggers import retrying
 from shared.services.workflows_context import StepContext, StepEffect, Webhooks
 from shared.services.workflows_enrolment import finish_writes, wake
 from shared.services.workflows_record import Advance, commit_step, guarded

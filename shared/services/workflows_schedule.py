@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.domain.content import as_utc
+from shared.domain.common import as_utc
 from shared.domain.tasks import ScheduledTask
 from shared.domain.workflows import Workflow, WorkflowStatus, workflow_path
 from shared.domain.workflows_conditions import TriggerType
@@ -26,9 +26,9 @@ from shared.domain.workflows_triggers import conditions_hold, last_fire
 from shared.errors import Contention, InvalidInput
 from shared.events import ScheduledEvent
 from shared.ports import DocumentStore, Filter, Snapshot, TaskQueue, Write
+from shared.services.once import MARKER_TTL, marker_path
 from shared.services.scheduling import schedule_task
 from shared.services.task_handlers import TaskContext
-from shared.services.triggers import MARKER_TTL, marker_path
 from shared.services.workflows import workflow_from
 from shared.services.workflows_enrolment import enrol
 

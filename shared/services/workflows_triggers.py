@@ -29,10 +29,10 @@ from shared.domain.workflows_triggers import (
 from shared.errors import Contention
 from shared.events import DocumentEvent
 from shared.ports import DocumentStore, Filter, TaskQueue, Write
+from shared.services.once import became, marker_path, marker_write
 from shared.services.scheduling import cancel_task, schedule_task
 from shared.services.scoring import company_settings
 from shared.services.scoring_engagement import notify_key
-from shared.services.triggers import became, marker_path, marker_write
 from shared.services.workflows import workflow_from
 from shared.services.workflows_enrolment import enrol, finish_writes
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.domain.campaigns import recipient_path, recipients_collection, send_key
+from shared.domain.campaign_keys import recipient_path, recipients_collection, send_key
 from shared.domain.compliance import suppression_path
 from shared.domain.tasks import ScheduledTask
 from shared.errors import Refused
