@@ -31,6 +31,7 @@ from shared.manifest import FUNCTIONS
 
 BASELINE = ROOT / "bench" / "baseline" / "main.py"
 EAGER = ROOT / "bench" / "baseline" / "eager_main.py"
+FLOOR = ROOT / "bench" / "baseline" / "floor_main.py"
 EAGER_IMPORTS = (
     "import functions.analytics, functions.content, functions.forms, functions.referrals, "
     "functions.reviews, functions.tasks, functions.triggers"
@@ -38,6 +39,7 @@ EAGER_IMPORTS = (
 TARGET_RATIO = 1.2
 IMPORT_OURS = "import functions_framework, functions.main as m; m.{target}"
 IMPORT_BASELINE = "import functions_framework; from google.cloud import firestore"
+IMPORT_FLOOR = f"{IMPORT_BASELINE}; import pydantic; pydantic.BaseModel"
 
 
 @dataclass
@@ -105,12 +107,13 @@ class Subject:
 
 
 def subjects(only: list[str] | None = None) -> list[Subject]:
-    """Both baselines, lead_intake behind the old eager main.py, then every function (or
-    those named in ``only``)."""
+    """Both baselines, the floor, lead_intake behind the old eager main.py, then every
+    function (or those named in ``only``)."""
     eager = f"import functions_framework; {EAGER_IMPORTS}"
     rows = [
         Subject("baseline", "baseline", BASELINE, IMPORT_BASELINE),
         Subject("baseline_read", "baseline_read", BASELINE, IMPORT_BASELINE),
+        Subject("floor: + pydantic", "floor", FLOOR, IMPORT_FLOOR),
         Subject(
             "lead_intake, eager main.py",
             "lead_intake",
@@ -147,7 +150,7 @@ def measure(stack: BenchStack, runs: int, only: list[str] | None = None) -> dict
 
 COLUMNS = ["function", "first answer best", "median", "CPU best", "vs baseline: best"]
 COLUMNS += ["median", "CPU", "import best", "vs baseline", "status"]
-_REFERENCES = ("baseline", "lead_intake,")
+_REFERENCES = ("baseline", "floor:", "lead_intake,")
 
 
 def _cells(name: str, found: Samples, base: Samples) -> list[object]:
@@ -194,7 +197,9 @@ def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
         f"Target: each function within {TARGET_RATIO}x the bare baseline, judged on the best "
         "of the runs (on a shared machine, other work only ever adds time; medians shown "
         "too). `baseline` imports google.cloud.firestore and answers without I/O; "
-        "`baseline_read` also builds a client and reads one document. Each function's first "
+        "`baseline_read` also builds a client and reads one document; `floor: + pydantic` "
+        "also imports pydantic and validates one model (bench/baseline/floor_main.py), the "
+        "least a function of ours can cost, shown for reference. Each function's first "
         "request does its real work against the local Firestore (bench/first_requests.py); "
         "`lead_intake, eager main.py` is the same function behind a main.py importing every "
         "area, as functions/main.py did before.",

@@ -1,0 +1,28 @@
+"""The floor under every function of the bundle: functions-framework, Firestore, pydantic.
+
+``floor`` imports what any of our functions must (Firestore and pydantic, the chosen
+library for domain models), validates one small model and reads one document through a new
+client: the least a function that checks its input and touches Firestore can cost. It is
+not the issue's baseline; the cold-start table shows it so each function's excess over
+what it cannot avoid is visible next to its ratio to the baseline.
+"""
+
+from typing import Any
+
+import functions_framework
+from google.cloud import firestore
+from pydantic import BaseModel
+
+
+class Ping(BaseModel):
+    """A model like the smallest request bodies: one field, built at import."""
+
+    name: str = "floor"
+
+
+@functions_framework.http
+def floor(_request: Any) -> str:
+    """Validate a model and read one document (project from GOOGLE_CLOUD_PROJECT)."""
+    Ping.model_validate({"name": "acme"})
+    firestore.Client().document("companies/acme").get()
+    return "ok"
