@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -42,6 +43,11 @@ Creator = Callable[[DocumentStore, datetime, StaffIdentity, Scope, Any, str], tu
 AUDIT_FIELDS = frozenset(
     {"id", "company_id", "lead_id", "created_at", "created_by", "updated_at", "updated_by"}
 )
+
+
+def statuses(enum: type[StrEnum]) -> tuple[str, ...]:
+    """A status filter's allowed values: every value of the status enum."""
+    return tuple(s.value for s in enum)
 
 
 @dataclass(frozen=True)

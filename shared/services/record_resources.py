@@ -1,0 +1,67 @@
+"""The staff REST API's content, campaigns, reviews and referrals (reviews and referrals
+are read here and written by their own functions)."""
+
+from __future__ import annotations
+
+from shared.domain.campaigns import (
+    Campaign,
+    CampaignFields,
+    CampaignStatus,
+    campaign_check,
+    campaign_deletable,
+    campaign_editable,
+)
+from shared.domain.content import Content, ContentStatus
+from shared.domain.identity import StaffIdentity
+from shared.domain.referrals import Referral, ReferralStatus
+from shared.domain.reviews import Review, ReviewStatus
+from shared.domain.staff_api_models import ContentFields, content_check
+from shared.errors import Refused
+from shared.ports import Data
+from shared.services import staff_api_queries as queries
+from shared.services.staff_api import ResourceSpec, statuses
+
+
+def _not_published(_staff: StaffIdentity, content: Data) -> None:
+    if content.get("status") == ContentStatus.PUBLISHED.value:
+        raise Refused("Published content stays: it is live on its platforms.")
+
+
+RECORD_RESOURCES: tuple[ResourceSpec, ...] = (
+    ResourceSpec(
+        "content",
+        Content,
+        {"created_at": ("time", queries.content)},
+        ContentFields,
+        filters={"status": statuses(ContentStatus)},
+        required=frozenset({"title"}),
+        check=content_check,
+        deletable=_not_published,
+    ),
+    ResourceSpec(
+        "campaigns",
+        Campaign,
+        {"created_at": ("time", queries.campaigns)},
+        CampaignFields,
+        filters={"status": statuses(CampaignStatus)},
+        required=frozenset({"name"}),
+        check=campaign_check,
+        write_guard=campaign_editable,
+        deletable=campaign_deletable,
+    ),
+    ResourceSpec(
+        "reviews",
+        Review,
+        {"created_at": ("time", queries.reviews)},
+        filters={"status": statuses(ReviewStatus)},
+        writes_elsewhere="request_review",
+    ),
+    ResourceSpec(
+        "referrals",
+        Referral,
+        {"created_at": ("time", queries.referrals)},
+        filters={"status": statuses(ReferralStatus)},
+        id_field="code",
+        writes_elsewhere="referral_codes",
+    ),
+)

@@ -1,0 +1,54 @@
+"""The staff API's resource index: it names every family's resources exactly, and an
+instance loads only the family its requests use (the cold-start point of the index)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from shared.services.staff_api_resources import FAMILIES, RESOURCES, family_specs
+
+ROOT = Path(__file__).resolve().parents[2]
+OTHER_FAMILIES = (
+    "shared.services.record_resources",
+    "shared.services.business",
+    "shared.services.outreach_resources",
+    "shared.services.scoring_rule_resources",
+    "shared.domain.campaigns",
+)
+
+
+def test_the_index_names_each_familys_specs_exactly() -> None:
+    for (module, attribute), names in FAMILIES.items():
+        specs = family_specs(module, attribute)
+        assert [spec.name for spec in specs] == list(names), module
+    everything = [name for names in FAMILIES.values() for name in names]
+    assert len(everything) == len(set(everything)) == len(RESOURCES)
+    assert list(RESOURCES) == everything
+    assert all(RESOURCES[name].name == name for name in everything)
+
+
+def test_unknown_resources_are_absent() -> None:
+    assert RESOURCES.get("users") is None
+    assert "nope" not in RESOURCES
+
+
+def test_the_lead_list_loads_only_the_lead_family() -> None:
+    code = f"""
+import json, sys
+import functions.staff
+from shared.services.staff_api_resources import RESOURCES
+spec = RESOURCES["leads"]
+before = sorted(m for m in {OTHER_FAMILIES!r} if m in sys.modules)
+RESOURCES["campaigns"]
+after = sorted(m for m in {OTHER_FAMILIES!r} if m in sys.modules)
+print(json.dumps([spec.name, before, after]))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    name, before, after = json.loads(out.stdout)
+    assert (name, before) == ("leads", [])
+    assert after == ["shared.domain.campaigns", "shared.services.record_resources"]
