@@ -11,8 +11,8 @@ import io
 import json
 import logging
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import flask
 from pydantic import ValidationError
@@ -74,6 +74,30 @@ def _error(err: DomainError) -> tuple[dict[str, Any], int]:
         logging.WARNING if status >= 500 else logging.INFO, "refused (%s): %s", status, err.message
     )
     return error_body(err), status
+
+
+def headers_of(request: flask.Request) -> Mapping[str, str]:
+    """The request's headers as the typed events read them (Scheduler's, Cloud Tasks')."""
+    # Werkzeug's Headers match names case-insensitively, which a plain dict would not.
+    return cast(Mapping[str, str], request.headers)
+
+
+def not_allowed(allowed: tuple[str, ...], elsewhere: str | None = None) -> flask.Response:
+    """405 naming the methods that work here (and the function that makes the changes,
+    for resources another function writes)."""
+    message = f"Use {', '.join(allowed)} here."
+    if elsewhere:
+        message += f" Changes go through the {elsewhere} function."
+    body = {"error": {"code": "method-not-allowed", "message": message, "details": {}}}
+    return flask.make_response(flask.jsonify(body), 405, {"Allow": ", ".join(allowed)})
+
+
+def idempotency_key(request: flask.Request) -> str | None:
+    """A POST's ``Idempotency-Key`` header, when it has one of a sane length."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise InvalidInput("Idempotency-Key must be 1 to 200 characters.")
+    return key
 
 
 def read_body(request: flask.Request, max_bytes: int) -> dict[str, Any]:

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict
-from typing import Any, cast
+from typing import Any
 
 import flask
 import functions_framework
 
-from functions._http import respond
+from functions._http import headers_of, respond
 from shared import bootstrap
 from shared.events import scheduled_event
 from shared.services.analytics import rollup_analytics as rollup
 
 
 def _rollup(request: flask.Request) -> tuple[dict[str, Any], int]:
-    # Werkzeug's Headers match names case-insensitively, which a plain dict would not.
-    headers = cast(Mapping[str, str], request.headers)
     now = bootstrap.clock.now()
-    result = rollup(bootstrap.document_store(), now, scheduled_event(headers, now))
+    result = rollup(bootstrap.document_store(), now, scheduled_event(headers_of(request), now))
     return asdict(result), 200
 
 

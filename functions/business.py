@@ -1,7 +1,6 @@
-"""Business development functions: ``consultations`` (staff, Firebase ID token) and
-``download_resource`` (public, by form key, CORS from the company's sites). Business
-profiles, audits, strategies and resources are served by ``staff_api``
-(``shared/services/business.py``).
+"""Business development: ``consultations`` (staff, Firebase ID token). Resource downloads
+are ``download_resource`` (functions/downloads.py); business profiles, audits, strategies
+and resources are served by ``staff_api`` (``shared/services/business.py``).
 
     consultations  /companies/{c}/consultations               GET (list), POST (book)
                    /companies/{c}/consultations/{id}          GET, PATCH (type, topic, link, notes)
@@ -16,20 +15,22 @@ from typing import Any
 import flask
 import functions_framework
 
-from functions._http import client_ip, cors_headers, preflight, read_body, respond
+from functions._http import (
+    idempotency_key,
+    not_allowed,
+    read_body,
+    respond,
+)
 from shared import bootstrap
 from shared.adapters.auth import verify_bearer
-from shared.domain.business_resources import DownloadRequest
 from shared.domain.common import is_document_id
 from shared.domain.consultations import BookingRequest, CancelRequest, CompleteRequest
 from shared.domain.identity import StaffIdentity
 from shared.domain.staff_api import Scope
-from shared.errors import InvalidInput, NotFound
-from shared.services import business_downloads as downloads
+from shared.errors import NotFound
 from shared.services import consultations_lifecycle as lifecycle
 from shared.services import staff_api_writes as writes
 from shared.services.consultations import CONSULTATIONS, book
-from shared.services.intake import load_company
 from shared.services.staff_api import get_item, list_items
 from shared.settings import get_settings
 
@@ -51,25 +52,6 @@ def _route(path: str) -> tuple[str, str | None, str | None]:
 
 def _body(request: flask.Request) -> dict[str, Any]:
     return read_body(request, get_settings().max_body_bytes)
-
-
-def not_allowed(allowed: tuple[str, ...]) -> flask.Response:
-    """405 naming the methods that work here."""
-    body = {
-        "error": {
-            "code": "method-not-allowed",
-            "message": f"Use {', '.join(allowed)} here.",
-            "details": {},
-        }
-    }
-    return flask.make_response(flask.jsonify(body), 405, {"Allow": ", ".join(allowed)})
-
-
-def idempotency_key(request: flask.Request) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 200:
-        raise InvalidInput("Idempotency-Key must be 1 to 200 characters.")
-    return key
 
 
 def _collection(request: flask.Request, staff: StaffIdentity, company_id: str) -> Result:
@@ -123,31 +105,3 @@ def consultations(request: flask.Request) -> flask.Response:
     """Book consultations (never overlapping, with reminders), list, edit, cancel and
     complete them."""
     return respond(lambda: _consultations(request))
-
-
-def _download(request: flask.Request) -> Result:
-    if request.method == "OPTIONS":
-        company = load_company(bootstrap.document_store(), request.args.get("key", ""))
-        return preflight(request.headers.get("Origin"), company.allowed_origins)
-    if request.method != "POST":
-        return not_allowed(("POST", "OPTIONS"))
-    body = _body(request)
-    body.setdefault("form_key", request.args.get("key") or body.get("key") or "")
-    body.setdefault("resource_id", request.args.get("resource") or "")
-    body.setdefault("submission_id", request.headers.get("Idempotency-Key"))
-    req = DownloadRequest.model_validate(body)
-    origin = request.headers.get("Origin")
-    result = downloads.download_resource(
-        bootstrap.document_store(), bootstrap.clock, req, client_ip(request), origin
-    )
-    headers = cors_headers(origin, result.company.allowed_origins)
-    if request.accept_mimetypes.best == "application/json":  # a script fetching the link
-        return flask.make_response(flask.jsonify({"url": result.file_url}), 200, headers)
-    return flask.Response(status=302, headers={**headers, "Location": result.file_url})
-
-
-@functions_framework.http
-def download_resource(request: flask.Request) -> flask.Response:
-    """A visitor's download form: the lead and the download recorded, then a 302 to the
-    registered resource's file (JSON ``{"url"}`` for ``Accept: application/json``)."""
-    return respond(lambda: _download(request))

@@ -14,15 +14,13 @@ credentials and tokens are accepted in writes and never returned: responses say
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import asdict
-from typing import Any, cast
+from typing import Any
 
 import flask
 import functions_framework
 
-from functions._http import read_body, respond
-from functions.business import idempotency_key, not_allowed
+from functions._http import headers_of, idempotency_key, not_allowed, read_body, respond
 from shared import bootstrap
 from shared.adapters.auth import verify_bearer
 from shared.domain.common import is_document_id
@@ -113,7 +111,7 @@ def _refresh(request: flask.Request) -> tuple[dict[str, Any], int]:
     # The run works as of now (a retried run must still see what is due now); the
     # Scheduler headers are checked and name the run in the logs.
     now = bootstrap.clock.now()
-    event = scheduled_event(cast(Mapping[str, str], request.headers), now)
+    event = scheduled_event(headers_of(request), now)
     log.info("token refresh run %s", event.run_key)
     result = refresh_due_tokens(bootstrap.document_store(), cipher(), token_refresher(), now)
     return asdict(result), 200

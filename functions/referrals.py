@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import flask
 import functions_framework
@@ -11,6 +10,7 @@ import functions_framework
 from functions._http import (
     client_ip,
     cors_headers,
+    headers_of,
     preflight,
     read_body,
     respond,
@@ -122,9 +122,7 @@ def expire_referrals(request: flask.Request) -> flask.Response:
     """Cloud Scheduler, hourly: active codes past their ``expires_at`` become expired."""
 
     def run() -> tuple[Any, int]:
-        # Werkzeug's Headers match names case-insensitively, which a plain dict would not.
-        headers = cast(Mapping[str, str], request.headers)
-        event = scheduled_event(headers, bootstrap.clock.now())
+        event = scheduled_event(headers_of(request), bootstrap.clock.now())
         count = expire_due_referrals(bootstrap.document_store(), bootstrap.clock, event)
         return {"run": event.run_key, "expired": count}, 200
 

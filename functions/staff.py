@@ -20,12 +20,12 @@ from typing import Any
 import flask
 import functions_framework
 
-from functions._http import read_body, respond
+from functions._http import idempotency_key, not_allowed, read_body, respond
 from shared import bootstrap
 from shared.adapters.auth import verify_bearer
 from shared.domain.identity import StaffIdentity
 from shared.domain.staff_api import Scope
-from shared.errors import InvalidInput, NotFound
+from shared.errors import NotFound
 from shared.services import staff_api_company as company
 from shared.services import staff_api_writes as writes
 from shared.services import users
@@ -58,23 +58,8 @@ def parse_route(path: str) -> Route:
     return Route(c, rest[0] if rest else None, rest[1] if len(rest) == 2 else None)
 
 
-def _not_allowed(allowed: tuple[str, ...], elsewhere: str | None = None) -> flask.Response:
-    message = f"Use {', '.join(allowed)} here."
-    if elsewhere:
-        message += f" Changes go through the {elsewhere} function."
-    body = {"error": {"code": "method-not-allowed", "message": message, "details": {}}}
-    return flask.make_response(flask.jsonify(body), 405, {"Allow": ", ".join(allowed)})
-
-
 def _body(request: flask.Request) -> dict[str, Any]:
     return read_body(request, get_settings().max_body_bytes)
-
-
-def _key(request: flask.Request) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 200:
-        raise InvalidInput("Idempotency-Key must be 1 to 200 characters.")
-    return key
 
 
 def _resource(request: flask.Request, staff: StaffIdentity, route: Route) -> Result:
@@ -83,7 +68,7 @@ def _resource(request: flask.Request, staff: StaffIdentity, route: Route) -> Res
         raise NotFound(f"No resource {route.resource!r} here.")
     allowed = spec.methods(item=route.item_id is not None)
     if request.method not in allowed:
-        return _not_allowed(allowed, spec.writes_elsewhere)
+        return not_allowed(allowed, spec.writes_elsewhere)
     scope = Scope(route.company_id, route.lead_id)
     if route.item_id is None:
         return _collection(request, staff, spec, scope)
@@ -99,7 +84,7 @@ def _collection(
         return {"items": page.items, "next_cursor": page.next_cursor}, 200
     now = bootstrap.clock.now()
     item, created = writes.create_item(
-        store, now, staff, spec, scope, _body(request), _key(request)
+        store, now, staff, spec, scope, _body(request), idempotency_key(request)
     )
     return item, 201 if created else 200
 
@@ -124,7 +109,7 @@ def _company(request: flask.Request, staff: StaffIdentity, company_id: str) -> R
     if request.method == "PATCH":
         now = bootstrap.clock.now()
         return company.update_company(store, now, staff, company_id, _body(request)), 200
-    return _not_allowed(("GET", "PATCH"))
+    return not_allowed(("GET", "PATCH"))
 
 
 def _staff_api(request: flask.Request) -> Result:
@@ -156,7 +141,7 @@ def _users_item(request: flask.Request, staff: StaffIdentity, c: str, uid: str) 
     if request.method == "DELETE":
         users.remove_user(store, admin, staff, c, uid)
         return flask.Response(status=204)
-    return _not_allowed(("GET", "PATCH", "DELETE"))
+    return not_allowed(("GET", "PATCH", "DELETE"))
 
 
 def _user_admin() -> users.UserAdmin:
@@ -171,7 +156,7 @@ def _company_users(request: flask.Request) -> Result:
     if parts[-2:] == ["me", "session"]:
         parts = parts[:-1]
         if request.method != "POST":
-            return _not_allowed(("POST",))
+            return not_allowed(("POST",))
         route = parse_route("/".join(parts))
         staff.require_company(route.company_id)
         now = bootstrap.clock.now()
@@ -193,7 +178,7 @@ def _company_users(request: flask.Request) -> Result:
         admin, messenger = _user_admin(), bootstrap.messenger()
         invited, created = users.invite_user(store, admin, messenger, now, staff, c, _body(request))
         return invited, 201 if created else 200
-    return _not_allowed(("GET", "POST"))
+    return not_allowed(("GET", "POST"))
 
 
 @functions_framework.http

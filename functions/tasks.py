@@ -3,14 +3,13 @@ minute from Cloud Scheduler, the catch-up for tasks whose Cloud Task was never c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict
-from typing import Any, cast
+from typing import Any
 
 import flask
 import functions_framework
 
-from functions._http import read_body, respond
+from functions._http import headers_of, read_body, respond
 from shared import bootstrap
 from shared.domain.tasks import TaskRef
 from shared.events import scheduled_event, task_event
@@ -19,14 +18,9 @@ from shared.services.task_runner import run_scheduled_task
 from shared.settings import get_settings
 
 
-def _headers(request: flask.Request) -> Mapping[str, str]:
-    # Werkzeug's Headers match names case-insensitively, which a plain dict would not.
-    return cast(Mapping[str, str], request.headers)
-
-
 def _run_task(request: flask.Request) -> tuple[dict[str, Any], int]:
     body = read_body(request, get_settings().max_body_bytes)
-    delivery = task_event(_headers(request), body)
+    delivery = task_event(headers_of(request), body)
     ref = TaskRef.model_validate(body)
     result = run_scheduled_task(
         bootstrap.document_store(),
@@ -48,7 +42,7 @@ def run_task(request: flask.Request) -> flask.Response:
 
 
 def _dispatch(request: flask.Request) -> tuple[dict[str, Any], int]:
-    event = scheduled_event(_headers(request), bootstrap.clock.now())
+    event = scheduled_event(headers_of(request), bootstrap.clock.now())
     result = dispatch_service(
         bootstrap.document_store(),
         bootstrap.task_queue(),

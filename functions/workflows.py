@@ -1,19 +1,16 @@
-"""Workflow and scoring functions: staff manage workflows over HTTP; Firestore triggers
-enrol leads, score interactions and end enrolments at goals; schedules fire
-schedule-triggered workflows and decay engagement scores."""
+"""``workflows``: staff manage nurture workflows over HTTP. What runs them is elsewhere, each
+its own area so a cold start loads only its part: the triggers that enrol leads and end
+enrolments, and the schedule that fires schedule-triggered workflows
+(functions/workflow_triggers.py); engagement scoring and its decay
+(functions/engagement.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict
-from typing import Any, cast
+from typing import Any
 
 import flask
 import functions_framework
-from cloudevents.http.event import CloudEvent
 
-from functions._events import handle as handle_event
-from functions._events import without_queue
 from functions._http import read_body, respond
 from shared import bootstrap
 from shared.adapters.auth import verify_bearer
@@ -21,10 +18,7 @@ from shared.domain.identity import StaffIdentity
 from shared.domain.workflows import Workflow, WorkflowRequest, WorkflowStatus
 from shared.domain.workflows_runtime import Execution
 from shared.errors import InvalidInput
-from shared.events import scheduled_event
-from shared.services import scoring_engagement, workflows_triggers
 from shared.services import workflows as service
-from shared.services.workflows_schedule import enrol_scheduled_workflows as fire_schedules
 from shared.settings import get_settings
 
 _NOT_ALLOWED = {"error": {"code": "method-not-allowed", "message": "Use GET or POST."}}
@@ -89,54 +83,3 @@ def workflows(request: flask.Request) -> flask.Response:
     lead by hand (201; 409 when already enrolled). Invalid definitions are a 400 naming
     each error's path, e.g. ``steps[3].branch.else``."""
     return respond(lambda: _workflows(request))
-
-
-@functions_framework.cloud_event
-def on_lead_workflows(cloud_event: CloudEvent) -> None:
-    """Enrol the lead in workflows its change fires; end enrolments at conversion; tell
-    the assignee when the score crosses the company's threshold."""
-    handle_event("on_lead_workflows", cloud_event, workflows_triggers.on_lead_workflows)
-
-
-@functions_framework.cloud_event
-def on_interaction_workflows(cloud_event: CloudEvent) -> None:
-    """A form submission enrols in form-triggered workflows; a reply ends enrolments."""
-    handle_event(
-        "on_interaction_workflows", cloud_event, workflows_triggers.on_interaction_workflows
-    )
-
-
-@functions_framework.cloud_event
-def on_interaction_scored(cloud_event: CloudEvent) -> None:
-    """Award the engagement points of the scoring rules a new interaction matches."""
-    service_fn = without_queue(scoring_engagement.on_interaction_scored)
-    handle_event("on_interaction_scored", cloud_event, service_fn)
-
-
-def _headers(request: flask.Request) -> Mapping[str, str]:
-    # Werkzeug's Headers match names case-insensitively, which a plain dict would not.
-    return cast(Mapping[str, str], request.headers)
-
-
-@functions_framework.http
-def decay_engagement_scores(request: flask.Request) -> flask.Response:
-    """Cloud Scheduler, daily: engagement points decay where the company set it up."""
-
-    def run() -> tuple[Any, int]:
-        event = scheduled_event(_headers(request), bootstrap.clock.now())
-        result = scoring_engagement.decay_engagement_scores(bootstrap.document_store(), event)
-        return {"run": event.run_key, **asdict(result)}, 200
-
-    return respond(run)
-
-
-@functions_framework.http
-def enrol_scheduled_workflows(request: flask.Request) -> flask.Response:
-    """Cloud Scheduler, every minute: schedule-triggered workflows whose time came fire."""
-
-    def run() -> tuple[Any, int]:
-        event = scheduled_event(_headers(request), bootstrap.clock.now())
-        result = fire_schedules(bootstrap.document_store(), bootstrap.task_queue(), event)
-        return {"run": event.run_key, **asdict(result)}, 200
-
-    return respond(run)
