@@ -2,7 +2,8 @@
 
 Campaigns themselves are created and edited through ``staff_api``
 (``/companies/{c}/campaigns``); this function moves them through their statuses, which
-schedules or stops the sending.
+schedules or stops the sending. Conversions are ``on_lead_campaigns``
+(functions/conversions.py), which loads none of the campaign models.
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from typing import Any
 
 import flask
 import functions_framework
-from cloudevents.http.event import CloudEvent
 
-from functions._events import handle as handle_event
 from functions._http import read_body, respond
 from shared import bootstrap
 from shared.adapters.auth import verify_bearer
@@ -24,7 +23,6 @@ from shared.domain.identity import StaffIdentity
 from shared.errors import InvalidInput
 from shared.services import campaigns as service
 from shared.services import campaigns_progress as progress
-from shared.services.campaigns_conversions import on_lead_campaigns as convert
 from shared.settings import get_settings
 
 _NOT_ALLOWED = {"error": {"code": "method-not-allowed", "message": "Use GET or POST."}}
@@ -92,9 +90,3 @@ def campaigns(request: flask.Request) -> flask.Response:
     ``?id=`` reads progress against the goals; ``?id=&view=recipients&status=&after=``
     lists recipients."""
     return respond(lambda: _campaigns(request))
-
-
-@functions_framework.cloud_event
-def on_lead_campaigns(cloud_event: CloudEvent) -> None:
-    """A lead that converts is marked converted in the campaigns that reached it."""
-    handle_event("on_lead_campaigns", cloud_event, convert)

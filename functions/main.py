@@ -61,7 +61,7 @@ _AREAS = {
     "email_events": "functions.compliance",
     "track_open": "functions.tracking",
     "track_click": "functions.tracking",
-    "on_lead_campaigns": "functions.campaigns",
+    "on_lead_campaigns": "functions.conversions",
 }
 
 # Every target, for tools that list them (a module ``__getattr__`` is invisible to them).

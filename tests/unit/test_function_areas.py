@@ -1,0 +1,46 @@
+"""Each function area (a module of functions/ that functions/main.py maps targets to) is
+loaded alone on a cold start, so it may import the shared helpers of functions/ (modules
+named with a leading underscore) but never another area, which would load that area's
+services and models into every instance of this one."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import functions.main
+
+FUNCTIONS_DIR = Path(functions.main.__file__).parent
+
+
+def _areas() -> set[str]:
+    return set(functions.main._AREAS.values())
+
+
+def _imported_function_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "functions":
+                found |= {f"functions.{alias.name}" for alias in node.names}
+            elif node.module.startswith("functions."):
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("functions.")}
+    return found
+
+
+def test_every_area_exists_and_defines_its_targets() -> None:
+    for target, area in functions.main._AREAS.items():
+        source = (FUNCTIONS_DIR / f"{area.split('.')[1]}.py").read_text(encoding="utf-8")
+        assert f"\ndef {target}(" in source, (target, area)
+
+
+def test_no_area_imports_another() -> None:
+    crossings = {
+        area: sorted(
+            _imported_function_modules(FUNCTIONS_DIR / f"{area.split('.')[1]}.py") & _areas()
+        )
+        for area in _areas()
+    }
+    assert {area: found for area, found in crossings.items() if found} == {}
