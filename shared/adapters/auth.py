@@ -8,6 +8,7 @@ refused exactly as in production.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,10 +34,19 @@ def _anonymous_credential() -> Any:
 
 
 _APP_NAME = "growthkit"
+# Concurrent first requests (an instance serves several threads) would otherwise both find
+# no app, both initialise it, and the loser's "already exists" ValueError would read as an
+# invalid token: a 401 for a valid caller.
+_APP_LOCK = threading.Lock()
 
 
 def _firebase_app() -> Any:
     """The firebase-admin app for the configured project (rebuilt if settings changed)."""
+    with _APP_LOCK:
+        return _current_app()
+
+
+def _current_app() -> Any:
     import firebase_admin
     from firebase_admin import _token_gen
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -89,6 +90,9 @@ class FirebaseUserAdmin:
         return link
 
 
+_APP_LOCK = threading.Lock()
+
+
 @functools.cache
 def _client(project_id: str, emulator_host: str | None, production: bool) -> Any:
     """One firebase-admin Auth client per configuration (tests switch projects)."""
@@ -98,11 +102,14 @@ def _client(project_id: str, emulator_host: str | None, production: bool) -> Any
     from shared.adapters.auth import _anonymous_credential
 
     name = f"growthkit-users:{project_id}:{emulator_host or 'google'}"
-    try:
-        app = firebase_admin.get_app(name)
-    except ValueError:
-        credential = None if production else _anonymous_credential()
-        app = firebase_admin.initialize_app(credential, {"projectId": project_id}, name=name)
+    # functools.cache lets two concurrent first calls both get here: the lock makes the
+    # second find the app the first made rather than fail to initialise it again.
+    with _APP_LOCK:
+        try:
+            app = firebase_admin.get_app(name)
+        except ValueError:
+            credential = None if production else _anonymous_credential()
+            app = firebase_admin.initialize_app(credential, {"projectId": project_id}, name=name)
     client = auth.Client(app)
     if emulator_host:
         # firebase-admin only offers the emulator through the process-wide variable; this
