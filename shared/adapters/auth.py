@@ -36,17 +36,26 @@ def _anonymous_credential() -> Any:
 _APP_NAME = "growthkit"
 # Concurrent first requests (an instance serves several threads) would otherwise both find
 # no app, both initialise it, and the loser's "already exists" ValueError would read as an
-# invalid token: a 401 for a valid caller.
-_APP_LOCK = threading.Lock()
+# invalid token: a 401 for a valid caller. Reentrant: _firebase_app holds it around
+# named_app.
+_APP_LOCK = threading.RLock()
+
+
+def named_app(name: str, project_id: str, production: bool) -> Any:
+    """The firebase-admin app called ``name``, made once even when threads ask at once
+    (the token checks here and the user admin share this)."""
+    import firebase_admin
+
+    with _APP_LOCK:
+        try:
+            return firebase_admin.get_app(name)
+        except ValueError:  # not initialised yet
+            credential = None if production else _anonymous_credential()
+            return firebase_admin.initialize_app(credential, {"projectId": project_id}, name=name)
 
 
 def _firebase_app() -> Any:
     """The firebase-admin app for the configured project (rebuilt if settings changed)."""
-    with _APP_LOCK:
-        return _current_app()
-
-
-def _current_app() -> Any:
     import firebase_admin
     from firebase_admin import _token_gen
 
@@ -54,18 +63,17 @@ def _current_app() -> Any:
 
     settings = get_settings()
     cert_url = settings.id_token_cert_url or _DEFAULT_CERT_URL
-    try:
-        app = firebase_admin.get_app(_APP_NAME)
-        if app.project_id == settings.project_id and _token_gen.ID_TOKEN_CERT_URI == cert_url:
-            return app
-        firebase_admin.delete_app(app)
-    except ValueError:
-        pass  # not initialised yet
-    _token_gen.ID_TOKEN_CERT_URI = cert_url
-    credential = None if settings.environment == "production" else _anonymous_credential()
-    return firebase_admin.initialize_app(
-        credential, {"projectId": settings.project_id}, name=_APP_NAME
-    )
+    with _APP_LOCK:
+        try:
+            app = firebase_admin.get_app(_APP_NAME)
+            if app.project_id == settings.project_id and _token_gen.ID_TOKEN_CERT_URI == cert_url:
+                return app
+            firebase_admin.delete_app(app)
+        except ValueError:
+            pass  # not initialised yet
+        _token_gen.ID_TOKEN_CERT_URI = cert_url
+        production = settings.environment == "production"
+        return named_app(_APP_NAME, settings.project_id, production)
 
 
 def verify_bearer(authorization: str | None) -> StaffIdentity:

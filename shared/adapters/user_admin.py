@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -90,26 +89,17 @@ class FirebaseUserAdmin:
         return link
 
 
-_APP_LOCK = threading.Lock()
-
-
 @functools.cache
 def _client(project_id: str, emulator_host: str | None, production: bool) -> Any:
     """One firebase-admin Auth client per configuration (tests switch projects)."""
-    import firebase_admin
     from firebase_admin import _http_client, _user_mgt, _utils, auth
 
-    from shared.adapters.auth import _anonymous_credential
+    from shared.adapters.auth import named_app
 
+    # functools.cache lets two concurrent first calls both get here: named_app makes the
+    # app once, under the lock the token checks use too.
     name = f"growthkit-users:{project_id}:{emulator_host or 'google'}"
-    # functools.cache lets two concurrent first calls both get here: the lock makes the
-    # second find the app the first made rather than fail to initialise it again.
-    with _APP_LOCK:
-        try:
-            app = firebase_admin.get_app(name)
-        except ValueError:
-            credential = None if production else _anonymous_credential()
-            app = firebase_admin.initialize_app(credential, {"projectId": project_id}, name=name)
+    app = named_app(name, project_id, production)
     client = auth.Client(app)
     if emulator_host:
         # firebase-admin only offers the emulator through the process-wide variable; this

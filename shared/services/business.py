@@ -16,7 +16,6 @@ its name is copied onto them (``business_name``) so lists need no second read.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Any
 
 from shared.domain.business import (
@@ -44,11 +43,7 @@ from shared.domain.staff_api import Scope
 from shared.errors import InvalidInput
 from shared.ports import Data, DocumentStore
 from shared.services import business_queries as queries
-from shared.services.staff_api import ResourceSpec
-
-
-def _values(enum: type[StrEnum]) -> tuple[str, ...]:
-    return tuple(v.value for v in enum)
+from shared.services.staff_api import ResourceSpec, enum_values
 
 
 def _id_filter(name: str) -> Any:
@@ -98,7 +93,7 @@ BUSINESS_RESOURCES: tuple[ResourceSpec, ...] = (
         BusinessProfile,
         {"created_at": ("time", queries.profiles)},
         ProfileFields,
-        filters={"stage": _values(BusinessStage)},
+        filters={"stage": enum_values(BusinessStage)},
         required=frozenset({"business_name"}),
     ),
     ResourceSpec(
@@ -116,7 +111,7 @@ BUSINESS_RESOURCES: tuple[ResourceSpec, ...] = (
         GrowthStrategy,
         {"created_at": ("time", queries.strategies)},
         StrategyFields,
-        filters={"status": _values(StrategyStatus)},
+        filters={"status": enum_values(StrategyStatus)},
         required=frozenset({"business_profile_id", "name"}),
         create_only=frozenset({"business_profile_id"}),
         list_values=_id_filter("business_profile_id"),
@@ -127,7 +122,7 @@ BUSINESS_RESOURCES: tuple[ResourceSpec, ...] = (
         DownloadableResource,
         {"created_at": ("time", queries.resources)},
         ResourceFields,
-        filters={"type": _values(ResourceType)},
+        filters={"type": enum_values(ResourceType)},
         required=frozenset({"title", "file_url"}),
     ),
     ResourceSpec(
@@ -142,7 +137,7 @@ BUSINESS_RESOURCES: tuple[ResourceSpec, ...] = (
         "newsletter_subscriptions",
         NewsletterSubscription,
         {"created_at": ("time", queries.subscriptions)},
-        filters={"status": _values(SubscriptionStatus)},
+        filters={"status": enum_values(SubscriptionStatus)},
         read=Role.MANAGER,
         writes_elsewhere="newsletter_signup",
     ),

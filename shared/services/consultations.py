@@ -40,7 +40,7 @@ from shared.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenie
 from shared.ports import Data, DocumentStore, Filter, Snapshot, TaskQueue, Transaction, Write
 from shared.services import business_queries as queries
 from shared.services.scheduling import schedule_task
-from shared.services.staff_api import ResourceSpec, view
+from shared.services.staff_api import ResourceSpec, enum_values, view
 
 log = logging.getLogger("growthkit.consultations")
 
@@ -63,7 +63,7 @@ CONSULTATIONS = ResourceSpec(
         "created_at": ("time", queries.consultations_by_created_at),
     },
     ConsultationEdit,
-    filters={"status": tuple(s.value for s in ConsultationStatus)},
+    filters={"status": enum_values(ConsultationStatus)},
     write=Role.USER,
     delete=None,
     write_guard=may_change,

@@ -15,7 +15,7 @@ from shared.domain.staff_api_models import (
 )
 from shared.services import staff_api_leads as leads
 from shared.services import staff_api_queries as queries
-from shared.services.staff_api import ResourceSpec, statuses
+from shared.services.staff_api import ResourceSpec, enum_values
 
 LEAD_RESOURCES: tuple[ResourceSpec, ...] = (
     ResourceSpec(
@@ -26,7 +26,7 @@ LEAD_RESOURCES: tuple[ResourceSpec, ...] = (
             "score": ("number", queries.leads_by_score),
         },
         LeadFields,
-        filters={"status": statuses(LeadStatus)},
+        filters={"status": enum_values(LeadStatus)},
         required=frozenset({"email"}),
         create_only=frozenset({"email"}),
         write=Role.USER,

@@ -40,7 +40,7 @@ from shared.domain.outreach_keys import MessageStatus
 from shared.domain.staff_api import PageQuery, Scope
 from shared.domain.staff_api_models import DocId, EditModel
 from shared.ports import Data, DocumentStore, Filter, Snapshot
-from shared.services.staff_api import ResourceSpec
+from shared.services.staff_api import ResourceSpec, enum_values
 
 
 class BusinessFields(EditModel):
@@ -219,7 +219,7 @@ OUTREACH_RESOURCES = (
         "outreach_messages",
         OutreachMessage,
         {"created_at": ("time", list_messages)},
-        filters={"status": tuple(s.value for s in MessageStatus)},
+        filters={"status": enum_values(MessageStatus)},
         writes_elsewhere="campaigns",
     ),
 )

@@ -19,7 +19,7 @@ from shared.domain.staff_api_models import ContentFields, content_check
 from shared.errors import Refused
 from shared.ports import Data
 from shared.services import staff_api_queries as queries
-from shared.services.staff_api import ResourceSpec, statuses
+from shared.services.staff_api import ResourceSpec, enum_values
 
 
 def _not_published(_staff: StaffIdentity, content: Data) -> None:
@@ -33,7 +33,7 @@ RECORD_RESOURCES: tuple[ResourceSpec, ...] = (
         Content,
         {"created_at": ("time", queries.content)},
         ContentFields,
-        filters={"status": statuses(ContentStatus)},
+        filters={"status": enum_values(ContentStatus)},
         required=frozenset({"title"}),
         check=content_check,
         deletable=_not_published,
@@ -43,7 +43,7 @@ RECORD_RESOURCES: tuple[ResourceSpec, ...] = (
         Campaign,
         {"created_at": ("time", queries.campaigns)},
         CampaignFields,
-        filters={"status": statuses(CampaignStatus)},
+        filters={"status": enum_values(CampaignStatus)},
         required=frozenset({"name"}),
         check=campaign_check,
         write_guard=campaign_editable,
@@ -53,14 +53,14 @@ RECORD_RESOURCES: tuple[ResourceSpec, ...] = (
         "reviews",
         Review,
         {"created_at": ("time", queries.reviews)},
-        filters={"status": statuses(ReviewStatus)},
+        filters={"status": enum_values(ReviewStatus)},
         writes_elsewhere="request_review",
     ),
     ResourceSpec(
         "referrals",
         Referral,
         {"created_at": ("time", queries.referrals)},
-        filters={"status": statuses(ReferralStatus)},
+        filters={"status": enum_values(ReferralStatus)},
         id_field="code",
         writes_elsewhere="referral_codes",
     ),

@@ -45,8 +45,8 @@ AUDIT_FIELDS = frozenset(
 )
 
 
-def statuses(enum: type[StrEnum]) -> tuple[str, ...]:
-    """A status filter's allowed values: every value of the status enum."""
+def enum_values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """A list filter's allowed values: every value of the enum (a status, a stage...)."""
     return tuple(s.value for s in enum)
 
 
