@@ -14,7 +14,7 @@ from typing import Any
 import flask
 
 from functions._http import install
-from shared.startup import collector_paused, freeze_loaded
+from shared.startup import collector_paused, freeze_loaded, hold_collector, release_collector
 
 # functions-framework executes this file inside the app context of each app it creates, so
 # this sets up every function's app: the body size limit and the last-resort error handler
@@ -70,10 +70,14 @@ ENTRY_POINTS = tuple(sorted(_AREAS))
 
 def __getattr__(name: str) -> Any:
     """Import the area that defines ``name`` and return the entry point (the collector
-    paused while it loads, its objects frozen afterwards: shared/startup.py)."""
+    paused while it loads, its objects frozen afterwards: shared/startup.py). Loaded by
+    functions-framework (inside the app's context), the pause lasts until the app's first
+    answer, so the Google clients' first imports run without it too."""
     area = _AREAS.get(name)
     if area is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if flask.has_app_context() and hold_collector():
+        flask.current_app.teardown_request(release_collector)
     with collector_paused():
         entry = getattr(importlib.import_module(area), name)
     freeze_loaded()

@@ -4,8 +4,8 @@ A cold start creates tens of thousands of objects that live as long as the proce
 area's modules and models, then the Google client libraries on the first request. The
 collector runs every 700 allocations, and its passes walk those objects again and again
 to free almost nothing (a few hundred objects after a whole first request); importing
-Firestore alone set off about 35 ms of collections. Paused while code loads, the first
-request does not pay for them.
+Firestore alone set off about 35 ms of collections. Held off while the instance loads and
+answers its first request, the cold start does not pay for them.
 
 Frozen afterwards (``gc.freeze``), what the functions-framework master loaded before
 gunicorn forks its worker is left out of the worker's collections, which neither walk it
@@ -17,8 +17,12 @@ forks without exec.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+_hold_lock = threading.Lock()
+_hold = {"taken": False, "active": False}
 
 
 @contextmanager
@@ -39,3 +43,25 @@ def freeze_loaded() -> None:
     process: called when the instance's entry point has loaded, before gunicorn forks."""
     if gc.get_freeze_count() == 0:
         gc.freeze()
+
+
+def hold_collector() -> bool:
+    """Turn the collector off until ``release_collector``: once per process, from loading
+    the entry point through the first answer, which imports the Google client libraries
+    (the largest part of a cold start). True while the hold is on, so the caller can make
+    sure the first answer releases it."""
+    with _hold_lock:
+        if not _hold["taken"] and gc.isenabled():
+            _hold["taken"] = _hold["active"] = True
+            gc.disable()
+        return _hold["active"]
+
+
+def release_collector(_error: BaseException | None = None) -> None:
+    """End the hold (after the first answer; later calls do nothing): what the first
+    request loaded is frozen like the entry point, then the collector runs again."""
+    with _hold_lock:
+        if _hold["active"]:
+            _hold["active"] = False
+            gc.freeze()
+            gc.enable()
