@@ -81,6 +81,7 @@ def __getattr__(name: str) -> Any:
     with collector_paused():
         entry = getattr(importlib.import_module(area), name)
     freeze_loaded()
+    globals()[name] = entry  # functions-framework looks it up twice: once is enough
     return entry
 
 
