@@ -116,7 +116,7 @@ class BenchStack:
         """The bundle's queue, paused: tasks are created and kept, never delivered."""
         from localcloud.serve import queue_spec
         from shared.adapters.clients import tasks_client
-        from shared.manifest import TASKS_QUEUE
+        from shared.queues import TASKS_QUEUE
         from shared.settings import get_settings
 
         client, settings = tasks_client(), get_settings()

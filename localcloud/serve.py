@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared.manifest import FUNCTIONS, QUEUES, Trigger
+from shared.manifest import FUNCTIONS, Trigger
+from shared.queues import QUEUES
 
 log = logging.getLogger("localcloud.serve")
 

@@ -1,6 +1,7 @@
 """The bundle's one manifest: every function, its trigger, schedule and queue.
 
-localcloud routes events, creates Scheduler jobs and Tasks queues from this list, and the
+localcloud routes events, creates Scheduler jobs and Tasks queues from this list (the
+queues in shared.queues, apart because every function's Settings names one), and the
 deploy plan is printed from it, so the local stack and production cannot drift.
 """
 
@@ -18,19 +19,6 @@ class Trigger(StrEnum):
 
 
 EVENT_TYPE_PREFIX = "google.cloud.firestore.document.v1."
-
-
-@dataclass(frozen=True)
-class Queue:
-    """A Cloud Tasks queue and its retry and rate configuration."""
-
-    name: str
-    max_attempts: int = 10
-    min_backoff_seconds: float = 1.0
-    max_backoff_seconds: float = 300.0
-    max_doublings: int = 5
-    max_dispatches_per_second: float = 50.0
-    max_concurrent_dispatches: int = 50
 
 
 @dataclass(frozen=True)
@@ -60,9 +48,6 @@ class Function:
     def full_event_type(self) -> str | None:
         return EVENT_TYPE_PREFIX + self.event_type if self.event_type else None
 
-
-TASKS_QUEUE = Queue("growth-tasks")
-QUEUES: tuple[Queue, ...] = (TASKS_QUEUE,)
 
 FUNCTIONS: tuple[Function, ...] = (
     Function("lead_intake", Trigger.HTTP, public=True),

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from shared.manifest import TASKS_QUEUE
+from shared.queues import TASKS_QUEUE
 
 _LOCAL_SIGNING_KEY = "local-development-signing-key-not-secret"
 # 32 bytes, base64url: encrypts secrets at rest when nothing else is configured (tests;

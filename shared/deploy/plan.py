@@ -13,7 +13,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from shared.manifest import FUNCTIONS, QUEUES, Function, Queue, Trigger
+from shared.manifest import FUNCTIONS, Function, Trigger
+from shared.queues import QUEUES, Queue
 from shared.settings import OAUTH_PLATFORMS
 
 RUNTIME = "python311"

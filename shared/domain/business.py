@@ -51,7 +51,7 @@ class ProfileFields(EditModel):
     target_revenue: Money | None = None
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     business_model: str | None = Field(default=None, max_length=2000)
-    main_challenges: list[Item] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    main_challenges: list[Item] = Field(default=[], max_length=MAX_LIST_ITEMS)
 
 
 class BusinessProfile(StoredModel, ProfileFields):
@@ -70,7 +70,7 @@ class AuditFields(EditModel):
     finance_score: Score = 0
     technology_score: Score = 0
     summary: str | None = Field(default=None, max_length=5000)
-    recommendations: list[Item] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    recommendations: list[Item] = Field(default=[], max_length=MAX_LIST_ITEMS)
 
 
 class BusinessAudit(StoredModel, AuditFields):
@@ -128,8 +128,8 @@ class StrategyFields(EditModel):
     priority: Priority = Priority.MEDIUM
     status: StrategyStatus = StrategyStatus.DRAFT
     expected_impact: str | None = Field(default=None, max_length=2000)
-    resources: list[Item] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
-    milestones: list[Milestone] = Field(default_factory=list, max_length=MAX_MILESTONES)
+    resources: list[Item] = Field(default=[], max_length=MAX_LIST_ITEMS)
+    milestones: list[Milestone] = Field(default=[], max_length=MAX_MILESTONES)
 
 
 class GrowthStrategy(StoredModel, StrategyFields):

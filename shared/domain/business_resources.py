@@ -36,7 +36,7 @@ class ResourceFields(EditModel):
     type: ResourceType = ResourceType.GUIDE
     file_url: FileUrl = "https://x"  # required on create
     active: bool = True
-    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    tags: list[Tag] = Field(default=[], max_length=MAX_TAGS)
 
 
 class DownloadableResource(StoredModel, ResourceFields):

@@ -59,13 +59,13 @@ class TargetCriteria(EditModel):
     the filters given (an empty filter matches everyone)."""
 
     audience: Audience = "leads"
-    ids: list[DocId] = Field(default_factory=list, max_length=MAX_EXPLICIT_IDS)
-    lead_statuses: list[LeadStatus] = Field(default_factory=list, max_length=10)
-    tags_any: list[Tag] = Field(default_factory=list, max_length=20)
+    ids: list[DocId] = Field(default=[], max_length=MAX_EXPLICIT_IDS)
+    lead_statuses: list[LeadStatus] = Field(default=[], max_length=10)
+    tags_any: list[Tag] = Field(default=[], max_length=20)
     min_score: int | None = Field(default=None, ge=0, le=100)
-    industries: list[Label] = Field(default_factory=list, max_length=20)
-    countries: list[Label] = Field(default_factory=list, max_length=50)
-    business_ids: list[DocId] = Field(default_factory=list, max_length=MAX_EXPLICIT_IDS)
+    industries: list[Label] = Field(default=[], max_length=20)
+    countries: list[Label] = Field(default=[], max_length=50)
+    business_ids: list[DocId] = Field(default=[], max_length=MAX_EXPLICIT_IDS)
     limit: int | None = Field(default=None, ge=1, le=100_000)
 
 
@@ -102,7 +102,7 @@ class CampaignFields(EditModel):
     budget_allocated: float | None = Field(default=None, ge=0, le=1e12)
     budget_spent: float = Field(default=0.0, ge=0, le=1e12)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    goals: list[Goal] = Field(default_factory=list, max_length=10)
+    goals: list[Goal] = Field(default=[], max_length=10)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
 
@@ -118,7 +118,7 @@ class Campaign(StoredModel, CampaignFields):
     company_id: str
     status: CampaignStatus = CampaignStatus.DRAFT
     status_reason: str | None = None
-    stats: dict[str, int] = Field(default_factory=dict)
+    stats: dict[str, int] = {}
     # Sending: each start, resume or wake-up after a pause in the chain starts a new
     # ``run`` of batches; only that run's batches send. One batch at a time holds the lease.
     run: int = 0

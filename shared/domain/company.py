@@ -24,7 +24,7 @@ class CompanySettings(DeferredModel):
     review_reminder_interval_hours: float = 72.0
     review_on_conversion: bool = False
     default_review_platform: str = "google"
-    review_urls: dict[str, str] = Field(default_factory=dict)
+    review_urls: dict[str, str] = {}
     review_message_template: str = (
         "Hi {name}, thank you for choosing {company}! Would you share your experience? {url}"
     )
@@ -84,7 +84,7 @@ class Company(StoredModel):
     logo_url: str | None = None
     subscription: Subscription = Field(default_factory=Subscription)
     public_form_key: str = ""
-    allowed_origins: list[str] = Field(default_factory=list)
+    allowed_origins: list[str] = []
     settings: CompanySettings = Field(default_factory=CompanySettings)
 
     def form_key_matches(self, key: str) -> bool:

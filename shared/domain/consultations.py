@@ -47,8 +47,8 @@ class ConsultationStatus(StrEnum):
 
 class ConsultationNotes(EditModel):
     summary: str | None = Field(default=None, max_length=10_000)
-    insights: list[Line] = Field(default_factory=list, max_length=30)
-    action_items: list[Line] = Field(default_factory=list, max_length=30)
+    insights: list[Line] = Field(default=[], max_length=30)
+    action_items: list[Line] = Field(default=[], max_length=30)
     follow_up_required: bool = False
     # Staff only: never part of anything sent to the attendee.
     internal_notes: str | None = Field(default=None, max_length=10_000)
@@ -87,7 +87,7 @@ class Consultation(StoredModel, BookingRequest):
     company_id: str
     status: ConsultationStatus = ConsultationStatus.SCHEDULED
     ends_at: datetime | None = None
-    reminder_task_ids: list[str] = Field(default_factory=list)
+    reminder_task_ids: list[str] = []
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
     completed_at: datetime | None = None

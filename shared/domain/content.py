@@ -59,10 +59,10 @@ class Content(StoredModel):
     type: ContentType = ContentType.BLOG
     body: str = ""
     status: ContentStatus = ContentStatus.DRAFT
-    platforms: list[str] = Field(default_factory=list)
-    platform_status: dict[str, PlatformState] = Field(default_factory=dict)
+    platforms: list[str] = []
+    platform_status: dict[str, PlatformState] = {}
     url: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = []
     scheduled_at: datetime | None = None
     published_at: datetime | None = None
     failure_reason: str | None = None

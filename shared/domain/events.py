@@ -47,9 +47,7 @@ class EventIn(DeferredModel):
 
     type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
     name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_printable)]
-    properties: dict[PropertyKey, PropertyValue] = Field(
-        default_factory=dict, max_length=MAX_PROPERTIES
-    )
+    properties: dict[PropertyKey, PropertyValue] = Field(default={}, max_length=MAX_PROPERTIES)
     session_id: Id
     event_id: Id | None = None  # a retried batch is stored and counted once
     occurred_at: datetime | None = None

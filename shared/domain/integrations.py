@@ -53,7 +53,7 @@ class IntegrationFields(EditModel):
     provider: str = Field(default="", min_length=1, max_length=100)
     display_name: str = Field(default="", min_length=1, max_length=200)
     # Settings that are not secret (an account id, a list name); secrets go in credentials.
-    configuration: dict[ConfigKey, ConfigValue] = Field(default_factory=dict, max_length=30)
+    configuration: dict[ConfigKey, ConfigValue] = Field(default={}, max_length=30)
     credentials: dict[ConfigKey, SecretValue] | None = Field(default=None, max_length=10)
     # Staff switch an integration on and off; error and expired are set by the system.
     status: Literal[IntegrationStatus.ACTIVE, IntegrationStatus.INACTIVE] = IntegrationStatus.ACTIVE
@@ -68,9 +68,9 @@ class Integration(StoredModel):
     type: IntegrationType
     provider: str
     display_name: str
-    configuration: dict[str, Any] = Field(default_factory=dict)
+    configuration: dict[str, Any] = {}
     credentials: dict[str, Any] | None = Field(default=None, exclude=True)
-    credential_names: list[str] = Field(default_factory=list)
+    credential_names: list[str] = []
     status: IntegrationStatus = IntegrationStatus.ACTIVE
     sync_frequency: SyncFrequency = SyncFrequency.DAILY
     last_sync_at: datetime | None = None
@@ -104,7 +104,7 @@ class ConnectionFields(EditModel):
     access_token: SecretValue = SecretStr("x")  # required on create
     refresh_token: SecretValue | None = None
     expires_at: datetime | None = None
-    scopes: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=30)
+    scopes: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=30)
 
     _aware = field_validator("expires_at")(classmethod(lambda cls, v: _aware(v)))
 
@@ -120,7 +120,7 @@ class SocialConnection(StoredModel):
     access_token: dict[str, Any] | None = Field(default=None, exclude=True)
     refresh_token: dict[str, Any] | None = Field(default=None, exclude=True)
     expires_at: datetime | None = None
-    scopes: list[str] = Field(default_factory=list)
+    scopes: list[str] = []
     status: IntegrationStatus = IntegrationStatus.ACTIVE
     last_refreshed_at: datetime | None = None
     error_message: str | None = None

@@ -100,7 +100,7 @@ class LeadSubmission(RequestModel):
     # header): a retried post with the same id is stored once and answered as before.
     submission_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$")
     utm: Utm = Field(default_factory=Utm)
-    custom_fields: dict[str, str] = Field(default_factory=dict)
+    custom_fields: dict[str, str] = {}
 
     @field_validator("custom_fields")
     @classmethod
@@ -142,9 +142,9 @@ class Lead(StoredModel):
     source: str = "web_form"
     status: LeadStatus = LeadStatus.NEW
     notes: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = []
     assigned_to: str | None = None
-    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    custom_fields: dict[str, Any] = {}
     score: int = 0
     temperature: str = "cold"
     first_touch: Touch = Field(default_factory=Touch)
@@ -166,7 +166,7 @@ class Interaction(StoredModel):
     status: InteractionStatus = InteractionStatus.RECEIVED
     subject: str | None = None
     body: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = {}
 
 
 def lead_id_for(email: str) -> str:

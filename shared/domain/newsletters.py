@@ -49,7 +49,7 @@ class SignupRequest(RequestModel):
     email: Email
     name: str | None = Field(default=None, max_length=500)
     frequency: Frequency = Frequency.WEEKLY
-    topics: list[Topic] = Field(default_factory=list, max_length=MAX_TOPICS)
+    topics: list[Topic] = Field(default=[], max_length=MAX_TOPICS)
     website: str | None = Field(default=None, max_length=2000)  # the honeypot
     page_url: str | None = Field(default=None, max_length=2000)
 
@@ -69,7 +69,7 @@ class NewsletterSubscription(StoredModel):
     name: str | None = None
     status: SubscriptionStatus
     frequency: Frequency = Frequency.WEEKLY
-    topics: list[str] = Field(default_factory=list)
+    topics: list[str] = []
     signup_ip: str | None = None
     signup_page_url: str | None = None
     confirmation_sent_at: datetime | None = None

@@ -87,7 +87,7 @@ class Business(StoredModel):
     country: str | None = None
     phone: str | None = None
     timezone: str | None = None
-    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    custom_fields: dict[str, Any] = {}
     source: str = "import"
     import_id: str | None = None
 
@@ -103,7 +103,7 @@ class Contact(StoredModel):
     title: str | None = None
     phone: str | None = None
     timezone: str | None = None
-    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    custom_fields: dict[str, Any] = {}
     source: str = "import"
     import_id: str | None = None
 
@@ -129,7 +129,7 @@ class ImportRow(DeferredModel):
     contact_last_name: Text = None
     contact_title: Text = None
     contact_phone: str | None = Field(default=None, max_length=40)
-    custom_fields: dict[str, str] = Field(default_factory=dict, max_length=MAX_CUSTOM_COLUMNS)
+    custom_fields: dict[str, str] = Field(default={}, max_length=MAX_CUSTOM_COLUMNS)
 
     @field_validator("domain")
     @classmethod

@@ -52,7 +52,7 @@ class Referral(StoredModel):
     expires_at: datetime | None = None
     max_uses: int = 1
     times_used: int = 0
-    referred_leads: list[str] = Field(default_factory=list)
+    referred_leads: list[str] = []
     created_by: str | None = None
 
 

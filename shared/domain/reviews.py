@@ -50,7 +50,7 @@ class Review(StoredModel):
     # "sending" until the request is handed to the messenger, so a retry can resume it.
     delivery: Literal["sending", "sent"] = "sending"
     message_id: str | None = None
-    reminder_task_ids: list[str] = Field(default_factory=list)
+    reminder_task_ids: list[str] = []
 
 
 class CooldownMarker(DeferredModel):

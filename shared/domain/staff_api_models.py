@@ -44,8 +44,8 @@ class LeadFields(EditModel):
     phone: str | None = Field(default=None, max_length=40)
     status: LeadStatus = LeadStatus.NEW
     source: ShortText = "staff"
-    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
-    custom_fields: dict[str, Any] = Field(default_factory=dict, max_length=MAX_CUSTOM_FIELDS)
+    tags: list[Tag] = Field(default=[], max_length=MAX_TAGS)
+    custom_fields: dict[str, Any] = Field(default={}, max_length=MAX_CUSTOM_FIELDS)
     do_not_contact: bool = False
     # The lead's clock for SMS quiet hours and waits (None: the company's time zone).
     timezone: str | None = Field(default=None, max_length=64)
@@ -88,8 +88,8 @@ class LeadNote(StoredModel):
     private: bool = False
     audience: str = "team"
     author: str
-    mentions: list[str] = Field(default_factory=list)
-    mentioned_uids: list[str] = Field(default_factory=list)
+    mentions: list[str] = []
+    mentioned_uids: list[str] = []
 
 
 class AssignmentFields(EditModel):
@@ -116,9 +116,9 @@ class ContentFields(EditModel):
     body: str = Field(default="", max_length=100_000)
     type: ContentType = ContentType.BLOG
     status: Literal["draft", "scheduled"] = "draft"
-    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    tags: list[Tag] = Field(default=[], max_length=MAX_TAGS)
     platforms: list[Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,30}$")]] = Field(
-        default_factory=list, max_length=10
+        default=[], max_length=10
     )
     scheduled_at: datetime | None = None
 
@@ -153,5 +153,5 @@ class CompanyFields(EditModel):
     industry: ShortText | None = None
     website: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     logo_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
-    allowed_origins: list[Origin] = Field(default_factory=list, max_length=20)
-    settings: dict[str, Any] = Field(default_factory=dict)  # merged into the stored ones
+    allowed_origins: list[Origin] = Field(default=[], max_length=20)
+    settings: dict[str, Any] = {}  # merged into the stored ones

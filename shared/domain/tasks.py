@@ -12,10 +12,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field
-
 from shared.domain.common import DeferredModel, DocumentId, StoredModel
-from shared.manifest import TASKS_QUEUE, by_name
+from shared.manifest import by_name
+from shared.queues import TASKS_QUEUE
 
 
 class TaskStatus(StrEnum):
@@ -40,7 +39,7 @@ class ScheduledTask(StoredModel):
     status: TaskStatus = TaskStatus.PENDING
     scheduled_for: datetime
     executed_at: datetime | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = {}
     result: dict[str, Any] | None = None
     error: str | None = None
     retry_count: int = 0

@@ -48,7 +48,7 @@ class CompanyUser(StoredModel):
     name: str | None = None
     role: Role = Role.USER
     timezone: str = "UTC"
-    preferences: dict[str, Any] = Field(default_factory=dict)
+    preferences: dict[str, Any] = {}
     avatar_url: str | None = None
     status: UserStatus = UserStatus.INVITED
     last_login_at: datetime | None = None
@@ -59,7 +59,7 @@ class ProfileFields(EditModel):
 
     name: ShortText | None = None
     timezone: TimeZone = "UTC"
-    preferences: dict[str, Any] = Field(default_factory=dict, max_length=MAX_PREFERENCES)
+    preferences: dict[str, Any] = Field(default={}, max_length=MAX_PREFERENCES)
     avatar_url: Url | None = None
 
 

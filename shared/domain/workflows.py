@@ -221,7 +221,7 @@ class WorkflowDefinition(Strict):
     status: WorkflowStatus = WorkflowStatus.ACTIVE
     trigger: WorkflowTrigger
     steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
-    goals: list[Goal] = Field(default_factory=list, max_length=MAX_CONDITIONS)
+    goals: list[Goal] = Field(default=[], max_length=MAX_CONDITIONS)
     allow_reenrolment: bool = False
 
 

@@ -113,7 +113,7 @@ class WorkflowTrigger(Strict):
     score: int | None = Field(default=None, ge=1, le=1000)  # score_reached
     cron: str | None = Field(default=None, max_length=100)  # schedule
     time_zone: str = "UTC"
-    conditions: list[LeadCondition] = Field(default_factory=list, max_length=MAX_CONDITIONS)
+    conditions: list[LeadCondition] = Field(default=[], max_length=MAX_CONDITIONS)
 
     @model_validator(mode="after")
     def _parameters(self) -> WorkflowTrigger:

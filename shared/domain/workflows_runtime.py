@@ -15,8 +15,6 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
-
 from shared.domain.common import DeferredModel, StoredModel, as_utc, stable_id
 from shared.domain.compliance import zone_of
 from shared.domain.scoring import condition_holds, field_value
@@ -80,10 +78,10 @@ class Execution(StoredModel):
     status: ExecutionStatus = ExecutionStatus.ACTIVE
     enrolled_by: str = ""
     cause: str = ""
-    definition: dict[str, Any] = Field(default_factory=dict)
+    definition: dict[str, Any] = {}
     cursor: Cursor | None = None
-    visits: dict[str, int] = Field(default_factory=dict)
-    steps: list[StepRun] = Field(default_factory=list)
+    visits: dict[str, int] = {}
+    steps: list[StepRun] = []
     started_at: datetime | None = None
     finished_at: datetime | None = None
     exit_reason: str | None = None

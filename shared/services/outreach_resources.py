@@ -51,7 +51,7 @@ class BusinessFields(EditModel):
     country: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
     timezone: str | None = Field(default=None, max_length=64)
-    custom_fields: dict[str, Any] = Field(default_factory=dict, max_length=MAX_CUSTOM_COLUMNS)
+    custom_fields: dict[str, Any] = Field(default={}, max_length=MAX_CUSTOM_COLUMNS)
 
     _domain = field_validator("domain")(
         classmethod(lambda cls, v: normalize_domain(v) if v else None)
@@ -66,7 +66,7 @@ class ContactFields(EditModel):
     title: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
     timezone: str | None = Field(default=None, max_length=64)
-    custom_fields: dict[str, Any] = Field(default_factory=dict, max_length=MAX_CUSTOM_COLUMNS)
+    custom_fields: dict[str, Any] = Field(default={}, max_length=MAX_CUSTOM_COLUMNS)
 
 
 _EMAIL: TypeAdapter[str] = TypeAdapter(Email)

@@ -40,7 +40,7 @@ class ScoringRuleFields(EditModel):
 
     name: str = Field(default="", min_length=1, max_length=100)
     category: RuleCategory = RuleCategory.DEMOGRAPHIC
-    criteria: list[Criterion] = Field(default_factory=list, min_length=1, max_length=10)
+    criteria: list[Criterion] = Field(default=[], min_length=1, max_length=10)
     points: StrictInt = Field(default=0, ge=-100, le=100)
     priority: StrictInt = Field(default=0, ge=0, le=1000)
     active: StrictBool = True

@@ -6,6 +6,9 @@ services and models into every instance of this one."""
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import functions.main
@@ -44,3 +47,22 @@ def test_no_area_imports_another() -> None:
         for area in _areas()
     }
     assert {area: found for area, found in crossings.items() if found} == {}
+
+
+def test_settings_leave_the_function_list_unloaded() -> None:
+    """Every function reads Settings, which names the tasks queue: that comes from
+    shared.queues, so HTTP functions do not build the manifest's list of 39 functions."""
+    script = (
+        "import json, sys; from shared.settings import get_settings; get_settings();"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('shared.'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=FUNCTIONS_DIR.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(out.stdout)
+    assert "shared.queues" in loaded
+    assert "shared.manifest" not in loaded

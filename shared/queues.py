@@ -1,0 +1,23 @@
+"""The bundle's Cloud Tasks queues: part of the manifest (shared.manifest re-exports them),
+kept in a module of their own because every function's Settings names the tasks queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A Cloud Tasks queue and its retry and rate configuration."""
+
+    name: str
+    max_attempts: int = 10
+    min_backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 300.0
+    max_doublings: int = 5
+    max_dispatches_per_second: float = 50.0
+    max_concurrent_dispatches: int = 50
+
+
+TASKS_QUEUE = Queue("growth-tasks")
+QUEUES: tuple[Queue, ...] = (TASKS_QUEUE,)
