@@ -49,13 +49,8 @@ def test_no_area_imports_another() -> None:
     assert {area: found for area, found in crossings.items() if found} == {}
 
 
-def test_settings_leave_the_function_list_unloaded() -> None:
-    """Every function reads Settings, which names the tasks queue: that comes from
-    shared.queues, so HTTP functions do not build the manifest's list of 39 functions."""
-    script = (
-        "import json, sys; from shared.settings import get_settings; get_settings();"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('shared.'))))"
-    )
+def _loaded_after(code: str) -> set[str]:
+    script = f"import json, sys; {code}; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", script],
         cwd=FUNCTIONS_DIR.parent,
@@ -63,6 +58,23 @@ def test_settings_leave_the_function_list_unloaded() -> None:
         text=True,
         check=True,
     )
-    loaded = json.loads(out.stdout)
+    return set(json.loads(out.stdout))
+
+
+def test_settings_leave_the_function_list_unloaded() -> None:
+    """Every function reads Settings, which names the tasks queue: that comes from
+    shared.queues, so HTTP functions do not build the manifest's list of 39 functions."""
+    loaded = _loaded_after("from shared.settings import get_settings; get_settings()")
     assert "shared.queues" in loaded
     assert "shared.manifest" not in loaded
+
+
+def test_workflow_areas_load_croniter_only_for_schedules() -> None:
+    """croniter (and dateutil) is about 12 ms of a cold start: the workflow functions
+    import it when a schedule trigger needs it, not when their area loads."""
+    loaded = _loaded_after(
+        "import functions.main as m; m.workflows; m.on_lead_workflows; "
+        "m.on_interaction_workflows; m.enrol_scheduled_workflows"
+    )
+    assert "shared.domain.workflows_triggers" in loaded
+    assert "croniter" not in loaded
