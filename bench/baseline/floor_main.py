@@ -20,9 +20,31 @@ class Ping(BaseModel):
     name: str = "floor"
 
 
-@functions_framework.http
-def floor(_request: Any) -> str:
-    """Validate a model and read one document (project from GOOGLE_CLOUD_PROJECT)."""
+def _validate_and_read() -> str:
     Ping.model_validate({"name": "acme"})
     firestore.Client().document("companies/acme").get()
     return "ok"
+
+
+@functions_framework.http
+def floor(_request: Any) -> str:
+    """Validate a model and read one document (project from GOOGLE_CLOUD_PROJECT)."""
+    return _validate_and_read()
+
+
+@functions_framework.http
+def floor_auth(_request: Any) -> str:
+    """The floor plus firebase-admin's Auth module, which every staff function imports to
+    check its caller's ID token (and, in production, look the account up)."""
+    import firebase_admin.auth  # noqa: F401
+
+    return _validate_and_read()
+
+
+@functions_framework.http
+def floor_tasks(_request: Any) -> str:
+    """The floor plus the Cloud Tasks client library, which every function that queues a
+    task on its first request imports."""
+    from google.cloud import tasks_v2  # noqa: F401
+
+    return _validate_and_read()
