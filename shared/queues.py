@@ -1,5 +1,6 @@
-"""The bundle's Cloud Tasks queues: part of the manifest (shared.manifest re-exports them),
-kept in a module of their own because every function's Settings names the tasks queue."""
+"""The bundle's Cloud Tasks queues: part of the manifest (localcloud and the deploy plan
+read them with shared.manifest's functions), kept in a module of their own because every
+function's Settings names the tasks queue and need not build the list of functions."""
 
 from __future__ import annotations
 
