@@ -1,8 +1,13 @@
-"""Helpers for tests: seeding companies and reading documents back."""
+"""Helpers for tests: seeding companies, reading documents back, fresh interpreters."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SITE = "https://www.acme-plumbing.example"
 
@@ -24,3 +29,15 @@ def seed_company(db: Any, company_id: str = "acme", **fields: Any) -> dict[str, 
 def docs(db: Any, path: str) -> dict[str, dict[str, Any]]:
     """Every document of a collection, by id."""
     return {d.id: d.to_dict() for d in db.collection(path).stream()}
+
+
+def in_fresh_interpreter(code: str) -> str:
+    """What ``code`` prints, run by a new interpreter in the repository: for what happens
+    once per process (imports, first builds, the collector), which this one has done."""
+    command = [sys.executable, "-c", code]
+    out = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    # Not check=True: a failure shows the child's traceback, not only its exit status.
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import functions.main
+from tests.support import in_fresh_interpreter
 
 FUNCTIONS_DIR = Path(functions.main.__file__).parent
 
@@ -51,14 +50,7 @@ def test_no_area_imports_another() -> None:
 
 def _loaded_after(code: str) -> set[str]:
     script = f"import json, sys; {code}; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=FUNCTIONS_DIR.parent,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return set(json.loads(out.stdout))
+    return set(json.loads(in_fresh_interpreter(script)))
 
 
 def test_settings_leave_the_function_list_unloaded() -> None:

@@ -10,11 +10,8 @@ interpreter: by the time this module runs, other tests have built the models.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import in_fresh_interpreter
 
 # Prints {"deferred": [...], "built": [...]} for every pydantic model defined in shared/
 # (shared.deploy only runs on a workstation and is left out).
@@ -89,10 +86,7 @@ print(json.dumps(outcomes))
 
 
 def _run(code: str) -> list[str]:
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    return result.stdout.strip().splitlines()
+    return in_fresh_interpreter(code).strip().splitlines()
 
 
 def test_every_model_is_unbuilt_after_import_and_builds_when_asked() -> None:

@@ -4,13 +4,10 @@ instance loads only the family its requests use (the cold-start point of the ind
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 from shared.services.staff_api_resources import FAMILIES, RESOURCES, family_specs
+from tests.support import in_fresh_interpreter
 
-ROOT = Path(__file__).resolve().parents[2]
 OTHER_FAMILIES = (
     "shared.services.record_resources",
     "shared.services.business",
@@ -46,9 +43,6 @@ RESOURCES["campaigns"]
 after = sorted(m for m in {OTHER_FAMILIES!r} if m in sys.modules)
 print(json.dumps([spec.name, before, after]))
 """
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    name, before, after = json.loads(out.stdout)
+    name, before, after = json.loads(in_fresh_interpreter(code))
     assert (name, before) == ("leads", [])
     assert after == ["shared.domain.campaigns", "shared.services.record_resources"]

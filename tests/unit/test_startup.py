@@ -8,11 +8,8 @@ Each check runs in a fresh interpreter: the hold is taken once per process.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import in_fresh_interpreter
 
 # A GET to lead_intake is refused (405) before any Google client is touched, so the first
 # answer needs no Firestore.
@@ -37,16 +34,7 @@ print(json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count() > 0
 
 
 def _run(script: str) -> dict[str, object]:
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, object] = json.loads(in_fresh_interpreter(script).splitlines()[-1])
     return result
 
 
