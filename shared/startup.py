@@ -21,8 +21,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_hold_lock = threading.Lock()
-_hold = {"taken": False, "active": False, "frozen": False}
+_lock = threading.Lock()
+# Once per process each: the hold taken, the hold still on, the entry point frozen.
+_state = {"taken": False, "active": False, "frozen": False}
 
 
 @contextmanager
@@ -43,9 +44,9 @@ def freeze_loaded() -> None:
     process: called when the instance's entry point has loaded, before gunicorn forks."""
     # A flag, not gc.get_freeze_count(): that counts the frozen objects one by one (8 ms
     # once they are there, and functions-framework looks the entry point up twice).
-    with _hold_lock:
-        if not _hold["frozen"]:
-            _hold["frozen"] = True
+    with _lock:
+        if not _state["frozen"]:
+            _state["frozen"] = True
             gc.freeze()
 
 
@@ -54,18 +55,18 @@ def hold_collector() -> bool:
     the entry point through the first answer, which imports the Google client libraries
     (the largest part of a cold start). True while the hold is on, so the caller can make
     sure the first answer releases it."""
-    with _hold_lock:
-        if not _hold["taken"] and gc.isenabled():
-            _hold["taken"] = _hold["active"] = True
+    with _lock:
+        if not _state["taken"] and gc.isenabled():
+            _state["taken"] = _state["active"] = True
             gc.disable()
-        return _hold["active"]
+        return _state["active"]
 
 
 def release_collector(_error: BaseException | None = None) -> None:
     """End the hold (after the first answer; later calls do nothing): what the first
     request loaded is frozen like the entry point, then the collector runs again."""
-    with _hold_lock:
-        if _hold["active"]:
-            _hold["active"] = False
+    with _lock:
+        if _state["active"]:
+            _state["active"] = False
             gc.freeze()
             gc.enable()
