@@ -70,3 +70,17 @@ def test_workflow_areas_load_croniter_only_for_schedules() -> None:
     )
     assert "shared.domain.workflows_triggers" in loaded
     assert "croniter" not in loaded
+
+
+def test_loading_a_target_skips_pydantic_plugin_discovery() -> None:
+    """Discovery scans every installed distribution's entry points at the first model build;
+    functions/main.py turns it off before any model of the bundle is built."""
+    script = (
+        "import importlib.metadata as m, json; calls = []; real = m.entry_points\n"
+        "m.entry_points = lambda **kw: calls.append(kw) or real(**kw)\n"
+        "import functions.main as main; main.lead_intake\n"
+        "from shared.domain.company import Company\n"
+        "Company.model_validate({'id': 'acme', 'name': 'Acme'})\n"
+        "print(json.dumps(calls))"
+    )
+    assert json.loads(in_fresh_interpreter(script)) == []
