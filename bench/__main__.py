@@ -16,6 +16,7 @@ from bench.stack import BenchStack
 # Section name -> module with ``run(stack, args) -> list[Table]``, in report order.
 SECTIONS = {
     "coldstart": "bench.coldstart",
+    "instructions": "bench.instructions",
     "roundtrips": "bench.roundtrips",
     "throughput": "bench.throughput",
     "scaling": "bench.scaling",

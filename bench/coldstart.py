@@ -1,10 +1,13 @@
 """Cold starts: a fresh functions-framework process per run, timed to its first answer.
 
-Each run starts ``functions-framework --target X --source functions/main.py`` and sends the
+Every instance runs from the deploy package in an environment of its pinned requirements
+(bench/deployed.py), as Cloud Functions runs it. Each run starts
+``functions-framework --target X --source main.py`` and sends the
 function's realistic first request (bench/first_requests.py) as soon as the port accepts, so the
 time covers the interpreter, the imports, building clients and the request's own round
 trips to the local Firestore. The baseline (bench/baseline/main.py) is a bare function
-importing only ``google.cloud.firestore``, started the same way in the same loop; runs
+importing only ``google.cloud.firestore``, started the same way, from the same
+environment, in the same loop; runs
 alternate between functions so drift on a shared machine spreads evenly. Import times are
 measured the same way in fresh interpreters: functions-framework plus the entry module and
 target, against functions-framework plus Firestore.
@@ -13,25 +16,26 @@ target, against functions-framework plus Firestore.
 from __future__ import annotations
 
 import argparse
-import compileall
 import http.client
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.deployed import Runtime, baseline_copy, deployed
 from bench.first_requests import first_request_of
-from bench.instance import ROOT, SOURCE, cpu_seconds, free_port, start
+from bench.instance import cpu_seconds, free_port, start
 from bench.report import Table, median, ms, ratio
 from bench.scenarios import Request, Scenario
 from bench.stack import BenchStack
 from shared.manifest import FUNCTIONS
 
-BASELINE = ROOT / "bench" / "baseline" / "main.py"
-EAGER = ROOT / "bench" / "baseline" / "eager_main.py"
-FLOOR = ROOT / "bench" / "baseline" / "floor_main.py"
+# Entry modules in the runtime's folder: the bundle's, then the baselines' copies.
+OURS = "main.py"
+BASELINE = baseline_copy("main.py")
+EAGER = baseline_copy("eager_main.py")
+FLOOR = baseline_copy("floor_main.py")
 EAGER_IMPORTS = (
     "import functions.analytics, functions.content, functions.forms, functions.referrals, "
     "functions.reviews, functions.tasks, functions.triggers"
@@ -70,12 +74,14 @@ def _answer(port: int, request: Request, deadline: float) -> int:
             conn.close()
 
 
-def cold_start(target: str, source: Path, request: Request) -> tuple[float, float, int]:
+def cold_start(
+    runtime: Runtime, target: str, source: Path, request: Request
+) -> tuple[float, float, int]:
     """Seconds from process start to the answer of ``request``, the CPU seconds the
     instance used by then, and the answer's status."""
     port = free_port()
     started = time.perf_counter()
-    process = start(target, port, source)
+    process = start(target, port, source, framework=runtime.framework, cwd=runtime.folder)
     try:
         status = _answer(port, request, time.monotonic() + 60)
         wall = time.perf_counter() - started
@@ -85,12 +91,11 @@ def cold_start(target: str, source: Path, request: Request) -> tuple[float, floa
         process.wait(timeout=30)
 
 
-def import_time(code: str) -> float:
+def import_time(runtime: Runtime, code: str) -> float:
     """Seconds a fresh interpreter spends running ``code`` (the imports it names)."""
     timed = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
-    result = subprocess.run(
-        [sys.executable, "-c", timed], cwd=ROOT, capture_output=True, text=True, check=True
-    )
+    command = [str(runtime.python), "-c", timed]
+    result = subprocess.run(command, cwd=runtime.folder, capture_output=True, text=True, check=True)
     return float(result.stdout.strip())
 
 
@@ -100,7 +105,7 @@ class Subject:
 
     label: str
     target: str
-    source: Path
+    source: str  # the entry module's file name in the runtime's folder
     imports: str
     scenario: Scenario | None = None  # None: a plain GET (the baselines)
 
@@ -132,23 +137,26 @@ def subjects(only: list[str] | None = None) -> list[Subject]:
         scenario = first_request_of(function.name)
         if scenario is not None:
             imports = IMPORT_OURS.format(target=function.name)
-            rows.append(Subject(function.name, function.name, SOURCE, imports, scenario))
+            rows.append(Subject(function.name, function.name, OURS, imports, scenario))
     return rows
 
 
-def measure(stack: BenchStack, runs: int, only: list[str] | None = None) -> dict[str, Samples]:
+def measure(
+    stack: BenchStack, runtime: Runtime, runs: int, only: list[str] | None = None
+) -> dict[str, Samples]:
     """Every subject ``runs`` times, interleaved (so drift spreads evenly over them)."""
     rows = subjects(only)
     samples = {row.label: Samples() for row in rows}
     for run in range(runs):
         for index, row in enumerate(rows):
             request = row.request(stack, run * 100 + index)
-            seconds, cpu, status = cold_start(row.target, row.source, request)
+            source = runtime.source(row.source)
+            seconds, cpu, status = cold_start(runtime, row.target, source, request)
             found = samples[row.label]
             found.starts.append(seconds)
             found.cpu.append(cpu)
             found.statuses.add(status)
-            found.imports.append(import_time(row.imports))
+            found.imports.append(import_time(runtime, row.imports))
     return samples
 
 
@@ -181,21 +189,13 @@ def table(samples: dict[str, Samples]) -> Table:
     return out
 
 
-def compile_sources() -> None:
-    """Bytecode for the project's modules, as a deploy's build makes it: the libraries
-    (and so the baseline) were compiled when pip installed them, while an environment with
-    PYTHONDONTWRITEBYTECODE would otherwise compile our modules again at every start."""
-    for folder in ("functions", "shared", "bench/baseline"):
-        compileall.compile_dir(ROOT / folder, quiet=1)
-
-
 def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
     load_before = os.getloadavg()[0]
-    compile_sources()
+    runtime = deployed()
     unknown = sorted(set(args.functions or ()) - {f.name for f in FUNCTIONS})
     if unknown:
         raise SystemExit(f"bench: no such functions in the manifest: {unknown}")
-    samples = measure(stack, args.runs, args.functions)
+    samples = measure(stack, runtime, args.runs, args.functions)
     result = table(samples)
     result.notes += [
         f"Target: each function within {TARGET_RATIO}x the bare baseline, judged on the best "
@@ -209,8 +209,10 @@ def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
         "request does its real work against the local Firestore (bench/first_requests.py); "
         "`lead_intake, eager main.py` is the same function behind a main.py importing every "
         "area, as functions/main.py did before.",
-        "Every module is compiled to bytecode first (compileall), as a deploy's build and "
-        "pip's install of the libraries do.",
+        "Every instance runs the deploy package (python -m shared.deploy package) with the "
+        "interpreter of a virtual environment holding only its pinned requirements.txt "
+        "(bench/deployed.py), baselines included; every module is compiled to bytecode first, "
+        "as a deploy's build and pip's install of the libraries do.",
         f"{args.runs} runs each, fresh processes, interleaved; {os.cpu_count()} CPUs shared "
         f"with the local Firestore; load average {load_before:.1f} before, "
         f"{os.getloadavg()[0]:.1f} after.",

@@ -25,15 +25,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(target: str, port: int, source: Path = SOURCE, threads: int | None = None) -> Any:
-    """``functions-framework --target TARGET`` on ``port``, as Cloud Functions starts it."""
+def start(
+    target: str,
+    port: int,
+    source: Path = SOURCE,
+    threads: int | None = None,
+    framework: Path = FRAMEWORK,
+    cwd: Path = ROOT,
+) -> Any:
+    """``functions-framework --target TARGET`` on ``port``, as Cloud Functions starts it
+    (``framework``: the functions-framework of the environment to run in)."""
     env = dict(os.environ)
     if threads is not None:
         env["THREADS"] = str(threads)  # what the deploy plan sets: the manifest's concurrency
-    command = [str(FRAMEWORK), "--target", target, "--source", str(source)]
+    command = [str(framework), "--target", target, "--source", str(source)]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
 
 

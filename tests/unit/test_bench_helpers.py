@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 from bench.instance import busiest
+from bench.instructions import FIRST_ANSWER, Count
+from bench.instructions import table as instruction_table
 from bench.report import Table, percentile
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SECOND = 1_000_000_000
 
@@ -35,3 +44,26 @@ def test_table_renders_markdown_rows_and_keeps_raw_figures() -> None:
         table.markdown(),
         table.data,
     )
+
+
+def test_the_counted_first_answer_is_a_real_one() -> None:
+    """bench/instructions.py counts this script under valgrind: run plainly, it creates the
+    baseline's app through functions-framework and answers its first request."""
+    payload = json.dumps({"path": "/", "method": "GET", "headers": {}, "body": ""})
+    source = str(ROOT / "bench" / "baseline" / "main.py")
+    command = [sys.executable, "-c", FIRST_ANSWER, "baseline", source, payload]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert (done.returncode, done.stdout.split()) == (0, ["200"]), done.stderr[-2000:]
+
+
+def test_instruction_ratios_and_verdicts() -> None:
+    counts = {
+        "baseline": Count(1_000_000_000, 200),
+        "floor: + pydantic": Count(1_150_000_000, 200),
+        "lead_intake": Count(1_200_000_000, 201),
+        "campaigns": Count(1_201_000_000, 200),
+    }
+    rows = {row[0]: row for row in instruction_table(counts).rows}
+    assert rows["baseline"][1:4] == ["1,000 M", "1.000x", "0.870x"]
+    assert rows["floor: + pydantic"][2] == "1.150x"  # a reference row: no verdict
+    assert (rows["lead_intake"][2], rows["campaigns"][2]) == ("1.200x met", "1.201x MISSED")

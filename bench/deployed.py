@@ -1,0 +1,84 @@
+"""The bundle as Cloud Functions runs it, for the cold-start benchmarks.
+
+Cold starts are measured on what a deploy ships, not on the development environment:
+the package ``python -m shared.deploy package`` builds (main.py, functions/, shared/ and
+the pinned requirements.txt), run by the interpreter of a virtual environment holding
+only those requirements, as Cloud Functions' build installs them. The development
+environment also holds the test and lint tools and an editable install of the project,
+and some of that changes what a cold start does: pydantic's plugin search reads every
+installed distribution, httpx (under firebase-admin) imports pygments when it finds it.
+
+The environment is made once per set of pins under ``build/bench/`` (pip, from the
+package index or its cache) and reused while requirements.txt stays the same. The
+baselines are copied beside the package's main.py, so every row runs from one directory
+with one interpreter.
+"""
+
+from __future__ import annotations
+
+import compileall
+import shutil
+import subprocess
+import venv
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.instance import ROOT
+from shared.deploy.package import build_package
+
+BUILD = ROOT / "build" / "bench"
+BASELINES = ("main.py", "floor_main.py", "eager_main.py")  # of bench/baseline/
+STAMP = ".requirements"  # in the environment: the requirements.txt it was installed from
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where a cold start runs: an interpreter, its functions-framework, and the folder
+    holding the entry modules (the working directory of every instance)."""
+
+    python: Path
+    framework: Path
+    folder: Path
+
+    def source(self, name: str = "main.py") -> Path:
+        """An entry module in the folder: the bundle's ``main.py`` or a baseline's copy."""
+        return self.folder / name
+
+
+def baseline_copy(name: str) -> str:
+    """The file name a baseline of bench/baseline/ gets beside the package's main.py."""
+    return "baseline_main.py" if name == "main.py" else name
+
+
+def _environment(folder: Path, requirements: str) -> Path:
+    """A virtual environment with exactly ``requirements``, reused when already made."""
+    python = folder / "bin" / "python"
+    stamp = folder / STAMP
+    if python.exists() and stamp.exists() and stamp.read_text("utf-8") == requirements:
+        return python
+    if folder.exists():
+        shutil.rmtree(folder)
+    venv.EnvBuilder(with_pip=True).create(folder)
+    listed = folder / "requirements.txt"
+    listed.write_text(requirements, encoding="utf-8")
+    install = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # Quiet unless it fails: pip's warnings about this machine's index settings are noise.
+    done = subprocess.run(
+        [*install, "-r", str(listed)], capture_output=True, text=True, timeout=900, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"pip could not install {listed}:\n{done.stderr[-3000:]}")
+    stamp.write_text(requirements, encoding="utf-8")  # last: a failed install is redone
+    return python
+
+
+def deployed(build: Path = BUILD) -> Runtime:
+    """Build the package, copy the baselines beside it, compile both to bytecode (as the
+    deploy's build and pip's install of the libraries do) and make its environment."""
+    package = build_package(build / "package")
+    for name in BASELINES:
+        shutil.copyfile(ROOT / "bench" / "baseline" / name, package / baseline_copy(name))
+    compileall.compile_dir(package, quiet=1)
+    requirements = (package / "requirements.txt").read_text(encoding="utf-8")
+    python = _environment(build / "venv", requirements)
+    return Runtime(python, python.parent / "functions-framework", package)

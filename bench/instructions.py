@@ -1,0 +1,146 @@
+"""Cold starts counted in instructions: each row of the cold-start table, once, under
+valgrind's callgrind, from process start to the first answer.
+
+Times on a shared machine move with its speed (this one's changes twofold from second to
+second), so a best-of-runs ratio reads to about 0.15x. An instruction count does not: the
+same cold start counts the same to about 0.05% whatever else runs, so a ratio to the
+baseline reads to the percent and a change worth a millisecond shows. It is a proxy for
+time, blind to cache misses and page faults, and valgrind runs 30 to 50 times slower, so
+each row runs once.
+
+The counted process does what a functions-framework instance does up to its first answer,
+in one interpreter of the deploy environment (bench/deployed.py): import
+functions_framework, create the target's app from its entry module (as the CLI does before
+gunicorn forks a worker) and dispatch the first request through Flask; then it leaves
+without Python's teardown, which is not part of a cold start. Gunicorn and werkzeug's HTTP
+parsing, the same for every row, are left out: that makes each ratio a little larger,
+never smaller.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from bench.coldstart import TARGET_RATIO, Subject, subjects
+from bench.deployed import Runtime, deployed
+from bench.report import Table
+from bench.scenarios import Request
+from bench.stack import BenchStack
+
+# argv: target, entry module, the request as JSON (body as latin-1 text).
+FIRST_ANSWER = """
+import json, os, sys
+import functions_framework
+target, source, request = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+app = functions_framework.create_app(target, source)
+body = request["body"].encode("latin-1")
+with app.test_request_context(
+    request["path"], method=request["method"], data=body, headers=request["headers"]
+):
+    status = app.full_dispatch_request().status_code
+print(status, flush=True)
+os._exit(0)
+"""
+_COLLECTED = re.compile(r"Collected : (\d+)")
+# What the table calls "reference" rows: no verdict, as in the cold-start table.
+_REFERENCES = ("baseline", "floor", "lead_intake,")
+
+
+@dataclass(frozen=True)
+class Count:
+    instructions: int
+    status: int
+
+
+def count(runtime: Runtime, row: Subject, request: Request) -> Count:
+    """The instructions one cold start of ``row`` executes up to its first answer."""
+    payload = {"path": request.path, "method": request.method, "headers": request.headers}
+    payload["body"] = request.body.decode("latin-1")
+    source = str(runtime.source(row.source))
+    env = dict(os.environ, PYTHONHASHSEED="0")  # the same dict and set orders every run
+    with tempfile.TemporaryDirectory() as scratch:
+        command = ["valgrind", "--tool=callgrind", "--cache-sim=no", "--branch-sim=no"]
+        command += [f"--callgrind-out-file={scratch}/callgrind.out"]
+        command += [str(runtime.python), "-c", FIRST_ANSWER, row.target, source]
+        result = subprocess.run(
+            [*command, json.dumps(payload)],
+            cwd=runtime.folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+    found = _COLLECTED.search(result.stderr)
+    if result.returncode != 0 or found is None:
+        raise RuntimeError(f"{row.label}: valgrind failed:\n{result.stderr[-3000:]}")
+    return Count(int(found.group(1)), int(result.stdout.split()[-1]))
+
+
+def measure(stack: BenchStack, runtime: Runtime, only: list[str] | None) -> dict[str, Count]:
+    """Every subject once, as many at a time as there are CPUs (counts do not depend on
+    what else runs); each request is prepared just before its own run."""
+    rows = subjects(only)
+    preparing = threading.Lock()  # the stack's seeding is not made for threads
+
+    def one(index: int) -> Count:
+        with preparing:
+            request = rows[index].request(stack, 9000 + index)
+        return count(runtime, rows[index], request)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counts = list(pool.map(one, range(len(rows))))
+    return {row.label: found for row, found in zip(rows, counts, strict=True)}
+
+
+COLUMNS = ["function", "instructions", "vs baseline", "vs floor", "status"]
+
+
+def table(counts: dict[str, Count]) -> Table:
+    base = counts["baseline"].instructions
+    floor = counts["floor: + pydantic"].instructions
+    out = Table("Cold start in instructions: process start to first answer", COLUMNS)
+    for name, found in counts.items():
+        ratio = found.instructions / base
+        verdict = "" if name.startswith(_REFERENCES) else verdict_of(ratio)
+        cells: list[object] = [name, f"{found.instructions / 1e6:,.0f} M", f"{ratio:.3f}x{verdict}"]
+        cells += [f"{found.instructions / floor:.3f}x", [found.status]]
+        out.add(cells, function=name, instructions=found.instructions, status=found.status)
+    return out
+
+
+def verdict_of(ratio: float) -> str:
+    return " met" if ratio <= TARGET_RATIO else " MISSED"
+
+
+def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
+    if shutil.which("valgrind") is None:
+        skipped = Table("Cold start in instructions", ["note"])
+        skipped.add(["valgrind is not installed (Debian package valgrind): not measured"])
+        return [skipped]
+    counts = measure(stack, deployed(), args.functions)
+    result = table(counts)
+    ours = [name for name in counts if not name.startswith(_REFERENCES)]
+    limit = TARGET_RATIO * counts["baseline"].instructions
+    within = [name for name in ours if counts[name].instructions <= limit]
+    result.notes += [
+        f"Instructions executed (valgrind --tool=callgrind) by one cold start of each row, "
+        f"from process start to the first answer, in one interpreter of the deploy "
+        f"environment: functions_framework imported, the target's app created from its "
+        f"entry module, the first request dispatched through Flask (bench/instructions.py). "
+        f"The same request as the timed table's, against the same local Firestore; "
+        f"PYTHONHASHSEED=0. Within {TARGET_RATIO}x the baseline: {len(within)} of {len(ours)}.",
+        "A count repeats to about 0.05% from run to run, whatever else the machine does; it "
+        "does not weigh cache misses or page faults, so it ranks and compares cold starts "
+        "rather than predicting their times.",
+    ]
+    return [result]
