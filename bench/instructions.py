@@ -36,18 +36,35 @@ from bench.report import Table
 from bench.scenarios import Request
 from bench.stack import BenchStack
 
-# argv: target, entry module, the request as JSON (body as latin-1 text).
+# argv: target, entry module, the request as JSON (body as latin-1 text). The request goes
+# through the app's WSGI call, as gunicorn's worker makes it (Flask's test client would
+# import werkzeug.test, click.testing and pdb, which an instance never loads).
 FIRST_ANSWER = """
-import json, os, sys
+import io, json, os, sys
+from urllib.parse import urlsplit
 import functions_framework
 target, source, request = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 app = functions_framework.create_app(target, source)
 body = request["body"].encode("latin-1")
-with app.test_request_context(
-    request["path"], method=request["method"], data=body, headers=request["headers"]
-):
-    status = app.full_dispatch_request().status_code
-print(status, flush=True)
+url = urlsplit(request["path"])
+environ = {
+    "REQUEST_METHOD": request["method"], "SCRIPT_NAME": "", "PATH_INFO": url.path or "/",
+    "QUERY_STRING": url.query, "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080",
+    "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1", "CONTENT_LENGTH": str(len(body)),
+    "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
+    "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False,
+    "wsgi.run_once": False,
+}
+for name, value in request["headers"].items():
+    key = name.upper().replace("-", "_")
+    environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key] = value
+environ.setdefault("HTTP_HOST", "127.0.0.1:8080")
+answer = []
+response = app(environ, lambda status, headers, exc_info=None: answer.append(status))
+for _chunk in response:
+    pass
+getattr(response, "close", lambda: None)()
+print(answer[0].split()[0], flush=True)
 os._exit(0)
 """
 _COLLECTED = re.compile(r"Collected : (\d+)")
