@@ -57,8 +57,8 @@ def staff_leads(stack: BenchStack, n: int) -> Request:
     return Request("GET", b"", stack.staff(), path)
 
 
-def sign_in(stack: BenchStack, _n: int) -> Request:
-    """The app reports a sign-in (its first call after Firebase Auth's)."""
+def _staff_profile(stack: BenchStack) -> None:
+    """The profile of the staff member behind ``stack.staff()``'s tokens."""
     from shared.domain.users import CompanyUser
 
     now = datetime.now(UTC)
@@ -73,6 +73,11 @@ def sign_in(stack: BenchStack, _n: int) -> Request:
     )
     path = f"companies/{COMPANY}/users/{STAFF_UID}"
     stack.db.document(path).set(profile.model_dump(mode="python"))
+
+
+def sign_in(stack: BenchStack, _n: int) -> Request:
+    """The app reports a sign-in (its first call after Firebase Auth's)."""
+    _staff_profile(stack)
     return Request("POST", b"", stack.staff(), "/companies/acme/users/me/session")
 
 
@@ -84,7 +89,9 @@ def save_workflow(stack: BenchStack, n: int) -> Request:
 
 
 def book_consultation(stack: BenchStack, n: int) -> Request:
-    """Staff book an hour with a prospect (each run its own slot: no overlap)."""
+    """Staff book an hour with a prospect (each run its own slot: no overlap); the host is
+    the calling staff member, whose profile must exist."""
+    _staff_profile(stack)
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
     booking = {
         "scheduled_at": (start + timedelta(hours=n)).isoformat(),

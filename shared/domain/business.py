@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from shared.domain.common import ShortText, StoredModel, random_id
-from shared.domain.staff_api_models import DocId, EditModel
+from shared.domain.edits import DocId, EditModel
 
 MAX_MILESTONES = 50
 MAX_LIST_ITEMS = 20

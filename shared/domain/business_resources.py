@@ -14,8 +14,8 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, field_validator
 
 from shared.domain.common import DocumentId, Email, RequestModel, StoredModel, stable_id
+from shared.domain.edits import EditModel, Tag
 from shared.domain.leads import Utm
-from shared.domain.staff_api_models import EditModel, Tag
 
 MAX_TAGS = 20
 FileUrl = Annotated[str, Field(max_length=2000, pattern=r"^https?://[^\s/?#]+[^\s]*$")]

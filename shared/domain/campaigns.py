@@ -19,9 +19,9 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from shared.domain.campaign_keys import RecipientStatus
 from shared.domain.common import DeferredModel, DocumentId, StoredModel, as_utc
 from shared.domain.compliance import Channel
+from shared.domain.edits import DocId, EditModel, Tag
 from shared.domain.leads import LeadStatus
 from shared.domain.outreach_templates import template_error
-from shared.domain.staff_api_models import DocId, EditModel, Tag
 from shared.errors import Refused
 
 MAX_EXPLICIT_IDS = 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -46,3 +47,10 @@ def identity_from_claims(claims: dict[str, Any]) -> StaffIdentity:
     return StaffIdentity(
         str(claims.get("uid") or claims.get("sub")), company_id, parsed, claims.get("email")
     )
+
+
+def lead_guard(staff: StaffIdentity, lead: Mapping[str, Any]) -> None:
+    """A user may only act on a lead assigned to them (the staff API's guard of a lead and
+    of what hangs under it: interactions, notes, assignments)."""
+    if staff.role is Role.USER and lead.get("assigned_to") != staff.uid:
+        raise PermissionDenied("Users can only work on the leads assigned to them.")

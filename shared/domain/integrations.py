@@ -18,8 +18,8 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, SecretStr, computed_field, field_validator
 
 from shared.domain.common import ShortText, StoredModel
+from shared.domain.edits import EditModel
 from shared.domain.secrets import SecretValue, is_sealed
-from shared.domain.staff_api_models import EditModel
 
 # Refresh tokens this long before they expire: a run every 15 minutes gets two tries.
 REFRESH_AHEAD = timedelta(minutes=30)

@@ -13,25 +13,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from shared.domain.common import DeferredModel, Email, ShortText, StoredModel, as_utc
+from shared.domain.common import Email, ShortText, StoredModel, as_utc
 from shared.domain.content import ContentType
+from shared.domain.edits import DocId, EditModel, Tag
 from shared.domain.leads import InteractionStatus, InteractionType, LeadStatus
 
-Tag = Annotated[str, Field(min_length=1, max_length=50)]
-DocId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^/]+$")]
 MAX_TAGS = 20
 MAX_CUSTOM_FIELDS = 30
 MAX_MENTIONS = 20
 # "@alice" or "@alice@acme.example", not inside an e-mail address ("bob@acme.example").
 _MENTION = re.compile(r"(?<![\w.+-])@([A-Za-z0-9][\w.+-]*(?:@[\w-]+(?:\.[\w-]+)+)?)")
-
-
-class EditModel(DeferredModel):
-    """A body staff send: stripped strings, and no key the model does not know."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 def _utc(value: datetime | None) -> datetime | None:

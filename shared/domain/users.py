@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, Field
 
 from shared.domain.common import Email, ShortText, StoredModel
+from shared.domain.edits import EditModel
 from shared.domain.identity import Role
-from shared.domain.staff_api_models import EditModel
 
 MAX_PREFERENCES = 50
 CLAIM_KEYS = ("company_id", "role")

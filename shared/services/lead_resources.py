@@ -3,7 +3,7 @@ assignments (who may do what: shared/services/staff_api_resources.py)."""
 
 from __future__ import annotations
 
-from shared.domain.identity import Role
+from shared.domain.identity import Role, lead_guard
 from shared.domain.leads import Interaction, Lead, LeadStatus, lead_id_for
 from shared.domain.staff_api_models import (
     AssignmentFields,
@@ -31,7 +31,7 @@ LEAD_RESOURCES: tuple[ResourceSpec, ...] = (
         create_only=frozenset({"email"}),
         write=Role.USER,
         list_values=leads.lead_list_values,
-        guard=leads.lead_guard,
+        guard=lead_guard,
         derive=leads.derive_lead,
         new_id=lambda data: lead_id_for(str(data["email"])),
     ),

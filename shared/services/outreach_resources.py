@@ -25,6 +25,7 @@ from shared.domain.compliance import (
     normalize_phone,
     suppression_id,
 )
+from shared.domain.edits import DocId, EditModel
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.outreach import (
     MAX_CUSTOM_COLUMNS,
@@ -38,7 +39,6 @@ from shared.domain.outreach import (
 )
 from shared.domain.outreach_keys import MessageStatus
 from shared.domain.staff_api import PageQuery, Scope
-from shared.domain.staff_api_models import DocId, EditModel
 from shared.ports import Data, DocumentStore, Filter, Snapshot
 from shared.services.staff_api import ResourceSpec, enum_values
 

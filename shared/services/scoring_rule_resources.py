@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, field_validator
 
+from shared.domain.edits import EditModel
 from shared.domain.identity import Role
 from shared.domain.scoring_rules import (
     FIT_CATEGORIES,
@@ -28,7 +29,6 @@ from shared.domain.scoring_rules import (
     LeadScoringRule,
     RuleCategory,
 )
-from shared.domain.staff_api_models import EditModel
 from shared.errors import InvalidInput
 from shared.services import staff_api_queries as queries
 from shared.services.staff_api import ResourceSpec

@@ -19,7 +19,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
-from shared.domain.identity import Role, StaffIdentity
+from shared.domain.edits import EditModel
+from shared.domain.identity import Role, StaffIdentity, lead_guard
 from shared.domain.leads import lead_path
 from shared.domain.staff_api import (
     PageQuery,
@@ -29,10 +30,8 @@ from shared.domain.staff_api import (
     parse_list_request,
     windows,
 )
-from shared.domain.staff_api_models import EditModel
 from shared.errors import NotFound
 from shared.ports import Data, DocumentStore, Snapshot
-from shared.services.staff_api_leads import lead_guard
 
 log = logging.getLogger("growthkit.staff_api")
 Lister = Callable[[DocumentStore, PageQuery], list[Snapshot]]

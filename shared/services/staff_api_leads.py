@@ -33,12 +33,6 @@ TEAM = "team"
 MAX_USERS_SCANNED = 500  # a small business's staff; mentions resolve against all of them
 
 
-def lead_guard(staff: StaffIdentity, lead: Data) -> None:
-    """A user may only act on a lead assigned to them."""
-    if staff.role is Role.USER and lead.get("assigned_to") != staff.uid:
-        raise PermissionDenied("Users can only work on the leads assigned to them.")
-
-
 def lead_list_values(staff: StaffIdentity, args: Mapping[str, str]) -> dict[str, Any]:
     """``?assigned_to=`` (a uid, ``me`` or ``none``); a user always gets their own."""
     raw = args.get("assigned_to") or ""
