@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.deployed import STAMP, _environment
 from bench.instance import busiest
 from bench.instructions import FIRST_ANSWER, Count
 from bench.instructions import table as instruction_table
@@ -67,3 +68,14 @@ def test_instruction_ratios_and_verdicts() -> None:
     assert rows["baseline"][1:4] == ["1,000 M", "1.000x", "0.870x"]
     assert rows["floor: + pydantic"][2] == "1.150x"  # a reference row: no verdict
     assert (rows["lead_intake"][2], rows["campaigns"][2]) == ("1.200x met", "1.201x MISSED")
+
+
+def test_the_deploy_environment_is_reused_while_its_pins_stay(tmp_path: Path) -> None:
+    """Made once per set of pins: with the same requirements recorded, nothing is
+    installed (a new install of the made-up pin below would fail)."""
+    python = tmp_path / "bin" / "python"
+    python.parent.mkdir()
+    python.write_text("")
+    (tmp_path / STAMP).write_text("no-such-dist==0.0.1\n", encoding="utf-8")
+    assert _environment(tmp_path, "no-such-dist==0.0.1\n") == python
+    assert python.exists()
