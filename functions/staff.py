@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 import functions_framework
@@ -26,12 +26,13 @@ from shared.adapters.auth import verify_bearer
 from shared.domain.identity import StaffIdentity
 from shared.domain.staff_api import Scope
 from shared.errors import NotFound
-from shared.services import staff_api_company as company
 from shared.services import staff_api_writes as writes
-from shared.services import users
 from shared.services.staff_api import ResourceSpec, get_item, list_items
 from shared.services.staff_api_resources import RESOURCES
 from shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from shared.services import users
 
 Result = tuple[Any, int] | flask.Response
 _SEGMENT = re.compile(r"^(?!\.\.?$)(?!__.*__$)[^/]{1,128}$")
@@ -103,6 +104,11 @@ def _item(
 
 
 def _company(request: flask.Request, staff: StaffIdentity, company_id: str) -> Result:
+    # Imported here, as users is in company_users: the two functions share this area, and
+    # staff_api's usual first request (a lead list) needs neither the company's editing
+    # rules nor staff accounts on its cold start.
+    from shared.services import staff_api_company as company
+
     store = bootstrap.document_store()
     if request.method == "GET":
         return company.get_company(store, staff, company_id), 200
@@ -132,6 +138,8 @@ def staff_api(request: flask.Request) -> flask.Response:
 
 
 def _users_item(request: flask.Request, staff: StaffIdentity, c: str, uid: str) -> Result:
+    from shared.services import users
+
     store, admin = bootstrap.document_store(), _user_admin()
     if request.method == "GET":
         return get_item(store, staff, users.USERS, Scope(c), uid), 200
@@ -151,6 +159,8 @@ def _user_admin() -> users.UserAdmin:
 
 
 def _company_users(request: flask.Request) -> Result:
+    from shared.services import users
+
     staff = verify_bearer(request.headers.get("Authorization"))
     parts = [p for p in request.path.split("/") if p]
     if parts[-2:] == ["me", "session"]:
