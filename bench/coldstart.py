@@ -162,23 +162,24 @@ def measure(
 
 COLUMNS = ["function", "first answer best", "median", "CPU best", "vs baseline: best"]
 COLUMNS += ["median", "CPU", "import best", "vs baseline", "status"]
-_REFERENCES = ("baseline", "floor", "lead_intake,")
+# The reference rows (baselines, floors, the eager main.py): shown without a verdict.
+REFERENCES = ("baseline", "floor", "lead_intake,")
 
 
 def _cells(name: str, found: Samples, base: Samples) -> list[object]:
     best = min(found.starts) / min(base.starts)
     cpu = min(found.cpu) / min(base.cpu)
-    verdict = "" if name.startswith(_REFERENCES) else verdict_of(best, cpu)
+    verdict = "" if name.startswith(REFERENCES) else verdict_of(best, cpu)
     cells: list[object] = [name, ms(min(found.starts)), ms(median(found.starts))]
     cells += [ms(min(found.cpu)), f"{best:.2f}x", ratio(median(found.starts), median(base.starts))]
     cells += [f"{cpu:.2f}x{verdict}", ms(min(found.imports))]
     return [*cells, ratio(min(found.imports), min(base.imports)), sorted(found.statuses)]
 
 
-def verdict_of(wall: float, cpu: float) -> str:
-    """Met when the best wall time or, on a machine too busy for wall times, the CPU time
-    used is within the target ratio."""
-    return " met" if min(wall, cpu) <= TARGET_RATIO else " MISSED"
+def verdict_of(*ratios: float) -> str:
+    """Met when any of the ratios is within the target: here the best wall time or, on a
+    machine too busy for wall times, the CPU time used; one instruction count elsewhere."""
+    return " met" if min(ratios) <= TARGET_RATIO else " MISSED"
 
 
 def table(samples: dict[str, Samples]) -> Table:

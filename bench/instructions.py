@@ -30,7 +30,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from bench.coldstart import TARGET_RATIO, Subject, subjects
+from bench.coldstart import REFERENCES, TARGET_RATIO, Subject, subjects, verdict_of
 from bench.deployed import Runtime, deployed
 from bench.report import Table
 from bench.scenarios import Request
@@ -68,8 +68,6 @@ print(answer[0].split()[0], flush=True)
 os._exit(0)
 """
 _COLLECTED = re.compile(r"Collected : (\d+)")
-# What the table calls "reference" rows: no verdict, as in the cold-start table.
-_REFERENCES = ("baseline", "floor", "lead_intake,")
 
 
 @dataclass(frozen=True)
@@ -128,15 +126,11 @@ def table(counts: dict[str, Count]) -> Table:
     out = Table("Cold start in instructions: process start to first answer", COLUMNS)
     for name, found in counts.items():
         ratio = found.instructions / base
-        verdict = "" if name.startswith(_REFERENCES) else verdict_of(ratio)
+        verdict = "" if name.startswith(REFERENCES) else verdict_of(ratio)
         cells: list[object] = [name, f"{found.instructions / 1e6:,.0f} M", f"{ratio:.3f}x{verdict}"]
         cells += [f"{found.instructions / floor:.3f}x", [found.status]]
         out.add(cells, function=name, instructions=found.instructions, status=found.status)
     return out
-
-
-def verdict_of(ratio: float) -> str:
-    return " met" if ratio <= TARGET_RATIO else " MISSED"
 
 
 def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
@@ -146,7 +140,7 @@ def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
         return [skipped]
     counts = measure(stack, deployed(), args.functions)
     result = table(counts)
-    ours = [name for name in counts if not name.startswith(_REFERENCES)]
+    ours = [name for name in counts if not name.startswith(REFERENCES)]
     limit = TARGET_RATIO * counts["baseline"].instructions
     within = [name for name in ours if counts[name].instructions <= limit]
     result.notes += [

@@ -31,10 +31,11 @@ def docs(db: Any, path: str) -> dict[str, dict[str, Any]]:
     return {d.id: d.to_dict() for d in db.collection(path).stream()}
 
 
-def in_fresh_interpreter(code: str) -> str:
-    """What ``code`` prints, run by a new interpreter in the repository: for what happens
-    once per process (imports, first builds, the collector), which this one has done."""
-    command = [sys.executable, "-c", code]
+def in_fresh_interpreter(code: str, *args: str) -> str:
+    """What ``code`` prints (``args`` as its ``sys.argv[1:]``), run by a new interpreter in
+    the repository: for what happens once per process (imports, first builds, the
+    collector), which this one has done."""
+    command = [sys.executable, "-c", code, *args]
     out = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
     )

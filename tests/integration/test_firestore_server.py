@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import queue
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 from google.api_core import exceptions
 from google.cloud import firestore
 
+from bench.instance import free_port
 from localcloud.firestore import FirestoreServer, start_firestore
 from localcloud.firestore.store import Commit
 
@@ -194,12 +194,6 @@ def test_import_and_export_on_exit_round_trip(
 
 
 # --- standalone ----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from bench.instance import free_port
 from shared import bootstrap
 from shared.adapters.messaging import OutboxMessenger, SmtpMessenger, message_id, outbox_path
 from shared.errors import InvalidInput, Transient
@@ -46,12 +46,6 @@ class Mailbox:
 
     def messages(self) -> list[Message]:
         return [message_from_bytes(e.content) for e in self.envelopes]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from bench.deployed import STAMP, _environment
@@ -12,8 +10,7 @@ from bench.instance import busiest
 from bench.instructions import FIRST_ANSWER, Count
 from bench.instructions import table as instruction_table
 from bench.report import Table, percentile
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT, in_fresh_interpreter
 
 SECOND = 1_000_000_000
 
@@ -52,9 +49,7 @@ def test_the_counted_first_answer_is_a_real_one() -> None:
     baseline's app through functions-framework and answers its first request."""
     payload = json.dumps({"path": "/", "method": "GET", "headers": {}, "body": ""})
     source = str(ROOT / "bench" / "baseline" / "main.py")
-    command = [sys.executable, "-c", FIRST_ANSWER, "baseline", source, payload]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert (done.returncode, done.stdout.split()) == (0, ["200"]), done.stderr[-2000:]
+    assert in_fresh_interpreter(FIRST_ANSWER, "baseline", source, payload).split() == ["200"]
 
 
 def test_instruction_ratios_and_verdicts() -> None:

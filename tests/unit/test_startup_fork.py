@@ -5,21 +5,12 @@ must last into the worker's first answer and end after it (shared/startup.py).""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-FRAMEWORK = Path(sys.executable).parent / "functions-framework"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from bench.instance import FRAMEWORK, free_port
+from tests.support import ROOT
 
 
 def _probe(port: int, deadline: float) -> dict[str, object]:
@@ -35,7 +26,7 @@ def _probe(port: int, deadline: float) -> dict[str, object]:
 
 
 def test_the_hold_lasts_through_the_forked_workers_first_answer() -> None:
-    port = _free_port()
+    port = free_port()
     command = [str(FRAMEWORK), "--target", "lead_intake"]
     command += ["--source", str(ROOT / "tests" / "forked" / "probe_main.py")]
     command += ["--host", "127.0.0.1", "--port", str(port)]
