@@ -3,12 +3,12 @@ once a day, Cloud Scheduler has engagement points decay where the company set it
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import flask
 import functions_framework
 from cloudevents.http.event import CloudEvent
+from msgspec.structs import asdict
 
 from functions._events import handle as handle_event
 from functions._events import without_queue

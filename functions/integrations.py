@@ -14,11 +14,11 @@ credentials and tokens are accepted in writes and never returned: responses say
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from typing import Any
 
 import flask
 import functions_framework
+from msgspec.structs import asdict
 
 from functions._http import headers_of, idempotency_key, not_allowed, read_body, respond
 from shared import bootstrap

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import flask
 import functions_framework
+from msgspec.structs import asdict
 
 from functions._http import read_body, respond
 from shared import bootstrap

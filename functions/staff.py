@@ -14,11 +14,11 @@ carry an ``Idempotency-Key`` header.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import flask
 import functions_framework
+from msgspec import Struct
 
 from functions._http import idempotency_key, not_allowed, read_body, respond
 from shared import bootstrap
@@ -38,8 +38,7 @@ Result = tuple[Any, int] | flask.Response
 _SEGMENT = re.compile(r"^(?!\.\.?$)(?!__.*__$)[^/]{1,128}$")
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(Struct, frozen=True):
     company_id: str
     resource: str | None = None
     item_id: str | None = None

@@ -3,11 +3,11 @@ minute from Cloud Scheduler, the catch-up for tasks whose Cloud Task was never c
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import flask
 import functions_framework
+from msgspec.structs import asdict
 
 from functions._http import headers_of, read_body, respond
 from shared import bootstrap

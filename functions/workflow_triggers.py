@@ -4,12 +4,12 @@ workflows every minute."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import flask
 import functions_framework
 from cloudevents.http.event import CloudEvent
+from msgspec.structs import asdict
 
 from functions._events import handle as handle_event
 from functions._http import headers_of, respond

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from msgspec import Struct, field
 
 from shared.errors import InvalidInput
 
 
-@dataclass(frozen=True)
-class ScheduledEvent:
+class ScheduledEvent(Struct, frozen=True):
     job_name: str
     schedule_time: datetime
 
@@ -56,8 +56,7 @@ def scheduled_event(headers: Mapping[str, str], now: datetime) -> ScheduledEvent
     return ScheduledEvent(job, when)
 
 
-@dataclass(frozen=True)
-class TaskEvent:
+class TaskEvent(Struct, frozen=True):
     queue_name: str
     task_name: str
     retry_count: int
@@ -80,8 +79,7 @@ def task_event(headers: Mapping[str, str], payload: dict[str, Any]) -> TaskEvent
     )
 
 
-@dataclass(frozen=True)
-class DocumentEvent:
+class DocumentEvent(Struct, frozen=True):
     """A Firestore document change, decoded from an Eventarc CloudEvent."""
 
     id: str

@@ -7,8 +7,9 @@ deploy plan is printed from it, so the local stack and production cannot drift.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+from msgspec import Struct, field
 
 
 class Trigger(StrEnum):
@@ -21,8 +22,7 @@ class Trigger(StrEnum):
 EVENT_TYPE_PREFIX = "google.cloud.firestore.document.v1."
 
 
-@dataclass(frozen=True)
-class Function:
+class Function(Struct, frozen=True):
     """One Cloud Function: ``entry_point`` is the name in ``functions/main.py``."""
 
     name: str

@@ -9,9 +9,10 @@ round trips without a transaction where that is enough.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
+
+from msgspec import Struct
 
 T = TypeVar("T")
 Data = dict[str, Any]
@@ -19,13 +20,11 @@ WriteMode = Literal["create", "set", "merge", "update", "delete"]
 Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not-in", "array_contains"]
 
 
-@dataclass(frozen=True)
-class Increment:
+class Increment(Struct, frozen=True):
     amount: int | float
 
 
-@dataclass(frozen=True)
-class ArrayUnion:
+class ArrayUnion(Struct, frozen=True):
     values: tuple[Any, ...]
 
 
@@ -37,8 +36,7 @@ class _ServerTime:
 SERVER_TIME: Any = _ServerTime()
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(Struct, frozen=True):
     path: str
     data: Data | None
     update_time: datetime | None = None
@@ -48,8 +46,7 @@ class Snapshot:
         return self.data is not None
 
 
-@dataclass(frozen=True)
-class Write:
+class Write(Struct, frozen=True):
     path: str
     data: Data
     mode: WriteMode = "set"
@@ -57,8 +54,7 @@ class Write:
     if_update_time: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Filter:
+class Filter(Struct, frozen=True):
     field: str
     op: Operator
     value: Any
@@ -97,8 +93,7 @@ class DocumentStore(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class TaskRequest:
+class TaskRequest(Struct, frozen=True):
     """A Cloud Task to create: ``name`` makes it idempotent (ALREADY_EXISTS is success)."""
 
     name: str
@@ -120,8 +115,7 @@ class TaskQueue(Protocol):
 SEND_HEADER = "X-GrowthKit-Send"
 
 
-@dataclass(frozen=True)
-class OutboundMessage:
+class OutboundMessage(Struct, frozen=True):
     channel: Literal["email", "sms"]
     to: str
     subject: str

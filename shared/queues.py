@@ -4,11 +4,10 @@ function's Settings names the tasks queue and need not build the list of functio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
-@dataclass(frozen=True)
-class Queue:
+class Queue(Struct, frozen=True):
     """A Cloud Tasks queue and its retry and rate configuration."""
 
     name: str

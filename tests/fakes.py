@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import msgspec.structs
+
 from shared.errors import AlreadyExists, Contention, NotFound
 from shared.ports import (
     SERVER_TIME,
@@ -277,17 +279,14 @@ class FakeUserAdmin:
         return account
 
     def revoke_tokens(self, uid: str) -> None:
-        import dataclasses
         from datetime import UTC, datetime
 
         account = self.accounts[uid]
         now = datetime.now(UTC)
-        self.accounts[uid] = dataclasses.replace(account, tokens_valid_after=now)
+        self.accounts[uid] = msgspec.structs.replace(account, tokens_valid_after=now)
 
     def set_claims(self, uid: str, claims: dict[str, Any]) -> None:
-        import dataclasses
-
-        self.accounts[uid] = dataclasses.replace(self.accounts[uid], claims=dict(claims))
+        self.accounts[uid] = msgspec.structs.replace(self.accounts[uid], claims=dict(claims))
 
     def sign_in_link(self, email: str) -> str:
         return f"https://auth.example/reset?email={email}"

@@ -40,10 +40,11 @@ import functools
 import logging
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote_plus
+
+from msgspec import Struct
 
 from shared.domain.integrations import RefreshedToken, RefresherMisconfigured, RefreshFailed
 from shared.errors import Transient
@@ -76,14 +77,16 @@ class LocalTokenRefresher:
         )
 
 
-@dataclass(frozen=True)
-class OAuthClient:
+class OAuthClient(Struct, frozen=True):
     """One platform's registered OAuth client and where it renews tokens."""
 
     token_url: str
     client_id: str
-    client_secret: str = field(repr=False)
+    client_secret: str
     auth: Literal["basic", "body"] = "basic"
+
+    def __repr__(self) -> str:  # the secret stays out of logs
+        return f"OAuthClient(token_url={self.token_url!r}, client_id={self.client_id!r})"
 
 
 def oauth_clients(settings: Settings) -> dict[str, OAuthClient]:

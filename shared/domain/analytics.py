@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.common import DeferredModel
 from shared.domain.leads import LeadStatus
@@ -20,8 +21,7 @@ from shared.domain.leads import LeadStatus
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.@+-]")
 
 
-@dataclass(frozen=True)
-class Day:
+class Day(Struct, frozen=True):
     """One UTC day, ``[start, end)``."""
 
     date: str
@@ -49,8 +49,7 @@ class Metric(DeferredModel):
         return f"{self.date}-{self.metric_type}-{name}"
 
 
-@dataclass(frozen=True)
-class DayDocs:
+class DayDocs(Struct, frozen=True):
     """The documents of one company that one day's metrics are computed from."""
 
     leads_created: list[dict[str, Any]]

@@ -7,7 +7,8 @@ to opt out.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from shared.domain.tracking import LinkSigner, rewrite_links, text_to_html
 
@@ -15,8 +16,7 @@ SMS_OPT_OUT = "Reply STOP to opt out."
 ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 
 
-@dataclass(frozen=True)
-class EmailContent:
+class EmailContent(Struct, frozen=True):
     body: str
     html: str
     headers: tuple[tuple[str, str], ...]

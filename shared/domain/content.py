@@ -9,11 +9,11 @@ a platform once published is never published again.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from msgspec import Struct
 from pydantic import Field, field_validator
 
 from shared.domain.common import DeferredModel, DocumentId, RequestModel, StoredModel, as_utc
@@ -103,8 +103,7 @@ class PublishRequest(RequestModel):
     _utc = field_validator("scheduled_at")(classmethod(lambda cls, v: v and as_utc(v)))
 
 
-@dataclass(frozen=True)
-class Post:
+class Post(Struct, frozen=True):
     """What a publisher is asked to publish; ``idempotency_key`` is the same on retries."""
 
     company_id: str
@@ -117,8 +116,7 @@ class Post:
     idempotency_key: str
 
 
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(Struct, frozen=True):
     url: str
     external_id: str
 

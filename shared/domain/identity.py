@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from msgspec import Struct
 
 from shared.errors import PermissionDenied, Unauthenticated
 
@@ -19,8 +20,7 @@ class Role(StrEnum):
 _RANK = {Role.USER: 0, Role.MANAGER: 1, Role.ADMIN: 2}
 
 
-@dataclass(frozen=True)
-class StaffIdentity:
+class StaffIdentity(Struct, frozen=True):
     uid: str
     company_id: str
     role: Role

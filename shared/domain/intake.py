@@ -3,9 +3,10 @@ into a lead without overwriting what must not change (consent, status, first tou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from msgspec import Struct
 
 from shared.domain.common import normalize_email, stable_id
 from shared.domain.company import CompanySettings
@@ -34,8 +35,7 @@ def spam_reason(sub: LeadSubmission, settings: CompanySettings, now: datetime) -
 COMPANY_SHARDS = 64
 
 
-@dataclass(frozen=True)
-class RateWindow:
+class RateWindow(Struct, frozen=True):
     """Counter documents for one window: ``limit`` submissions allowed in it.
 
     A sharded window splits its limit over ``shards`` documents (``allowances``, adding up

@@ -10,11 +10,11 @@ staff see it must be reconnected; sending new tokens (PATCH) reconnects it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from msgspec import Struct
 from pydantic import ConfigDict, Field, SecretStr, computed_field, field_validator
 
 from shared.domain.common import ShortText, StoredModel
@@ -139,14 +139,17 @@ class SocialConnection(StoredModel):
         return is_sealed(self.refresh_token)
 
 
-@dataclass(frozen=True)
-class RefreshedToken:
+class RefreshedToken(Struct, frozen=True):
     """What a provider gives back for a refresh token (kept out of ``repr``, so a log
     line printing it shows no token)."""
 
-    access_token: str = field(repr=False)
+    access_token: str
     expires_at: datetime | None = None
-    refresh_token: str | None = field(default=None, repr=False)  # some providers rotate it
+    refresh_token: str | None = None  # some providers rotate it
+
+    def __repr__(self) -> str:
+        rotated = self.refresh_token is not None
+        return f"RefreshedToken(expires_at={self.expires_at!r}, rotated={rotated})"
 
 
 class RefreshFailed(Exception):

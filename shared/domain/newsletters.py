@@ -16,11 +16,11 @@ import binascii
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
+from msgspec import Struct
 from pydantic import Field, field_validator
 
 from shared.domain.common import Email, RequestModel, StoredModel, normalize_email, stable_id
@@ -89,8 +89,7 @@ def subscription_path(company_id: str, sub_id: str) -> str:
     return f"companies/{company_id}/newsletter_subscriptions/{sub_id}"
 
 
-@dataclass(frozen=True)
-class LinkClaims:
+class LinkClaims(Struct, frozen=True):
     purpose: Purpose
     company_id: str
     subscription_id: str

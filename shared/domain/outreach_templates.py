@@ -17,13 +17,13 @@ like. A template that cannot be parsed or rendered is an error naming the proble
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, Undefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import missing
+from msgspec import Struct
 
 MAX_TEMPLATE_CHARS = 20_000
 MAX_OUTPUT_CHARS = 50_000
@@ -184,8 +184,7 @@ def _render(source: str, context: Mapping[str, Any]) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(Struct, frozen=True):
     subject: str
     body: str
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import functools
 import operator
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from msgspec import Struct
 from pydantic import Field, model_validator
 
 from shared.domain.common import DeferredModel
@@ -81,8 +81,7 @@ class ScoringConfig(DeferredModel):
         return self
 
 
-@dataclass(frozen=True)
-class Score:
+class Score(Struct, frozen=True):
     points: int
     temperature: str
     matched: tuple[str, ...]

@@ -9,9 +9,10 @@ difference between two sheets, recorded rule by rule in ``lead_score_history``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+from msgspec import Struct, field
 
 from shared.domain.common import stable_id
 from shared.domain.scoring import MAX_SCORE, ScoringConfig, temperature
@@ -19,8 +20,7 @@ from shared.domain.scoring import MAX_SCORE, ScoringConfig, temperature
 Bucket = Literal["fit", "engagement"]
 
 
-@dataclass(frozen=True)
-class Delta:
+class Delta(Struct, frozen=True):
     """One rule's change to a lead's score, as history records it."""
 
     rule_id: str
@@ -31,8 +31,7 @@ class Delta:
     category: str = ""
 
 
-@dataclass(frozen=True)
-class ScoreSheet:
+class ScoreSheet(Struct, frozen=True):
     """What makes up a lead's score: applied state rules, first-time-only rules already
     awarded, and accumulated engagement points."""
 

@@ -16,9 +16,10 @@ import binascii
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+
+from msgspec import Struct, field
 
 from shared.domain.common import stable_id
 from shared.errors import InvalidInput
@@ -41,8 +42,7 @@ _HIGHEST: dict[SortKind, Any] = {
 _TICK = timedelta(microseconds=1)  # Firestore keeps timestamps to the microsecond
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(Struct, frozen=True):
     """Rows with ``low <= sort value <= high`` and ``after_id < id < before_id``."""
 
     low: Any
@@ -51,15 +51,13 @@ class Window:
     before_id: str = ID_MAX
 
 
-@dataclass(frozen=True)
-class Cursor:
+class Cursor(Struct, frozen=True):
     value: Any
     id: str
     fingerprint: str
 
 
-@dataclass(frozen=True)
-class ListRequest:
+class ListRequest(Struct, frozen=True):
     """One page of a list: sort field and direction, filters, size, and where to start."""
 
     sort: str
@@ -75,8 +73,7 @@ class ListRequest:
         return stable_id(scope, self.sort, str(self.descending), filters, length=12)
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(Struct, frozen=True):
     """Where a resource lives: a company, and for a lead's notes and such, the lead."""
 
     company_id: str
@@ -88,8 +85,7 @@ class Scope:
         return f"{company}/leads/{self.lead_id}" if self.lead_id else company
 
 
-@dataclass(frozen=True)
-class PageQuery:
+class PageQuery(Struct, frozen=True):
     """One window of one list, as a lister function runs it."""
 
     company_id: str

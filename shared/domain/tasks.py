@@ -7,10 +7,11 @@ decides whether it runs is the document's status and its processing lease.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
+
+from msgspec import Struct
 
 from shared.domain.common import DeferredModel, DocumentId, StoredModel
 from shared.manifest import by_name
@@ -59,8 +60,7 @@ class TaskRef(DeferredModel):
 ClaimOutcome = Literal["claimed", "duplicate", "busy", "not_due", "exhausted", "missing"]
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(Struct, frozen=True):
     """What ``run_task`` should do with a delivery, decided from the stored task."""
 
     outcome: ClaimOutcome

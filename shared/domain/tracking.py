@@ -15,10 +15,11 @@ import html
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
+
+from msgspec import Struct
 
 from shared.domain.compliance import sign
 
@@ -43,8 +44,7 @@ _TRAILING = ".,;:!?)]}"
 MAX_URL_CHARS = 2000
 
 
-@dataclass(frozen=True)
-class LinkSigner:
+class LinkSigner(Struct, frozen=True):
     """Makes the signed links of outgoing messages (``base_url``: where the functions are)."""
 
     base_url: str

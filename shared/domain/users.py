@@ -8,12 +8,12 @@ document never grants what the token does not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from msgspec import Struct, field
 from pydantic import AfterValidator, Field
 
 from shared.domain.common import Email, ShortText, StoredModel
@@ -73,8 +73,7 @@ class InviteFields(UserFields):
     email: Email = ""
 
 
-@dataclass(frozen=True)
-class AuthAccount:
+class AuthAccount(Struct, frozen=True):
     """A Firebase Auth account, as the user-management port returns it."""
 
     uid: str

@@ -11,9 +11,10 @@ schedule time (Scheduler retries, a manual rerun) overwrites the same documents.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct, field
 
 from shared.domain.analytics import Day, DayDocs, Metric, day_before, day_metrics
 from shared.errors import DomainError, Transient
@@ -29,8 +30,7 @@ COMPANY_LIMIT = 10_000
 MAX_WRITES = 500
 
 
-@dataclass
-class RollupResult:
+class RollupResult(Struct):
     date: str
     companies: int = 0
     metrics: int = 0

@@ -11,8 +11,9 @@ The file URL comes from the registered resource, never from the request.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from shared.domain.business_resources import (
     DownloadableResource,
@@ -31,8 +32,7 @@ from shared.services.intake import intake_lead
 log = logging.getLogger("growthkit.downloads")
 
 
-@dataclass(frozen=True)
-class DownloadResult:
+class DownloadResult(Struct, frozen=True):
     company: Company
     file_url: str
     lead_id: str | None

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.campaign_keys import RecipientStatus, recipient_path
 from shared.domain.campaigns import Campaign, Recipient, SendState, TargetCriteria
@@ -29,8 +30,7 @@ PAGE = 300
 WRITE_BATCH = 400  # below Firestore's 500 writes per commit
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(Struct, frozen=True):
     """A lead or contact the criteria select; ``excluded`` says why it will not be sent
     to (it is still recorded as a recipient, so staff see who was left out and why)."""
 

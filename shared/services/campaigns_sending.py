@@ -14,9 +14,10 @@ ended meanwhile; when nothing is queued or deferred, the campaign is completed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.campaign_keys import campaign_path, recipients_collection
 from shared.domain.campaigns import Campaign, CampaignStatus, SendState
@@ -37,8 +38,7 @@ CHECK_EVERY = 10  # recipients between re-reads of the campaign's status within 
 REQUEUE_LIMIT = 400
 
 
-@dataclass(frozen=True)
-class BatchRef:
+class BatchRef(Struct, frozen=True):
     company_id: str
     campaign_id: str
     run: int

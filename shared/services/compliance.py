@@ -10,9 +10,10 @@ the company's help text. Suppressions are create-only: the first reason stays on
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.campaign_keys import campaign_path
 from shared.domain.common import stable_id
@@ -35,8 +36,7 @@ from shared.services.tracking import record_reply
 log = logging.getLogger("growthkit.compliance")
 
 
-@dataclass(frozen=True)
-class UnsubscribeLink:
+class UnsubscribeLink(Struct, frozen=True):
     """What an unsubscribe token names."""
 
     company_id: str
@@ -158,8 +158,7 @@ def unsubscribe(
     )
 
 
-@dataclass(frozen=True)
-class InboundReply:
+class InboundReply(Struct, frozen=True):
     keyword: str | None
     reply: str | None
 

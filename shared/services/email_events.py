@@ -31,9 +31,11 @@ between finds them and records the event).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
+
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from shared.domain.campaign_keys import campaign_path
 from shared.domain.common import as_utc
@@ -61,8 +63,7 @@ UNMATCHED_TTL = timedelta(days=30)
 _REFS = ("lead_id", "contact_id", "campaign_id", "workflow_id", "execution_id")
 
 
-@dataclass(frozen=True)
-class EventResult:
+class EventResult(Struct, frozen=True):
     """What came of one event: ``id`` is its stored id (derived from its event id)."""
 
     id: str
@@ -71,7 +72,7 @@ class EventResult:
     matched_by: str | None = None  # message_id or recipient
 
     def as_json(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 def email_event_path(company_id: str, event_key: str) -> str:

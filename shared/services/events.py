@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.analytics import Day, Metric
 from shared.domain.common import random_id
@@ -45,15 +46,13 @@ ATTEMPTS = 3
 SESSION_MARKER_TTL = timedelta(days=2)
 
 
-@dataclass(frozen=True)
-class IngestResult:
+class IngestResult(Struct, frozen=True):
     company: Company
     stored: int
     duplicates: int
 
 
-@dataclass(frozen=True)
-class Visitor:
+class Visitor(Struct, frozen=True):
     """Where a batch came from, as the HTTP request says."""
 
     ip: str

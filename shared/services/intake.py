@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from shared.domain.common import random_id, stable_id
 from shared.domain.company import Company, company_id_from_form_key, company_path
@@ -49,8 +50,7 @@ class _ReadCommit(Protocol):
     def commit(self, writes: Sequence[Write]) -> None: ...
 
 
-@dataclass(frozen=True)
-class IntakeResult:
+class IntakeResult(Struct, frozen=True):
     outcome: Literal["created", "merged", "spam", "duplicate"]
     company: Company
     lead_id: str | None = None

@@ -15,9 +15,10 @@ nothing. A refresh token the provider rotates is sealed and stored like the old 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from msgspec import Struct, field
 
 from shared.domain.integrations import (
     REFRESH_AHEAD,
@@ -41,8 +42,7 @@ class TokenRefresher(Protocol):
         ...
 
 
-@dataclass
-class RefreshResult:
+class RefreshResult(Struct):
     due: int = 0
     refreshed: int = 0
     expired: int = 0

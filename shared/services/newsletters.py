@@ -9,9 +9,10 @@ signing up again the same day sends nothing more, the next day sends the link ag
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+
+from msgspec import Struct
 
 from shared.domain.common import random_id
 from shared.domain.company import Company, company_path
@@ -44,8 +45,7 @@ from shared.services.intake import check_origin, load_company
 log = logging.getLogger("growthkit.newsletters")
 
 
-@dataclass(frozen=True)
-class Links:
+class Links(Struct, frozen=True):
     """Where the links in mails point, and the key that signs them."""
 
     base_url: str
@@ -55,8 +55,7 @@ class Links:
         return f"{self.base_url.rstrip('/')}/{function}?token={sign_link(self.signing_key, claims)}"
 
 
-@dataclass(frozen=True)
-class SignupResult:
+class SignupResult(Struct, frozen=True):
     company: Company
     outcome: Literal["confirmation_sent", "already_active", "spam"]
 
@@ -179,16 +178,14 @@ def unsubscribe_url(links: Links, company_id: str, sub_id: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Confirmation:
+class Confirmation(Struct, frozen=True):
     """A confirmation link's subscription; ``already`` when it was active before."""
 
     subscription: NewsletterSubscription
     already: bool = False
 
 
-@dataclass(frozen=True)
-class PendingConfirmation:
+class PendingConfirmation(Struct, frozen=True):
     """What the confirmation page shows before anything changes."""
 
     company_name: str

@@ -15,10 +15,10 @@ import io
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from msgspec import Struct, field
 from pydantic import ValidationError
 
 from shared.domain.common import normalize_email
@@ -61,8 +61,7 @@ _CUSTOM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 MAX_COLUMNS = 4 * (len(COLUMNS) + MAX_CUSTOM_COLUMNS)
 
 
-@dataclass
-class ImportReport:
+class ImportReport(Struct):
     rows: int = 0
     businesses_created: int = 0
     contacts_created: int = 0

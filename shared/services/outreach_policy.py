@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
+
+from msgspec import Struct, field
 
 from shared.domain.common import stable_id
 from shared.domain.company import Company
@@ -53,8 +54,7 @@ Outcome = Literal["sent", "deferred", "blocked", "failed"]
 RESERVE_ATTEMPTS = 3
 
 
-@dataclass(frozen=True)
-class Outreach:
+class Outreach(Struct, frozen=True):
     """One marketing message to send: ``key`` is its idempotency key, ``recipient`` the
     lead or contact it goes to (its time zone), ``refs`` what it belongs to (``lead_id``,
     ``contact_id``, ``campaign_id``, ``message_id``, ``interaction``: the timeline entry's
@@ -69,8 +69,7 @@ class Outreach:
     refs: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class SendResult:
+class SendResult(Struct, frozen=True):
     """What came of it; ``writes`` go into the caller's commit (the record's outcome)."""
 
     outcome: Outcome

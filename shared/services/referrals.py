@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.common import random_id, stable_id
 from shared.domain.company import Company, company_id_from_form_key, company_path
@@ -55,8 +56,7 @@ from shared.services.intake import check_origin
 log = logging.getLogger("growthkit.referrals")
 
 
-@dataclass(frozen=True)
-class Redemption:
+class Redemption(Struct, frozen=True):
     company: Company
     code: str
     lead_id: str

@@ -9,9 +9,10 @@ that fails releases the reservation so the customer can be asked again.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.common import stable_id
 from shared.domain.company import Company, company_path
@@ -38,8 +39,7 @@ from shared.services.task_handlers import TaskContext
 log = logging.getLogger("growthkit.reviews")
 
 
-@dataclass(frozen=True)
-class _Target:
+class _Target(Struct, frozen=True):
     company: Company
     lead: Lead
 

@@ -14,9 +14,10 @@ policy on ``scheduler_runs.expires_at`` (the per-run markers).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.common import stable_id
 from shared.domain.tasks import (
@@ -162,8 +163,7 @@ def drop_cloud_task(queue: TaskQueue, company_id: str, task_id: str) -> None:
     log.info("cancelled task %s of %s", task_id, company_id)
 
 
-@dataclass(frozen=True)
-class DispatchResult:
+class DispatchResult(Struct, frozen=True):
     due: int = 0
     enqueued: int = 0
     already_queued: int = 0

@@ -9,10 +9,11 @@ event or a retried run cannot add points twice.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.common import as_utc
 from shared.domain.company import CompanySettings, company_path
@@ -117,8 +118,7 @@ def adjust_writes(
     return score_writes(company_id, lead, changes, config, cause, now, now)
 
 
-@dataclass(frozen=True)
-class DecayResult:
+class DecayResult(Struct, frozen=True):
     companies: int = 0
     leads: int = 0
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from msgspec import Struct, field
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
@@ -49,8 +49,7 @@ def enum_values(enum: type[StrEnum]) -> tuple[str, ...]:
     return tuple(s.value for s in enum)
 
 
-@dataclass(frozen=True)
-class ResourceSpec:
+class ResourceSpec(Struct, frozen=True):
     """One resource family: ``/companies/{c}/{name}`` (or under a lead)."""
 
     name: str  # the URL segment and the Firestore collection id
@@ -90,8 +89,7 @@ class ResourceSpec:
         return ("GET",) + ("PATCH",) * self.patchable + ("DELETE",) * bool(self.delete)
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(Struct, frozen=True):
     items: list[Data]
     next_cursor: str | None
 

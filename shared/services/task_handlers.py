@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.tasks import ScheduledTask
 from shared.errors import NotFound
 from shared.ports import DocumentStore, Messenger, TaskQueue
 
 
-@dataclass(frozen=True)
-class TaskContext:
+class TaskContext(Struct, frozen=True):
     """The ports and time a handler works with."""
 
     store: DocumentStore

@@ -9,9 +9,10 @@ failure (or a live lease held by another run) raises; everything else is answere
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+
+from msgspec import Struct
 
 from shared.domain.common import random_id
 from shared.domain.tasks import (
@@ -35,8 +36,7 @@ log = logging.getLogger("growthkit.tasks")
 Outcome = Literal["completed", "failed", "duplicate", "deferred", "missing", "exhausted"]
 
 
-@dataclass(frozen=True)
-class RunResult:
+class RunResult(Struct, frozen=True):
     outcome: Outcome
     task_id: str
     result: dict[str, Any] | None = None

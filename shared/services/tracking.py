@@ -11,9 +11,10 @@ later hits are only recorded.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.campaign_keys import RecipientStatus, campaign_path, recipient_path
 from shared.domain.common import as_utc, random_id, stable_id
@@ -29,8 +30,7 @@ log = logging.getLogger("growthkit.tracking")
 _INTERACTION_RANK = {"delivered": 0, "opened": 1, "clicked": 2, "replied": 3, "received": 3}
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(Struct, frozen=True):
     """A request to a tracking link, as the function saw it."""
 
     kind: HitKind
@@ -40,8 +40,7 @@ class Hit:
     ip: str
 
 
-@dataclass(frozen=True)
-class TrackResult:
+class TrackResult(Struct, frozen=True):
     counted: bool
     reason: str | None
     redirect: str | None = None  # a click's original URL

@@ -7,9 +7,10 @@ with the step's ledger entry and the enrolment's new cursor, all or nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from msgspec import Struct, field
 
 from shared.domain.workflows import Step, Workflow
 from shared.domain.workflows_runtime import Execution, following, message_key
@@ -25,8 +26,7 @@ class Webhooks(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class StepContext:
+class StepContext(Struct, frozen=True):
     """One step run: the ports, the enrolment, the lead as read, and which visit of the
     step this is (a step inside a loop runs once per visit)."""
 
@@ -70,8 +70,7 @@ class StepContext:
         return Write(self.lead.path, data, "update", self.lead.update_time)
 
 
-@dataclass(frozen=True)
-class StepEffect:
+class StepEffect(Struct, frozen=True):
     outcome: str
     next: str
     writes: list[Write] = field(default_factory=list)

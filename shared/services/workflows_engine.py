@@ -20,10 +20,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.company import company_path
 from shared.domain.leads import lead_path
@@ -51,8 +52,7 @@ log = logging.getLogger("growthkit.workflows")
 INTERACTION_LIMIT = 200
 
 
-@dataclass(frozen=True)
-class EnrolmentRef:
+class EnrolmentRef(Struct, frozen=True):
     """An enrolment, and the task running it."""
 
     company_id: str

@@ -10,9 +10,10 @@ then created best effort: ``dispatch_due_tasks`` enqueues the stored task if tha
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+
+from msgspec import Struct
 
 from shared.domain.common import stable_id
 from shared.domain.tasks import ScheduledTask, cloud_task_name, task_path, task_payload
@@ -34,8 +35,7 @@ TASK_TYPE = "workflow_step"
 EnrolOutcome = Literal["enrolled", "already enrolled", "still enrolled", "duplicate"]
 
 
-@dataclass(frozen=True)
-class StepTask:
+class StepTask(Struct, frozen=True):
     """A ``workflow_step`` task: its document (for a commit) and its Cloud Task."""
 
     task_id: str
@@ -80,8 +80,7 @@ def wake(queue: TaskQueue, request: TaskRequest) -> None:
         log.warning("could not enqueue %s; the dispatcher will", request.name, exc_info=True)
 
 
-@dataclass(frozen=True)
-class Enrolment:
+class Enrolment(Struct, frozen=True):
     outcome: EnrolOutcome
     execution_id: str | None = None
     run: int = 0

@@ -9,9 +9,10 @@ same step, however it came about, cannot commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.workflows import END
 from shared.domain.workflows_runtime import (
@@ -28,8 +29,7 @@ from shared.services.workflows_context import StepContext, StepEffect
 from shared.services.workflows_enrolment import finish_writes, step_task
 
 
-@dataclass(frozen=True)
-class Advance:
+class Advance(Struct, frozen=True):
     """What one pass did: the step it ran (if any), and whether the run stops there."""
 
     outcome: str

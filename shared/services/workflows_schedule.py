@@ -14,9 +14,10 @@ ASC, status ASC.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from msgspec import Struct
 
 from shared.domain.common import as_utc
 from shared.domain.tasks import ScheduledTask
@@ -41,8 +42,7 @@ FIRE = "workflow_fire"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class ScheduleResult:
+class ScheduleResult(Struct, frozen=True):
     workflows: int = 0
     fired: int = 0
 

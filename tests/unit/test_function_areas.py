@@ -84,3 +84,21 @@ def test_loading_a_target_skips_pydantic_plugin_discovery() -> None:
         "print(json.dumps(calls))"
     )
     assert json.loads(in_fresh_interpreter(script)) == []
+
+
+def test_no_module_a_function_loads_defines_a_dataclass() -> None:
+    """Defining a frozen dataclass compiles six methods: about 3 M instructions each on
+    Python 3.11, against 0.1 M for a msgspec Struct. Value objects of the modules that
+    functions load (every area and everything its first requests import) are Structs."""
+    script = (
+        "import dataclasses, importlib, inspect, json, sys\n"
+        "import functions.main as main\n"
+        "for area in set(main._AREAS.values()): importlib.import_module(area)\n"
+        "import shared.manifest, shared.services.task_handlers\n"
+        "ours = [m for n, m in list(sys.modules.items()) if n.split('.')[0] in "
+        "('shared', 'functions')]\n"
+        "print(json.dumps(sorted(f'{m.__name__}.{n}' for m in ours "
+        "for n, c in inspect.getmembers(m, inspect.isclass) "
+        "if c.__module__ == m.__name__ and dataclasses.is_dataclass(c))))"
+    )
+    assert json.loads(in_fresh_interpreter(script)) == []

@@ -3,11 +3,11 @@ repeatable rules, history per rule, decay, and the assignee told at a threshold.
 
 from __future__ import annotations
 
-from dataclasses import astuple
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from msgspec.structs import astuple
 from pydantic import ValidationError
 
 from shared.domain.scoring_rules import LeadScoringRule
