@@ -6,12 +6,10 @@ plain pydantic does the reading because importing pydantic-settings alone added 
 20 ms to every function's cold start.
 """
 
-from __future__ import annotations
-
 import functools
 import os
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -100,7 +98,7 @@ class Settings(BaseModel):
     max_body_bytes: int = 64 * 1024
 
     @model_validator(mode="after")
-    def _no_local_secrets_in_production(self) -> Settings:
+    def _no_local_secrets_in_production(self) -> Self:
         if self.environment == "production":
             if self.signing_key.get_secret_value() == _LOCAL_SIGNING_KEY:
                 raise ValueError("GROWTHKIT_SIGNING_KEY must be set in production")

@@ -5,8 +5,6 @@ A metric is one number for one company, day, type and name, stored at
 it measures, so a rerun for the same day overwrites instead of adding.
 """
 
-from __future__ import annotations
-
 import re
 from collections import Counter
 from collections.abc import Iterable

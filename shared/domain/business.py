@@ -8,11 +8,9 @@ a strategy and its milestones can never disagree. Each model pair follows the st
 ``*Fields`` is what staff may write, the other how the document reads back.
 """
 
-from __future__ import annotations
-
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
@@ -113,7 +111,7 @@ class Milestone(EditModel):
     status: MilestoneStatus = MilestoneStatus.PENDING
 
     @model_validator(mode="after")
-    def _completion(self) -> Milestone:
+    def _completion(self) -> Self:
         if self.completed_date is not None and self.status is not MilestoneStatus.COMPLETED:
             raise ValueError("only a completed milestone has a completed_date")
         return self

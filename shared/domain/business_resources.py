@@ -6,8 +6,6 @@ not an open redirect. A download is a lead capture: the visitor's e-mail becomes
 updates) a lead as a form submission does, and the download is recorded apart.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Annotated
 

@@ -8,11 +8,9 @@ REST API); starting it writes one recipient per selected lead or outreach contac
 done). Only the ``campaigns`` function changes a campaign's status.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -214,7 +212,7 @@ class CampaignRequest(DeferredModel):
     reason: str | None = Field(default=None, max_length=500)
 
     @model_validator(mode="after")
-    def _mark_needs(self) -> CampaignRequest:
+    def _mark_needs(self) -> Self:
         if self.action == "mark" and (self.recipient_id is None or self.status is None):
             raise ValueError("mark needs recipient_id and status")
         return self

@@ -1,7 +1,5 @@
 """Companies (the tenants) and the settings the functions read from them."""
 
-from __future__ import annotations
-
 import hmac
 import secrets
 from datetime import datetime

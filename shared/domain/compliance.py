@@ -8,8 +8,6 @@ Frequency caps count marketing messages per channel and address in fixed windows
 hours on the recipient's clock. Links in messages carry HMAC-signed tokens.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import hashlib

@@ -12,8 +12,6 @@ or completing a consultation cancels those still pending. Notes have a client-fa
 sent to the attendee includes them.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any

@@ -6,8 +6,6 @@ error and the number of attempts), so a retry only touches the platforms still p
 a platform once published is never published again.
 """
 
-from __future__ import annotations
-
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum

@@ -6,8 +6,6 @@ kind of body, a consultation, a campaign, an integration, does not define and im
 as well on its cold start.
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import ConfigDict, Field

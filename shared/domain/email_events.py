@@ -13,12 +13,10 @@ The webhook's body is ``{"events": [...]}`` (``EmailEventBatch``), signed with
 ``settings.email_events_secret``.
 """
 
-from __future__ import annotations
-
 import hashlib
 import hmac
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -114,7 +112,7 @@ class EmailEvent(DeferredModel):
         return _address(value)
 
     @model_validator(mode="after")
-    def _complete(self) -> EmailEvent:
+    def _complete(self) -> Self:
         if self.type == "bounced" and self.bounce_type is None:
             raise ValueError("bounce_type (hard or soft) is required for a bounce")
         if self.type == "replied" and self.reply is None:

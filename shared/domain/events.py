@@ -8,8 +8,6 @@ daily roll-up adds the shards up into the ``analytics`` metrics. Sessions are co
 once per day through a marker document per session.
 """
 
-from __future__ import annotations
-
 import math
 import re
 from collections import Counter

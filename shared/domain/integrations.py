@@ -8,8 +8,6 @@ A connection whose token cannot be refreshed is marked ``expired`` with the reas
 staff see it must be reconnected; sending new tokens (PATCH) reconnects it.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal

@@ -1,7 +1,5 @@
 """Leads and their interactions: the web-form request, the stored lead, and merging."""
 
-from __future__ import annotations
-
 import re
 from datetime import datetime
 from enum import StrEnum

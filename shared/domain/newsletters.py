@@ -9,8 +9,6 @@ unsubscribe link is signed the same way without an expiry: it works any time, an
 time it was used is kept.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import hashlib

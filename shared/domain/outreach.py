@@ -8,12 +8,10 @@ an import never makes a second one. Outreach messages
 platform, again by a derived id.
 """
 
-from __future__ import annotations
-
 import re
 import unicodedata
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -139,7 +137,7 @@ class ImportRow(DeferredModel):
     _zone = field_validator("timezone")(classmethod(lambda cls, v: _zone(v)))
 
     @model_validator(mode="after")
-    def _contact_needs_email(self) -> ImportRow:
+    def _contact_needs_email(self) -> Self:
         named = (self.contact_first_name, self.contact_last_name, self.contact_title)
         if self.contact_email is None and any(named + (self.contact_phone,)):
             raise ValueError("contact_email is required for a contact")

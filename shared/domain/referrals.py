@@ -6,13 +6,11 @@ by their canonical e-mail (Gmail dots and ``+tags`` ignored) records it, again w
 query.
 """
 
-from __future__ import annotations
-
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -128,7 +126,7 @@ class ReferralCreate(RequestModel):
         return _aware(value)
 
     @model_validator(mode="after")
-    def _has_referrer(self) -> ReferralCreate:
+    def _has_referrer(self) -> Self:
         if not (self.referrer_lead_id or self.referrer_email):
             raise ValueError("give referrer_lead_id or referrer_email")
         return self

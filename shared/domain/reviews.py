@@ -4,8 +4,6 @@ Every customer gets the same neutral request: nothing here reads a rating or a s
 before asking (review gating breaks platform rules and consumer-protection law).
 """
 
-from __future__ import annotations
-
 import string
 from datetime import datetime, timedelta
 from enum import StrEnum

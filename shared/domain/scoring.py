@@ -7,11 +7,9 @@ operator, a value and the points it is worth; the score is the sum of matching r
 clamped to 0..100.
 """
 
-from __future__ import annotations
-
 import functools
 import operator
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from msgspec import Struct
 from pydantic import Field, model_validator
@@ -73,7 +71,7 @@ class ScoringConfig(DeferredModel):
     hot_at: int = 30
 
     @model_validator(mode="after")
-    def _bounded(self) -> ScoringConfig:
+    def _bounded(self) -> Self:
         if len(self.rules) > MAX_RULES:
             raise ValueError(f"at most {MAX_RULES} scoring rules")
         if self.warm_at > self.hot_at:

@@ -12,10 +12,8 @@ Each lead carries a score sheet (``shared.domain.scoring_sheet``); the functions
 turn rules and events into the changes of that sheet, rule by rule.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -60,7 +58,7 @@ class LeadScoringRule(DeferredModel):
     repeatable: bool = True
 
     @model_validator(mode="after")
-    def _consistent(self) -> LeadScoringRule:
+    def _consistent(self) -> Self:
         if self.points == 0:
             raise ValueError("points must not be 0")
         if self.category in FIT_CATEGORIES and self.on_interactions:

@@ -8,8 +8,6 @@ whether it is set, never its value, and models carrying one hold it as ``SecretS
 log line or an error message cannot print it.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Protocol
 
 from pydantic import ConfigDict, Field, SecretStr, computed_field

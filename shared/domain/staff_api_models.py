@@ -6,8 +6,6 @@ validates the same model and applies only the keys that were sent, so one model 
 both. Lead notes and lead assignments are defined here too (campaigns: ``campaigns``).
 """
 
-from __future__ import annotations
-
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal

@@ -5,8 +5,6 @@ The Firestore document is the truth; a Cloud Task is only the alarm clock that m
 decides whether it runs is the document's status and its processing lease.
 """
 
-from __future__ import annotations
-
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal

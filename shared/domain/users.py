@@ -6,8 +6,6 @@ token carries. Inviting someone and changing a role set both: the claims first, 
 document never grants what the token does not.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any

@@ -7,11 +7,9 @@ ends the enrolment. Conditions and steps are tagged unions: the tags are spelt
 report (``steps[3].branch.else``, not ``steps.3.type=branch.branch.else``).
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -65,7 +63,7 @@ class Duration(Strict):
         return ((self.days * 24 + self.hours) * 60 + self.minutes) * 60 + self.seconds
 
     @model_validator(mode="after")
-    def _bounded(self) -> Duration:
+    def _bounded(self) -> Self:
         if not 0 < self.total_seconds <= 366 * 86400:
             raise ValueError("a duration must be more than 0 and at most a year")
         return self
@@ -86,7 +84,7 @@ class Wait(StepBase):
     at: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     @model_validator(mode="after")
-    def _one_kind(self) -> Wait:
+    def _one_kind(self) -> Self:
         given = [x is not None for x in (self.duration, self.until, self.weekday)]
         if sum(given) != 1:
             raise ValueError("a wait needs exactly one of duration, until or weekday")
@@ -129,7 +127,7 @@ class Assign(StepBase):
     team_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,100}$")
 
     @model_validator(mode="after")
-    def _one_target(self) -> Assign:
+    def _one_target(self) -> Self:
         if (self.user_id is None) == (self.team_id is None):
             raise ValueError("assign needs exactly one of user_id or team_id")
         return self
@@ -267,7 +265,7 @@ class WorkflowRequest(DeferredModel):
     lead_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^/]+$")
 
     @model_validator(mode="after")
-    def _complete(self) -> WorkflowRequest:
+    def _complete(self) -> Self:
         if self.action in ("create", "update") and self.workflow is None:
             raise ValueError(f"{self.action} needs the workflow definition in 'workflow'")
         if self.action in ("update", "enrol") and self.id is None:

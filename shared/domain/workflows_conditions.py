@@ -5,10 +5,8 @@ Conditions are a tagged union whose tags are spelt ``kind=...`` so that validati
 can drop them from the path they report (``steps[2].branch.condition.kind``).
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -116,7 +114,7 @@ class WorkflowTrigger(Strict):
     conditions: list[LeadCondition] = Field(default=[], max_length=MAX_CONDITIONS)
 
     @model_validator(mode="after")
-    def _parameters(self) -> WorkflowTrigger:
+    def _parameters(self) -> Self:
         if self.type == TriggerType.TAG_ADDED and not self.tag:
             raise ValueError("a tag_added trigger needs a tag")
         if self.type == TriggerType.SCORE_REACHED and self.score is None:
@@ -134,7 +132,7 @@ class Goal(Strict):
     condition: LeadCondition | None = None
 
     @model_validator(mode="after")
-    def _needs_condition(self) -> Goal:
+    def _needs_condition(self) -> Self:
         if (self.kind == "condition") != (self.condition is not None):
             raise ValueError("a condition goal needs a condition, and only it takes one")
         return self

@@ -6,8 +6,6 @@ step to run next and the task that owns it), and a record per step run. Its id i
 from the workflow and the lead, and from the run number on re-enrolment.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta

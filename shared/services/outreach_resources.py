@@ -10,9 +10,7 @@ out (suppressions) and the outreach messages.
 The list queries are written out literally so ``tests/unit/test_indexes.py`` can read them.
 """
 
-from __future__ import annotations
-
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
@@ -79,7 +77,7 @@ class SuppressionFields(EditModel):
     detail: str | None = Field(default=None, max_length=500)
 
     @model_validator(mode="after")
-    def _address_fits_channel(self) -> SuppressionFields:
+    def _address_fits_channel(self) -> Self:
         if self.address and self.channel == "email":
             try:
                 _EMAIL.validate_python(self.address)

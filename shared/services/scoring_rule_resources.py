@@ -13,8 +13,6 @@ sort by ``created_at`` or ``priority``; a rule written by hand without ``id`` an
 ``created_at`` (and ``priority``) is not listed until it is saved through the API.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 
