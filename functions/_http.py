@@ -279,8 +279,11 @@ def _refusal_cors(request: flask.Request) -> dict[str, str]:
 
     try:
         company = load_company(bootstrap.document_store(), request.args.get("key", ""))
-    except Exception:  # an unknown key, or the store failing: the refusal stands as it is
-        log.info("no CORS headers for a refused post from %s", origin, exc_info=True)
+    except DomainError as err:  # an unknown key: the refusal stands as it is
+        log.info("no CORS headers for a refused post from %s: %s", origin, err.message)
+        return {}
+    except Exception:  # the store failing: the refusal stands too, and the log has why
+        log.warning("no CORS headers for a refused post from %s", origin, exc_info=True)
         return {}
     return cors_headers(origin, company.allowed_origins)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from typing import Any
 
@@ -59,10 +60,13 @@ def test_bad_input_gets_field_level_400(db: Any, function_client: Any) -> None:
     assert 413 == res.status_code
 
 
-def test_refusals_are_readable_by_the_companys_pages(db: Any, function_client: Any) -> None:
+def test_refusals_are_readable_by_the_companys_pages(
+    db: Any, function_client: Any, caplog: Any
+) -> None:
     """A 400 to a post from an allowed origin carries its CORS headers, so the page's script
     can show the field messages (a browser hides a response without them); other origins
-    and unknown keys get none."""
+    and unknown keys get none, and an unknown key is a line in the log, not a traceback."""
+    caplog.set_level(logging.INFO, logger="growthkit.http")
     seed_company(db)
     client = function_client("lead_intake")
     bad = {"email": "jane@localhost"}
@@ -74,6 +78,9 @@ def test_refusals_are_readable_by_the_companys_pages(db: Any, function_client: A
         res = client.post(f"/?key={key}", json=bad, headers={"Origin": origin})
         assert 400 == res.status_code
         assert "Access-Control-Allow-Origin" not in res.headers
+    unknown = [r for r in caplog.records if "no CORS headers" in r.getMessage()]
+    assert ["Unknown form key."] == [r.getMessage().rsplit(": ", 1)[1] for r in unknown]
+    assert [None] == [r.exc_info for r in unknown]
 
 
 def test_plain_html_form_redirects_to_thank_you(db: Any, function_client: Any) -> None:
