@@ -33,6 +33,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--functions", nargs="+", metavar="NAME", help="cold starts of these only (and baselines)"
     )
+    parser.add_argument(
+        "--python",
+        metavar="PATH",
+        help="cold starts on this interpreter's environment (default: the bench's own)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.md/json go")
     return parser.parse_args(argv)
 
@@ -53,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stack.close()
     options = ("--quick" if args.quick else "full") + f", {args.runs} cold starts per function"
+    if args.python:
+        options += f", cold starts on --python {args.python}"
     print(write(tables, machine(), options, args.out))
     return 0
 

@@ -29,6 +29,7 @@ from bench.instance import cpu_seconds, free_port, start
 from bench.report import Table, median, ms, ratio
 from bench.scenarios import Request, Scenario
 from bench.stack import BenchStack
+from shared.deploy.plan import RUNTIME
 from shared.manifest import FUNCTIONS
 
 # Entry modules in the runtime's folder: the bundle's, then the baselines' copies.
@@ -192,7 +193,7 @@ def table(samples: dict[str, Samples]) -> Table:
 
 def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
     load_before = os.getloadavg()[0]
-    runtime = deployed()
+    runtime = deployed(interpreter=args.python)
     unknown = sorted(set(args.functions or ()) - {f.name for f in FUNCTIONS})
     if unknown:
         raise SystemExit(f"bench: no such functions in the manifest: {unknown}")
@@ -211,7 +212,8 @@ def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
         "`lead_intake, eager main.py` is the same function behind a main.py importing every "
         "area, as functions/main.py did before.",
         "Every instance runs the deploy package (python -m shared.deploy package) with the "
-        "interpreter of a virtual environment holding only its pinned requirements.txt "
+        f"interpreter (Python {runtime.version}; the deploy's runtime is {RUNTIME}) of a "
+        "virtual environment holding only its pinned requirements.txt "
         "(bench/deployed.py), baselines included; every module is compiled to bytecode first, "
         "as a deploy's build and pip's install of the libraries do.",
         f"{args.runs} runs each, fresh processes, interleaved; {os.cpu_count()} CPUs shared "

@@ -12,14 +12,17 @@ The environment is made once per set of pins under ``build/bench/`` (pip, from t
 package index or its cache) and reused while requirements.txt stays the same. The
 baselines are copied beside the package's main.py, so every row runs from one directory
 with one interpreter.
+
+That interpreter is the one running the bench unless ``python -m bench --python PATH``
+names another (say a newer CPython, to see what moving the deploy's runtime would do): its
+environment then lives beside the default one, named by its version.
 """
 
 from __future__ import annotations
 
-import compileall
 import shutil
 import subprocess
-import venv
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +42,7 @@ class Runtime:
     python: Path
     framework: Path
     folder: Path
+    version: str  # the interpreter's, e.g. "3.11.7"
 
     def source(self, name: str = "main.py") -> Path:
         """An entry module in the folder: the bundle's ``main.py`` or a baseline's copy."""
@@ -50,15 +54,16 @@ def baseline_copy(name: str) -> str:
     return "baseline_main.py" if name == "main.py" else name
 
 
-def _environment(folder: Path, requirements: str) -> Path:
-    """A virtual environment with exactly ``requirements``, reused when already made."""
+def _environment(folder: Path, requirements: str, interpreter: str = sys.executable) -> Path:
+    """A virtual environment of ``interpreter`` with exactly ``requirements``, reused when
+    already made."""
     python = folder / "bin" / "python"
     stamp = folder / STAMP
     if python.exists() and stamp.exists() and stamp.read_text("utf-8") == requirements:
         return python
     if folder.exists():
         shutil.rmtree(folder)
-    venv.EnvBuilder(with_pip=True).create(folder)
+    subprocess.run([interpreter, "-m", "venv", str(folder)], check=True, timeout=300)
     listed = folder / "requirements.txt"
     listed.write_text(requirements, encoding="utf-8")
     install = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
@@ -72,13 +77,28 @@ def _environment(folder: Path, requirements: str) -> Path:
     return python
 
 
-def deployed(build: Path = BUILD) -> Runtime:
-    """Build the package, copy the baselines beside it, compile both to bytecode (as the
-    deploy's build and pip's install of the libraries do) and make its environment."""
+def version_of(interpreter: str) -> str:
+    """The version of a Python interpreter, e.g. "3.13.0" (SystemExit if it will not run)."""
+    found = shutil.which(interpreter)
+    if found is None:
+        raise SystemExit(f"bench: no Python interpreter {interpreter!r}")
+    ask = [found, "-c", "import platform; print(platform.python_version())"]
+    return subprocess.run(ask, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def deployed(build: Path = BUILD, interpreter: str | None = None) -> Runtime:
+    """Build the package, copy the baselines beside it, make its environment (with
+    ``interpreter``, default this one) and compile the package to bytecode with that
+    environment's Python (as the deploy's build and pip's install of the libraries do)."""
     package = build_package(build / "package")
     for name in BASELINES:
         shutil.copyfile(ROOT / "bench" / "baseline" / name, package / baseline_copy(name))
-    compileall.compile_dir(package, quiet=1)
     requirements = (package / "requirements.txt").read_text(encoding="utf-8")
-    python = _environment(build / "venv", requirements)
-    return Runtime(python, python.parent / "functions-framework", package)
+    if interpreter is None:
+        python = _environment(build / "venv", requirements)
+    else:
+        folder = build / f"venv-{version_of(interpreter)}"
+        python = _environment(folder, requirements, shutil.which(interpreter) or interpreter)
+    subprocess.run([str(python), "-m", "compileall", "-q", str(package)], check=True)
+    version = version_of(str(python))
+    return Runtime(python, python.parent / "functions-framework", package, version)

@@ -35,6 +35,7 @@ from bench.deployed import Runtime, deployed
 from bench.report import Table
 from bench.scenarios import Request
 from bench.stack import BenchStack
+from shared.deploy.plan import RUNTIME
 
 # argv: target, entry module, the request as JSON (body as latin-1 text). The request goes
 # through the app's WSGI call, as gunicorn's worker makes it (Flask's test client would
@@ -138,18 +139,20 @@ def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
         skipped = Table("Cold start in instructions", ["note"])
         skipped.add(["valgrind is not installed (Debian package valgrind): not measured"])
         return [skipped]
-    counts = measure(stack, deployed(), args.functions)
+    runtime = deployed(interpreter=args.python)
+    counts = measure(stack, runtime, args.functions)
     result = table(counts)
     ours = [name for name in counts if not name.startswith(REFERENCES)]
     limit = TARGET_RATIO * counts["baseline"].instructions
     within = [name for name in ours if counts[name].instructions <= limit]
     result.notes += [
         f"Instructions executed (valgrind --tool=callgrind) by one cold start of each row, "
-        f"from process start to the first answer, in one interpreter of the deploy "
-        f"environment: functions_framework imported, the target's app created from its "
-        f"entry module, the first request dispatched through Flask (bench/instructions.py). "
-        f"The same request as the timed table's, against the same local Firestore; "
-        f"PYTHONHASHSEED=0. Within {TARGET_RATIO}x the baseline: {len(within)} of {len(ours)}.",
+        f"from process start to the first answer, in one interpreter (Python "
+        f"{runtime.version}; the deploy's runtime is {RUNTIME}) of the deploy environment: "
+        f"functions_framework imported, the target's app created from its entry module, "
+        f"the first request dispatched through Flask (bench/instructions.py). The same "
+        f"request as the timed table's, against the same local Firestore; PYTHONHASHSEED=0. "
+        f"Within {TARGET_RATIO}x the baseline: {len(within)} of {len(ours)}.",
         "A count repeats to about 0.05% from run to run, whatever else the machine does; it "
         "does not weigh cache misses or page faults, so it ranks and compares cold starts "
         "rather than predicting their times.",

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import platform
+import sys
 from pathlib import Path
 
-from bench.deployed import STAMP, _environment
+import pytest
+
+from bench.deployed import STAMP, _environment, version_of
 from bench.instance import busiest
 from bench.instructions import FIRST_ANSWER, Count
 from bench.instructions import table as instruction_table
@@ -74,3 +78,10 @@ def test_the_deploy_environment_is_reused_while_its_pins_stay(tmp_path: Path) ->
     (tmp_path / STAMP).write_text("no-such-dist==0.0.1\n", encoding="utf-8")
     assert _environment(tmp_path, "no-such-dist==0.0.1\n") == python
     assert python.exists()
+
+
+def test_an_interpreter_is_named_by_its_version() -> None:
+    """``--python`` environments are kept apart by version; a missing one is refused."""
+    assert version_of(sys.executable) == platform.python_version()
+    with pytest.raises(SystemExit, match="no Python interpreter"):
+        version_of("no-such-python-3.99")
