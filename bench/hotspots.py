@@ -21,6 +21,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.deployed import Runtime, deployed
 from bench.instance import busiest, serving
 from bench.report import Table, median, ms, percentile
 from bench.stack import COMPANY, FORM_KEY, REFERRER, SITE, BenchStack, seed_code
@@ -65,9 +66,9 @@ def send_burst(port: int, code: str, tag: str) -> list[tuple[int, float]]:
     return results
 
 
-def run_burst(stack: BenchStack, code: str, tag: str) -> dict[str, Any]:
+def run_burst(stack: BenchStack, code: str, tag: str, runtime: Runtime) -> dict[str, Any]:
     """The burst against a fresh instance; statuses, latencies, RPCs, the busiest document."""
-    with serving("redeem_referral", threads=BURST) as port:
+    with serving("redeem_referral", threads=BURST, runtime=runtime) as port:
         _post(port, code, f"warm-{tag}@example.com", "10.78.0.1")  # imports, clients: untimed
         with stack.round_trips() as rpcs, stack.writes() as writes:
             results = send_burst(port, code, tag)
@@ -104,17 +105,19 @@ def _cells(label: str, r: dict[str, Any]) -> list[Any]:
     return [*cells, "`" + r["busiest"].split(f"{COMPANY}/", 1)[-1] + "`", r["busiest_per_second"]]
 
 
-def run_section(stack: BenchStack, _args: argparse.Namespace) -> list[Table]:
+def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
+    runtime = deployed(interpreter=args.python)
     single = "HTSP-WXYZ-22"
     expires = datetime.now(UTC) + timedelta(days=1)
     seed_code(stack.db, single, max_uses=MAX_USES, expires_at=expires)
     table = Table(f"Hot spots: {BURST} redemptions of one code within a second", COLUMNS)
     for label, code in (("one document", single), (f"{SHARDS} shards", sharded_code())):
-        result = run_burst(stack, code, label.split()[0])
+        result = run_burst(stack, code, label.split()[0], runtime)
         table.add(_cells(label, result), mode=label, **result)
     table.notes.append(
         f"A {MAX_USES}-use code; {RATE:.0f} requests/s. Firestore sustains about 1 write/s "
         "per document: the busiest document's writes per second is the figure that decides "
-        "contention there (the local Firestore queues conflicting transactions instead)."
+        "contention there (the local Firestore queues conflicting transactions instead). "
+        f"The instance runs the deploy package on Python {runtime.version} (bench/deployed.py)."
     )
     return [table]

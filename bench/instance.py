@@ -12,7 +12,10 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.deployed import Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "functions" / "main.py"
@@ -61,10 +64,11 @@ def wait_ready(port: int, seconds: float = 60) -> None:
 
 
 @contextmanager
-def serving(target: str, threads: int) -> Iterator[int]:
-    """A ready instance of ``target`` for the ``with`` block; yields its port."""
+def serving(target: str, threads: int, runtime: Runtime) -> Iterator[int]:
+    """A ready instance of ``target`` for the ``with`` block, run as deployed: from the
+    package in its own environment (``runtime``, bench/deployed.py); yields its port."""
     port = free_port()
-    process = start(target, port, threads=threads)
+    process = start(target, port, runtime.source(), threads, runtime.framework, runtime.folder)
     try:
         wait_ready(port)
         yield port
