@@ -20,9 +20,17 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from bench.scenarios import OPERATIONS, OTHERS, Request, Scenario, event, json_request, scheduled
-from bench.stack import COMPANY, FORM_KEY, SITE, BenchStack, seed_company, seed_lead
+from bench.stack import (
+    COMPANY,
+    FORM_KEY,
+    SITE,
+    STAFF_EMAIL,
+    STAFF_UID,
+    BenchStack,
+    seed_company,
+    seed_lead,
+)
 
-STAFF_UID = "user-1"  # the uid of stack.staff()'s tokens (tests/idtokens.py)
 # A second company for the scoring-rule triggers, so its rules leave acme's scoring as the
 # other benchmarks measure it.
 RULES_COMPANY = "globex"
@@ -65,7 +73,7 @@ def _staff_profile(stack: BenchStack) -> None:
     profile = CompanyUser(
         id=STAFF_UID,
         company_id=COMPANY,
-        email="sam@acme.example",
+        email=STAFF_EMAIL,
         name="Sam",
         role=_staff().role,
         created_at=now,

@@ -2,8 +2,14 @@
 
 A local Firestore (its RPC counters are what the round-trip figures read), a local Cloud
 Tasks whose queue is paused (functions enqueue through the real client, nothing is
-delivered while measuring), a token issuer for staff calls, and the environment that
-points the bundle's adapters at all three. One project per benchmark run.
+delivered while measuring), a token issuer for staff calls, the local Firebase Auth holding
+the staff member's account, and the environment that points the bundle's adapters at them.
+One project per benchmark run.
+
+Staff calls are checked as in production: the token's signature against the issuer's
+certificates, then (``GROWTHKIT_CHECK_REVOKED_TOKENS``) its account looked up in Firebase
+Auth, so that a removed or disabled member is refused at once. That lookup is one HTTP
+call per staff request, and firebase-admin's user management loads for it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from localcloud.auth import start_auth
 from localcloud.firestore import start_firestore
 from localcloud.firestore.store import Change, Commit
 from localcloud.tasks import start_tasks
@@ -25,10 +32,13 @@ FORM_KEY = f"{COMPANY}.bench-form-key"
 SITE = "https://www.acme-plumbing.example"
 REFERRAL_CODE = "BNCH-WXYZ-23"
 REFERRER = "referrer@example.com"
+STAFF_UID = "user-1"  # the uid of the issuer's tokens (tests/idtokens.py)
+STAFF_EMAIL = "sam@acme.example"
 
 
 class BenchStack:
-    """Local Firestore and Cloud Tasks, an ID-token issuer, and a seeded company."""
+    """Local Firestore, Cloud Tasks and Firebase Auth, an ID-token issuer, and a seeded
+    company with its staff member's account."""
 
     def __init__(self) -> None:
         from tests.idtokens import TokenIssuer
@@ -37,12 +47,16 @@ class BenchStack:
         self.firestore = start_firestore()
         self.tasks = start_tasks()
         self.tokens = TokenIssuer()
+        self.auth = start_auth()
+        self.auth.accounts.create(self.project, {"localId": STAFF_UID, "email": STAFF_EMAIL})
         self.env = {
             "FIRESTORE_EMULATOR_HOST": self.firestore.address,
             "CLOUD_TASKS_EMULATOR_HOST": self.tasks.address,
             "GOOGLE_CLOUD_PROJECT": self.project,
             "GROWTHKIT_ENVIRONMENT": "local",
             "GROWTHKIT_ID_TOKEN_CERT_URL": self.tokens.cert_url,
+            "GROWTHKIT_AUTH_EMULATOR_HOST": self.auth.address,
+            "GROWTHKIT_CHECK_REVOKED_TOKENS": "true",
         }
         os.environ.update(self.env)
         from shared import bootstrap
@@ -128,6 +142,7 @@ class BenchStack:
         self._unsubscribe()
         self.db.close()
         self.tokens.close()
+        self.auth.stop()
         self.tasks.stop(grace=0.1)
         self.firestore.stop()
 
