@@ -20,6 +20,7 @@ environment then lives beside the default one, named by its version.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from shared.deploy.package import build_package
 BUILD = ROOT / "build" / "bench"
 BASELINES = ("main.py", "floor_main.py", "eager_main.py")  # of bench/baseline/
 STAMP = ".requirements"  # in the environment: the requirements.txt it was installed from
+_HELD: dict[Path, object] = {}  # build folder -> its lock file, open while this bench runs
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,26 @@ def version_of(interpreter: str) -> str:
     return subprocess.run(ask, capture_output=True, text=True, check=True).stdout.strip()
 
 
+def _hold(build: Path) -> None:
+    """Keep ``build`` to this process: a second bench rebuilding the package under the
+    first one's running instances would have them load half-written files."""
+    if build in _HELD:
+        return
+    build.mkdir(parents=True, exist_ok=True)
+    lock = (build / ".lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise SystemExit(f"bench: another bench is using {build}; wait for it to end") from None
+    _HELD[build] = lock
+
+
 def deployed(build: Path = BUILD, interpreter: str | None = None) -> Runtime:
     """Build the package, copy the baselines beside it, make its environment (with
     ``interpreter``, default this one) and compile the package to bytecode with that
     environment's Python (as the deploy's build and pip's install of the libraries do)."""
+    _hold(build)
     package = build_package(build / "package")
     for name in BASELINES:
         shutil.copyfile(ROOT / "bench" / "baseline" / name, package / baseline_copy(name))

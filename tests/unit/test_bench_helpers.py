@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from bench.deployed import STAMP, _environment, version_of
+from bench.deployed import STAMP, _environment, _hold, version_of
 from bench.instance import busiest
 from bench.instructions import FIRST_ANSWER, Count
 from bench.instructions import table as instruction_table
@@ -85,3 +86,27 @@ def test_an_interpreter_is_named_by_its_version() -> None:
     assert version_of(sys.executable) == platform.python_version()
     with pytest.raises(SystemExit, match="no Python interpreter"):
         version_of("no-such-python-3.99")
+
+
+HOLD = """
+import sys
+from pathlib import Path
+from bench.deployed import _hold
+_hold(Path(sys.argv[1]))
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_second_bench_is_refused_the_build_folder(tmp_path: Path) -> None:
+    """While one bench holds build/bench, another may not rebuild the package under its
+    running instances; once the first ends, the folder is free."""
+    command = [sys.executable, "-c", HOLD, str(tmp_path)]
+    pipe = subprocess.PIPE
+    with subprocess.Popen(command, cwd=ROOT, stdin=pipe, stdout=pipe, text=True) as holder:
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(SystemExit, match="another bench is using"):
+            _hold(tmp_path)
+        holder.stdin.close()
+    _hold(tmp_path)
