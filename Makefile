@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test browser lint typecheck unit bench stress clean
+.PHONY: serve test debian-tools lint typecheck unit bench stress clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,22 +18,25 @@ $(STAMP): pyproject.toml | $(BIN)/python
 serve: $(STAMP)
 	$(BIN)/python -m localcloud serve
 
-# The browser test (tests/e2e/test_browser_form.py) drives Debian's Chromium through its
-# chromedriver: installed here when missing (root, else sudo), silent when present.
-BROWSER_PKGS := chromium chromium-driver
-browser:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+# Debian packages the tests use, installed here when missing (root, else sudo), silent when
+# present: Chromium and its chromedriver for the browser test
+# (tests/e2e/test_browser_form.py), valgrind for the counted cold start
+# (tests/integration/test_bench_instructions.py).
+DEBIAN_PKGS := chromium chromium-driver valgrind
+debian-tools:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] \
+	    || [ ! -x /usr/bin/valgrind ]; then \
 	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; log=$$(mktemp); \
-	  echo "installing Debian's $(BROWSER_PKGS) for the browser test"; \
-	  $$apt install -y -q --no-install-recommends $(BROWSER_PKGS) >$$log 2>&1 \
+	  echo "installing Debian's $(DEBIAN_PKGS) for the tests"; \
+	  $$apt install -y -q --no-install-recommends $(DEBIAN_PKGS) >$$log 2>&1 \
 	  || { $$apt update -q >>$$log 2>&1 \
-	       && $$apt install -y -q --no-install-recommends $(BROWSER_PKGS) >>$$log 2>&1; } \
+	       && $$apt install -y -q --no-install-recommends $(DEBIAN_PKGS) >>$$log 2>&1; } \
 	  || { cat $$log; rm -f $$log; exit 1; }; \
 	  rm -f $$log; \
 	fi
 
-test: $(STAMP) browser
+test: $(STAMP) debian-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared functions localcloud
