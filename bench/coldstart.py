@@ -37,6 +37,7 @@ OURS = "main.py"
 BASELINE = baseline_copy("main.py")
 EAGER = baseline_copy("eager_main.py")
 FLOOR = baseline_copy("floor_main.py")
+FLOOR_MSGSPEC = baseline_copy("floor_msgspec_main.py")
 EAGER_IMPORTS = (
     "import functions.analytics, functions.content, functions.forms, functions.referrals, "
     "functions.reviews, functions.tasks, functions.triggers"
@@ -47,6 +48,7 @@ IMPORT_BASELINE = "import functions_framework; from google.cloud import firestor
 IMPORT_FLOOR = f"{IMPORT_BASELINE}; import pydantic; pydantic.BaseModel"
 IMPORT_FLOOR_AUTH = f"{IMPORT_FLOOR}; import firebase_admin.auth"
 IMPORT_FLOOR_TASKS = f"{IMPORT_FLOOR}; from google.cloud import tasks_v2"
+IMPORT_MSGSPEC = f"{IMPORT_BASELINE}; import msgspec"
 
 
 @dataclass
@@ -124,6 +126,7 @@ def subjects(only: list[str] | None = None) -> list[Subject]:
         Subject("floor: + pydantic", "floor", FLOOR, IMPORT_FLOOR),
         Subject("floor + firebase-admin", "floor_auth", FLOOR, IMPORT_FLOOR_AUTH),
         Subject("floor + Cloud Tasks", "floor_tasks", FLOOR, IMPORT_FLOOR_TASKS),
+        Subject("floor, msgspec for pydantic", "floor_msgspec", FLOOR_MSGSPEC, IMPORT_MSGSPEC),
         Subject(
             "lead_intake, eager main.py",
             "lead_intake",
@@ -207,10 +210,12 @@ def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
         "also imports pydantic and validates one model (bench/baseline/floor_main.py), the "
         "least a function of ours can cost, shown for reference; `floor + firebase-admin` and "
         "`floor + Cloud Tasks` add the library every staff function, and every function "
-        "queueing a task on its first request, must import. Each function's first "
-        "request does its real work against the local Firestore (bench/first_requests.py); "
-        "`lead_intake, eager main.py` is the same function behind a main.py importing every "
-        "area, as functions/main.py did before.",
+        "queueing a task on its first request, must import; `floor, msgspec for pydantic` "
+        "is the floor checking its input with a msgspec Struct instead "
+        "(bench/baseline/floor_msgspec_main.py): what the choice of pydantic costs. Each "
+        "function's first request does its real work against the local Firestore "
+        "(bench/first_requests.py); `lead_intake, eager main.py` is the same function "
+        "behind a main.py importing every area, as functions/main.py did before.",
         "Every instance runs the deploy package (python -m shared.deploy package) with the "
         f"interpreter (Python {runtime.version}; the deploy's runtime is {RUNTIME}) of a "
         "virtual environment holding only its pinned requirements.txt "

@@ -31,7 +31,8 @@ from bench.instance import ROOT
 from shared.deploy.package import build_package
 
 BUILD = ROOT / "build" / "bench"
-BASELINES = ("main.py", "floor_main.py", "eager_main.py")  # of bench/baseline/
+# Of bench/baseline/.
+BASELINES = ("main.py", "floor_main.py", "floor_msgspec_main.py", "eager_main.py")
 STAMP = ".requirements"  # in the environment: the requirements.txt it was installed from
 _HELD: dict[Path, object] = {}  # build folder -> its lock file, open while this bench runs
 
