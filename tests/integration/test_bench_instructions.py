@@ -3,7 +3,7 @@
 bench/instructions.py decides the cold-start verdicts; its script is tested plainly in
 tests/unit/test_bench_helpers.py, and this runs the count itself once: the baseline (a
 bare functions-framework function importing Firestore) from bench/baseline, with this
-environment's interpreter, under valgrind. About 40 s, the price of knowing that the
+environment's interpreter, under valgrind. About 30 s, the price of knowing that the
 counting step (valgrind's command line and the total it prints) still works.
 """
 
@@ -25,8 +25,8 @@ from tests.support import ROOT
 @pytest.mark.timeout(600)
 def test_a_cold_start_is_counted_to_its_first_answer() -> None:
     """The baseline answers 200 under callgrind, and the total counts the imports of
-    functions-framework and Firestore (above a billion instructions, where a bare
-    interpreter start is about 50 M), not just the interpreter's start."""
+    functions-framework and Firestore (above a billion instructions, where this
+    environment's bare interpreter start counts 93 M), not just the interpreter's start."""
     python = Path(sys.executable)
     framework, folder = python.parent / "functions-framework", ROOT / "bench" / "baseline"
     here = Runtime(python, framework, folder, platform.python_version())
