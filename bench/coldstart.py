@@ -84,7 +84,7 @@ def cold_start(
     instance used by then, and the answer's status."""
     port = free_port()
     started = time.perf_counter()
-    process = start(target, port, source, framework=runtime.framework, cwd=runtime.folder)
+    process = start(target, port, runtime, source)
     try:
         status = _answer(port, request, time.monotonic() + 60)
         wall = time.perf_counter() - started

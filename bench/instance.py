@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from bench.deployed import Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "functions" / "main.py"
 FRAMEWORK = Path(sys.executable).parent / "functions-framework"
 
 
@@ -29,22 +28,19 @@ def free_port() -> int:
 
 
 def start(
-    target: str,
-    port: int,
-    source: Path = SOURCE,
-    threads: int | None = None,
-    framework: Path = FRAMEWORK,
-    cwd: Path = ROOT,
+    target: str, port: int, runtime: Runtime, source: Path | None = None, threads: int | None = None
 ) -> Any:
-    """``functions-framework --target TARGET`` on ``port``, as Cloud Functions starts it
-    (``framework``: the functions-framework of the environment to run in)."""
+    """``functions-framework --target TARGET`` on ``port``, as Cloud Functions starts it:
+    ``runtime``'s functions-framework in its folder, the entry module ``source`` (default
+    the bundle's main.py there)."""
     env = dict(os.environ)
     if threads is not None:
         env["THREADS"] = str(threads)  # what the deploy plan sets: the manifest's concurrency
-    command = [str(framework), "--target", target, "--source", str(source)]
+    entry = source or runtime.source()
+    command = [str(runtime.framework), "--target", target, "--source", str(entry)]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     return subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, cwd=runtime.folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
 
 
@@ -68,7 +64,7 @@ def serving(target: str, threads: int, runtime: Runtime) -> Iterator[int]:
     """A ready instance of ``target`` for the ``with`` block, run as deployed: from the
     package in its own environment (``runtime``, bench/deployed.py); yields its port."""
     port = free_port()
-    process = start(target, port, runtime.source(), threads, runtime.framework, runtime.folder)
+    process = start(target, port, runtime, threads=threads)
     try:
         wait_ready(port)
         yield port

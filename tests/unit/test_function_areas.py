@@ -13,6 +13,8 @@ import functions.main
 from tests.support import in_fresh_interpreter
 
 FUNCTIONS_DIR = Path(functions.main.__file__).parent
+# The workstation's deploy and OpenAPI tooling: no function loads it, so it may keep dataclasses.
+TOOLING = ("shared.deploy", "shared.openapi")
 
 
 def _areas() -> set[str]:
@@ -94,7 +96,7 @@ def test_no_module_a_function_loads_defines_a_dataclass() -> None:
     """
     script = (
         "import dataclasses, importlib, inspect, json, pkgutil, functions, shared\n"
-        "tooling = ('shared.deploy', 'shared.openapi')\n"
+        f"tooling = {TOOLING!r}\n"
         "ours = [importlib.import_module(info.name) for package in (functions, shared)\n"
         "        for info in pkgutil.walk_packages(package.__path__, package.__name__ + '.')\n"
         "        if not info.name.startswith(tooling)]\n"
@@ -112,4 +114,4 @@ def test_functions_never_load_the_workstation_tooling() -> None:
         "import importlib, functions.main as m; "
         "[importlib.import_module(area) for area in set(m._AREAS.values())]"
     )
-    assert [] == sorted(n for n in loaded if n.startswith(("shared.deploy", "shared.openapi")))
+    assert [] == sorted(n for n in loaded if n.startswith(TOOLING))
