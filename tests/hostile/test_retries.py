@@ -56,11 +56,14 @@ def test_concurrent_retries_are_stored_once(db: Any, function_client: Any) -> No
     flight): one interaction, one submission counted, one 201."""
     seed_company(db)
     statuses: list[int] = []
+    # One app per thread, built here: building apps at once in threads trips CPython
+    # 3.11's ast.parse (werkzeug compiles its routes), which is not thread-safe.
+    clients = [function_client("lead_intake") for _ in range(10)]
 
-    def post() -> None:
-        statuses.append(function_client("lead_intake").post("/", json=POST).status_code)
+    def post(client: Any) -> None:
+        statuses.append(client.post("/", json=POST).status_code)
 
-    threads = [threading.Thread(target=post) for _ in range(10)]
+    threads = [threading.Thread(target=post, args=(client,)) for client in clients]
     for thread in threads:
         thread.start()
     for thread in threads:
