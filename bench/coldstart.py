@@ -38,6 +38,7 @@ BASELINE = baseline_copy("main.py")
 EAGER = baseline_copy("eager_main.py")
 FLOOR = baseline_copy("floor_main.py")
 FLOOR_MSGSPEC = baseline_copy("floor_msgspec_main.py")
+CACHED = baseline_copy("cached_main.py")
 EAGER_IMPORTS = (
     "import functions.analytics, functions.content, functions.forms, functions.referrals, "
     "functions.reviews, functions.tasks, functions.triggers"
@@ -49,6 +50,10 @@ IMPORT_FLOOR = f"{IMPORT_BASELINE}; import pydantic; pydantic.BaseModel"
 IMPORT_FLOOR_AUTH = f"{IMPORT_FLOOR}; import firebase_admin.auth"
 IMPORT_FLOOR_TASKS = f"{IMPORT_FLOOR}; from google.cloud import tasks_v2"
 IMPORT_MSGSPEC = f"{IMPORT_BASELINE}; import msgspec"
+IMPORT_CACHED = (
+    "import functions_framework, shared.compile_cache as c; c.install(); "
+    "from google.cloud import firestore"
+)
 
 
 @dataclass
@@ -123,6 +128,7 @@ def subjects(only: list[str] | None = None) -> list[Subject]:
     rows = [
         Subject("baseline", "baseline", BASELINE, IMPORT_BASELINE),
         Subject("baseline_read", "baseline_read", BASELINE, IMPORT_BASELINE),
+        Subject("baseline + compile cache", "baseline_cached", CACHED, IMPORT_CACHED),
         Subject("floor: + pydantic", "floor", FLOOR, IMPORT_FLOOR),
         Subject("floor + firebase-admin", "floor_auth", FLOOR, IMPORT_FLOOR_AUTH),
         Subject("floor + Cloud Tasks", "floor_tasks", FLOOR, IMPORT_FLOOR_TASKS),
@@ -206,7 +212,11 @@ def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
         f"Target: each function within {TARGET_RATIO}x the bare baseline, judged on the best "
         "of the runs (on a shared machine, other work only ever adds time; medians shown "
         "too). `baseline` imports google.cloud.firestore and answers without I/O; "
-        "`baseline_read` also builds a client and reads one document; `floor: + pydantic` "
+        "`baseline_read` also builds a client and reads one document; `baseline + compile "
+        "cache` is `baseline` with the package's compile cache installed first "
+        "(shared/compile_cache.py, which every function of ours installs: a cold start's "
+        "regular expressions and dataclass methods compiled at build time), to show what "
+        "the cache saves of the baseline's own work; `floor: + pydantic` "
         "also imports pydantic and validates one model (bench/baseline/floor_main.py), the "
         "least a function of ours can cost, shown for reference; `floor + firebase-admin` and "
         "`floor + Cloud Tasks` add the library every staff function, and every function "

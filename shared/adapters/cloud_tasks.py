@@ -20,11 +20,13 @@ from shared.settings import Settings
 log = logging.getLogger("growthkit.tasks")
 # Cloud Tasks refuses schedule times more than 30 days ahead; later work is re-deferred.
 MAX_AHEAD = timedelta(days=29)
+# Compiled as the module loads, so the deploy's compile cache has it (shared/compile_cache.py).
+_NOT_ID_CHARACTER = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def task_id(key: str) -> str:
     """A valid, hash-prefixed task id for ``key`` (letters, digits, - and _ only)."""
-    cleaned = re.sub(r"[^A-Za-z0-9_-]", "-", key)[:400]
+    cleaned = _NOT_ID_CHARACTER.sub("-", key)[:400]
     return f"{hashlib.sha256(key.encode()).hexdigest()[:12]}-{cleaned}"
 
 

@@ -49,11 +49,17 @@ Email = Annotated[
 ShortText = Annotated[str, Field(max_length=500)]
 
 
+def is_reserved_name(value: str) -> bool:
+    """Whether Firestore reserves ``value`` as an id or field name (``__.*__``; checked
+    without a regex, which each process would compile on first use)."""
+    return len(value) >= 4 and value.startswith("__") and value.endswith("__")
+
+
 def is_document_id(value: str) -> bool:
     """Whether Firestore accepts ``value`` as one path segment (no ``/``, not ``.`` or
     ``..``, not ``__reserved__``): ids from requests end up in document paths."""
-    reserved = re.fullmatch(r"__.*__", value, re.DOTALL) is not None
-    return bool(value) and "/" not in value and value not in (".", "..") and not reserved
+    plain = bool(value) and "/" not in value and value not in (".", "..")
+    return plain and not is_reserved_name(value)
 
 
 def _valid_document_id(value: str) -> str:

@@ -1,6 +1,5 @@
 """Leads and their interactions: the web-form request, the stored lead, and merging."""
 
-import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -13,6 +12,7 @@ from shared.domain.common import (
     RequestModel,
     ShortText,
     StoredModel,
+    is_reserved_name,
     normalize_email,
     stable_id,
 )
@@ -107,7 +107,7 @@ class LeadSubmission(RequestModel):
             raise ValueError(f"at most {MAX_CUSTOM_FIELDS} custom fields")
         if any(len(k) > 100 or len(v) > MAX_CUSTOM_VALUE for k, v in value.items()):
             raise ValueError(f"custom field names up to 100, values up to {MAX_CUSTOM_VALUE}")
-        if any(not k or re.fullmatch(r"__.*__", k, re.DOTALL) for k in value):
+        if any(not k or is_reserved_name(k) for k in value):
             # Firestore refuses empty and __reserved__ field names.
             raise ValueError("custom field names must be non-empty and not __reserved__")
         return value

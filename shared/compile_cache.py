@@ -1,0 +1,156 @@
+"""What a cold start compiles, compiled once when the package is built.
+
+Every cold start compiles the same code again from text: the regular expressions the
+libraries define as they load (``re``'s compiler is pure Python) and the methods of each
+dataclass (``dataclasses`` writes them as source and ``exec``s it). Firestore's import and
+pydantic's together compile 80 patterns and 157 dataclass methods; that was 165 M and
+65 M instructions, 0.11x and 0.045x of a bare function's whole cold start.
+
+The package step (``shared/deploy/compile_cache.py``) loads every function once while
+recording what was compiled, and writes the results to ``shared/compile.cache`` in the
+package (``CACHE``; whichever copy of ``main.py`` loads, the root one or
+``functions/main.py``, finds it there). ``install`` hands
+them back: a pattern's compiled program to ``_sre.compile``, a method's code object to
+``exec``. A cache entry is the compiler's own output for exactly that input, keyed by it,
+so a hit builds the same pattern or function the compiler would have (the tests compare
+them), and anything else (a pattern the recording never saw, a cache from another
+interpreter, a damaged file) is compiled as usual.
+"""
+
+from __future__ import annotations
+
+import _sre
+import builtins
+import dataclasses
+import importlib
+import marshal
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+# re's compiler module (``re._compiler`` on 3.11+): ``re._compile`` calls its ``compile``.
+_re_compiler: Any = importlib.import_module("re._compiler")
+_ORIGINAL_RE_COMPILE = _re_compiler.compile
+
+# A marshalled cache is valid for one interpreter version and one regex engine: marshal's
+# format and the engine's program format are fixed within a CPython minor version.
+HEADER = (sys.implementation.cache_tag, _sre.MAGIC, sys.version_info[:2])
+
+RegexKey = tuple[str | bytes, int]
+RegexArgs = tuple[int, list[int], int, dict[str, int], tuple[str | None, ...]]
+
+CACHE = Path(__file__).with_name("compile.cache")
+
+_state: dict[str, Any] = {"installed": False, "hits": 0, "misses": 0}
+
+
+class Recording:
+    """What was compiled while recording: regex programs and dataclass method code."""
+
+    def __init__(self) -> None:
+        self.regexes: dict[RegexKey, RegexArgs] = {}
+        self.sources: dict[str, CodeType] = {}
+
+    def dumps(self) -> bytes:
+        """The cache file's bytes (for ``install`` under the same interpreter)."""
+        return marshal.dumps((HEADER, self.regexes, self.sources))
+
+
+class _RecordingSre:
+    """Stands in for ``_sre`` inside re's compiler: records what it passes to
+    ``_sre.compile`` (the finished program), forwards everything else."""
+
+    def __init__(self, recording: Recording, real: Any) -> None:
+        self._recording, self._real = recording, real
+        # The pattern and flags given to re's compiler for the program being compiled.
+        self.key: RegexKey | None = None
+
+    def compile(self, pattern: Any, flags: int, code: list[int], *rest: Any) -> Any:
+        groups, groupindex, indexgroup = rest
+        if self.key is not None:
+            # Plain ints: the compiler's opcodes are an int subclass marshal cannot write.
+            args = (int(flags), [int(c) for c in code], groups, dict(groupindex), indexgroup)
+            self._recording.regexes[self.key] = args
+        return self._real.compile(pattern, flags, code, *rest)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+@contextmanager
+def recording() -> Iterator[Recording]:
+    """Record every regex and dataclass method compiled inside the block."""
+    done = Recording()
+    real_sre = _re_compiler._sre
+    recorder = _RecordingSre(done, real_sre)
+
+    def compile_regex(pattern: Any, flags: int = 0) -> Any:
+        # re.DEBUG prints the program as it compiles: never served from a cache.
+        cacheable = isinstance(pattern, str | bytes) and not int(flags) & re.DEBUG
+        recorder.key = (pattern, int(flags)) if cacheable else None
+        try:
+            return _ORIGINAL_RE_COMPILE(pattern, flags)
+        finally:
+            recorder.key = None
+
+    def exec_source(source: Any, globals_: Any = None, locals_: Any = None) -> None:
+        if isinstance(source, str):
+            done.sources[source] = builtins.compile(source, "<string>", "exec")
+        builtins.exec(source, globals_, locals_)
+
+    _re_compiler._sre = recorder
+    _re_compiler.compile = compile_regex
+    dataclasses.exec = exec_source  # type: ignore[attr-defined]
+    try:
+        yield done
+    finally:
+        _re_compiler._sre = real_sre
+        _re_compiler.compile = _ORIGINAL_RE_COMPILE
+        del dataclasses.exec  # type: ignore[attr-defined]
+
+
+def install(path: Path = CACHE) -> bool:
+    """Serve compiles from the cache at ``path``; False (nothing changed) when there is no
+    usable cache for this interpreter."""
+    try:
+        header, regexes, sources = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return False
+    usable = isinstance(regexes, dict) and isinstance(sources, dict)
+    if header != HEADER or not usable or _state["installed"]:
+        return False
+
+    def compile_regex(pattern: Any, flags: int = 0) -> Any:
+        args = regexes.get((pattern, int(flags)), None)
+        if args is None:
+            _state["misses"] += 1
+            return _ORIGINAL_RE_COMPILE(pattern, flags)
+        _state["hits"] += 1
+        return _sre.compile(pattern, *args)
+
+    def exec_source(source: Any, globals_: Any = None, locals_: Any = None) -> None:
+        code = sources.get(source) if isinstance(source, str) else None
+        _state["hits" if code is not None else "misses"] += 1
+        builtins.exec(source if code is None else code, globals_, locals_)
+
+    _re_compiler.compile = compile_regex
+    dataclasses.exec = exec_source  # type: ignore[attr-defined]
+    _state["installed"] = True
+    return True
+
+
+def uninstall() -> None:
+    """Compile everything as usual again (tests)."""
+    _re_compiler.compile = _ORIGINAL_RE_COMPILE
+    if "exec" in vars(dataclasses):
+        del dataclasses.exec  # type: ignore[attr-defined]
+    _state.update(installed=False, hits=0, misses=0)
+
+
+def stats() -> dict[str, int]:
+    """Compiles served from the cache and compiled as usual since ``install``."""
+    return {"hits": _state["hits"], "misses": _state["misses"]}

@@ -1,0 +1,85 @@
+"""The deploy package's compile cache, as ``python -m shared.deploy package`` records it:
+every entry is exactly what the compiler makes of its key, and a function loaded from the
+package is served from it."""
+
+from __future__ import annotations
+
+import _sre
+import importlib
+import json
+import marshal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.compile_cache import HEADER
+from shared.deploy.compile_cache import CACHE, nested_imports
+from shared.deploy.package import build_package
+
+re_compiler: Any = importlib.import_module("re._compiler")
+
+LOAD = """
+import json, sys, functions_framework
+functions_framework.create_app(sys.argv[1], sys.argv[2])
+from shared import compile_cache
+print(json.dumps(compile_cache.stats()))
+"""
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_package(tmp_path_factory.mktemp("compile-cache") / "deploy")
+
+
+def test_every_entry_is_what_the_compiler_makes(package: Path) -> None:
+    """Each pattern's program equals re's compile of its key (re's Pattern equality
+    compares the program), and each dataclass method's code equals compiling its text."""
+    header, regexes, sources = marshal.loads((package / CACHE).read_bytes())
+    assert HEADER == header
+    assert len(regexes) > 100
+    assert len(sources) > 100
+    for (pattern, flags), args in regexes.items():
+        assert re_compiler.compile(pattern, flags) == _sre.compile(pattern, *args), pattern
+    for text, code in sources.items():
+        assert compile(text, "<string>", "exec") == code
+
+
+@pytest.mark.parametrize("target", ["lead_intake", "staff_api", "on_lead_written"])
+def test_a_function_loaded_from_the_package_compiles_nothing(package: Path, target: str) -> None:
+    """Loading one function's app from the package: patterns and dataclass methods all come
+    from the cache (the functions-framework's own, loaded before main.py, are not counted)."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD, target, "main.py"],
+        cwd=package,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stats = json.loads(done.stdout)
+    assert (0, True) == (stats["misses"], stats["hits"] > 20), stats
+
+
+def test_a_checkout_has_no_cache_and_compiles_as_usual() -> None:
+    """functions/main.py in this checkout finds no cache (it is built into packages only)."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD, "lead_intake", "functions/main.py"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert {"hits": 0, "misses": 0} == json.loads(done.stdout)
+
+
+def test_nested_imports_are_those_inside_functions(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text(
+        "import json\nfrom os import path\n\n"
+        "def f():\n    import shlex\n    from email import message, utils\n"
+        "    from . import sibling\n",
+        encoding="utf-8",
+    )
+    assert ["email", "email.message", "email.utils", "shlex"] == list(nested_imports(tmp_path))
