@@ -132,7 +132,10 @@ def _record(package: Path) -> None:
         _build_models()
         _warm_up()
     (package / CACHE).write_bytes(done.dumps())
-    print(f"{len(done.regexes)} patterns, {len(done.sources)} dataclass methods")
+    print(
+        f"{len(done.regexes)} patterns, {len(done.sources)} dataclass methods, "
+        f"{len(done.expressions)} namedtuple constructors"
+    )
 
 
 if __name__ == "__record__":

@@ -36,8 +36,10 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_entry_is_what_the_compiler_makes(package: Path) -> None:
     """Each pattern's program equals re's compile of its key (re's Pattern equality
-    compares the program), and each dataclass method's code equals compiling its text."""
-    header, regexes, sources = marshal.loads((package / CACHE).read_bytes())
+    compares the program), and each dataclass method's and namedtuple constructor's code
+    equals compiling its text."""
+    tables = marshal.loads((package / CACHE).read_bytes())
+    header, regexes, sources, expressions, annotations = tables
     assert HEADER == header
     assert len(regexes) > 100
     assert len(sources) > 100
@@ -45,6 +47,10 @@ def test_every_entry_is_what_the_compiler_makes(package: Path) -> None:
         assert re_compiler.compile(pattern, flags) == _sre.compile(pattern, *args), pattern
     for text, code in sources.items():
         assert compile(text, "<string>", "exec") == code
+    assert expressions
+    for text, code in (*expressions.items(), *annotations.items()):
+        assert compile(text, "<string>", "eval") == code
+    assert len(annotations) > 100
 
 
 @pytest.mark.parametrize("target", ["lead_intake", "staff_api", "on_lead_written"])

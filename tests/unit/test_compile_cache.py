@@ -6,10 +6,12 @@ own cache purged, so the second compile goes through the installed cache.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import importlib
 import marshal
 import re
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -126,12 +128,43 @@ def test_dataclass_methods_come_from_the_cache(tmp_path: Path) -> None:
         a.x = 5
 
 
+def test_namedtuple_constructors_come_from_the_cache(tmp_path: Path) -> None:
+    with recording() as recorded:
+        collections.namedtuple("Pair", "left right")
+    assert len(recorded.expressions) == 1
+    installed(tmp_path, recorded)
+    pair = collections.namedtuple("Pair", "left right")
+    assert {"hits": 1, "misses": 0} == stats()
+    assert (pair(1, right=2), pair._make([3, 4]).right) == ((1, 2), 4)
+    with pytest.raises(TypeError):
+        pair(1)
+
+
+def test_forward_references_come_from_the_cache(tmp_path: Path) -> None:
+    """typing compiles each ForwardRef's text; served from the cache it evaluates alike."""
+    with recording() as recorded:
+        typing.ForwardRef("dict[str, Decimal]")
+    assert list(recorded.annotations) == ["dict[str, Decimal]"]
+    installed(tmp_path, recorded)
+    ref = typing.ForwardRef("dict[str, Decimal]")
+    other = typing.ForwardRef("list[int]")
+    assert {"hits": 1, "misses": 1} == stats()
+    namespace = {"Decimal": float}
+    assert dict[str, float] == eval(ref.__forward_code__, namespace)  # noqa: S307
+    assert list[int] == eval(other.__forward_code__, {})  # noqa: S307
+    # Any other compile in typing's namespace is left to the compiler, uncounted.
+    assert eval(typing.compile("6 * 7", "<string>", "exec", dont_inherit=True)) is None  # type: ignore[attr-defined]  # noqa: S307
+    assert {"hits": 1, "misses": 1} == stats()
+
+
 def test_a_cache_from_another_interpreter_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "compile.cache"
-    path.write_bytes(marshal.dumps((("cpython-399", 0, (3, 99)), {("a", 0): None}, {})))
+    path.write_bytes(marshal.dumps((("cpython-399", 0, (3, 99)), {("a", 0): None}, {}, {}, {})))
     assert not install(path)
     assert re_compiler.compile is compile_cache._ORIGINAL_RE_COMPILE
     assert "exec" not in vars(dataclasses)
+    assert "eval" not in vars(collections)
+    assert "compile" not in vars(typing)
 
 
 @pytest.mark.parametrize("content", [b"", b"not marshal at all", marshal.dumps(HEADER)])
