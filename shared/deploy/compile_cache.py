@@ -31,7 +31,8 @@ def record_cache(package: Path, interpreter: str = sys.executable) -> Path:
     """Write ``package/shared/compile.cache`` for ``interpreter`` (whose Python must be the
     runtime's for the cache to be used: it is keyed by interpreter version)."""
     subprocess.run(
-        [interpreter, "-c", _BOOT, str(package), str(Path(__file__).resolve())],
+        # -B: loading the package must not leave bytecode caches in it.
+        [interpreter, "-B", "-c", _BOOT, str(package), str(Path(__file__).resolve())],
         cwd=package,
         check=True,
         capture_output=True,
