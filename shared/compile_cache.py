@@ -61,8 +61,9 @@ def _is_annotation(source: Any, filename: Any, mode: Any, rest: Any, named: Any)
 
 
 class Recording:
-    """What was compiled while recording: regex programs, dataclass method code
-    (``exec``'d by dataclasses) and namedtuple constructors (``eval``'d by collections)."""
+    """What was compiled while recording: regex programs, dataclass methods' code
+    (``exec``'d by dataclasses), namedtuple constructors (``eval``'d by collections) and
+    forward references (compiled by ``typing.ForwardRef``)."""
 
     def __init__(self) -> None:
         self.regexes: dict[RegexKey, RegexArgs] = {}
@@ -97,9 +98,42 @@ class _RecordingSre:
         return getattr(self._real, name)
 
 
+def _hook(regex: Any, exec_: Any, eval_: Any, compile_: Any) -> None:
+    """Put the four stand-ins where re, dataclasses, collections and typing look up
+    ``_compiler.compile``, ``exec``, ``eval`` and ``compile`` (module globals shadow the
+    builtins; ``uninstall`` removes them)."""
+    _re_compiler.compile = regex
+    dataclasses.exec = exec_  # type: ignore[attr-defined]
+    collections.eval = eval_  # type: ignore[attr-defined]
+    typing.compile = compile_  # type: ignore[attr-defined]
+
+
+def _recorded(table: dict[str, CodeType], mode: str, run: Any) -> Any:
+    """``exec`` or ``eval`` (``run``) that also records the code of each text it runs."""
+
+    def run_source(source: Any, globals_: Any = None, locals_: Any = None) -> Any:
+        if isinstance(source, str):
+            table[source] = builtins.compile(source, "<string>", mode)
+        return run(source, globals_, locals_)
+
+    return run_source
+
+
+def _served(table: dict[str, CodeType], run: Any) -> Any:
+    """``exec`` or ``eval`` (``run``) that runs a text's cached code when there is one."""
+
+    def run_source(source: Any, globals_: Any = None, locals_: Any = None) -> Any:
+        code = table.get(source) if isinstance(source, str) else None
+        _state["hits" if code is not None else "misses"] += 1
+        return run(source if code is None else code, globals_, locals_)
+
+    return run_source
+
+
 @contextmanager
 def recording() -> Iterator[Recording]:
-    """Record every regex and dataclass method compiled inside the block."""
+    """Record every regex, dataclass method, namedtuple constructor and forward reference
+    compiled inside the block."""
     done = Recording()
     real_sre = _re_compiler._sre
     recorder = _RecordingSre(done, real_sre)
@@ -113,16 +147,6 @@ def recording() -> Iterator[Recording]:
         finally:
             recorder.key = None
 
-    def exec_source(source: Any, globals_: Any = None, locals_: Any = None) -> None:
-        if isinstance(source, str):
-            done.sources[source] = builtins.compile(source, "<string>", "exec")
-        builtins.exec(source, globals_, locals_)
-
-    def eval_source(source: Any, globals_: Any = None, locals_: Any = None) -> Any:
-        if isinstance(source, str):
-            done.expressions[source] = builtins.compile(source, "<string>", "eval")
-        return builtins.eval(source, globals_, locals_)
-
     def compile_annotation(source: Any, filename: Any, mode: Any, *rest: Any, **named: Any) -> Any:
         code = builtins.compile(source, filename, mode, *rest, **named)
         if _is_annotation(source, filename, mode, rest, named):
@@ -130,10 +154,8 @@ def recording() -> Iterator[Recording]:
         return code
 
     _re_compiler._sre = recorder
-    _re_compiler.compile = compile_regex
-    dataclasses.exec = exec_source  # type: ignore[attr-defined]
-    collections.eval = eval_source  # type: ignore[attr-defined]
-    typing.compile = compile_annotation  # type: ignore[attr-defined]
+    exec_, eval_ = _recorded(done.sources, "exec", exec), _recorded(done.expressions, "eval", eval)
+    _hook(compile_regex, exec_, eval_, compile_annotation)
     try:
         yield done
     finally:
@@ -161,16 +183,6 @@ def install(path: Path = CACHE) -> bool:
         _state["hits"] += 1
         return _sre.compile(pattern, *args)
 
-    def exec_source(source: Any, globals_: Any = None, locals_: Any = None) -> None:
-        code = sources.get(source) if isinstance(source, str) else None
-        _state["hits" if code is not None else "misses"] += 1
-        builtins.exec(source if code is None else code, globals_, locals_)
-
-    def eval_source(source: Any, globals_: Any = None, locals_: Any = None) -> Any:
-        code = expressions.get(source) if isinstance(source, str) else None
-        _state["hits" if code is not None else "misses"] += 1
-        return builtins.eval(source if code is None else code, globals_, locals_)
-
     def compile_annotation(source: Any, filename: Any, mode: Any, *rest: Any, **named: Any) -> Any:
         if _is_annotation(source, filename, mode, rest, named):
             code = annotations.get(source)
@@ -179,10 +191,7 @@ def install(path: Path = CACHE) -> bool:
                 return code  # code objects are immutable: one serves every ForwardRef
         return builtins.compile(source, filename, mode, *rest, **named)
 
-    _re_compiler.compile = compile_regex
-    dataclasses.exec = exec_source  # type: ignore[attr-defined]
-    collections.eval = eval_source  # type: ignore[attr-defined]
-    typing.compile = compile_annotation  # type: ignore[attr-defined]
+    _hook(compile_regex, _served(sources, exec), _served(expressions, eval), compile_annotation)
     _state["installed"] = True
     return True
 
