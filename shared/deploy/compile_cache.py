@@ -4,9 +4,10 @@ A fresh interpreter, with the package first on its path, imports functions-frame
 runtime has it loaded before ``main.py``, so what it compiles is not recorded), then, while
 recording: creates each function's app from ``main.py`` as functions-framework does, imports
 every module the package imports inside a function (the Google clients, firebase-admin,
-croniter...: what the first request loads), and builds every model. The result is written
-to ``shared/compile.cache``, where ``main.py`` installs it from. A compile the recording
-missed costs what it costs without a cache.
+croniter...: what the first request loads), builds every model and does a first request's
+work that needs no I/O (``_warm_up``). The result is written to ``shared/compile.cache``,
+where ``main.py`` installs it from. A compile the recording missed costs what it costs
+without a cache.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-CACHE = Path("shared") / "compile.cache"  # in the package (shared.compile_cache.CACHE)
+from shared.compile_cache import CACHE as RUNTIME_CACHE
+
+# In the package: where shared.compile_cache.CACHE points once it is deployed.
+CACHE = Path("shared") / RUNTIME_CACHE.name
 
 # Runs this file in a fresh interpreter with the package first on sys.path.
 _BOOT = (
@@ -109,7 +113,7 @@ def _warm_up() -> None:
 
     firestore_client().document("companies/warm-up")
     tasks_client()
-    for module in ("shlex", "google.protobuf.text_format"):
+    for module in ("shlex", "glob", "google.protobuf.text_format"):
         importlib.import_module(module)
 
 
@@ -135,7 +139,8 @@ def _record(package: Path) -> None:
     (package / CACHE).write_bytes(done.dumps())
     print(
         f"{len(done.regexes)} patterns, {len(done.sources)} dataclass methods, "
-        f"{len(done.expressions)} namedtuple constructors"
+        f"{len(done.expressions)} namedtuple constructors, "
+        f"{len(done.annotations)} forward references"
     )
 
 
