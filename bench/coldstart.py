@@ -38,7 +38,6 @@ BASELINE = baseline_copy("main.py")
 EAGER = baseline_copy("eager_main.py")
 FLOOR = baseline_copy("floor_main.py")
 FLOOR_MSGSPEC = baseline_copy("floor_msgspec_main.py")
-CACHED = baseline_copy("cached_main.py")
 EAGER_IMPORTS = (
     "import functions.analytics, functions.content, functions.forms, functions.referrals, "
     "functions.reviews, functions.tasks, functions.triggers"
@@ -50,10 +49,6 @@ IMPORT_FLOOR = f"{IMPORT_BASELINE}; import pydantic; pydantic.BaseModel"
 IMPORT_FLOOR_AUTH = f"{IMPORT_FLOOR}; import firebase_admin.auth"
 IMPORT_FLOOR_TASKS = f"{IMPORT_FLOOR}; from google.cloud import tasks_v2"
 IMPORT_MSGSPEC = f"{IMPORT_BASELINE}; import msgspec"
-IMPORT_CACHED = (
-    "import functions_framework, shared.compile_cache as c; c.install(); "
-    "from google.cloud import firestore"
-)
 
 
 @dataclass
@@ -128,7 +123,6 @@ def subjects(only: list[str] | None = None) -> list[Subject]:
     rows = [
         Subject("baseline", "baseline", BASELINE, IMPORT_BASELINE),
         Subject("baseline_read", "baseline_read", BASELINE, IMPORT_BASELINE),
-        Subject("baseline + compile cache", "baseline_cached", CACHED, IMPORT_CACHED),
         Subject("floor: + pydantic", "floor", FLOOR, IMPORT_FLOOR),
         Subject("floor + firebase-admin", "floor_auth", FLOOR, IMPORT_FLOOR_AUTH),
         Subject("floor + Cloud Tasks", "floor_tasks", FLOOR, IMPORT_FLOOR_TASKS),
@@ -209,23 +203,18 @@ def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
     samples = measure(stack, runtime, args.runs, args.functions)
     result = table(samples)
     result.notes += [
-        f"Target: each function within {TARGET_RATIO}x the bare baseline, judged on the best "
-        "of the runs (on a shared machine, other work only ever adds time; medians shown "
-        "too). `baseline` imports google.cloud.firestore and answers without I/O; "
-        "`baseline_read` also builds a client and reads one document; `baseline + compile "
-        "cache` is `baseline` with the package's compile cache installed first "
-        "(shared/compile_cache.py, which every function of ours installs: what a cold start "
-        "compiles from text, compiled at build time), to show what the cache saves of the "
-        "baseline's own work; `floor: + pydantic` also imports pydantic and validates one "
-        "model (bench/baseline/floor_main.py), without the cache: what any function checking "
-        "its input with pydantic costs uncached, shown for reference; `floor + firebase-admin` and "
-        "`floor + Cloud Tasks` add the library every staff function, and every function "
-        "queueing a task on its first request, must import; `floor, msgspec for pydantic` "
-        "is the floor checking its input with a msgspec Struct instead "
-        "(bench/baseline/floor_msgspec_main.py): what the choice of pydantic costs. Each "
-        "function's first request does its real work against the local Firestore "
-        "(bench/first_requests.py); `lead_intake, eager main.py` is the same function "
-        "behind a main.py importing every area, as functions/main.py did before.",
+        f"Target: each function within {TARGET_RATIO}x the bare baseline, judged on the best of "
+        "the runs (on a shared machine, other work only ever adds time; medians shown too). "
+        "`baseline` imports google.cloud.firestore and answers without I/O; `baseline_read` "
+        "also builds a client and reads one document; `floor: + pydantic` also imports pydantic "
+        "and validates one model (bench/baseline/floor_main.py): what any function checking its "
+        "input with pydantic costs, shown for reference; `floor + firebase-admin` and `floor + "
+        "Cloud Tasks` add the library every staff function, and every function queueing a task "
+        "on its first request, must import; `floor, msgspec for pydantic` is the floor checking "
+        "its input with a msgspec Struct instead (bench/baseline/floor_msgspec_main.py): what "
+        "the choice of pydantic costs. Each function's first request does its real work against "
+        "the local Firestore (bench/first_requests.py); `lead_intake, eager main.py` is the "
+        "same function behind a main.py importing every area, as functions/main.py did before.",
         "Every instance runs the deploy package (python -m shared.deploy package) with the "
         f"interpreter (Python {runtime.version}; the deploy's runtime is {RUNTIME}) of a "
         "virtual environment holding only its pinned requirements.txt "

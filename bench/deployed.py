@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.instance import ROOT
-from shared.deploy.compile_cache import record_cache
 from shared.deploy.package import build_package
 
 BUILD = ROOT / "build" / "bench"
@@ -39,7 +38,6 @@ BASELINES = (
     "floor_main.py",
     "floor_msgspec_main.py",
     "eager_main.py",
-    "cached_main.py",
 )
 STAMP = ".requirements"  # in the environment: the requirements.txt it was installed from
 _HELD: dict[Path, object] = {}  # build folder -> its lock file, open while this bench runs
@@ -118,7 +116,7 @@ def deployed(build: Path = BUILD, interpreter: str | None = None) -> Runtime:
     ``interpreter``, default this one) and compile the package to bytecode with that
     environment's Python (as the deploy's build and pip's install of the libraries do)."""
     _hold(build)
-    package = build_package(build / "package", interpreter=None)
+    package = build_package(build / "package")
     for name in BASELINES:
         shutil.copyfile(ROOT / "bench" / "baseline" / name, package / baseline_copy(name))
     requirements = (package / "requirements.txt").read_text(encoding="utf-8")
@@ -128,6 +126,5 @@ def deployed(build: Path = BUILD, interpreter: str | None = None) -> Runtime:
         folder = build / f"venv-{version_of(interpreter)}"
         python = _environment(folder, requirements, shutil.which(interpreter) or interpreter)
     subprocess.run([str(python), "-m", "compileall", "-q", str(package)], check=True)
-    record_cache(package, str(python))  # keyed by interpreter: recorded by the one that runs
     version = version_of(str(python))
     return Runtime(python, python.parent / "functions-framework", package, version)

@@ -8,21 +8,14 @@ clients are imported lazily inside the services, so loading an area stays cheap 
 
 from __future__ import annotations
 
-from shared.compile_cache import install as _install_compile_cache
+import importlib
+import os
+from typing import Any
 
-# First, so everything loaded from here on is served from it: the deploy package carries
-# what a cold start compiles, compiled at build time (shared/compile_cache.py). Absent in a
-# checkout, where everything compiles as usual.
-_install_compile_cache()
+import flask
 
-import importlib  # noqa: E402
-import os  # noqa: E402
-from typing import Any  # noqa: E402
-
-import flask  # noqa: E402
-
-from functions._http import install  # noqa: E402
-from shared.startup import (  # noqa: E402
+from functions._http import install
+from shared.startup import (
     collector_paused,
     freeze_loaded,
     hold_collector,

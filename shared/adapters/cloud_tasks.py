@@ -20,7 +20,6 @@ from shared.settings import Settings
 log = logging.getLogger("growthkit.tasks")
 # Cloud Tasks refuses schedule times more than 30 days ahead; later work is re-deferred.
 MAX_AHEAD = timedelta(days=29)
-# Compiled as the module loads, so the deploy's compile cache has it (shared/compile_cache.py).
 _NOT_ID_CHARACTER = re.compile(r"[^A-Za-z0-9_-]")
 
 

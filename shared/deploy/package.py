@@ -15,14 +15,10 @@ import argparse
 import importlib.metadata
 import re
 import shutil
-import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from shared.deploy.compile_cache import record_cache
-from shared.deploy.plan import RUNTIME
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("functions", "shared")
@@ -58,10 +54,8 @@ def _ignorer(root: Path) -> Callable[[str, list[str]], set[str]]:
     return ignore
 
 
-def build_package(out: Path, root: Path = ROOT, interpreter: str | None = sys.executable) -> Path:
-    """Write the deployable source directory to ``out`` (replacing it) and return it, with
-    the compile cache ``interpreter`` records for it (shared/deploy/compile_cache.py; none
-    when None, for a caller that records it with the runtime's interpreter itself)."""
+def build_package(out: Path, root: Path = ROOT) -> Path:
+    """Write the deployable source directory to ``out`` (replacing it) and return it."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -72,8 +66,6 @@ def build_package(out: Path, root: Path = ROOT, interpreter: str | None = sys.ex
     header += "# dependencies at the versions installed where the tests ran.\n"
     pins = "\n".join(pinned_requirements(root / "pyproject.toml"))
     (out / "requirements.txt").write_text(header + pins + "\n", encoding="utf-8")
-    if interpreter is not None:
-        record_cache(out, interpreter)
     return out
 
 
@@ -81,12 +73,6 @@ def _run(args: argparse.Namespace) -> int:
     out = build_package(Path(args.out))
     files = sum(1 for p in out.rglob("*") if p.is_file())
     print(f"package: {files} files in {out} (main.py, requirements.txt, {', '.join(PACKAGES)})")
-    recorded_for = f"python{sys.version_info.major}{sys.version_info.minor}"
-    if recorded_for != RUNTIME:
-        print(
-            f"warning: shared/compile.cache was recorded by {recorded_for}; the {RUNTIME} "
-            f"runtime will ignore it (cold starts compile as usual). Build with {RUNTIME}."
-        )
     return 0
 
 
