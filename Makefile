@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test debian-tools lint typecheck unit bench stress clean
+.PHONY: serve test debian-tools bench-tools lint typecheck unit bench stress clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,23 +18,28 @@ $(STAMP): pyproject.toml | $(BIN)/python
 serve: $(STAMP)
 	$(BIN)/python -m localcloud serve
 
-# Debian packages the tests use, installed here when missing (root, else sudo), silent when
-# present: Chromium and its chromedriver for the browser test
-# (tests/e2e/test_browser_form.py), valgrind for the counted cold start
-# (tests/integration/test_bench_instructions.py).
-DEBIAN_PKGS := chromium chromium-driver valgrind
-debian-tools:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] \
-	    || [ ! -x /usr/bin/valgrind ]; then \
+# Debian packages, installed when missing (root, else sudo), silent when present:
+# Chromium and its chromedriver for the browser test (tests/e2e/test_browser_form.py), and
+# for `make bench` valgrind, which counts cold starts in instructions.
+define apt_install
+	@missing=""; for p in $(1); do [ -x /usr/bin/$$p ] || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; log=$$(mktemp); \
-	  echo "installing Debian's $(DEBIAN_PKGS) for the tests"; \
-	  $$apt install -y -q --no-install-recommends $(DEBIAN_PKGS) >$$log 2>&1 \
+	  echo "installing Debian's$$missing"; \
+	  $$apt install -y -q --no-install-recommends $(2) >$$log 2>&1 \
 	  || { $$apt update -q >>$$log 2>&1 \
-	       && $$apt install -y -q --no-install-recommends $(DEBIAN_PKGS) >>$$log 2>&1; } \
+	       && $$apt install -y -q --no-install-recommends $(2) >>$$log 2>&1; } \
 	  || { cat $$log; rm -f $$log; exit 1; }; \
 	  rm -f $$log; \
 	fi
+endef
+
+debian-tools:
+	$(call apt_install,chromium chromedriver,chromium chromium-driver)
+
+bench-tools:
+	$(call apt_install,valgrind,valgrind)
 
 test: $(STAMP) debian-tools
 	$(BIN)/ruff check .
@@ -42,7 +47,7 @@ test: $(STAMP) debian-tools
 	$(BIN)/mypy shared functions localcloud
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) bench-tools
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Load and fault tests of the whole local stack on 127.0.0.1: several minutes, prints the
