@@ -12,13 +12,16 @@ import json
 import logging
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import flask
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from shared.errors import DomainError, ErrorCode, InvalidInput, PayloadTooLarge, PermissionDenied
+
+if TYPE_CHECKING:
+    from shared.ports import DocumentStore
 
 log = logging.getLogger("growthkit.http")
 
@@ -38,7 +41,20 @@ STATUS = {
     ErrorCode.UNAVAILABLE: 503,
 }
 
-Handler = Callable[[], tuple[Any, int] | flask.Response]
+Result = tuple[Any, int] | flask.Response
+Handler = Callable[[], Result]
+
+
+class MethodNotAllowed(DomainError):
+    """The path exists but not for this method: a 405 naming the methods that work
+    (``elsewhere``: the function that makes the changes, for resources another writes)."""
+
+    def __init__(self, allowed: tuple[str, ...], elsewhere: str | None = None) -> None:
+        message = f"Use {', '.join(allowed)} here."
+        if elsewhere:
+            message += f" Changes go through the {elsewhere} function."
+        super().__init__(message)
+        self.allowed = allowed
 
 
 def error_body(err: DomainError) -> dict[str, Any]:
@@ -58,6 +74,8 @@ def respond(handler: Handler) -> flask.Response:
     """Run ``handler`` and turn its result or domain error into a JSON response."""
     try:
         result = handler()
+    except MethodNotAllowed as err:
+        return method_not_allowed(err.allowed, err.message)
     except ValidationError as err:
         result = _error(validation_error(err))
     except DomainError as err:
@@ -82,12 +100,9 @@ def headers_of(request: flask.Request) -> Mapping[str, str]:
     return cast(Mapping[str, str], request.headers)
 
 
-def not_allowed(allowed: tuple[str, ...], elsewhere: str | None = None) -> flask.Response:
-    """405 naming the methods that work here (and the function that makes the changes,
-    for resources another function writes)."""
-    message = f"Use {', '.join(allowed)} here."
-    if elsewhere:
-        message += f" Changes go through the {elsewhere} function."
+def method_not_allowed(allowed: tuple[str, ...], message: str | None = None) -> flask.Response:
+    """405 with the ``Allow`` header RFC 9110 requires, naming the methods that work."""
+    message = message or f"Use {', '.join(allowed)} here."
     body = {"error": {"code": "method-not-allowed", "message": message, "details": {}}}
     return flask.make_response(flask.jsonify(body), 405, {"Allow": ", ".join(allowed)})
 
@@ -231,12 +246,12 @@ _HTTP_CODES = {405: "method-not-allowed", 413: "payload-too-large", 503: "unavai
 
 
 def _is_event_function() -> bool:
-    from shared.manifest import Trigger, by_name
+    from shared.manifest import Trigger, declared
 
-    try:  # functions-framework names each function's Flask app after its target
-        return by_name(flask.current_app.name).trigger is Trigger.EVENT
-    except KeyError:
-        return False
+    # functions-framework names each function's Flask app after its target, whose module
+    # has loaded (and declared it) by the time a request reaches the app.
+    function = declared(flask.current_app.name)
+    return function is not None and function.trigger is Trigger.EVENT
 
 
 def client_ip(request: flask.Request) -> str:
@@ -258,27 +273,18 @@ def cors_headers(origin: str | None, allowed: list[str]) -> dict[str, str]:
     }
 
 
-def respond_to_page(request: flask.Request, handler: Handler) -> flask.Response:
-    """``respond`` for functions that web pages post to: a refused post from one of the
-    company's own pages also carries the CORS headers, so the page's script can read the
-    messages (without them the browser hands it only a network error)."""
-    response = respond(handler)
-    if response.status_code >= 400 and request.method == "POST":
-        response.headers.update(_refusal_cors(request))
-    return response
-
-
-def _refusal_cors(request: flask.Request) -> dict[str, str]:
-    """The company is found by ``?key=``, as the preflight finds it; read only for refusals
-    that carry an Origin; a lookup that fails leaves the refusal as it was."""
+def refusal_cors(request: flask.Request, store: DocumentStore) -> dict[str, str]:
+    """CORS headers for a refused post from one of the company's own pages, so its script
+    can read the messages (without them the browser hands it only a network error). The
+    company is found by ``?key=``, as the preflight finds it; read only for refusals that
+    carry an Origin; a lookup that fails leaves the refusal as it was."""
     origin = request.headers.get("Origin")
     if not origin:
         return {}
-    from shared import bootstrap
     from shared.services.intake import load_company
 
     try:
-        company = load_company(bootstrap.document_store(), request.args.get("key", ""))
+        company = load_company(store, request.args.get("key", ""))
     except DomainError as err:  # an unknown key: the refusal stands as it is
         log.info("no CORS headers for a refused post from %s: %s", origin, err.message)
         return {}

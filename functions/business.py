@@ -10,19 +10,9 @@ and resources are served by ``staff_api`` (``shared/services/business.py``).
 
 from __future__ import annotations
 
-from typing import Any
-
-import flask
-import functions_framework
-
-from functions._http import (
-    idempotency_key,
-    not_allowed,
-    read_body,
-    respond,
-)
-from shared import bootstrap
-from shared.adapters.auth import verify_bearer
+from functions import https_fn
+from functions._http import MethodNotAllowed
+from functions.https_fn import Request, Result
 from shared.domain.common import is_document_id
 from shared.domain.consultations import BookingRequest, CancelRequest, CompleteRequest
 from shared.domain.identity import StaffIdentity
@@ -32,9 +22,7 @@ from shared.services import consultations_lifecycle as lifecycle
 from shared.services import staff_api_writes as writes
 from shared.services.consultations import CONSULTATIONS, book
 from shared.services.staff_api import get_item, list_items
-from shared.settings import get_settings
 
-Result = tuple[Any, int] | flask.Response
 _ACTIONS = ("cancel", "complete")
 
 
@@ -50,58 +38,48 @@ def _route(path: str) -> tuple[str, str | None, str | None]:
     return parts[1], parts[3] if len(parts) >= 4 else None, action
 
 
-def _body(request: flask.Request) -> dict[str, Any]:
-    return read_body(request, get_settings().max_body_bytes)
-
-
-def _collection(request: flask.Request, staff: StaffIdentity, company_id: str) -> Result:
-    store = bootstrap.document_store()
-    if request.method == "GET":
-        page = list_items(store, staff, CONSULTATIONS, Scope(company_id), request.args.to_dict())
+def _collection(req: Request, staff: StaffIdentity, company_id: str) -> Result:
+    if req.method == "GET":
+        page = list_items(req.store, staff, CONSULTATIONS, Scope(company_id), req.args.to_dict())
         return {"items": page.items, "next_cursor": page.next_cursor}, 200
-    if request.method != "POST":
-        return not_allowed(("GET", "POST"))
-    req = BookingRequest.model_validate(_body(request))
-    now = bootstrap.clock.now()
+    if req.method != "POST":
+        raise MethodNotAllowed(("GET", "POST"))
+    booking = BookingRequest.model_validate(req.body())
     item, created = book(
-        store, bootstrap.task_queue(), now, staff, company_id, req, idempotency_key(request)
+        req.store, req.queue, req.now(), staff, company_id, booking, req.idempotency_key()
     )
     return item, 201 if created else 200
 
 
-def _action(request: flask.Request, staff: StaffIdentity, c: str, item: str, action: str) -> Result:
-    if request.method != "POST":
-        return not_allowed(("POST",))
-    ports = (bootstrap.document_store(), bootstrap.task_queue(), bootstrap.messenger())
-    now = bootstrap.clock.now()
+def _action(req: Request, staff: StaffIdentity, c: str, item: str, action: str) -> Result:
+    if req.method != "POST":
+        raise MethodNotAllowed(("POST",))
+    ports = (req.store, req.queue, req.messenger)
     if action == "cancel":
-        cancel = CancelRequest.model_validate(_body(request))
-        return lifecycle.cancel(*ports, now, staff, c, item, cancel), 200
-    done = CompleteRequest.model_validate(_body(request))
-    return lifecycle.complete(*ports, now, staff, c, item, done), 200
+        cancel = CancelRequest.model_validate(req.body())
+        return lifecycle.cancel(*ports, req.now(), staff, c, item, cancel), 200
+    done = CompleteRequest.model_validate(req.body())
+    return lifecycle.complete(*ports, req.now(), staff, c, item, done), 200
 
 
-def _consultations(request: flask.Request) -> Result:
-    staff = verify_bearer(request.headers.get("Authorization"))
-    company_id, item_id, action = _route(request.path)
+@https_fn.on_request(methods=("GET", "POST", "PATCH"))
+def consultations(req: Request) -> Result:
+    """Book consultations (never overlapping, with reminders), list, edit, cancel and
+    complete them."""
+    staff = req.staff()
+    company_id, item_id, action = _route(req.path)
     # Another company's data is refused before anything about it is looked at.
     staff.require_company(company_id)
     if item_id is None:
-        return _collection(request, staff, company_id)
+        return _collection(req, staff, company_id)
     if action is not None:
-        return _action(request, staff, company_id, item_id, action)
-    store, scope = bootstrap.document_store(), Scope(company_id)
-    if request.method == "GET":
-        return get_item(store, staff, CONSULTATIONS, scope, item_id), 200
-    if request.method == "PATCH":
-        now = bootstrap.clock.now()
-        body = _body(request)
-        return writes.update_item(store, now, staff, CONSULTATIONS, scope, item_id, body), 200
-    return not_allowed(("GET", "PATCH"))
-
-
-@functions_framework.http
-def consultations(request: flask.Request) -> flask.Response:
-    """Book consultations (never overlapping, with reminders), list, edit, cancel and
-    complete them."""
-    return respond(lambda: _consultations(request))
+        return _action(req, staff, company_id, item_id, action)
+    scope = Scope(company_id)
+    if req.method == "GET":
+        return get_item(req.store, staff, CONSULTATIONS, scope, item_id), 200
+    if req.method == "PATCH":
+        changed = writes.update_item(
+            req.store, req.now(), staff, CONSULTATIONS, scope, item_id, req.body()
+        )
+        return changed, 200
+    raise MethodNotAllowed(("GET", "PATCH"))

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import flask
-import functions_framework
-
-from functions._http import read_body, respond
-from shared import bootstrap
-from shared.adapters.auth import verify_bearer
+from functions import https_fn
+from functions.https_fn import Request, Result
 from shared.domain.campaign_keys import RecipientStatus
 from shared.domain.campaigns import CampaignRequest
 from shared.domain.common import is_document_id
@@ -23,9 +19,6 @@ from shared.domain.identity import StaffIdentity
 from shared.errors import InvalidInput
 from shared.services import campaigns as service
 from shared.services import campaigns_progress as progress
-from shared.settings import get_settings
-
-_NOT_ALLOWED = {"error": {"code": "method-not-allowed", "message": "Use GET or POST."}}
 
 
 def _limit(raw: str | None) -> int:
@@ -38,50 +31,38 @@ def _limit(raw: str | None) -> int:
     return limit
 
 
-def _get(request: flask.Request, staff: StaffIdentity) -> tuple[Any, int]:
-    store, args = bootstrap.document_store(), request.args
+def _get(req: Request, staff: StaffIdentity) -> tuple[Any, int]:
+    args = req.args
     campaign_id = args.get("id", "")
     if not is_document_id(campaign_id) or len(campaign_id) > 200:
         raise InvalidInput("Name the campaign: ?id=...", {"fields": {"id": "required"}})
     if args.get("view") != "recipients":
-        return progress.progress(store, staff, campaign_id), 200
+        return progress.progress(req.store, staff, campaign_id), 200
     status = args.get("status") or None
     if status is not None and status not in {s.value for s in RecipientStatus}:
         raise InvalidInput(f"Unknown recipient status {status!r}.")
     after, limit = args.get("after", ""), _limit(args.get("limit"))
-    return progress.list_recipients(store, staff, campaign_id, status, after, limit), 200
+    return progress.list_recipients(req.store, staff, campaign_id, status, after, limit), 200
 
 
-def _post(request: flask.Request, staff: StaffIdentity) -> tuple[Any, int]:
-    req = CampaignRequest.model_validate(read_body(request, get_settings().max_body_bytes))
-    staff.require_company(req.company_id or staff.company_id)
-    store, now = bootstrap.document_store(), bootstrap.clock.now()
-    if req.action == "preview":
-        return service.preview(store, staff, req.campaign_id, req.limit, req.template), 200
-    if req.action == "mark":
-        assert req.recipient_id is not None and req.status is not None  # checked by the model
+def _post(req: Request, staff: StaffIdentity) -> tuple[Any, int]:
+    asked = CampaignRequest.model_validate(req.body())
+    staff.require_company(asked.company_id or staff.company_id)
+    store, now = req.store, req.now()
+    if asked.action == "preview":
+        return service.preview(store, staff, asked.campaign_id, asked.limit, asked.template), 200
+    if asked.action == "mark":
+        assert asked.recipient_id is not None and asked.status is not None  # the model checks
         marked = service.mark_recipient(
-            store, now, staff, req.campaign_id, req.recipient_id, req.status, req.reason
+            store, now, staff, asked.campaign_id, asked.recipient_id, asked.status, asked.reason
         )
         return {"recipient": {k: v for k, v in marked.items() if k != "updated_at"}}, 200
-    moved = service.change_status(
-        store, bootstrap.task_queue(), now, staff, req.campaign_id, req.action
-    )
+    moved = service.change_status(store, req.queue, now, staff, asked.campaign_id, asked.action)
     return {"campaign": moved.model_dump(mode="json")}, 200
 
 
-def _campaigns(request: flask.Request) -> tuple[Any, int]:
-    staff = verify_bearer(request.headers.get("Authorization"))
-    if request.method == "GET":
-        staff.require_company(request.args.get("company_id") or staff.company_id)
-        return _get(request, staff)
-    if request.method == "POST":
-        return _post(request, staff)
-    return _NOT_ALLOWED, 405
-
-
-@functions_framework.http
-def campaigns(request: flask.Request) -> flask.Response:
+@https_fn.on_request(methods=("GET", "POST"))
+def campaigns(req: Request) -> Result:
     """Staff: POST ``{"action": "schedule|unschedule|start|pause|resume|complete|cancel",
     "campaign_id"}`` moves a campaign (409 when its status does not allow it);
     ``{"action": "preview", "campaign_id", "limit"?, "template"?}`` renders the message
@@ -89,4 +70,8 @@ def campaigns(request: flask.Request) -> flask.Response:
     "campaign_id", "recipient_id", "status": "responded|converted|excluded"}``. GET
     ``?id=`` reads progress against the goals; ``?id=&view=recipients&status=&after=``
     lists recipients."""
-    return respond(lambda: _campaigns(request))
+    staff = req.staff()
+    if req.method == "GET":
+        staff.require_company(req.args.get("company_id") or staff.company_id)
+        return _get(req, staff)
+    return _post(req, staff)

@@ -16,16 +16,13 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import flask
-import functions_framework
 
-from functions._http import read_body, read_raw, respond
+from functions import https_fn
 from functions._pages import button
 from functions._pages import page as _page
-from shared import bootstrap
 from shared.domain.common import is_document_id
 from shared.errors import InvalidInput, NotFound, Unauthenticated
 from shared.services import compliance as service
-from shared.settings import get_settings
 
 
 def _masked(address: str) -> str:
@@ -33,43 +30,37 @@ def _masked(address: str) -> str:
     return f"{local[:1]}***{at}{domain}" if at else f"***{address[-4:]}"
 
 
-def _unsubscribe(request: flask.Request) -> flask.Response | tuple[Any, int]:
-    if request.method not in ("GET", "POST"):
-        return {"error": {"code": "method-not-allowed", "message": "Use GET or POST."}}, 405
-    body = read_body(request, get_settings().max_body_bytes) if request.method == "POST" else {}
-    token = request.args.get("t") or str(body.get("t") or "")
-    key = get_settings().signing_key.get_secret_value().encode()
-    link = service.read_unsubscribe_token(token, key)
-    store = bootstrap.document_store()
-    name = html.escape(service.company_name(store, link.company_id) or "this sender")
+@https_fn.on_request(methods=("GET", "POST"), public=True)
+def unsubscribe(req: https_fn.Request) -> https_fn.Result:
+    """``?t=<signed token>``. GET: a page asking to confirm; POST (the page's button, or
+    ``List-Unsubscribe=One-Click`` from a mail client): the address is suppressed."""
+    body = req.body() if req.method == "POST" else {}
+    token = req.args.get("t") or str(body.get("t") or "")
+    link = service.read_unsubscribe_token(
+        token, req.settings.signing_key.get_secret_value().encode()
+    )
+    name = html.escape(service.company_name(req.store, link.company_id) or "this sender")
     who = html.escape(_masked(link.address))
-    if request.method == "GET":
+    if req.method == "GET":
         form = button("Unsubscribe", {"t": token})
         return _page("Unsubscribe", f"Stop marketing e-mail from {name} to {who}?", form)
     one_click = body.get("List-Unsubscribe") == "One-Click"
     source = "one_click" if one_click else "unsubscribe_link"
-    service.unsubscribe(store, bootstrap.clock.now(), link, source)
+    service.unsubscribe(req.store, req.now(), link, source)
     return _page("Unsubscribed", f"{who} will get no more marketing e-mail from {name}.")
 
 
-@functions_framework.http
-def unsubscribe(request: flask.Request) -> flask.Response:
-    """``?t=<signed token>``. GET: a page asking to confirm; POST (the page's button, or
-    ``List-Unsubscribe=One-Click`` from a mail client): the address is suppressed."""
-    return respond(lambda: _unsubscribe(request))
-
-
-def _verify(request: flask.Request, body: dict[str, Any]) -> None:
+def _verify(req: https_fn.Request, body: dict[str, Any]) -> None:
     """Twilio-style signature over the public URL and the form fields (when configured)."""
-    settings = get_settings()
+    settings = req.settings
     if settings.sms_auth_token is None:
         return
     from shared.adapters.sms import valid_signature
 
     url = settings.functions_base_url.rstrip("/") + "/sms_inbound"
-    query = request.query_string.decode("utf-8", "replace")
+    query = req.flask.query_string.decode("utf-8", "replace")
     params = {str(k): str(v) for k, v in body.items()}
-    given = request.headers.get("X-Twilio-Signature", "")
+    given = req.headers.get("X-Twilio-Signature", "")
     token = settings.sms_auth_token.get_secret_value()
     if not valid_signature(f"{url}?{query}" if query else url, params, given, token):
         raise Unauthenticated("The request is not signed by the SMS provider.")
@@ -81,20 +72,22 @@ def _twiml(reply: str | None) -> flask.Response:
     return flask.Response(xml, 200, {"Content-Type": "text/xml; charset=utf-8"})
 
 
-def _sms_inbound(request: flask.Request) -> flask.Response | tuple[Any, int]:
-    if request.method != "POST":
-        return {"error": {"code": "method-not-allowed", "message": "Use POST."}}, 405
-    company_id = request.args.get("company_id", "")
+@https_fn.on_request(methods=("POST",), public=True)
+def sms_inbound(req: https_fn.Request) -> https_fn.Result:
+    """The SMS provider's webhook (``?company_id=``; form fields ``From``, ``Body``):
+    STOP/UNSUBSCRIBE/CANCEL/END/QUIT opt the number out, START back in, HELP gets the
+    help text; answered as TwiML."""
+    company_id = req.args.get("company_id", "")
     if not is_document_id(company_id) or len(company_id) > 200:
         raise NotFound("Unknown company.")
-    body = read_body(request, get_settings().max_body_bytes)
-    _verify(request, body)
+    body = req.body()
+    _verify(req, body)
     sender, text = body.get("From"), body.get("Body", "")
     if not isinstance(sender, str) or not isinstance(text, str):
         raise InvalidInput("From and Body must be text.", {"fields": {"From": "required"}})
     reply = service.inbound_sms(
-        bootstrap.document_store(),
-        bootstrap.clock.now(),
+        req.store,
+        req.now(),
         company_id=company_id,
         sender=sender,
         body=text,
@@ -103,50 +96,31 @@ def _sms_inbound(request: flask.Request) -> flask.Response | tuple[Any, int]:
     return _twiml(reply.reply)
 
 
-@functions_framework.http
-def sms_inbound(request: flask.Request) -> flask.Response:
-    """The SMS provider's webhook (``?company_id=``; form fields ``From``, ``Body``):
-    STOP/UNSUBSCRIBE/CANCEL/END/QUIT opt the number out, START back in, HELP gets the
-    help text; answered as TwiML."""
-    return respond(lambda: _sms_inbound(request))
-
-
-def _verify_email_events(request: flask.Request, raw: bytes) -> None:
+def _verify_email_events(req: https_fn.Request, raw: bytes) -> None:
     """HMAC-SHA256 of the raw body under ``email_events_secret`` (``X-GrowthKit-Signature``);
     unsigned events are accepted only locally, where no secret is configured."""
     from shared.domain.email_events import SIGNATURE_HEADER, valid_signature
 
-    settings = get_settings()
+    settings = req.settings
     if settings.email_events_secret is None:
         if settings.environment == "production":
             raise Unauthenticated("E-mail events are refused: no email_events_secret is set.")
         return
-    given = request.headers.get(SIGNATURE_HEADER, "")
+    given = req.headers.get(SIGNATURE_HEADER, "")
     if not valid_signature(raw, given, settings.email_events_secret.get_secret_value()):
         raise Unauthenticated("The request is not signed with the e-mail events secret.")
 
 
-def _email_events(request: flask.Request) -> tuple[Any, int]:
-    if request.method != "POST":
-        return {"error": {"code": "method-not-allowed", "message": "Use POST."}}, 405
-    from shared.domain.email_events import EmailEventBatch
-    from shared.services.email_events import record_email_events
-
-    settings = get_settings()
-    _verify_email_events(request, read_raw(request, settings.max_body_bytes))
-    batch = EmailEventBatch.model_validate(read_body(request, settings.max_body_bytes))
-    results = record_email_events(
-        bootstrap.document_store(),
-        bootstrap.clock.now(),
-        settings.signing_key.get_secret_value().encode(),
-        batch,
-    )
-    return {"results": [r.as_json() for r in results]}, 200
-
-
-@functions_framework.http
-def email_events(request: flask.Request) -> flask.Response:
+@https_fn.on_request(methods=("POST",), public=True, secrets=("GROWTHKIT_EMAIL_EVENTS_SECRET",))
+def email_events(req: https_fn.Request) -> https_fn.Result:
     """The e-mail provider's webhook: POST ``{"events": [...]}`` (deliveries, bounces,
     complaints, replies; ``shared.domain.email_events``), signed with
     ``X-GrowthKit-Signature``; 200 with each event's outcome (an unknown message too)."""
-    return respond(lambda: _email_events(request))
+    from shared.domain.email_events import EmailEventBatch
+    from shared.services.email_events import record_email_events
+
+    _verify_email_events(req, req.raw())
+    batch = EmailEventBatch.model_validate(req.body())
+    key = req.settings.signing_key.get_secret_value().encode()
+    results = record_email_events(req.store, req.now(), key, batch)
+    return {"results": [r.as_json() for r in results]}, 200

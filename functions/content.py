@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import flask
-import functions_framework
-
-from functions._http import read_body, respond
-from shared import bootstrap
-from shared.adapters.auth import verify_bearer
+from functions import https_fn
 from shared.adapters.publishers import build_publisher
 from shared.domain.content import ContentStatus, PublishRequest
 from shared.services.content import request_publication
-from shared.settings import get_settings
 
 
-def _publish(request: flask.Request) -> tuple[Any, int]:
-    if request.method != "POST":
-        return {"error": {"code": "method-not-allowed", "message": "Use POST."}}, 405
-    staff = verify_bearer(request.headers.get("Authorization"))
-    body = PublishRequest.model_validate(read_body(request, get_settings().max_body_bytes))
-    store = bootstrap.document_store()
-    content, task_id = request_publication(
-        store,
-        bootstrap.task_queue(),
-        build_publisher(store),
-        bootstrap.clock.now(),
-        staff,
-        body,
-    )
+@https_fn.on_request(methods=("POST",))
+def publish_content(req: https_fn.Request) -> https_fn.Result:
+    """``{"content_id", "scheduled_at"?, "platforms"?}`` -> published now or scheduled."""
+    staff = req.staff()
+    body = PublishRequest.model_validate(req.body())
+    publisher = build_publisher(req.store)
+    content, task_id = request_publication(req.store, req.queue, publisher, req.now(), staff, body)
     answer = {
         "content_id": content.id,
         "status": content.status.value,
@@ -42,9 +27,3 @@ def _publish(request: flask.Request) -> tuple[Any, int]:
     }
     # 202: accepted for later (scheduled, or a transient failure its task will retry).
     return answer, 202 if content.status is ContentStatus.SCHEDULED else 200
-
-
-@functions_framework.http
-def publish_content(request: flask.Request) -> flask.Response:
-    """``{"content_id", "scheduled_at"?, "platforms"?}`` -> published now or scheduled."""
-    return respond(lambda: _publish(request))

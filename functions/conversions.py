@@ -4,14 +4,12 @@ and statuses only, not the campaign models the staff ``campaigns`` function load
 
 from __future__ import annotations
 
-import functions_framework
-from cloudevents.http.event import CloudEvent
-
-from functions._events import handle as handle_event
+from functions import firestore_fn
+from functions.firestore_fn import Context, DocumentEvent
 from shared.services.campaigns_conversions import on_lead_campaigns as convert
 
 
-@functions_framework.cloud_event
-def on_lead_campaigns(cloud_event: CloudEvent) -> None:
+@firestore_fn.on_document_written(document="companies/{companyId}/leads/{leadId}")
+def on_lead_campaigns(event: DocumentEvent, ctx: Context) -> str:
     """A lead that converts is marked converted in the campaigns that reached it."""
-    handle_event("on_lead_campaigns", cloud_event, convert)
+    return convert(ctx.store, ctx.queue, ctx.now(), event, ctx.name)

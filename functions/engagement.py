@@ -5,33 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import flask
-import functions_framework
-from cloudevents.http.event import CloudEvent
 from msgspec.structs import asdict
 
-from functions._events import handle as handle_event
-from functions._events import without_queue
-from functions._http import headers_of, respond
-from shared import bootstrap
-from shared.events import scheduled_event
+from functions import firestore_fn, scheduler_fn
+from functions.firestore_fn import Context, DocumentEvent
 from shared.services import scoring_engagement
 
 
-@functions_framework.cloud_event
-def on_interaction_scored(cloud_event: CloudEvent) -> None:
+@firestore_fn.on_document_written(
+    document="companies/{companyId}/leads/{leadId}/interactions/{interactionId}"
+)
+def on_interaction_scored(event: DocumentEvent, ctx: Context) -> str:
     """Award the engagement points of the scoring rules a new interaction matches."""
-    service_fn = without_queue(scoring_engagement.on_interaction_scored)
-    handle_event("on_interaction_scored", cloud_event, service_fn)
+    return scoring_engagement.on_interaction_scored(ctx.store, ctx.now(), event, ctx.name)
 
 
-@functions_framework.http
-def decay_engagement_scores(request: flask.Request) -> flask.Response:
+@scheduler_fn.on_schedule(schedule="30 2 * * *")
+def decay_engagement_scores(event: scheduler_fn.ScheduledEvent, ctx: Context) -> dict[str, Any]:
     """Cloud Scheduler, daily: engagement points decay where the company set it up."""
-
-    def run() -> tuple[Any, int]:
-        event = scheduled_event(headers_of(request), bootstrap.clock.now())
-        result = scoring_engagement.decay_engagement_scores(bootstrap.document_store(), event)
-        return {"run": event.run_key, **asdict(result)}, 200
-
-    return respond(run)
+    result = scoring_engagement.decay_engagement_scores(ctx.store, event)
+    return {"run": event.run_key, **asdict(result)}

@@ -1,9 +1,11 @@
-"""Entry points of every function in the bundle (functions-framework targets).
+"""The functions-framework source of every function in the bundle.
 
-Each function lives in the module of its area and is imported on first access (PEP 562
-module ``__getattr__``): functions-framework looks up one target per instance, so a
-deployed function loads only its own area's modules, not the whole bundle's. Google
-clients are imported lazily inside the services, so loading an area stays cheap too.
+Each function declares itself where it is defined (``functions/https_fn.py`` and its
+siblings) and is imported on first access (PEP 562 module ``__getattr__``):
+functions-framework looks up one target per instance, so a deployed function loads only
+the module that declares it (``shared.manifest.module_of``, from the index the deploy
+package carries), not the whole bundle. Google clients are imported lazily inside the
+services, so loading a module stays cheap too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import flask
 
 from functions._http import install
+from shared.manifest import module_of
 from shared.startup import (
     collector_paused,
     freeze_loaded,
@@ -34,68 +37,20 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 if flask.has_app_context():
     install(flask.current_app)
 
-_AREAS = {
-    "rollup_analytics": "functions.analytics",
-    "publish_content": "functions.content",
-    "lead_intake": "functions.forms",
-    "expire_referrals": "functions.referrals",
-    "redeem_referral": "functions.referrals",
-    "referral_codes": "functions.referrals",
-    "request_review": "functions.reviews",
-    "dispatch_due_tasks": "functions.tasks",
-    "run_task": "functions.tasks",
-    "on_content_written": "functions.triggers",
-    "on_interaction_created": "functions.triggers",
-    "on_lead_written": "functions.scoring",
-    "on_review_written": "functions.triggers",
-    "on_scoring_rule_written": "functions.scoring",
-    "staff_api": "functions.staff",
-    "company_users": "functions.staff",
-    "workflows": "functions.workflows",
-    "on_lead_workflows": "functions.workflow_triggers",
-    "on_interaction_workflows": "functions.workflow_triggers",
-    "on_interaction_scored": "functions.engagement",
-    "enrol_scheduled_workflows": "functions.workflow_triggers",
-    "decay_engagement_scores": "functions.engagement",
-    "newsletter_signup": "functions.newsletters",
-    "newsletter_confirm": "functions.newsletters",
-    "newsletter_unsubscribe": "functions.newsletters",
-    "consultations": "functions.business",
-    "download_resource": "functions.downloads",
-    "integrations": "functions.integrations",
-    "refresh_social_tokens": "functions.integrations",
-    "track_events": "functions.events",
-    "analytics_summary": "functions.events",
-    "campaigns": "functions.campaigns",
-    "outreach_import": "functions.outreach",
-    "unsubscribe": "functions.compliance",
-    "sms_inbound": "functions.compliance",
-    "email_events": "functions.compliance",
-    "track_open": "functions.tracking",
-    "track_click": "functions.tracking",
-    "on_lead_campaigns": "functions.conversions",
-}
-
-# Every target, for tools that list them (a module ``__getattr__`` is invisible to them).
-ENTRY_POINTS = tuple(sorted(_AREAS))
-
 
 def __getattr__(name: str) -> Any:
-    """Import the area that defines ``name`` and return the entry point (the collector
+    """Import the module that declares ``name`` and return the entry point (the collector
     paused while it loads, its objects frozen afterwards: shared/startup.py). Loaded by
     functions-framework (inside the app's context), the pause lasts until the app's first
     answer, so the Google clients' first imports run without it too."""
-    area = _AREAS.get(name)
-    if area is None:
+    with collector_paused():
+        module = None if name.startswith("__") else module_of(name)
+    if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if flask.has_app_context() and hold_collector():
         flask.current_app.teardown_request(release_collector)
     with collector_paused():
-        entry = getattr(importlib.import_module(area), name)
+        entry = getattr(importlib.import_module(module), name)
     freeze_loaded()
     globals()[name] = entry  # functions-framework looks it up twice: once is enough
     return entry
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_AREAS})

@@ -5,19 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import flask
-import functions_framework
 
-from functions._http import (
-    client_ip,
-    cors_headers,
-    headers_of,
-    preflight,
-    read_body,
-    respond,
-    respond_to_page,
-)
-from shared import bootstrap
-from shared.adapters.auth import verify_bearer
+from functions import https_fn, scheduler_fn
 from shared.domain.identity import StaffIdentity
 from shared.domain.referrals import (
     RedemptionRequest,
@@ -28,8 +17,6 @@ from shared.domain.referrals import (
     redemption_from_form,
 )
 from shared.errors import InvalidInput
-from shared.events import scheduled_event
-from shared.services.intake import load_company
 from shared.services.referral_codes import (
     create_referral,
     expire_due_referrals,
@@ -37,93 +24,64 @@ from shared.services.referral_codes import (
     list_referrals,
 )
 from shared.services.referrals import redeem_referral as redeem
-from shared.settings import get_settings
-
-_NOT_ALLOWED = {"error": {"code": "method-not-allowed", "message": "Use GET or POST."}}
 
 
-def _preflight(request: flask.Request) -> flask.Response:
-    """CORS preflight from the allowed origins of the company named by ``?key=``."""
-    company = load_company(bootstrap.document_store(), request.args.get("key", ""))
-    return preflight(request.headers.get("Origin"), company.allowed_origins)
-
-
-def _redeem(request: flask.Request) -> flask.Response | tuple[Any, int]:
-    if request.method == "OPTIONS":
-        return _preflight(request)
-    if request.method != "POST":
-        return {"error": {"code": "method-not-allowed", "message": "Use POST."}}, 405
-    body = read_body(request, get_settings().max_body_bytes)
-    req = RedemptionRequest.model_validate(redemption_from_form(body, request.args.get("key")))
-    origin = request.headers.get("Origin")
-    result = redeem(bootstrap.document_store(), bootstrap.clock, req, client_ip(request), origin)
+@https_fn.on_request(methods=("POST",), public=True, cors=True)
+def redeem_referral(req: https_fn.Request) -> https_fn.Result:
+    """A visitor redeems a referral code. JSON or urlencoded; CORS like lead_intake."""
+    redemption = RedemptionRequest.model_validate(
+        redemption_from_form(req.body(), req.args.get("key"))
+    )
+    result = redeem(req.store, req.clock, redemption, req.client_ip, req.origin)
+    req.allow_origins(result.company.allowed_origins)
     out = {
         "status": "redeemed",
         "code": result.code,
         "lead_id": result.lead_id,
         "offer_details": result.offer_details,
     }
-    headers = cors_headers(origin, result.company.allowed_origins)
-    if result.replayed:  # the same person and code again: the first redemption's answer
-        headers["Idempotent-Replayed"] = "true"
+    # The same person and code again: the first redemption's answer.
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return flask.make_response(flask.jsonify(out), 201 if result.created else 200, headers)
-
-
-@functions_framework.http
-def redeem_referral(request: flask.Request) -> flask.Response:
-    """A visitor redeems a referral code. JSON or urlencoded; CORS like lead_intake."""
-    return respond_to_page(request, lambda: _redeem(request))
 
 
 def _public(referral: Referral) -> dict[str, Any]:
     return referral.model_dump(mode="json")
 
 
-def _list(request: flask.Request, staff: StaffIdentity) -> tuple[Any, int]:
-    raw_status = request.args.get("status")
+def _list(req: https_fn.Request, staff: StaffIdentity) -> tuple[Any, int]:
+    raw_status = req.args.get("status")
     try:
         status = ReferralStatus(raw_status) if raw_status else None
     except ValueError as err:
         raise InvalidInput(f"Unknown status {raw_status!r}.") from err
-    company_id = request.args.get("company_id") or staff.company_id
-    found = list_referrals(bootstrap.document_store(), staff, company_id, status)
+    company_id = req.args.get("company_id") or staff.company_id
+    found = list_referrals(req.store, staff, company_id, status)
     return {"referrals": [_public(r) for r in found]}, 200
 
 
-def _post(request: flask.Request, staff: StaffIdentity) -> tuple[Any, int]:
-    store, clock = bootstrap.document_store(), bootstrap.clock
-    body = read_body(request, get_settings().max_body_bytes)
+def _post(req: https_fn.Request, staff: StaffIdentity) -> tuple[Any, int]:
+    body = req.body()
     if "action" in body:
         action = ReferralAction.model_validate(body)
         company_id = action.company_id or staff.company_id
-        expired = expire_referral(store, clock, staff, company_id, action.code)
+        expired = expire_referral(req.store, req.clock, staff, company_id, action.code)
         return {"referral": _public(expired)}, 200
-    created = create_referral(store, clock, staff, ReferralCreate.model_validate(body))
+    created = create_referral(req.store, req.clock, staff, ReferralCreate.model_validate(body))
     return {"referral": _public(created)}, 201
 
 
-def _codes(request: flask.Request) -> tuple[Any, int]:
-    staff = verify_bearer(request.headers.get("Authorization"))
-    if request.method == "GET":
-        return _list(request, staff)
-    if request.method == "POST":
-        return _post(request, staff)
-    return _NOT_ALLOWED, 405
-
-
-@functions_framework.http
-def referral_codes(request: flask.Request) -> flask.Response:
+@https_fn.on_request(methods=("GET", "POST"))
+def referral_codes(req: https_fn.Request) -> https_fn.Result:
     """Staff: POST creates a code, GET lists (``?status=``), POST {action: expire} ends one."""
-    return respond(lambda: _codes(request))
+    staff = req.staff()
+    return _list(req, staff) if req.method == "GET" else _post(req, staff)
 
 
-@functions_framework.http
-def expire_referrals(request: flask.Request) -> flask.Response:
+@scheduler_fn.on_schedule(schedule="0 * * * *")
+def expire_referrals(
+    event: scheduler_fn.ScheduledEvent, ctx: scheduler_fn.Context
+) -> dict[str, Any]:
     """Cloud Scheduler, hourly: active codes past their ``expires_at`` become expired."""
-
-    def run() -> tuple[Any, int]:
-        event = scheduled_event(headers_of(request), bootstrap.clock.now())
-        count = expire_due_referrals(bootstrap.document_store(), bootstrap.clock, event)
-        return {"run": event.run_key, "expired": count}, 200
-
-    return respond(run)
+    count = expire_due_referrals(ctx.store, ctx.clock, event)
+    return {"run": event.run_key, "expired": count}

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import flask
-import functions_framework
-
-from functions._http import read_body, respond
-from shared import bootstrap
-from shared.adapters.auth import verify_bearer
+from functions import https_fn
 from shared.domain.common import random_id
 from shared.domain.identity import StaffIdentity
 from shared.domain.reviews import Review, ReviewCompletionBody, ReviewRequestBody
 from shared.errors import InvalidInput
 from shared.services import reviews as service
-from shared.settings import get_settings
 
 
 def _view(review: Review) -> dict[str, Any]:
@@ -24,51 +18,49 @@ def _view(review: Review) -> dict[str, Any]:
     )
 
 
-def _request(staff: StaffIdentity, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    req = ReviewRequestBody.model_validate(body)
-    staff.require_company(req.company_id or staff.company_id)
+def _request(
+    req: https_fn.Request, staff: StaffIdentity, body: dict[str, Any]
+) -> tuple[dict[str, Any], int]:
+    asked = ReviewRequestBody.model_validate(body)
+    staff.require_company(asked.company_id or staff.company_id)
     review = service.request_review(
-        bootstrap.document_store(),
-        bootstrap.task_queue(),
-        bootstrap.messenger(),
-        bootstrap.clock.now(),
+        req.store,
+        req.queue,
+        req.messenger,
+        req.now(),
         company_id=staff.company_id,
-        lead_id=req.lead_id,
+        lead_id=asked.lead_id,
         review_id=random_id(),
-        platform=req.platform,
-        message=req.message,
+        platform=asked.platform,
+        message=asked.message,
     )
     return _view(review), 201
 
 
-def _complete(staff: StaffIdentity, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    req = ReviewCompletionBody.model_validate(body)
-    staff.require_company(req.company_id or staff.company_id)
+def _complete(
+    req: https_fn.Request, staff: StaffIdentity, body: dict[str, Any]
+) -> tuple[dict[str, Any], int]:
+    done = ReviewCompletionBody.model_validate(body)
+    staff.require_company(done.company_id or staff.company_id)
     review = service.complete_review(
-        bootstrap.document_store(),
-        bootstrap.clock.now(),
+        req.store,
+        req.now(),
         company_id=staff.company_id,
-        review_id=req.review_id,
-        rating=req.rating,
+        review_id=done.review_id,
+        rating=done.rating,
     )
     return _view(review), 200
 
 
-def _request_review(request: flask.Request) -> tuple[dict[str, Any], int]:
-    if request.method != "POST":
-        return {"error": {"code": "method-not-allowed", "message": "Use POST."}}, 405
-    staff = verify_bearer(request.headers.get("Authorization"))
-    body = read_body(request, get_settings().max_body_bytes)
-    action = body.get("action", "request")
-    if action == "complete":
-        return _complete(staff, body)
-    if action != "request":
-        raise InvalidInput("action must be 'request' or 'complete'.")
-    return _request(staff, body)
-
-
-@functions_framework.http
-def request_review(request: flask.Request) -> flask.Response:
+@https_fn.on_request(methods=("POST",))
+def request_review(req: https_fn.Request) -> https_fn.Result:
     """POST ``{lead_id, platform?, message?}`` asks the customer for a review (201);
     ``{"action": "complete", review_id, rating}`` records that they left one (200)."""
-    return respond(lambda: _request_review(request))
+    staff = req.staff()
+    body = req.body()
+    action = body.get("action", "request")
+    if action == "complete":
+        return _complete(req, staff, body)
+    if action != "request":
+        raise InvalidInput("action must be 'request' or 'complete'.")
+    return _request(req, staff, body)

@@ -1,25 +1,18 @@
-"""Lead-scoring Firestore triggers, through ``functions._events.handle`` like the others."""
+"""Lead-scoring Firestore triggers."""
 
 from __future__ import annotations
 
-import functions_framework
-from cloudevents.http.event import CloudEvent
-
-from functions._events import handle, without_queue
+from functions import firestore_fn
 from shared.services import scoring, scoring_rules_copy
 
 
-@functions_framework.cloud_event
-def on_lead_written(cloud_event: CloudEvent) -> None:
+@firestore_fn.on_document_written(document="companies/{companyId}/leads/{leadId}")
+def on_lead_written(event: firestore_fn.DocumentEvent, ctx: firestore_fn.Context) -> str:
     """Score the lead; on conversion, schedule a review request if the company wants."""
-    handle("on_lead_written", cloud_event, scoring.on_lead_written)
+    return scoring.on_lead_written(ctx.store, ctx.queue, ctx.now(), event, ctx.name)
 
 
-@functions_framework.cloud_event
-def on_scoring_rule_written(cloud_event: CloudEvent) -> None:
+@firestore_fn.on_document_written(document="companies/{companyId}/scoring_rules/{ruleId}")
+def on_scoring_rule_written(event: firestore_fn.DocumentEvent, ctx: firestore_fn.Context) -> str:
     """Keep the company's one-document copy of its scoring rules current."""
-    handle(
-        "on_scoring_rule_written",
-        cloud_event,
-        without_queue(scoring_rules_copy.on_scoring_rule_written),
-    )
+    return scoring_rules_copy.on_scoring_rule_written(ctx.store, ctx.now(), event, ctx.name)

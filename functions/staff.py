@@ -14,28 +14,26 @@ carry an ``Idempotency-Key`` header.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import flask
-import functions_framework
 from msgspec import Struct
 
-from functions._http import idempotency_key, not_allowed, read_body, respond
-from shared import bootstrap
-from shared.adapters.auth import verify_bearer
+from functions import https_fn
+from functions._http import MethodNotAllowed
+from functions.https_fn import Request, Result
 from shared.domain.identity import StaffIdentity
 from shared.domain.staff_api import Scope
 from shared.errors import NotFound
 from shared.services import staff_api_writes as writes
 from shared.services.staff_api import ResourceSpec, get_item, list_items
 from shared.services.staff_api_resources import RESOURCES
-from shared.settings import get_settings
 
 if TYPE_CHECKING:
     from shared.services import users
 
-Result = tuple[Any, int] | flask.Response
 _SEGMENT = re.compile(r"^(?!\.\.?$)(?!__.*__$)[^/]{1,128}$")
+METHODS = ("GET", "POST", "PATCH", "DELETE")
 
 
 class Route(Struct, frozen=True):
@@ -58,97 +56,80 @@ def parse_route(path: str) -> Route:
     return Route(c, rest[0] if rest else None, rest[1] if len(rest) == 2 else None)
 
 
-def _body(request: flask.Request) -> dict[str, Any]:
-    return read_body(request, get_settings().max_body_bytes)
-
-
-def _resource(request: flask.Request, staff: StaffIdentity, route: Route) -> Result:
+def _resource(req: Request, staff: StaffIdentity, route: Route) -> Result:
     spec = RESOURCES.get(route.resource or "")
     if spec is None or spec.under_lead != bool(route.lead_id):
         raise NotFound(f"No resource {route.resource!r} here.")
     allowed = spec.methods(item=route.item_id is not None)
-    if request.method not in allowed:
-        return not_allowed(allowed, spec.writes_elsewhere)
+    if req.method not in allowed:
+        raise MethodNotAllowed(allowed, spec.writes_elsewhere)
     scope = Scope(route.company_id, route.lead_id)
     if route.item_id is None:
-        return _collection(request, staff, spec, scope)
-    return _item(request, staff, spec, scope, route.item_id)
+        return _collection(req, staff, spec, scope)
+    return _item(req, staff, spec, scope, route.item_id)
 
 
-def _collection(
-    request: flask.Request, staff: StaffIdentity, spec: ResourceSpec, scope: Scope
-) -> Result:
-    store = bootstrap.document_store()
-    if request.method == "GET":
-        page = list_items(store, staff, spec, scope, request.args.to_dict())
+def _collection(req: Request, staff: StaffIdentity, spec: ResourceSpec, scope: Scope) -> Result:
+    if req.method == "GET":
+        page = list_items(req.store, staff, spec, scope, req.args.to_dict())
         return {"items": page.items, "next_cursor": page.next_cursor}, 200
-    now = bootstrap.clock.now()
     item, created = writes.create_item(
-        store, now, staff, spec, scope, _body(request), idempotency_key(request)
+        req.store, req.now(), staff, spec, scope, req.body(), req.idempotency_key()
     )
     return item, 201 if created else 200
 
 
 def _item(
-    request: flask.Request, staff: StaffIdentity, spec: ResourceSpec, scope: Scope, item_id: str
+    req: Request, staff: StaffIdentity, spec: ResourceSpec, scope: Scope, item: str
 ) -> Result:
-    store = bootstrap.document_store()
-    if request.method == "GET":
-        return get_item(store, staff, spec, scope, item_id), 200
-    if request.method == "PATCH":
-        now = bootstrap.clock.now()
-        return writes.update_item(store, now, staff, spec, scope, item_id, _body(request)), 200
-    writes.delete_item(store, staff, spec, scope, item_id)
+    if req.method == "GET":
+        return get_item(req.store, staff, spec, scope, item), 200
+    if req.method == "PATCH":
+        return writes.update_item(req.store, req.now(), staff, spec, scope, item, req.body()), 200
+    writes.delete_item(req.store, staff, spec, scope, item)
     return flask.Response(status=204)
 
 
-def _company(request: flask.Request, staff: StaffIdentity, company_id: str) -> Result:
+def _company(req: Request, staff: StaffIdentity, company_id: str) -> Result:
     # Imported here, as users is in company_users: the two functions share this area, and
     # staff_api's usual first request (a lead list) needs neither the company's editing
     # rules nor staff accounts on its cold start.
     from shared.services import staff_api_company as company
 
-    store = bootstrap.document_store()
-    if request.method == "GET":
-        return company.get_company(store, staff, company_id), 200
-    if request.method == "PATCH":
-        now = bootstrap.clock.now()
-        return company.update_company(store, now, staff, company_id, _body(request)), 200
-    return not_allowed(("GET", "PATCH"))
+    if req.method == "GET":
+        return company.get_company(req.store, staff, company_id), 200
+    if req.method == "PATCH":
+        return company.update_company(req.store, req.now(), staff, company_id, req.body()), 200
+    raise MethodNotAllowed(("GET", "PATCH"))
 
 
-def _staff_api(request: flask.Request) -> Result:
-    staff = verify_bearer(request.headers.get("Authorization"))
-    route = parse_route(request.path)
+@https_fn.on_request(methods=METHODS)
+def staff_api(req: Request) -> Result:
+    """The company and its leads, notes, interactions, assignments, content, campaigns,
+    reviews and referrals, as REST resources for staff."""
+    staff = req.staff()
+    route = parse_route(req.path)
     # Another company's data is refused before anything about it is looked at.
     staff.require_company(route.company_id)
     if route.resource is None:
-        return _company(request, staff, route.company_id)
+        return _company(req, staff, route.company_id)
     if route.resource == "users" and not route.lead_id:
         raise NotFound("Staff are served by the company_users function.")
-    return _resource(request, staff, route)
+    return _resource(req, staff, route)
 
 
-@functions_framework.http
-def staff_api(request: flask.Request) -> flask.Response:
-    """The company and its leads, notes, interactions, assignments, content, campaigns,
-    reviews and referrals, as REST resources for staff."""
-    return respond(lambda: _staff_api(request))
-
-
-def _users_item(request: flask.Request, staff: StaffIdentity, c: str, uid: str) -> Result:
+def _users_item(req: Request, staff: StaffIdentity, c: str, uid: str) -> Result:
     from shared.services import users
 
-    store, admin = bootstrap.document_store(), _user_admin()
-    if request.method == "GET":
-        return get_item(store, staff, users.USERS, Scope(c), uid), 200
-    if request.method == "PATCH":
-        now = bootstrap.clock.now()
-        return users.update_user(store, admin, now, staff, c, uid, _body(request)), 200
-    if request.method == "DELETE":
-        users.remove_user(store, admin, staff, c, uid)
+    admin = _user_admin()
+    if req.method == "GET":
+        return get_item(req.store, staff, users.USERS, Scope(c), uid), 200
+    if req.method == "PATCH":
+        return users.update_user(req.store, admin, req.now(), staff, c, uid, req.body()), 200
+    if req.method == "DELETE":
+        users.remove_user(req.store, admin, staff, c, uid)
         return flask.Response(status=204)
-    return not_allowed(("GET", "PATCH", "DELETE"))
+    raise MethodNotAllowed(("GET", "PATCH", "DELETE"))
 
 
 def _user_admin() -> users.UserAdmin:
@@ -157,19 +138,26 @@ def _user_admin() -> users.UserAdmin:
     return user_admin()
 
 
-def _company_users(request: flask.Request) -> Result:
+def _session(req: Request, staff: StaffIdentity, parts: list[str]) -> Result:
     from shared.services import users
 
-    staff = verify_bearer(request.headers.get("Authorization"))
-    parts = [p for p in request.path.split("/") if p]
+    if req.method != "POST":
+        raise MethodNotAllowed(("POST",))
+    route = parse_route("/".join(parts))
+    staff.require_company(route.company_id)
+    return users.record_sign_in(req.store, req.now(), staff, route.company_id), 200
+
+
+@https_fn.on_request(methods=METHODS)
+def company_users(req: Request) -> Result:
+    """Staff of a company: admins invite them (setting their Firebase Auth claims), change
+    roles and remove them; everyone reads the team and edits their own profile."""
+    from shared.services import users
+
+    staff = req.staff()
+    parts = [p for p in req.path.split("/") if p]
     if parts[-2:] == ["me", "session"]:
-        parts = parts[:-1]
-        if request.method != "POST":
-            return not_allowed(("POST",))
-        route = parse_route("/".join(parts))
-        staff.require_company(route.company_id)
-        now = bootstrap.clock.now()
-        return users.record_sign_in(bootstrap.document_store(), now, staff, route.company_id), 200
+        return _session(req, staff, parts[:-1])
     route = parse_route("/".join(parts))
     staff.require_company(route.company_id)
     if route.resource != "users" or route.lead_id:
@@ -177,21 +165,13 @@ def _company_users(request: flask.Request) -> Result:
     c = route.company_id
     if route.item_id is not None:
         uid = staff.uid if route.item_id == "me" else route.item_id
-        return _users_item(request, staff, c, uid)
-    store = bootstrap.document_store()
-    if request.method == "GET":
-        page = list_items(store, staff, users.USERS, Scope(c), request.args.to_dict())
+        return _users_item(req, staff, c, uid)
+    if req.method == "GET":
+        page = list_items(req.store, staff, users.USERS, Scope(c), req.args.to_dict())
         return {"items": page.items, "next_cursor": page.next_cursor}, 200
-    if request.method == "POST":
-        now = bootstrap.clock.now()
-        admin, messenger = _user_admin(), bootstrap.messenger()
-        invited, created = users.invite_user(store, admin, messenger, now, staff, c, _body(request))
+    if req.method == "POST":
+        invited, created = users.invite_user(
+            req.store, _user_admin(), req.messenger, req.now(), staff, c, req.body()
+        )
         return invited, 201 if created else 200
-    return not_allowed(("GET", "POST"))
-
-
-@functions_framework.http
-def company_users(request: flask.Request) -> flask.Response:
-    """Staff of a company: admins invite them (setting their Firebase Auth claims), change
-    roles and remove them; everyone reads the team and edits their own profile."""
-    return respond(lambda: _company_users(request))
+    raise MethodNotAllowed(("GET", "POST"))

@@ -1,58 +1,125 @@
-"""Task functions: ``run_task`` (the Cloud Tasks target) and ``dispatch_due_tasks`` (every
-minute from Cloud Scheduler, the catch-up for tasks whose Cloud Task was never created)."""
+"""Task functions: ``run_task`` (the Cloud Tasks target), ``dispatch_due_tasks`` (every
+minute from Cloud Scheduler, the catch-up for tasks whose Cloud Task was never created),
+and the handler of each kind of scheduled task.
+
+Each handler imports its service when it first runs, so a ``run_task`` instance loads only
+the services of the task types it is handed.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import flask
-import functions_framework
 from msgspec.structs import asdict
 
-from functions._http import headers_of, read_body, respond
-from shared import bootstrap
-from shared.domain.tasks import TaskRef
-from shared.events import scheduled_event, task_event
+from functions import scheduler_fn, tasks_fn
+from functions.tasks_fn import TaskContext
+from shared.domain.tasks import RUN_TASK_TIMEOUT_SECONDS, ScheduledTask, TaskRef
 from shared.services.scheduling import dispatch_due_tasks as dispatch_service
 from shared.services.task_runner import run_scheduled_task
-from shared.settings import get_settings
+
+Result = dict[str, Any]
 
 
-def _run_task(request: flask.Request) -> tuple[dict[str, Any], int]:
-    body = read_body(request, get_settings().max_body_bytes)
-    delivery = task_event(headers_of(request), body)
-    ref = TaskRef.model_validate(body)
+@tasks_fn.on_task_dispatched(timeout_seconds=RUN_TASK_TIMEOUT_SECONDS)
+def run_task(event: tasks_fn.TaskEvent, ctx: tasks_fn.Context) -> Result:
+    """Run one scheduled task. 503 (so Cloud Tasks retries) only for transient failures
+    and for a task another delivery is running; every other outcome is a 200."""
+    ref = TaskRef.model_validate(event.payload)
     result = run_scheduled_task(
-        bootstrap.document_store(),
-        bootstrap.task_queue(),
-        bootstrap.messenger(),
-        bootstrap.clock,
-        delivery,
+        ctx.store,
+        ctx.queue,
+        ctx.messenger,
+        ctx.clock,
+        event,
         company_id=ref.company_id,
         task_id=ref.task_id,
     )
-    return asdict(result), 200
+    return asdict(result)
 
 
-@functions_framework.http
-def run_task(request: flask.Request) -> flask.Response:
-    """Run one scheduled task. 503 (so Cloud Tasks retries) only for transient failures
-    and for a task another delivery is running; every other outcome is a 200."""
-    return respond(lambda: _run_task(request))
-
-
-def _dispatch(request: flask.Request) -> tuple[dict[str, Any], int]:
-    event = scheduled_event(headers_of(request), bootstrap.clock.now())
-    result = dispatch_service(
-        bootstrap.document_store(),
-        bootstrap.task_queue(),
-        event.schedule_time,
-        run_key=event.run_key,
-    )
-    return asdict(result), 200
-
-
-@functions_framework.http
-def dispatch_due_tasks(request: flask.Request) -> flask.Response:
+@scheduler_fn.on_schedule(schedule="* * * * *")
+def dispatch_due_tasks(event: scheduler_fn.ScheduledEvent, ctx: scheduler_fn.Context) -> Result:
     """Enqueue every due pending task (Cloud Scheduler, every minute)."""
-    return respond(lambda: _dispatch(request))
+    result = dispatch_service(ctx.store, ctx.queue, event.schedule_time, run_key=event.run_key)
+    return asdict(result)
+
+
+@tasks_fn.on_task("review_request")
+def review_request(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Send a review request (its first message)."""
+    from shared.services.reviews import review_request_task
+
+    return review_request_task(ctx, task)
+
+
+@tasks_fn.on_task("review_reminder")
+def review_reminder(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Remind a customer who has not left the review yet."""
+    from shared.services.reviews import review_reminder_task
+
+    return review_reminder_task(ctx, task)
+
+
+@tasks_fn.on_task("publish_content")
+def publish_content_at(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Publish a content item whose time came (or retry the platforms that failed)."""
+    from shared.services.content import publish_content_task
+
+    return publish_content_task(ctx, task)
+
+
+@tasks_fn.on_task("workflow_step")
+def workflow_step(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Run an enrolment's next workflow step."""
+    from shared.services.workflows_engine import workflow_step_task
+
+    return workflow_step_task(ctx, task)
+
+
+@tasks_fn.on_task("workflow_fire")
+def workflow_fire(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Enrol the leads of a schedule-triggered workflow whose time came."""
+    from shared.services.workflows_schedule import workflow_fire_task
+
+    return workflow_fire_task(ctx, task)
+
+
+@tasks_fn.on_task("score_notify")
+def score_notify(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Tell a lead's owner that its score crossed the company's threshold."""
+    from shared.services.scoring_engagement import score_notify_task
+
+    return score_notify_task(ctx, task)
+
+
+@tasks_fn.on_task("campaign_start")
+def campaign_start(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Start a scheduled campaign (or reschedule it if its start time changed)."""
+    from shared.services.campaigns import campaign_start_task
+
+    return campaign_start_task(ctx, task)
+
+
+@tasks_fn.on_task("campaign_batch")
+def campaign_batch(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Send a campaign's next batch of messages, throttled."""
+    from shared.services.campaigns_sending import campaign_batch_task
+
+    return campaign_batch_task(ctx, task)
+
+
+@tasks_fn.on_task("campaign_wake")
+def campaign_wake(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Queue again a campaign's deferred recipients whose time came."""
+    from shared.services.campaigns_sending import campaign_wake_task
+
+    return campaign_wake_task(ctx, task)
+
+
+@tasks_fn.on_task("consultation_reminder")
+def consultation_reminder(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Remind the attendee of an upcoming consultation."""
+    from shared.services.consultations_lifecycle import consultation_reminder_task
+
+    return consultation_reminder_task(ctx, task)

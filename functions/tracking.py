@@ -10,60 +10,39 @@ from __future__ import annotations
 import logging
 
 import flask
-import functions_framework
 
-from functions._http import client_ip, respond
-from shared import bootstrap
+from functions import https_fn
 from shared.domain.tracking import PIXEL, HitKind
-from shared.errors import InvalidInput, Transient
+from shared.errors import Transient
 from shared.services.tracking import Hit, read_token, record_hit
-from shared.settings import get_settings
 
 log = logging.getLogger("growthkit.tracking")
 _NO_STORE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}
 
 
-def _hit(request: flask.Request, kind: HitKind) -> Hit:
-    if request.method not in ("GET", "HEAD"):
-        raise InvalidInput("Tracking links are fetched with GET.")
-    return Hit(
-        kind,
-        request.args.get("t", ""),
-        request.method,
-        request.headers.get("User-Agent", ""),
-        client_ip(request),
-    )
-
-
-def _record(hit: Hit) -> str | None:
+def _record(req: https_fn.Request, kind: HitKind) -> str | None:
     """The click's URL, recorded if possible (the token is checked either way)."""
-    key = get_settings().signing_key.get_secret_value().encode()
+    ua = req.headers.get("User-Agent", "")
+    hit = Hit(kind, req.args.get("t", ""), req.method, ua, req.client_ip)
+    key = req.settings.signing_key.get_secret_value().encode()
     url = read_token(hit, key)[2]
     try:
-        record_hit(bootstrap.document_store(), bootstrap.clock.now(), key, hit)
+        record_hit(req.store, req.now(), key, hit)
     except Transient:
         log.warning("%s not recorded (Firestore unavailable)", hit.kind, exc_info=True)
     return url
 
 
-def _open(request: flask.Request) -> flask.Response:
-    _record(_hit(request, "open"))
+@https_fn.on_request(methods=("GET", "HEAD"), public=True)
+def track_open(req: https_fn.Request) -> https_fn.Result:
+    """GET ``?t=<token>``: a 1x1 GIF; the open is recorded (counted unless a machine's)."""
+    _record(req, "open")
     return flask.Response(PIXEL, 200, {"Content-Type": "image/gif", **_NO_STORE})
 
 
-def _click(request: flask.Request) -> flask.Response:
-    url = _record(_hit(request, "click"))
-    return flask.Response(status=302, headers={"Location": url or "", **_NO_STORE})
-
-
-@functions_framework.http
-def track_open(request: flask.Request) -> flask.Response:
-    """GET ``?t=<token>``: a 1x1 GIF; the open is recorded (counted unless a machine's)."""
-    return respond(lambda: _open(request))
-
-
-@functions_framework.http
-def track_click(request: flask.Request) -> flask.Response:
+@https_fn.on_request(methods=("GET", "HEAD"), public=True)
+def track_click(req: https_fn.Request) -> https_fn.Result:
     """GET ``?t=<token>``: 302 to the link's original URL (signed into the token); the
     click is recorded (counted unless a scanner's)."""
-    return respond(lambda: _click(request))
+    url = _record(req, "click")
+    return flask.Response(status=302, headers={"Location": url or "", **_NO_STORE})

@@ -1,29 +1,28 @@
-"""Firestore triggers: Eventarc CloudEvents (protobuf ``DocumentEventData``) in, services run
-through ``functions._events.handle``. The lead-scoring triggers are in
-``functions/scoring.py``, so these load none of the scoring code."""
+"""Firestore triggers of interactions, reviews and content. The lead-scoring triggers are
+in ``functions/scoring.py``, so these load none of the scoring code."""
 
 from __future__ import annotations
 
-import functions_framework
-from cloudevents.http.event import CloudEvent
-
-from functions._events import handle, without_queue
+from functions import firestore_fn
+from functions.firestore_fn import Context, DocumentEvent
 from shared.services import triggers
 
+INTERACTION = "companies/{companyId}/leads/{leadId}/interactions/{interactionId}"
 
-@functions_framework.cloud_event
-def on_interaction_created(cloud_event: CloudEvent) -> None:
+
+@firestore_fn.on_document_created(document=INTERACTION)
+def on_interaction_created(event: DocumentEvent, ctx: Context) -> str:
     """Move the lead's ``last_engagement_at`` forward."""
-    handle("on_interaction_created", cloud_event, without_queue(triggers.on_interaction_created))
+    return triggers.on_interaction_created(ctx.store, ctx.now(), event, ctx.name)
 
 
-@functions_framework.cloud_event
-def on_review_written(cloud_event: CloudEvent) -> None:
+@firestore_fn.on_document_written(document="companies/{companyId}/reviews/{reviewId}")
+def on_review_written(event: DocumentEvent, ctx: Context) -> str:
     """A completed review cancels its pending reminders."""
-    handle("on_review_written", cloud_event, triggers.on_review_written)
+    return triggers.on_review_written(ctx.store, ctx.queue, ctx.now(), event, ctx.name)
 
 
-@functions_framework.cloud_event
-def on_content_written(cloud_event: CloudEvent) -> None:
+@firestore_fn.on_document_written(document="companies/{companyId}/content/{contentId}")
+def on_content_written(event: DocumentEvent, ctx: Context) -> str:
     """Scheduled content gets its publish task; unscheduled content loses it."""
-    handle("on_content_written", cloud_event, triggers.on_content_written)
+    return triggers.on_content_written(ctx.store, ctx.queue, ctx.now(), event, ctx.name)

@@ -6,41 +6,33 @@ from __future__ import annotations
 
 from typing import Any
 
-import flask
-import functions_framework
-from cloudevents.http.event import CloudEvent
 from msgspec.structs import asdict
 
-from functions._events import handle as handle_event
-from functions._http import headers_of, respond
-from shared import bootstrap
-from shared.events import scheduled_event
+from functions import firestore_fn, scheduler_fn
+from functions.firestore_fn import Context, DocumentEvent
 from shared.services import workflows_triggers
 from shared.services.workflows_schedule import enrol_scheduled_workflows as fire_schedules
 
 
-@functions_framework.cloud_event
-def on_lead_workflows(cloud_event: CloudEvent) -> None:
+@firestore_fn.on_document_written(document="companies/{companyId}/leads/{leadId}")
+def on_lead_workflows(event: DocumentEvent, ctx: Context) -> str:
     """Enrol the lead in workflows its change fires; end enrolments at conversion; tell
     the assignee when the score crosses the company's threshold."""
-    handle_event("on_lead_workflows", cloud_event, workflows_triggers.on_lead_workflows)
+    return workflows_triggers.on_lead_workflows(ctx.store, ctx.queue, ctx.now(), event, ctx.name)
 
 
-@functions_framework.cloud_event
-def on_interaction_workflows(cloud_event: CloudEvent) -> None:
+@firestore_fn.on_document_written(
+    document="companies/{companyId}/leads/{leadId}/interactions/{interactionId}"
+)
+def on_interaction_workflows(event: DocumentEvent, ctx: Context) -> str:
     """A form submission enrols in form-triggered workflows; a reply ends enrolments."""
-    handle_event(
-        "on_interaction_workflows", cloud_event, workflows_triggers.on_interaction_workflows
+    return workflows_triggers.on_interaction_workflows(
+        ctx.store, ctx.queue, ctx.now(), event, ctx.name
     )
 
 
-@functions_framework.http
-def enrol_scheduled_workflows(request: flask.Request) -> flask.Response:
+@scheduler_fn.on_schedule(schedule="* * * * *")
+def enrol_scheduled_workflows(event: scheduler_fn.ScheduledEvent, ctx: Context) -> dict[str, Any]:
     """Cloud Scheduler, every minute: schedule-triggered workflows whose time came fire."""
-
-    def run() -> tuple[Any, int]:
-        event = scheduled_event(headers_of(request), bootstrap.clock.now())
-        result = fire_schedules(bootstrap.document_store(), bootstrap.task_queue(), event)
-        return {"run": event.run_key, **asdict(result)}, 200
-
-    return respond(run)
+    result = fire_schedules(ctx.store, ctx.queue, event)
+    return {"run": event.run_key, **asdict(result)}

@@ -1,15 +1,33 @@
-"""The bundle's one manifest: every function, its trigger, schedule and queue.
+"""The bundle's manifest: every function and task type, as the functions declare them.
 
-localcloud routes events, creates Scheduler jobs and Tasks queues from this list (the
-queues in shared.queues, apart because every function's Settings names one), and the
-deploy plan is printed from it, so the local stack and production cannot drift.
+Nothing here lists a function by hand. Each entry point in ``functions/`` declares itself
+with a decorator (``functions.https_fn.on_request``, ``firestore_fn.on_document_written``,
+``scheduler_fn.on_schedule``, ``tasks_fn.on_task``...), which calls ``declare`` (or
+``declare_task``) as its module loads. Everything that needs the whole list (the deploy
+plan, ``openapi.json``, localcloud's routing, the tests) calls ``functions()``, which
+imports every module of the entry package once and reads what they declared.
+
+A deployed instance needs one function only: ``module_of`` tells ``functions/main.py``
+which module defines it, from the index the deploy package carries (``INDEX``, written by
+``write_index``), so the instance imports that module alone.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
+import pkgutil
+import threading
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 from msgspec import Struct, field
+from msgspec.structs import asdict
+
+ENTRY_PACKAGE = "functions"
+# In the deploy package: which module declares each function and task type.
+INDEX = "entry_points.json"
 
 
 class Trigger(StrEnum):
@@ -23,7 +41,7 @@ EVENT_TYPE_PREFIX = "google.cloud.firestore.document.v1."
 
 
 class Function(Struct, frozen=True):
-    """One Cloud Function: ``entry_point`` is the name in ``functions/main.py``."""
+    """One Cloud Function, as its decorator declared it."""
 
     name: str
     trigger: Trigger
@@ -39,6 +57,10 @@ class Function(Struct, frozen=True):
     secrets: tuple[str, ...] = field(default=())
     # Gets the OAuth clients of the platforms a deploy configures (``--oauth-platforms``).
     oauth_clients: bool = False
+    # HTTP methods it answers (OPTIONS included where it answers CORS preflights).
+    methods: tuple[str, ...] = field(default=())
+    # The module of ``functions/`` that declares it.
+    module: str = ""
 
     @property
     def entry_point(self) -> str:
@@ -49,107 +71,122 @@ class Function(Struct, frozen=True):
         return EVENT_TYPE_PREFIX + self.event_type if self.event_type else None
 
 
-FUNCTIONS: tuple[Function, ...] = (
-    Function("lead_intake", Trigger.HTTP, public=True),
-    Function("redeem_referral", Trigger.HTTP, public=True),
-    Function("request_review", Trigger.HTTP),
-    Function("publish_content", Trigger.HTTP),
-    Function("referral_codes", Trigger.HTTP),
-    Function("run_task", Trigger.TASK, timeout_seconds=300),
-    Function(
-        "on_lead_written",
-        Trigger.EVENT,
-        event_type="written",
-        document="companies/{companyId}/leads/{leadId}",
-    ),
-    Function(
-        "on_interaction_created",
-        Trigger.EVENT,
-        event_type="created",
-        document="companies/{companyId}/leads/{leadId}/interactions/{interactionId}",
-    ),
-    Function(
-        "on_review_written",
-        Trigger.EVENT,
-        event_type="written",
-        document="companies/{companyId}/reviews/{reviewId}",
-    ),
-    Function(
-        "on_content_written",
-        Trigger.EVENT,
-        event_type="written",
-        document="companies/{companyId}/content/{contentId}",
-    ),
-    Function("dispatch_due_tasks", Trigger.SCHEDULE, schedule="* * * * *"),
-    Function("rollup_analytics", Trigger.SCHEDULE, schedule="15 0 * * *"),
-    Function("expire_referrals", Trigger.SCHEDULE, schedule="0 * * * *"),
-    Function("staff_api", Trigger.HTTP),
-    Function("company_users", Trigger.HTTP),
-    Function("workflows", Trigger.HTTP),
-    Function(
-        "on_lead_workflows",
-        Trigger.EVENT,
-        event_type="written",
-        document="companies/{companyId}/leads/{leadId}",
-    ),
-    Function(
-        "on_interaction_workflows",
-        Trigger.EVENT,
-        event_type="written",
-        document="companies/{companyId}/leads/{leadId}/interactions/{interactionId}",
-    ),
-    Function(
-        "on_interaction_scored",
-        Trigger.EVENT,
-        event_type="written",
-        document="companies/{companyId}/leads/{leadId}/interactions/{interactionId}",
-    ),
-    Function(
-        "on_scoring_rule_written",
-        Trigger.EVENT,
-        event_type="written",
-        document="companies/{companyId}/scoring_rules/{ruleId}",
-    ),
-    Function("enrol_scheduled_workflows", Trigger.SCHEDULE, schedule="* * * * *"),
-    Function("decay_engagement_scores", Trigger.SCHEDULE, schedule="30 2 * * *"),
-    Function("newsletter_signup", Trigger.HTTP, public=True),
-    Function("newsletter_confirm", Trigger.HTTP, public=True),
-    Function("newsletter_unsubscribe", Trigger.HTTP, public=True),
-    Function("consultations", Trigger.HTTP),
-    Function("download_resource", Trigger.HTTP, public=True),
-    Function("integrations", Trigger.HTTP, secrets=("GROWTHKIT_SECRETS_KEY",)),
-    Function(
-        "refresh_social_tokens",
-        Trigger.SCHEDULE,
-        schedule="*/15 * * * *",
-        secrets=("GROWTHKIT_SECRETS_KEY",),
-        oauth_clients=True,
-    ),
-    Function("track_events", Trigger.HTTP, public=True),
-    Function("analytics_summary", Trigger.HTTP),
-    Function("campaigns", Trigger.HTTP),
-    Function("outreach_import", Trigger.HTTP),
-    Function("unsubscribe", Trigger.HTTP, public=True),
-    Function("sms_inbound", Trigger.HTTP, public=True),
-    Function("email_events", Trigger.HTTP, public=True, secrets=("GROWTHKIT_EMAIL_EVENTS_SECRET",)),
-    Function("track_open", Trigger.HTTP, public=True),
-    Function("track_click", Trigger.HTTP, public=True),
-    Function(
-        "on_lead_campaigns",
-        Trigger.EVENT,
-        event_type="written",
-        document="companies/{companyId}/leads/{leadId}",
-    ),
-)
+class TaskType(Struct, frozen=True):
+    """A kind of scheduled task and the module whose handler runs it."""
+
+    name: str
+    module: str
+
+
+_lock = threading.RLock()
+_functions: dict[str, Function] = {}
+_tasks: dict[str, TaskType] = {}
+_discovered: list[bool] = []
+
+
+def declare(function: Function) -> None:
+    """Record a function (called by the decorators as their module loads).
+
+    Raises:
+        ValueError: another module already declared a function of that name.
+    """
+    _record(_functions, function.name, function, function.module)
+
+
+def declare_task(task_type: TaskType) -> None:
+    """Record a task type (called by ``tasks_fn.on_task``)."""
+    _record(_tasks, task_type.name, task_type, task_type.module)
+
+
+def _record(table: dict[str, Any], name: str, value: Any, module: str) -> None:
+    with _lock:
+        known = table.get(name)
+        if known is not None and known.module != module:
+            raise ValueError(f"{name!r} is declared in both {known.module} and {module}")
+        table[name] = value
+
+
+def discover(package: str = ENTRY_PACKAGE) -> None:
+    """Import every module of the entry package once, so each declares its functions."""
+    with _lock:
+        if _discovered:
+            return
+        root = importlib.import_module(package)
+        for info in pkgutil.walk_packages(root.__path__, f"{package}."):
+            if not info.name.rsplit(".", 1)[-1].startswith("_") and info.name != f"{package}.main":
+                importlib.import_module(info.name)
+        _discovered.append(True)
+
+
+def functions() -> tuple[Function, ...]:
+    """Every declared function, by name."""
+    discover()
+    return tuple(sorted(_functions.values(), key=lambda f: f.name))
+
+
+def task_types() -> tuple[TaskType, ...]:
+    """Every declared task type, by name."""
+    discover()
+    return tuple(sorted(_tasks.values(), key=lambda t: t.name))
 
 
 def by_name(name: str) -> Function:
-    for function in FUNCTIONS:
-        if function.name == name:
-            return function
-    raise KeyError(name)
+    """The function ``name`` (KeyError if nothing declares it)."""
+    if name not in _functions:
+        discover()
+    return _functions[name]
+
+
+def declared(name: str) -> Function | None:
+    """The function ``name`` if its module has loaded, without loading anything else."""
+    return _functions.get(name)
+
+
+def module_of(name: str, kind: str = "functions") -> str | None:
+    """The module declaring a function (``kind="functions"``) or a task type
+    (``kind="tasks"``): from the deploy package's index when there is one, else by
+    importing the entry package. None for an unknown name."""
+    index = _index()
+    if index is not None:
+        found: str | None = index[kind].get(name)
+        return found
+    discover()
+    known: dict[str, Any] = _functions if kind == "functions" else _tasks
+    return known[name].module if name in known else None
+
+
+def _index() -> dict[str, dict[str, str]] | None:
+    path = Path(importlib.import_module(ENTRY_PACKAGE).__path__[0]) / INDEX
+    if not path.is_file():
+        return None
+    loaded: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def write_index(package_dir: Path) -> Path:
+    """Write the index of a deploy package's entry package (``package_dir/functions``)."""
+    index = {
+        "functions": {f.name: f.module for f in functions()},
+        "tasks": {t.name: t.module for t in task_types()},
+    }
+    path = package_dir / ENTRY_PACKAGE / INDEX
+    path.write_text(json.dumps(index, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def as_json(function: Function) -> dict[str, Any]:
+    """A function's declaration as plain JSON values (for tools and localcloud)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(function).items()}
 
 
 def scheduler_job_id(function: Function) -> str:
     """The Cloud Scheduler job id of a scheduled function."""
     return f"growthkit-{function.name.replace('_', '-')}"
+
+
+def __getattr__(name: str) -> Any:
+    # ``FUNCTIONS``: the declared functions, for the many readers written before
+    # functions declared themselves; computed on first use (it imports the entry package).
+    if name == "FUNCTIONS":
+        return functions()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,6 @@ from typing import Any, Literal
 from msgspec import Struct
 
 from shared.domain.common import DeferredModel, DocumentId, StoredModel
-from shared.manifest import by_name
 from shared.queues import TASKS_QUEUE
 
 
@@ -25,8 +24,10 @@ class TaskStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+# How long run_task may work on one task (its Cloud Function's timeout).
+RUN_TASK_TIMEOUT_SECONDS = 300
 # A lease outlives the longest run_task can take, so it only expires for a dead instance.
-LEASE = timedelta(seconds=by_name("run_task").timeout_seconds + 30)
+LEASE = timedelta(seconds=RUN_TASK_TIMEOUT_SECONDS + 30)
 # Each lease taken is one attempt; past the queue's own limit the task is given up.
 MAX_ATTEMPTS = TASKS_QUEUE.max_attempts
 

@@ -97,7 +97,7 @@ def test_scheduled_publication_through_run_task_publishes_once(
     task_id = stable_id(publication_key("c1", when))
     assert ([task_id], 1) == (list(docs(db, "companies/acme/scheduled_tasks")), len(queue.tasks))
     FLAKY["publisher"] = FlakyPublisher(LocalPublisher(bootstrap.document_store()), failures=1)
-    monkeypatch.setitem(task_handlers.HANDLERS, "publish_content", f"{__name__}:flaky_publish")
+    monkeypatch.setitem(task_handlers.HANDLERS, "publish_content", flaky_publish)
     past = datetime.now(UTC) - timedelta(seconds=1)
     db.document(f"companies/acme/scheduled_tasks/{task_id}").update({"scheduled_for": past})
     run = function_client("run_task")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from shared.deploy.package import build_package, pinned_requirements
-from shared.manifest import FUNCTIONS
+from shared.manifest import FUNCTIONS, task_types
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +45,9 @@ def test_package_layout_and_pins(tmp_path: Path) -> None:
     assert all("==" in pin for pin in pins)
     present = {p.relative_to(out).as_posix() for p in out.rglob("*.py")}
     assert {"main.py", "functions/main.py", "shared/manifest.py"} <= present
+    index = json.loads((out / "functions" / "entry_points.json").read_text(encoding="utf-8"))
+    assert {f.name: f.module for f in FUNCTIONS} == index["functions"]
+    assert {t.name: t.module for t in task_types()} == index["tasks"]
     assert ([], []) == (
         [p for p in present if p.startswith("shared/deploy")],
         list(out.rglob("__pycache__")),
@@ -72,3 +75,21 @@ def test_package_imports_cleanly_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     )
     report = json.loads(result.stdout)
     assert (dict.fromkeys(names, "Flask"), []) == (report["kinds"], report["outside"])
+
+
+def test_a_function_of_the_package_loads_its_own_module_only(tmp_path: Path) -> None:
+    """From the package's index, lead_intake's instance imports functions.forms and the
+    declaring kit, no other module of functions/ (this environment's interpreter)."""
+    import sys
+
+    out = build_package(tmp_path / "deploy")
+    script = (
+        "import json, sys, functions_framework\n"
+        "functions_framework.create_app('lead_intake', 'main.py')\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('functions.'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=out, capture_output=True, text=True, check=True
+    )
+    areas = {f.module for f in FUNCTIONS}
+    assert ["functions.forms"] == sorted(set(json.loads(result.stdout)) & areas)

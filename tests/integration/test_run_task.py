@@ -39,7 +39,7 @@ def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue
     fake = FakeTaskQueue()
     # Cached like the real one, so bootstrap.reset() can still clear it.
     monkeypatch.setattr(bootstrap, "task_queue", functools.cache(lambda: fake))
-    monkeypatch.setitem(task_handlers.HANDLERS, "count", f"{__name__}:counting_handler")
+    monkeypatch.setitem(task_handlers.HANDLERS, "count", counting_handler)
     TRANSIENT_FAILURES.clear()
     return fake
 
@@ -197,7 +197,7 @@ def tasks_emulator(
     retry = {"min_backoff": timedelta(milliseconds=200), "max_attempts": 5}
     parent = queue_path.rsplit("/queues/", 1)[0]
     tasks_client().create_queue(parent=parent, queue={"name": queue_path, "retry_config": retry})
-    monkeypatch.setitem(task_handlers.HANDLERS, "count", f"{__name__}:counting_handler")
+    monkeypatch.setitem(task_handlers.HANDLERS, "count", counting_handler)
     TRANSIENT_FAILURES.clear()
     yield server
     bootstrap.reset()  # closes nothing itself, but drops the client bound to this server

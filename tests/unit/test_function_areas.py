@@ -1,7 +1,8 @@
-"""Each function area (a module of functions/ that functions/main.py maps targets to) is
-loaded alone on a cold start, so it may import the shared helpers of functions/ (modules
-named with a leading underscore) but never another area, which would load that area's
-services and models into every instance of this one."""
+"""Each function area (a module of functions/ that declares functions) is loaded alone on
+a cold start, so it may import the declaring kit (``functions.https_fn`` and its
+siblings) and the shared helpers of functions/ (modules named with a leading underscore)
+but never another area, which would load that area's services and models into every
+instance of this one."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 from pathlib import Path
 
 import functions.main
+from shared import manifest
 from tests.support import in_fresh_interpreter
 
 FUNCTIONS_DIR = Path(functions.main.__file__).parent
@@ -18,7 +20,7 @@ TOOLING = ("shared.deploy", "shared.openapi")
 
 
 def _areas() -> set[str]:
-    return set(functions.main._AREAS.values())
+    return {f.module for f in manifest.functions()}
 
 
 def _imported_function_modules(path: Path) -> set[str]:
@@ -34,10 +36,10 @@ def _imported_function_modules(path: Path) -> set[str]:
     return found
 
 
-def test_every_area_exists_and_defines_its_targets() -> None:
-    for target, area in functions.main._AREAS.items():
-        source = (FUNCTIONS_DIR / f"{area.split('.')[1]}.py").read_text(encoding="utf-8")
-        assert f"\ndef {target}(" in source, (target, area)
+def test_every_declared_function_is_an_entry_point_of_main() -> None:
+    """functions/main.py finds each declared function in the module that declared it."""
+    found = {f.name: getattr(functions.main, f.name).__module__ for f in manifest.functions()}
+    assert {f.name: f.module for f in manifest.functions()} == found
 
 
 def test_no_area_imports_another() -> None:
@@ -111,7 +113,6 @@ def test_functions_never_load_the_workstation_tooling() -> None:
     """The dataclass check above leaves shared.deploy and shared.openapi out: no function
     area loads them."""
     loaded = _loaded_after(
-        "import importlib, functions.main as m; "
-        "[importlib.import_module(area) for area in set(m._AREAS.values())]"
+        "import importlib, functions.main as m; from shared import manifest; manifest.discover()"
     )
     assert [] == sorted(n for n in loaded if n.startswith(TOOLING))

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from shared import manifest
 from shared.domain.common import stable_id
 from shared.domain.tasks import MAX_ATTEMPTS, ScheduledTask, cloud_task_name, task_path
 from shared.errors import InvalidInput, Transient
@@ -41,8 +42,9 @@ def usurped_handler(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def _handlers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Registers the test handlers and forgets effects between tests."""
-    monkeypatch.setitem(task_handlers.HANDLERS, "effect", f"{__name__}:effect_handler")
-    monkeypatch.setitem(task_handlers.HANDLERS, "ghost", "tests.unit.no_such_module:handler")
+    monkeypatch.setitem(task_handlers.HANDLERS, "effect", effect_handler)
+    ghost = manifest.TaskType("ghost", "tests.unit.no_such_module")
+    monkeypatch.setitem(manifest._tasks, "ghost", ghost)
     EFFECTS.clear()
     FAILURES.clear()
 
@@ -190,7 +192,7 @@ def test_a_run_that_lost_its_lease_records_nothing(monkeypatch: pytest.MonkeyPat
     """If another run took the task over meanwhile, the slow run does not overwrite it."""
     store, queue, clock = FakeStore(), FakeTaskQueue(), FakeClock()
     task_id = schedule(store, queue, clock)
-    monkeypatch.setitem(task_handlers.HANDLERS, "effect", f"{__name__}:usurped_handler")
+    monkeypatch.setitem(task_handlers.HANDLERS, "effect", usurped_handler)
     run(store, queue, clock, task_id)
     doc = stored(store, task_id)
     assert ("processing", None) == (doc["status"], doc.get("result"))

@@ -1,0 +1,77 @@
+"""Periodic functions declare themselves here: ``@scheduler_fn.on_schedule(schedule=...)``.
+
+Cloud Scheduler calls the function over HTTP; the decorator registers it (with its cron
+schedule and time zone, from which the deploy plan and localcloud create the job) and
+turns the call into a typed ``ScheduledEvent`` (``X-CloudScheduler-ScheduleTime`` names
+the run, so a retried run is recognised). The function returns its result as a dict,
+answered 200; a domain error gets its status, so only a transient one is retried.
+
+    @scheduler_fn.on_schedule(schedule="15 0 * * *")
+    def rollup_analytics(event: ScheduledEvent, ctx: Context) -> dict[str, Any]:
+        ...
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, cast
+
+import flask
+import functions_framework
+
+from functions._context import Context
+from functions._http import headers_of, method_not_allowed, respond
+from shared.events import ScheduledEvent, scheduled_event
+from shared.manifest import Function, Trigger, declare
+
+__all__ = ["Context", "ScheduledEvent", "on_schedule"]
+
+Handler = Callable[[ScheduledEvent, Context], dict[str, Any]]
+# Scheduler's HTTP targets use POST; GET serves a person running the job by hand.
+METHODS = ("GET", "POST")
+
+
+def on_schedule(
+    *,
+    schedule: str,
+    time_zone: str = "Etc/UTC",
+    secrets: tuple[str, ...] = (),
+    timeout_seconds: int = 60,
+    memory: str = "256Mi",
+    oauth_clients: bool = False,
+) -> Callable[[Handler], Callable[[flask.Request], flask.Response]]:
+    """Declare a function Cloud Scheduler calls on the unix-cron ``schedule``."""
+
+    def decorate(handler: Handler) -> Callable[[flask.Request], flask.Response]:
+        name = handler.__name__
+        declare(
+            Function(
+                name,
+                Trigger.SCHEDULE,
+                schedule=schedule,
+                time_zone=time_zone,
+                secrets=secrets,
+                timeout_seconds=timeout_seconds,
+                memory=memory,
+                oauth_clients=oauth_clients,
+                methods=METHODS,
+                module=handler.__module__,
+            )
+        )
+
+        @functools.wraps(handler)
+        def view(request: flask.Request) -> flask.Response:
+            if request.method not in METHODS:
+                return method_not_allowed(METHODS)
+            ctx = Context(name)
+
+            def run() -> tuple[dict[str, Any], int]:
+                event = scheduled_event(headers_of(request), ctx.now())
+                return handler(event, ctx), 200
+
+            return respond(run)
+
+        return cast(Callable[[flask.Request], flask.Response], functions_framework.http(view))
+
+    return decorate
