@@ -96,6 +96,13 @@ class Settings(BaseModel):
     # when it expires. None: on in production (and under `make serve`), off otherwise.
     check_revoked_tokens: bool | None = None
     max_body_bytes: int = 64 * 1024
+    # Proxies in front of the functions that each append the address they took the
+    # connection from to X-Forwarded-For: the client's address is the one the outermost of
+    # them appended, counted from the right (whatever is left of it, the caller wrote).
+    # 1 suits Cloud Functions (2nd gen) and Cloud Run, where only Google's front end
+    # appends; 2 behind an external HTTPS load balancer (it appends its own address too);
+    # 0 trusts the header not at all (nothing in front: the connection's peer is the client).
+    trusted_proxies: int = Field(default=1, ge=0, le=10)
 
     @model_validator(mode="after")
     def _no_local_secrets_in_production(self) -> Self:
