@@ -16,10 +16,17 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import flask
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from shared.errors import DomainError, ErrorCode, InvalidInput, PayloadTooLarge, PermissionDenied
+from shared.errors import (
+    DomainError,
+    ErrorCode,
+    InvalidInput,
+    PayloadTooLarge,
+    PermissionDenied,
+    Unauthenticated,
+)
 
 log = logging.getLogger("growthkit.http")
 
@@ -258,6 +265,20 @@ def client_ip(request: flask.Request) -> str:
     except ValueError:  # no proxy of ours writes that: the header did not come through them
         log.info("X-Forwarded-For entry %r is not an address; using %s", appended[:60], peer)
         return peer
+
+
+def webhook_secret(secret: SecretStr | None, variable: str) -> str | None:
+    """The secret that verifies a webhook's requests (``variable`` configures it). None
+    only locally, where nobody configured one (``make serve`` posts unsigned); production
+    refuses what nothing can verify (and does not even start without it: main.py)."""
+    from shared.settings import get_settings
+
+    value = secret.get_secret_value() if secret is not None else ""
+    if value.strip():
+        return value
+    if get_settings().environment == "production":
+        raise Unauthenticated(f"Refused: {variable} is not set, so no request can be verified.")
+    return None
 
 
 def cors_headers(origin: str | None, allowed: list[str]) -> dict[str, str]:

@@ -4,9 +4,11 @@ e-mail provider's events (bounces, complaints, replies).
 ``unsubscribe`` serves the link in every marketing e-mail (GET: a confirmation page; POST:
 unsubscribes, which is also what a mail client's one-click ``List-Unsubscribe-Post``
 does). ``sms_inbound`` is the SMS provider's webhook for messages a company's number
-receives (``?company_id=``), signed the Twilio way when ``sms_auth_token`` is set.
+receives (``?company_id=``), signed the Twilio way with ``sms_auth_token``.
 ``email_events`` is the e-mail provider's webhook (through a relay mapping its payloads
-onto ``shared.domain.email_events``), signed with ``email_events_secret``.
+onto ``shared.domain.email_events``), signed with ``email_events_secret``. Both refuse
+(401) what their secret does not verify; unsigned posts pass only locally, where no
+secret is configured, and production does not start them without it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from xml.sax.saxutils import escape
 import flask
 import functions_framework
 
-from functions._http import read_body, read_raw, respond
+from functions._http import read_body, read_raw, respond, webhook_secret
 from functions._pages import button
 from functions._pages import page as _page
 from shared import bootstrap
@@ -60,9 +62,11 @@ def unsubscribe(request: flask.Request) -> flask.Response:
 
 
 def _verify(request: flask.Request, body: dict[str, Any]) -> None:
-    """Twilio-style signature over the public URL and the form fields (when configured)."""
+    """Twilio's signature over the public URL and the form fields, under the auth token
+    (unsigned posts pass only locally, where no token is configured)."""
     settings = get_settings()
-    if settings.sms_auth_token is None:
+    token = webhook_secret(settings.sms_auth_token, "GROWTHKIT_SMS_AUTH_TOKEN")
+    if token is None:
         return
     from shared.adapters.sms import valid_signature
 
@@ -70,7 +74,6 @@ def _verify(request: flask.Request, body: dict[str, Any]) -> None:
     query = request.query_string.decode("utf-8", "replace")
     params = {str(k): str(v) for k, v in body.items()}
     given = request.headers.get("X-Twilio-Signature", "")
-    token = settings.sms_auth_token.get_secret_value()
     if not valid_signature(f"{url}?{query}" if query else url, params, given, token):
         raise Unauthenticated("The request is not signed by the SMS provider.")
 
@@ -84,11 +87,11 @@ def _twiml(reply: str | None) -> flask.Response:
 def _sms_inbound(request: flask.Request) -> flask.Response | tuple[Any, int]:
     if request.method != "POST":
         return {"error": {"code": "method-not-allowed", "message": "Use POST."}}, 405
+    body = read_body(request, get_settings().max_body_bytes)
+    _verify(request, body)  # first: nothing about an unverified post is looked at
     company_id = request.args.get("company_id", "")
     if not is_document_id(company_id) or len(company_id) > 200:
         raise NotFound("Unknown company.")
-    body = read_body(request, get_settings().max_body_bytes)
-    _verify(request, body)
     sender, text = body.get("From"), body.get("Body", "")
     if not isinstance(sender, str) or not isinstance(text, str):
         raise InvalidInput("From and Body must be text.", {"fields": {"From": "required"}})
@@ -117,12 +120,11 @@ def _verify_email_events(request: flask.Request, raw: bytes) -> None:
     from shared.domain.email_events import SIGNATURE_HEADER, valid_signature
 
     settings = get_settings()
-    if settings.email_events_secret is None:
-        if settings.environment == "production":
-            raise Unauthenticated("E-mail events are refused: no email_events_secret is set.")
+    secret = webhook_secret(settings.email_events_secret, "GROWTHKIT_EMAIL_EVENTS_SECRET")
+    if secret is None:
         return
     given = request.headers.get(SIGNATURE_HEADER, "")
-    if not valid_signature(raw, given, settings.email_events_secret.get_secret_value()):
+    if not valid_signature(raw, given, secret):
         raise Unauthenticated("The request is not signed with the e-mail events secret.")
 
 

@@ -16,6 +16,7 @@ from shared.compile_cache import install as _install_compile_cache
 _install_compile_cache()
 
 import importlib  # noqa: E402
+import logging  # noqa: E402
 import os  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -95,6 +96,7 @@ def __getattr__(name: str) -> Any:
     area = _AREAS.get(name)
     if area is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    _require_secrets(name)
     if flask.has_app_context() and hold_collector():
         flask.current_app.teardown_request(release_collector)
     with collector_paused():
@@ -102,6 +104,24 @@ def __getattr__(name: str) -> Any:
     freeze_loaded()
     globals()[name] = entry  # functions-framework looks it up twice: once is enough
     return entry
+
+
+def _require_secrets(name: str) -> None:
+    """Refuse to load a production function without every secret its manifest entry
+    names: the instance never starts (the deploy fails, the revision before it keeps
+    serving) rather than answer requests it cannot verify or sign."""
+    from shared.manifest import by_name
+    from shared.settings import MissingSecret, missing_secrets
+
+    missing = missing_secrets(by_name(name).required_secrets)
+    if missing:
+        names = ", ".join(missing)
+        logging.getLogger("growthkit.startup").critical(
+            "%s refuses to start: %s not set (production needs it from Secret Manager)",
+            name,
+            names,
+        )
+        raise MissingSecret(f"{name} needs {names} in production")
 
 
 def __dir__() -> list[str]:

@@ -20,6 +20,8 @@ class Trigger(StrEnum):
 
 
 EVENT_TYPE_PREFIX = "google.cloud.firestore.document.v1."
+# Every function needs these (Settings refuses production without a signing key).
+COMMON_SECRETS = ("GROWTHKIT_SIGNING_KEY",)
 
 
 class Function(Struct, frozen=True):
@@ -36,13 +38,24 @@ class Function(Struct, frozen=True):
     timeout_seconds: int = 60
     max_instances: int = 10
     concurrency: int = 20
+    # Variables holding the secrets the function reads, besides COMMON_SECRETS: the deploy
+    # plan maps each from Secret Manager to this function alone, and in production the
+    # function refuses to start without every one (functions/main.py).
     secrets: tuple[str, ...] = field(default=())
+    # Called by another platform's servers (SMS, e-mail provider): what its secret does not
+    # verify is refused (401), so it must name that secret in ``secrets``.
+    webhook: bool = False
     # Gets the OAuth clients of the platforms a deploy configures (``--oauth-platforms``).
     oauth_clients: bool = False
 
     @property
     def entry_point(self) -> str:
         return self.name
+
+    @property
+    def required_secrets(self) -> tuple[str, ...]:
+        """Every secret variable the function cannot run without."""
+        return tuple(dict.fromkeys((*COMMON_SECRETS, *self.secrets)))
 
     @property
     def full_event_type(self) -> str | None:
@@ -130,8 +143,20 @@ FUNCTIONS: tuple[Function, ...] = (
     Function("campaigns", Trigger.HTTP),
     Function("outreach_import", Trigger.HTTP),
     Function("unsubscribe", Trigger.HTTP, public=True),
-    Function("sms_inbound", Trigger.HTTP, public=True),
-    Function("email_events", Trigger.HTTP, public=True, secrets=("GROWTHKIT_EMAIL_EVENTS_SECRET",)),
+    Function(
+        "sms_inbound",
+        Trigger.HTTP,
+        public=True,
+        webhook=True,
+        secrets=("GROWTHKIT_SMS_AUTH_TOKEN",),
+    ),
+    Function(
+        "email_events",
+        Trigger.HTTP,
+        public=True,
+        webhook=True,
+        secrets=("GROWTHKIT_EMAIL_EVENTS_SECRET",),
+    ),
     Function("track_open", Trigger.HTTP, public=True),
     Function("track_click", Trigger.HTTP, public=True),
     Function(

@@ -8,7 +8,7 @@ plain pydantic does the reading because importing pydantic-settings alone added 
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Literal, Self
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -130,6 +130,22 @@ class Settings(BaseModel):
     @property
     def queue_path(self) -> str:
         return f"projects/{self.project_id}/locations/{self.region}/queues/{self.tasks_queue}"
+
+
+class MissingSecret(RuntimeError):
+    """A production function started without a secret it needs (``missing_secrets``)."""
+
+
+def missing_secrets(names: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    """Those of the variables ``names`` that are unset or blank, in production; none
+    elsewhere (locally a function works without what nobody configured). Read straight
+    from the environment, as ``from_environment`` would, without building Settings: this
+    runs when a function loads."""
+    env = {k.upper(): v for k, v in (os.environ if environ is None else environ).items()}
+    # Stricter than Settings, which refuses any other spelling of "production" anyway.
+    if env.get(ENV_PREFIX + "ENVIRONMENT", "").strip().lower() != "production":
+        return []
+    return [name for name in names if not env.get(name.upper(), "").strip()]
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> Settings:

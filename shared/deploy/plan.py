@@ -19,9 +19,6 @@ from shared.settings import OAUTH_PLATFORMS
 
 RUNTIME = "python311"
 SOURCE = "build/deploy"
-# Settings refuses to start in production without a signing key, so every function needs
-# it, whatever the manifest lists for the function itself.
-REQUIRED_SECRETS = ("GROWTHKIT_SIGNING_KEY",)
 
 
 @dataclass(frozen=True)
@@ -202,7 +199,7 @@ def oauth_secrets(function: Function, target: Target) -> list[str]:
 
 
 def secrets(function: Function, target: Target) -> str:
-    names = dict.fromkeys([*REQUIRED_SECRETS, *function.secrets, *oauth_secrets(function, target)])
+    names = dict.fromkeys([*function.required_secrets, *oauth_secrets(function, target)])
     return ",".join(f"{name}={secret_id(name)}:latest" for name in names)
 
 

@@ -12,7 +12,8 @@ import functions.main
 from shared.deploy.__main__ import main
 from shared.deploy.apply import apply_steps
 from shared.deploy.plan import Step, Target, deploy_steps
-from shared.manifest import FUNCTIONS, Trigger
+from shared.manifest import COMMON_SECRETS, FUNCTIONS, Trigger
+from shared.settings import ENV_PREFIX, Settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "deploy_plan_sample.txt"
 SAMPLE_ARGS = ["--project", "growthkit-sample", "--region", "europe-west1"]
@@ -120,3 +121,32 @@ def test_rendered_commands_are_the_commands_run() -> None:
         words = shlex.split(step.render().replace("\\\n", " "))
         expected = [*step.argv, "||", *step.otherwise] if step.otherwise else list(step.argv)
         assert expected == words
+
+
+def flag_values(argv: Sequence[str], flag: str) -> list[str]:
+    """The comma-separated items of ``--flag=...`` in ``argv`` (none without it)."""
+    found = [a.split("=", 1)[1] for a in argv if a.startswith(f"--{flag}=")]
+    return found[0].split(",") if found else []
+
+
+def test_each_function_is_given_exactly_the_secrets_it_declares() -> None:
+    """--set-secrets maps from Secret Manager the common secrets and those the function's
+    manifest entry names (plus the OAuth clients of functions that refresh tokens), each
+    to the secret of the same name, and nothing else."""
+    target = Target("p", "r", oauth_platforms=("linkedin",))
+    for function in FUNCTIONS:
+        argv = next(s.argv for s in deploy_steps(target) if s.argv[3:4] == (function.name,))
+        given = dict(item.split("=", 1) for item in flag_values(argv, "set-secrets"))
+        oauth = ["GROWTHKIT_OAUTH_LINKEDIN_CLIENT_ID", "GROWTHKIT_OAUTH_LINKEDIN_CLIENT_SECRET"]
+        expected = [*COMMON_SECRETS, *function.secrets, *(oauth if function.oauth_clients else [])]
+        assert (function.name, expected) == (function.name, list(given))
+        for name, source in given.items():
+            assert source == name.lower().replace("_", "-") + ":latest"
+
+
+def test_every_declared_secret_is_a_setting() -> None:
+    """A name in a manifest entry's ``secrets`` is a Settings field's variable (a typo
+    would deploy a secret nothing reads and let the function start without its own)."""
+    variables = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    declared = {name for f in FUNCTIONS for name in f.required_secrets}
+    assert set() == declared - variables
