@@ -45,6 +45,9 @@ class Function(Struct, frozen=True):
     # Called by another platform's servers (SMS, e-mail provider): what its secret does not
     # verify is refused (401), so it must name that secret in ``secrets``.
     webhook: bool = False
+    # Creates staff accounts and sets their claims (Firebase Auth admin): the deploy plan
+    # gives that right to this function's identity alone.
+    user_admin: bool = False
     # Gets the OAuth clients of the platforms a deploy configures (``--oauth-platforms``).
     oauth_clients: bool = False
 
@@ -97,7 +100,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function("rollup_analytics", Trigger.SCHEDULE, schedule="15 0 * * *"),
     Function("expire_referrals", Trigger.SCHEDULE, schedule="0 * * * *"),
     Function("staff_api", Trigger.HTTP),
-    Function("company_users", Trigger.HTTP),
+    Function("company_users", Trigger.HTTP, user_admin=True),
     Function("workflows", Trigger.HTTP),
     Function(
         "on_lead_workflows",
