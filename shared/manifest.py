@@ -39,8 +39,8 @@ class Function(Struct, frozen=True):
     max_instances: int = 10
     concurrency: int = 20
     # Variables holding the secrets the function reads, besides COMMON_SECRETS: the deploy
-    # plan maps each from Secret Manager to this function alone, and in production the
-    # function refuses to start without every one (functions/main.py).
+    # plan maps each from Secret Manager only to the functions that name it, and in
+    # production the function refuses to start without every one (functions/main.py).
     secrets: tuple[str, ...] = field(default=())
     # Called by another platform's servers (SMS, e-mail provider): what its secret does not
     # verify is refused (401), so it must name that secret in ``secrets``.
