@@ -8,6 +8,7 @@ Every HTTP entry point goes through ``respond`` so that bad input is a 4xx with 
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import logging
 import math
@@ -15,10 +16,17 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import flask
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from shared.errors import DomainError, ErrorCode, InvalidInput, PayloadTooLarge, PermissionDenied
+from shared.errors import (
+    DomainError,
+    ErrorCode,
+    InvalidInput,
+    PayloadTooLarge,
+    PermissionDenied,
+    Unauthenticated,
+)
 
 if TYPE_CHECKING:
     from shared.ports import DocumentStore
@@ -255,9 +263,37 @@ def _is_event_function() -> bool:
 
 
 def client_ip(request: flask.Request) -> str:
-    """The caller's address: Cloud Functions puts the client first in X-Forwarded-For."""
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    return forwarded.split(",")[0].strip() or (request.remote_addr or "unknown")
+    """The caller's address: the X-Forwarded-For entry that the outermost trusted proxy
+    appended (``settings.trusted_proxies``, counted from the right). The caller writes
+    the entries left of it, so they never count (per-IP limits, consent evidence); without
+    that entry the connection's own peer is the caller."""
+    from shared.settings import get_settings
+
+    peer = request.remote_addr or "unknown"
+    proxies, forwarded = get_settings().trusted_proxies, request.headers.get("X-Forwarded-For")
+    entries = [e.strip() for e in forwarded.split(",")] if forwarded else []
+    if proxies == 0 or len(entries) < proxies:
+        return peer
+    appended = entries[-proxies]
+    try:
+        return str(ipaddress.ip_address(appended))
+    except ValueError:  # no proxy of ours writes that: the header did not come through them
+        log.info("X-Forwarded-For entry %r is not an address; using %s", appended[:60], peer)
+        return peer
+
+
+def webhook_secret(secret: SecretStr | None, variable: str) -> str | None:
+    """The secret that verifies a webhook's requests (``variable`` configures it). None
+    only locally, where nobody configured one (``make serve`` posts unsigned); production
+    refuses what nothing can verify (and does not even start without it: main.py)."""
+    from shared.settings import get_settings
+
+    value = secret.get_secret_value() if secret is not None else ""
+    if value.strip():
+        return value
+    if get_settings().environment == "production":
+        raise Unauthenticated(f"Refused: {variable} is not set, so no request can be verified.")
+    return None
 
 
 def cors_headers(origin: str | None, allowed: list[str]) -> dict[str, str]:

@@ -4,9 +4,11 @@ e-mail provider's events (bounces, complaints, replies).
 ``unsubscribe`` serves the link in every marketing e-mail (GET: a confirmation page; POST:
 unsubscribes, which is also what a mail client's one-click ``List-Unsubscribe-Post``
 does). ``sms_inbound`` is the SMS provider's webhook for messages a company's number
-receives (``?company_id=``), signed the Twilio way when ``sms_auth_token`` is set.
+receives (``?company_id=``), signed the Twilio way with ``sms_auth_token``.
 ``email_events`` is the e-mail provider's webhook (through a relay mapping its payloads
-onto ``shared.domain.email_events``), signed with ``email_events_secret``.
+onto ``shared.domain.email_events``), signed with ``email_events_secret``. Both refuse
+(401) what their secret does not verify; unsigned posts pass only locally, where no
+secret is configured, and production does not start them without it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from xml.sax.saxutils import escape
 import flask
 
 from functions import https_fn
+from functions._http import webhook_secret
 from functions._pages import button
 from functions._pages import page as _page
 from shared.domain.common import is_document_id
@@ -51,9 +54,11 @@ def unsubscribe(req: https_fn.Request) -> https_fn.Result:
 
 
 def _verify(req: https_fn.Request, body: dict[str, Any]) -> None:
-    """Twilio-style signature over the public URL and the form fields (when configured)."""
+    """Twilio's signature over the public URL and the form fields, under the auth token
+    (unsigned posts pass only locally, where no token is configured)."""
     settings = req.settings
-    if settings.sms_auth_token is None:
+    token = webhook_secret(settings.sms_auth_token, "GROWTHKIT_SMS_AUTH_TOKEN")
+    if token is None:
         return
     from shared.adapters.sms import valid_signature
 
@@ -61,7 +66,6 @@ def _verify(req: https_fn.Request, body: dict[str, Any]) -> None:
     query = req.flask.query_string.decode("utf-8", "replace")
     params = {str(k): str(v) for k, v in body.items()}
     given = req.headers.get("X-Twilio-Signature", "")
-    token = settings.sms_auth_token.get_secret_value()
     if not valid_signature(f"{url}?{query}" if query else url, params, given, token):
         raise Unauthenticated("The request is not signed by the SMS provider.")
 
@@ -72,16 +76,18 @@ def _twiml(reply: str | None) -> flask.Response:
     return flask.Response(xml, 200, {"Content-Type": "text/xml; charset=utf-8"})
 
 
-@https_fn.on_request(methods=("POST",), public=True)
+@https_fn.on_request(
+    methods=("POST",), public=True, webhook=True, secrets=("GROWTHKIT_SMS_AUTH_TOKEN",)
+)
 def sms_inbound(req: https_fn.Request) -> https_fn.Result:
     """The SMS provider's webhook (``?company_id=``; form fields ``From``, ``Body``):
     STOP/UNSUBSCRIBE/CANCEL/END/QUIT opt the number out, START back in, HELP gets the
     help text; answered as TwiML."""
+    body = req.body()
+    _verify(req, body)  # first: nothing about an unverified post is looked at
     company_id = req.args.get("company_id", "")
     if not is_document_id(company_id) or len(company_id) > 200:
         raise NotFound("Unknown company.")
-    body = req.body()
-    _verify(req, body)
     sender, text = body.get("From"), body.get("Body", "")
     if not isinstance(sender, str) or not isinstance(text, str):
         raise InvalidInput("From and Body must be text.", {"fields": {"From": "required"}})
@@ -102,16 +108,17 @@ def _verify_email_events(req: https_fn.Request, raw: bytes) -> None:
     from shared.domain.email_events import SIGNATURE_HEADER, valid_signature
 
     settings = req.settings
-    if settings.email_events_secret is None:
-        if settings.environment == "production":
-            raise Unauthenticated("E-mail events are refused: no email_events_secret is set.")
+    secret = webhook_secret(settings.email_events_secret, "GROWTHKIT_EMAIL_EVENTS_SECRET")
+    if secret is None:
         return
     given = req.headers.get(SIGNATURE_HEADER, "")
-    if not valid_signature(raw, given, settings.email_events_secret.get_secret_value()):
+    if not valid_signature(raw, given, secret):
         raise Unauthenticated("The request is not signed with the e-mail events secret.")
 
 
-@https_fn.on_request(methods=("POST",), public=True, secrets=("GROWTHKIT_EMAIL_EVENTS_SECRET",))
+@https_fn.on_request(
+    methods=("POST",), public=True, webhook=True, secrets=("GROWTHKIT_EMAIL_EVENTS_SECRET",)
+)
 def email_events(req: https_fn.Request) -> https_fn.Result:
     """The e-mail provider's webhook: POST ``{"events": [...]}`` (deliveries, bounces,
     complaints, replies; ``shared.domain.email_events``), signed with

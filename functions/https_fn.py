@@ -120,6 +120,8 @@ def on_request(
     public: bool = False,
     cors: bool = False,
     secrets: tuple[str, ...] = (),
+    webhook: bool = False,
+    user_admin: bool = False,
     timeout_seconds: int = 60,
     memory: str = "256Mi",
     max_instances: int = 10,
@@ -127,7 +129,9 @@ def on_request(
     oauth_clients: bool = False,
 ) -> Callable[[Handler], Callable[[flask.Request], flask.Response]]:
     """Declare an HTTP function answering ``methods`` (``public``: no IAM check, the
-    function authenticates its callers itself or serves anyone)."""
+    function authenticates its callers itself or serves anyone; ``webhook``: another
+    platform's servers call it, verified with one of its ``secrets``; ``user_admin``: it
+    sets staff accounts' claims)."""
     allowed = (*methods, "OPTIONS") if cors and "OPTIONS" not in methods else tuple(methods)
 
     def decorate(handler: Handler) -> Callable[[flask.Request], flask.Response]:
@@ -138,6 +142,8 @@ def on_request(
                 Trigger.HTTP,
                 public=public,
                 secrets=secrets,
+                webhook=webhook,
+                user_admin=user_admin,
                 timeout_seconds=timeout_seconds,
                 memory=memory,
                 max_instances=max_instances,

@@ -11,13 +11,14 @@ services, so loading a module stays cheap too.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from typing import Any
 
 import flask
 
 from functions._http import install
-from shared.manifest import module_of
+from shared.manifest import declared, module_of
 from shared.startup import (
     collector_paused,
     freeze_loaded,
@@ -51,6 +52,25 @@ def __getattr__(name: str) -> Any:
         flask.current_app.teardown_request(release_collector)
     with collector_paused():
         entry = getattr(importlib.import_module(module), name)
+    _require_secrets(name)
     freeze_loaded()
     globals()[name] = entry  # functions-framework looks it up twice: once is enough
     return entry
+
+
+def _require_secrets(name: str) -> None:
+    """Refuse to load a production function without every secret its declaration names:
+    the instance never starts (the deploy fails, the revision before it keeps serving)
+    rather than answer requests it cannot verify or sign."""
+    from shared.settings import MissingSecret, missing_secrets
+
+    function = declared(name)
+    missing = missing_secrets(function.required_secrets) if function else ()
+    if missing:
+        names = ", ".join(missing)
+        logging.getLogger("growthkit.startup").critical(
+            "%s refuses to start: %s not set (production needs it from Secret Manager)",
+            name,
+            names,
+        )
+        raise MissingSecret(f"{name} needs {names} in production")

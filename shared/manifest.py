@@ -38,6 +38,8 @@ class Trigger(StrEnum):
 
 
 EVENT_TYPE_PREFIX = "google.cloud.firestore.document.v1."
+# Every function needs these (Settings refuses production without a signing key).
+COMMON_SECRETS = ("GROWTHKIT_SIGNING_KEY",)
 
 
 class Function(Struct, frozen=True):
@@ -54,7 +56,16 @@ class Function(Struct, frozen=True):
     timeout_seconds: int = 60
     max_instances: int = 10
     concurrency: int = 20
+    # Variables holding the secrets the function reads, besides COMMON_SECRETS: the deploy
+    # plan maps each from Secret Manager only to the functions that name it, and in
+    # production the function refuses to start without every one (functions/main.py).
     secrets: tuple[str, ...] = field(default=())
+    # Called by another platform's servers (SMS, e-mail provider): what its secret does not
+    # verify is refused (401), so it must name that secret in ``secrets``.
+    webhook: bool = False
+    # Creates staff accounts and sets their claims (Firebase Auth admin): the deploy plan
+    # gives that right to this function's identity alone.
+    user_admin: bool = False
     # Gets the OAuth clients of the platforms a deploy configures (``--oauth-platforms``).
     oauth_clients: bool = False
     # HTTP methods it answers (OPTIONS included where it answers CORS preflights).
@@ -65,6 +76,11 @@ class Function(Struct, frozen=True):
     @property
     def entry_point(self) -> str:
         return self.name
+
+    @property
+    def required_secrets(self) -> tuple[str, ...]:
+        """Every secret variable the function cannot run without."""
+        return tuple(dict.fromkeys((*COMMON_SECRETS, *self.secrets)))
 
     @property
     def full_event_type(self) -> str | None:

@@ -8,7 +8,7 @@ plain pydantic does the reading because importing pydantic-settings alone added 
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Literal, Self
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -96,6 +96,13 @@ class Settings(BaseModel):
     # when it expires. None: on in production (and under `make serve`), off otherwise.
     check_revoked_tokens: bool | None = None
     max_body_bytes: int = 64 * 1024
+    # Proxies in front of the functions that each append the address they took the
+    # connection from to X-Forwarded-For: the client's address is the one the outermost of
+    # them appended, counted from the right (whatever is left of it, the caller wrote).
+    # 1 suits Cloud Functions (2nd gen) and Cloud Run, where only Google's front end
+    # appends; 2 behind an external HTTPS load balancer (it appends its own address too);
+    # 0 trusts the header not at all (nothing in front: the connection's peer is the client).
+    trusted_proxies: int = Field(default=1, ge=0, le=10)
 
     @model_validator(mode="after")
     def _no_local_secrets_in_production(self) -> Self:
@@ -123,6 +130,22 @@ class Settings(BaseModel):
     @property
     def queue_path(self) -> str:
         return f"projects/{self.project_id}/locations/{self.region}/queues/{self.tasks_queue}"
+
+
+class MissingSecret(RuntimeError):
+    """A production function started without a secret it needs (``missing_secrets``)."""
+
+
+def missing_secrets(names: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    """Those of the variables ``names`` that are unset or blank, in production; none
+    elsewhere (locally a function works without what nobody configured). Read straight
+    from the environment, as ``from_environment`` would, without building Settings: this
+    runs when a function loads."""
+    env = {k.upper(): v for k, v in (os.environ if environ is None else environ).items()}
+    # Stricter than Settings, which refuses any other spelling of "production" anyway.
+    if env.get(ENV_PREFIX + "ENVIRONMENT", "").strip().lower() != "production":
+        return []
+    return [name for name in names if not env.get(name.upper(), "").strip()]
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> Settings:

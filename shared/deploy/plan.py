@@ -1,14 +1,22 @@
 """``python -m shared.deploy plan``: every command a deploy runs, read from the manifest.
 
 The plan is a list of ``Step``s, each one command line: package the source, deploy the
-Firestore rules and indexes, create (or update) the Cloud Tasks queues, deploy every
-function, then sync the Scheduler jobs. ``plan`` prints them as a shell script; ``apply``
-(``shared.deploy.apply``) runs the same list, so what is printed is what is run.
+Firestore rules and indexes, create the service accounts and bind their roles, create (or
+update) the Cloud Tasks queues, deploy every function, then sync the Scheduler jobs.
+``plan`` prints them as a shell script; ``apply`` (``shared.deploy.apply``) runs the same
+list, so what is printed is what is run.
+
+Least privilege: each function runs as the account of its kind (``ACCOUNTS``): public
+forms and webhooks may only use Firestore, staff functions may also look Firebase Auth
+accounts up, only company_users may set claims; Cloud Tasks and Scheduler call as an
+account that may only invoke, Eventarc as one that may only receive events and invoke.
+Each secret is readable only by the accounts that run a function given it.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +27,55 @@ from shared.settings import OAUTH_PLATFORMS
 
 RUNTIME = "python311"
 SOURCE = "build/deploy"
-# Settings refuses to start in production without a signing key, so every function needs
-# it, whatever the manifest lists for the function itself.
-REQUIRED_SECRETS = ("GROWTHKIT_SIGNING_KEY",)
+ACCOUNT_PREFIX = "growthkit"
+
+
+@dataclass(frozen=True)
+class Account:
+    """A service account the deploy creates (``<prefix>-<key>``) and its project roles."""
+
+    key: str
+    what: str
+    roles: tuple[str, ...]
+    # Enqueues Cloud Tasks that carry the invoker's OIDC token, which needs actAs on it.
+    acts_as_invoker: bool = False
+
+
+_FIRESTORE = "roles/datastore.user"
+_TASKS = ("roles/cloudtasks.enqueuer", "roles/cloudtasks.taskDeleter")
+ACCOUNTS = (
+    Account("public", "public web forms and links", (_FIRESTORE,)),
+    # Apart from the forms, so that only the webhooks may read the webhooks' secrets.
+    Account("webhooks", "public webhooks of other platforms", (_FIRESTORE,)),
+    Account(
+        "staff",
+        "staff functions (ID tokens' accounts looked up)",
+        (_FIRESTORE, "roles/firebaseauth.viewer", *_TASKS),
+        acts_as_invoker=True,
+    ),
+    Account("users", "company_users (sets staff claims)", (_FIRESTORE, "roles/firebaseauth.admin")),
+    Account(
+        "worker",
+        "task, scheduled and Firestore-triggered functions",
+        (_FIRESTORE, *_TASKS),
+        acts_as_invoker=True,
+    ),
+    Account("invoker", "Cloud Tasks' and Scheduler's calls", ("roles/run.invoker",)),
+    Account(
+        "eventarc",
+        "Eventarc's Firestore triggers",
+        ("roles/eventarc.eventReceiver", "roles/run.invoker"),
+    ),
+)
+
+
+def runtime_key(function: Function) -> str:
+    """The account a function runs as: its kind decides what it may touch."""
+    if function.trigger is not Trigger.HTTP:
+        return "worker"
+    if function.public:
+        return "webhooks" if function.webhook else "public"
+    return "users" if function.user_admin else "staff"
 
 
 @dataclass(frozen=True)
@@ -31,15 +85,20 @@ class Target:
     project: str
     region: str
     source: str = SOURCE
-    service_account: str = ""
+    account_prefix: str = ACCOUNT_PREFIX
     firestore_location: str = ""
     # Platforms whose OAuth client (id and secret, from Secret Manager) token refresh uses;
     # the others stay deferred.
     oauth_platforms: tuple[str, ...] = ()
 
+    def account(self, key: str) -> str:
+        """The e-mail of the service account ``key`` (``ACCOUNTS``)."""
+        return f"{self.account_prefix}-{key}@{self.project}.iam.gserviceaccount.com"
+
     @property
-    def runtime_account(self) -> str:
-        return self.service_account or f"growthkit-functions@{self.project}.iam.gserviceaccount.com"
+    def invoker_account(self) -> str:
+        """The identity of Cloud Tasks' and Scheduler's OIDC tokens."""
+        return self.account("invoker")
 
     @property
     def trigger_location(self) -> str:
@@ -77,6 +136,8 @@ def deploy_steps(target: Target) -> list[Step]:
     return [
         package_step(target),
         firestore_step(target),
+        *(account_step(account, target) for account in ACCOUNTS),
+        *binding_steps(target),
         *(queue_step(queue, target) for queue in QUEUES),
         *(function_step(function, target) for function in FUNCTIONS),
         schedules_step(target),
@@ -98,6 +159,63 @@ def firestore_step(target: Target) -> Step:
         "--non-interactive",
     )
     return Step("Firestore security rules and composite indexes (firebase.json)", argv)
+
+
+def account_step(account: Account, target: Target) -> Step:
+    email, project = target.account(account.key), f"--project={target.project}"
+    create = ("gcloud", "iam", "service-accounts", "create", email.split("@")[0], project)
+    exists = ("gcloud", "iam", "service-accounts", "describe", email, project)
+    return Step(
+        f"service account for {account.what}: create it, unless it exists",
+        (*create, f"--display-name=growthkit: {account.what}"),
+        exists,
+    )
+
+
+def binding_steps(target: Target) -> list[Step]:
+    """Every role of every account, nothing more: project roles, acting as the invoker
+    (to enqueue tasks carrying its token), and reading each secret."""
+    steps = [project_binding(a, role, target) for a in ACCOUNTS for role in a.roles]
+    steps += [invoker_binding(a, target) for a in ACCOUNTS if a.acts_as_invoker]
+    readers: dict[str, dict[str, None]] = {}
+    for function in FUNCTIONS:
+        for name in secret_names(function, target):
+            readers.setdefault(name, {})[runtime_key(function)] = None
+    steps += [secret_binding(n, k, target) for n, keys in readers.items() for k in keys]
+    return steps
+
+
+def _binding(what: str, command: tuple[str, ...], member: str, role: str, *extra: str) -> Step:
+    flags = (f"--member=serviceAccount:{member}", f"--role={role}", *extra, "--quiet")
+    return Step(what, (*command, *flags))
+
+
+def project_binding(account: Account, role: str, target: Target) -> Step:
+    command = ("gcloud", "projects", "add-iam-policy-binding", target.project)
+    email = target.account(account.key)
+    # Unconditional; without the flag gcloud asks when the policy has conditions elsewhere.
+    what = f"{account.key} account: {role} on the project"
+    return _binding(what, command, email, role, "--condition=None")
+
+
+def invoker_binding(account: Account, target: Target) -> Step:
+    invoker, project = target.invoker_account, f"--project={target.project}"
+    command = ("gcloud", "iam", "service-accounts", "add-iam-policy-binding", invoker, project)
+    role = "roles/iam.serviceAccountUser"
+    return _binding(
+        f"{account.key} account: may enqueue tasks carrying the invoker's token",
+        command,
+        target.account(account.key),
+        role,
+    )
+
+
+def secret_binding(name: str, key: str, target: Target) -> Step:
+    secret, project = secret_id(name), f"--project={target.project}"
+    command = ("gcloud", "secrets", "add-iam-policy-binding", secret, project)
+    role = "roles/secretmanager.secretAccessor"
+    what = f"{key} account: may read the secret {secret}"
+    return _binding(what, command, target.account(key), role)
 
 
 def _seconds(value: float) -> str:
@@ -136,7 +254,7 @@ def function_step(function: Function, target: Target) -> Step:
         f"--entry-point={function.entry_point}",
         *trigger_flags(function, target),
         *resource_flags(function),
-        f"--service-account={target.runtime_account}",
+        f"--service-account={target.account(runtime_key(function))}",
         f"--set-env-vars={env_vars(function, target)}",
         f"--set-secrets={secrets(function, target)}",
         "--quiet",
@@ -146,19 +264,20 @@ def function_step(function: Function, target: Target) -> Step:
 
 def trigger_flags(function: Function, target: Target) -> tuple[str, ...]:
     """HTTP for web, staff, task and scheduled functions; Eventarc for Firestore triggers."""
+    # Browsers call web-form and staff functions (staff ones verify Firebase ID tokens in
+    # code, which IAM cannot do); the others are called by Tasks, Scheduler and Eventarc
+    # with OIDC tokens, and say so rather than rely on gcloud's default.
+    browser = function.trigger is Trigger.HTTP
+    access = "--allow-unauthenticated" if browser else "--no-allow-unauthenticated"
     if function.trigger is not Trigger.EVENT:
-        # Browsers call web-form and staff functions (staff ones verify Firebase ID tokens
-        # in code, which IAM cannot do); only Tasks and Scheduler, which send OIDC tokens,
-        # get IAM-protected functions.
-        browser = function.trigger is Trigger.HTTP
-        access = "--allow-unauthenticated" if browser else "--no-allow-unauthenticated"
         return ("--trigger-http", access)
     return (
         f"--trigger-location={target.trigger_location}",
         f"--trigger-event-filters=type={function.full_event_type}",
         "--trigger-event-filters=database=(default)",
         f"--trigger-event-filters-path-pattern=document={function.document}",
-        f"--trigger-service-account={target.runtime_account}",
+        f"--trigger-service-account={target.account('eventarc')}",
+        access,
     )
 
 
@@ -181,7 +300,7 @@ def env_vars(function: Function, target: Target) -> str:
         "GROWTHKIT_PROJECT_ID": target.project,
         "GROWTHKIT_REGION": target.region,
         "GROWTHKIT_FUNCTIONS_BASE_URL": target.base_url,
-        "GROWTHKIT_TASK_SERVICE_ACCOUNT": target.runtime_account,
+        "GROWTHKIT_TASK_SERVICE_ACCOUNT": target.invoker_account,
         "THREADS": str(function.concurrency),
     }
     return ",".join(f"{k}={v}" for k, v in values.items())
@@ -201,8 +320,13 @@ def oauth_secrets(function: Function, target: Target) -> list[str]:
     return [f"{prefix}_{part}" for prefix in prefixes for part in ("CLIENT_ID", "CLIENT_SECRET")]
 
 
+def secret_names(function: Function, target: Target) -> list[str]:
+    """Every secret variable the function is given: those it declares, OAuth clients."""
+    return list(dict.fromkeys([*function.required_secrets, *oauth_secrets(function, target)]))
+
+
 def secrets(function: Function, target: Target) -> str:
-    names = dict.fromkeys([*REQUIRED_SECRETS, *function.secrets, *oauth_secrets(function, target)])
+    names = secret_names(function, target)
     return ",".join(f"{name}={secret_id(name)}:latest" for name in names)
 
 
@@ -216,7 +340,7 @@ def schedules_step(target: Target) -> Step:
         f"--project={target.project}",
         f"--location={target.region}",
         f"--base-url={target.base_url}",
-        f"--service-account={target.runtime_account}",
+        f"--service-account={target.invoker_account}",
     )
     return Step("Cloud Scheduler jobs, synced to the manifest", argv)
 
@@ -236,9 +360,11 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", required=True, help="e.g. us-central1")
     parser.add_argument("--source", default=SOURCE, help=f"packaged source (default {SOURCE})")
     parser.add_argument(
-        "--service-account",
-        default="",
-        help="runtime and invoker identity (default growthkit-functions@PROJECT)",
+        "--account-prefix",
+        default=ACCOUNT_PREFIX,
+        type=_prefix,
+        help=f"service accounts are <prefix>-{{{','.join(a.key for a in ACCOUNTS)}}}@PROJECT "
+        f"(default {ACCOUNT_PREFIX})",
     )
     parser.add_argument(
         "--firestore-location", default="", help="the database's location (default: region)"
@@ -263,12 +389,22 @@ def _platforms(text: str) -> tuple[str, ...]:
     return names
 
 
+def _prefix(text: str) -> str:
+    """Account ids are 6 to 30 lowercase letters, digits and dashes: ``<prefix>-eventarc``."""
+    longest = max(len(a.key) for a in ACCOUNTS) + 1
+    if not re.fullmatch(rf"[a-z][a-z0-9-]{{1,{29 - longest}}}", text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: lowercase letters, digits and dashes, at most {30 - longest} long"
+        )
+    return text
+
+
 def target_from(args: argparse.Namespace) -> Target:
     return Target(
         args.project,
         args.region,
         args.source,
-        args.service_account,
+        args.account_prefix,
         args.firestore_location,
         args.oauth_platforms,
     )

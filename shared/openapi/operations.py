@@ -59,7 +59,11 @@ def query(name: str, description: str, required: bool = False, **schema: Any) ->
 FORM_PARAMETERS = (
     query("key", "The company's public form key (or `form_key` in the body)"),
     header("Origin", "Set by browsers; must be one of the company's allowed origins"),
-    header("X-Forwarded-For", "Set by the platform; the first address is the client's"),
+    header(
+        "X-Forwarded-For",
+        "Set by the platform: the entry its front end appends (settings.trusted_proxies, "
+        "counted from the right) is the client's; entries the caller wrote never count",
+    ),
 )
 SCHEDULER_HEADERS = (
     header("X-CloudScheduler-JobName", "The Scheduler job (a manual call runs as 'manual')"),

@@ -393,7 +393,11 @@ def later_ops() -> dict[str, tuple[Op, ...]]:
                 inline={"application/x-www-form-urlencoded": SMS_FORM},
                 parameters=(
                     query("company_id", "The company whose number received it", required=True),
-                    header("X-Twilio-Signature", "Required when sms_auth_token is set"),
+                    header(
+                        "X-Twilio-Signature",
+                        "Twilio's signature under sms_auth_token; required wherever it is "
+                        "set (always in production)",
+                    ),
                 ),
             ),
         ),

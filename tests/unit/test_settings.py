@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.settings import from_environment
+from shared.settings import from_environment, missing_secrets
 
 
 def test_prefixed_names_in_any_case_are_read_and_coerced() -> None:
@@ -59,4 +59,16 @@ def test_defaults_without_any_variable() -> None:
         settings.environment,
         settings.project_id,
         settings.mail_backend,
+    )
+
+
+def test_missing_secrets_counts_only_in_production_and_blank_is_missing() -> None:
+    """Names as from_environment reads them (any case); an unset or blank value is
+    missing in production; elsewhere nothing is (make serve configures no secret)."""
+    names = ("GROWTHKIT_SMS_AUTH_TOKEN", "GROWTHKIT_EMAIL_EVENTS_SECRET", "GROWTHKIT_SIGNING_KEY")
+    env = {"growthkit_sms_auth_token": "t", "GROWTHKIT_EMAIL_EVENTS_SECRET": "  "}
+    assert (["GROWTHKIT_EMAIL_EVENTS_SECRET", "GROWTHKIT_SIGNING_KEY"], [], []) == (
+        missing_secrets(names, {**env, "GROWTHKIT_ENVIRONMENT": "production"}),
+        missing_secrets(names, env),
+        missing_secrets(names, {**env, "GROWTHKIT_ENVIRONMENT": "local"}),
     )
