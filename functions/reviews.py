@@ -32,6 +32,7 @@ def _request(staff: StaffIdentity, body: dict[str, Any]) -> tuple[dict[str, Any]
         bootstrap.task_queue(),
         bootstrap.messenger(),
         bootstrap.clock.now(),
+        staff=staff,
         company_id=staff.company_id,
         lead_id=req.lead_id,
         review_id=random_id(),
@@ -47,6 +48,7 @@ def _complete(staff: StaffIdentity, body: dict[str, Any]) -> tuple[dict[str, Any
     review = service.complete_review(
         bootstrap.document_store(),
         bootstrap.clock.now(),
+        staff=staff,
         company_id=staff.company_id,
         review_id=req.review_id,
         rating=req.rating,

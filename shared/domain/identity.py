@@ -49,8 +49,24 @@ def identity_from_claims(claims: dict[str, Any]) -> StaffIdentity:
     )
 
 
-def lead_guard(staff: StaffIdentity, lead: Mapping[str, Any]) -> None:
+def sees_every_lead(staff: StaffIdentity) -> bool:
+    """Managers and admins see every lead of their company; users only their own."""
+    return staff.role is not Role.USER
+
+
+def lead_visible(staff: StaffIdentity, lead: Mapping[str, Any] | None) -> bool:
+    """Whether the caller may see this lead (None: a lead that does not exist, which
+    only those who see every lead may be told about). The one rule for every path that
+    reads a lead or what is about one: the lead list, sub-resources, previews, reviews,
+    referrals, enrolments, consultations."""
+    if sees_every_lead(staff):
+        return True
+    return lead is not None and lead.get("assigned_to") == staff.uid
+
+
+def lead_guard(staff: StaffIdentity, lead: Mapping[str, Any] | None) -> None:
     """A user may only act on a lead assigned to them (the staff API's guard of a lead and
-    of what hangs under it: interactions, notes, assignments)."""
-    if staff.role is Role.USER and lead.get("assigned_to") != staff.uid:
+    of what hangs under it: interactions, notes, assignments). Checked before whether the
+    lead exists, so a user cannot learn which addresses are leads (ids derive from them)."""
+    if not lead_visible(staff, lead):
         raise PermissionDenied("Users can only work on the leads assigned to them.")

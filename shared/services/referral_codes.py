@@ -29,6 +29,7 @@ from shared.domain.referrals import (
 from shared.errors import AlreadyExists, Contention, InvalidInput, NotFound, Transient
 from shared.events import ScheduledEvent
 from shared.ports import Clock, DocumentStore, Filter, Snapshot, Transaction, Write
+from shared.services.lead_visibility import about_visible_leads
 
 log = logging.getLogger("growthkit.referrals")
 
@@ -149,7 +150,8 @@ def _summed(referral: Referral, shards: list[dict[str, Any] | None]) -> Referral
 def list_referrals(
     store: DocumentStore, staff: StaffIdentity, company_id: str, status: ReferralStatus | None
 ) -> list[Referral]:
-    """A company's codes, newest first (at most ``LIST_LIMIT``), optionally of one status.
+    """A company's codes, newest first (at most ``LIST_LIMIT``), optionally of one status;
+    a user sees only the codes of the leads assigned to them.
 
     Raises:
         PermissionDenied: Another company's codes.
@@ -164,7 +166,10 @@ def list_referrals(
         f"companies/{company_id}/referrals", filters, [("created_at", True)], LIST_LIMIT
     )
     codes = with_shard_counts(store, snaps)
-    return [c for c in codes if status is None or c.status is status]
+    dumped = [{"code": c.code, "referrer_lead_id": c.referrer_lead_id} for c in codes]
+    seen = about_visible_leads(store, staff, company_id, dumped, "referrer_lead_id")
+    visible = {d["code"] for d in seen}
+    return [c for c in codes if c.code in visible and (status is None or c.status is status)]
 
 
 def expire_referral(

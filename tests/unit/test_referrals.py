@@ -73,7 +73,7 @@ def store() -> FakeStore:
     s = FakeStore()
     company = {"name": "Acme", "public_form_key": KEY, "allowed_origins": [ORIGIN]}
     put(s, "companies/acme", company)
-    seed_lead(s, REFERRER, status="converted")
+    seed_lead(s, REFERRER, status="converted", assigned_to="u2")
     seed_referral(s)
     return s
 
