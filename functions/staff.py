@@ -22,8 +22,8 @@ from msgspec import Struct
 
 from functions._http import idempotency_key, not_allowed, read_body, respond
 from shared import bootstrap
-from shared.adapters.auth import verify_bearer
-from shared.domain.identity import StaffIdentity
+from shared.adapters.auth import verify_bearer, verify_token
+from shared.domain.identity import StaffIdentity, identity_from_claims, signed_in_from_claims
 from shared.domain.staff_api import Scope
 from shared.errors import NotFound
 from shared.services import staff_api_writes as writes
@@ -157,19 +157,31 @@ def _user_admin() -> users.UserAdmin:
     return user_admin()
 
 
+def _session(request: flask.Request, parts: list[str]) -> Result:
+    """``POST .../users/me/session``: staff record a sign-in; an invitee whose token has no
+    company yet takes up their pending invitation."""
+    from shared.services import users
+
+    if request.method != "POST":
+        return not_allowed(("POST",))
+    claims = verify_token(request.headers.get("Authorization"))
+    route = parse_route("/".join(parts))
+    store, now = bootstrap.document_store(), bootstrap.clock.now()
+    if "company_id" not in claims:
+        caller = signed_in_from_claims(claims)
+        return users.accept_invitation(store, _user_admin(), now, caller, route.company_id), 200
+    staff = identity_from_claims(claims)
+    staff.require_company(route.company_id)
+    return users.record_sign_in(store, now, staff, route.company_id), 200
+
+
 def _company_users(request: flask.Request) -> Result:
     from shared.services import users
 
-    staff = verify_bearer(request.headers.get("Authorization"))
     parts = [p for p in request.path.split("/") if p]
     if parts[-2:] == ["me", "session"]:
-        parts = parts[:-1]
-        if request.method != "POST":
-            return not_allowed(("POST",))
-        route = parse_route("/".join(parts))
-        staff.require_company(route.company_id)
-        now = bootstrap.clock.now()
-        return users.record_sign_in(bootstrap.document_store(), now, staff, route.company_id), 200
+        return _session(request, parts[:-1])
+    staff = verify_bearer(request.headers.get("Authorization"))
     route = parse_route("/".join(parts))
     staff.require_company(route.company_id)
     if route.resource != "users" or route.lead_id:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +35,24 @@ class StaffIdentity(Struct, frozen=True):
     def require_role(self, minimum: Role) -> None:
         if _RANK[self.role] < _RANK[minimum]:
             raise PermissionDenied(f"This needs the {minimum.value} role or higher.")
+
+
+class SignedIn(Struct, frozen=True):
+    """Whoever a verified ID token is for, staff or not yet (an invitee's first sign-in)."""
+
+    uid: str
+    email: str | None
+    email_verified: bool
+    issued_at: datetime
+
+
+def signed_in_from_claims(claims: dict[str, Any]) -> SignedIn:
+    return SignedIn(
+        str(claims.get("uid") or claims.get("sub")),
+        claims.get("email"),
+        claims.get("email_verified") is True,
+        datetime.fromtimestamp(int(claims.get("iat") or 0), UTC),
+    )
 
 
 def identity_from_claims(claims: dict[str, Any]) -> StaffIdentity:

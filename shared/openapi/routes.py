@@ -122,7 +122,11 @@ def company_users_paths() -> dict[str, tuple[Op, ...]]:
         base: (
             _staff("get", "List the company's staff", {200: "A page"}, parameters=(listing,)),
             _staff(
-                "post", "Invite someone (admins)", {201: "Invited", 200: "Already"}, InviteFields
+                "post",
+                "Invite someone (admins); pending until the owner of an account the invitation "
+                "did not make proves the address",
+                {201: "Invited", 200: "Already"},
+                InviteFields,
             ),
         ),
         f"{base}/{{uid}}": (
@@ -135,7 +139,14 @@ def company_users_paths() -> dict[str, tuple[Op, ...]]:
             ),
             _staff("delete", "Remove a member (admins)", {204: "Removed"}),
         ),
-        f"{base}/me/session": (_staff("post", "The app reports a sign-in", {200: "Recorded"}),),
+        f"{base}/me/session": (
+            _staff(
+                "post",
+                "The app reports a sign-in; an invitee's token without a company takes up "
+                "their pending invitation once the address is proved",
+                {200: "Recorded"},
+            ),
+        ),
     }
 
 

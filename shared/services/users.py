@@ -5,6 +5,9 @@ Firebase Auth account, set here through the ``UserAdmin`` port; their profile is
 ``companies/{c}/users/{uid}``. Claims are written before the profile, so a failure
 part-way leaves nothing the token does not back, and every operation can be retried.
 Claims reach a signed-in user's ID token when it is next refreshed (within the hour).
+An invitation to an account the invitee may not own waits, pending, until its owner
+proves the address (``shared.domain.users.check_acceptance``) and takes it up by
+recording a sign-in.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from shared.domain.company import company_path
-from shared.domain.identity import Role, StaffIdentity
+from shared.domain.identity import Role, SignedIn, StaffIdentity
 from shared.domain.staff_api import Scope, refuse_fixed_fields
 from shared.domain.users import (
     AuthAccount,
@@ -23,8 +26,10 @@ from shared.domain.users import (
     ProfileFields,
     UserFields,
     UserStatus,
+    check_acceptance,
     claims_for,
     claims_without_company,
+    invitation_status,
     invite_message,
     user_path,
 )
@@ -90,44 +95,59 @@ def invite_user(
             ``preferences``, ``avatar_url``.
 
     Returns:
-        The profile, and whether this call added them (False: already staff here; the
-        profile is returned unchanged, roles change with ``update_user``, and the
-        invitation is sent again only if it never went out).
+        The profile (status ``invited``, or ``pending`` until the owner of an account the
+        invitation did not make proves the address), and whether this call added them
+        (False: already invited or staff here; the profile is returned unchanged, roles
+        change with ``update_user``, and the invitation is sent again only if it never
+        went out). Another company's staff are answered as any unproven address.
 
     Raises:
         PermissionDenied: Another company, or not an admin.
         InvalidInput: A missing e-mail, an unknown field or a bad value.
-        Refused: The e-mail belongs to another company's staff.
     """
     authorize(staff, Scope(company_id), Role.ADMIN)
     refuse_fixed_fields(body, frozenset(InviteFields.model_fields), _STORED)
     if not body.get("email"):
         raise InvalidInput("Give the e-mail to invite.", {"fields": {"email": "required"}})
     fields = InviteFields.model_validate(body)
-    account = _account_for(admin, fields)
-    if account.company_id not in (None, company_id):
-        raise Refused("That e-mail belongs to another company's staff.")
+    account, made = _account_for(admin, fields)
     path = user_path(company_id, account.uid)
     existing, company = (s.data for s in store.get_all([path, company_path(company_id)]))
     name = str((company or {}).get("name") or company_id)
-    if existing is not None and account.company_id == company_id:
-        if existing.get("status") == UserStatus.INVITED.value:
+    if existing is not None:
+        if existing.get("status") != UserStatus.ACTIVE.value:
             _send_invite(admin, messenger, company_id, name, existing)
         return _view(existing), False
-    admin.set_claims(account.uid, claims_for(account, company_id, fields.role))
-    profile = CompanyUser(
+    status = invitation_status(account, made, company_id)
+    if status is UserStatus.INVITED:
+        admin.set_claims(account.uid, claims_for(account, company_id, fields.role))
+    profile = _profile(account, company_id, fields, status, now)
+    # "set": a retry after the claims were set but this write failed completes the invite.
+    store.commit([Write(path, profile | {"created_by": staff.uid, "updated_by": staff.uid})])
+    log.info(
+        "user %s invited to %s as %s by %s (%s)",
+        account.uid,
+        company_id,
+        fields.role,
+        staff.uid,
+        "claims set" if status is UserStatus.INVITED else "pending: the address is unproven",
+    )
+    _send_invite(admin, messenger, company_id, name, profile)
+    return _view(profile), True
+
+
+def _profile(
+    account: AuthAccount, company_id: str, fields: InviteFields, status: UserStatus, now: datetime
+) -> Data:
+    return CompanyUser(
         id=account.uid,
         company_id=company_id,
         email=account.email or fields.email.lower(),
+        status=status,
         created_at=now,
         updated_at=now,
         **fields.model_dump(exclude={"email"}),
     ).model_dump()
-    # "set": a retry after the claims were set but this write failed completes the invite.
-    store.commit([Write(path, profile | {"created_by": staff.uid, "updated_by": staff.uid})])
-    log.info("user %s invited to %s as %s by %s", account.uid, company_id, fields.role, staff.uid)
-    _send_invite(admin, messenger, company_id, name, profile)
-    return _view(profile), True
 
 
 def _send_invite(
@@ -140,18 +160,19 @@ def _send_invite(
     messenger.send(OutboundMessage("email", email, subject, body, idempotency_key=key))
 
 
-def _account_for(admin: UserAdmin, fields: InviteFields) -> AuthAccount:
-    """The e-mail's account, created if it has none (another invite may race us to it)."""
+def _account_for(admin: UserAdmin, fields: InviteFields) -> tuple[AuthAccount, bool]:
+    """The e-mail's account, created if it has none (someone may race us to it), and
+    whether this call made it."""
     found = admin.find_by_email(fields.email)
     if found is not None:
-        return found
+        return found, False
     try:
-        return admin.create(fields.email, fields.name)
+        return admin.create(fields.email, fields.name), True
     except AlreadyExists:
         raced = admin.find_by_email(fields.email)
         if raced is None:
             raise
-        return raced
+        return raced, False
 
 
 def update_user(
@@ -189,7 +210,8 @@ def update_user(
     if "role" in changes and changes["role"] != snap.data.get("role"):
         if own:
             raise Refused("Admins cannot change their own role; ask another admin.")
-        _set_role(admin, company_id, uid, Role(changes["role"]))
+        if snap.data.get("status") != UserStatus.PENDING.value:  # no claims to change yet
+            _set_role(admin, company_id, uid, Role(changes["role"]))
     changes |= {"updated_at": now, "updated_by": staff.uid}
     store.commit([Write(snap.path, changes, "update")])
     log.info("user %s of %s updated (%s) by %s", uid, company_id, ", ".join(body), staff.uid)
@@ -230,6 +252,30 @@ def remove_user(
         admin.revoke_tokens(uid)
     store.commit([Write(path, {}, "delete")])
     log.info("user %s removed from %s by %s", uid, company_id, staff.uid)
+
+
+def accept_invitation(
+    store: DocumentStore, admin: UserAdmin, now: datetime, caller: SignedIn, company_id: str
+) -> Data:
+    """A pending invitee's first sign-in: once they have proved the address, their account
+    gets the company's claims (in their ID token from its next refresh) and the profile
+    becomes active.
+
+    Raises:
+        NotFound: No pending invitation for this account in the company.
+        PermissionDenied: The address is not proved yet (the message says what to do).
+        Refused: The account is on another company's team.
+    """
+    snap = store.get_all([user_path(company_id, caller.uid)])[0]
+    account = admin.get(caller.uid) if snap.data is not None else None
+    check_acceptance(snap.data, account, caller, company_id)
+    assert snap.data is not None and account is not None  # checked just above
+    role = Role(str(snap.data.get("role") or Role.USER.value))
+    admin.set_claims(caller.uid, claims_for(account, company_id, role))
+    changes = {"last_login_at": now, "status": UserStatus.ACTIVE.value, "updated_at": now}
+    store.commit([Write(snap.path, changes, "update")])
+    log.info("user %s took up the invitation to %s as %s", caller.uid, company_id, role)
+    return _view(snap.data | changes)
 
 
 def record_sign_in(
