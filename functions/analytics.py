@@ -16,7 +16,8 @@ from shared.services.analytics import rollup_analytics as rollup
 
 def _rollup(request: flask.Request) -> tuple[dict[str, Any], int]:
     now = bootstrap.clock.now()
-    result = rollup(bootstrap.document_store(), now, scheduled_event(headers_of(request), now))
+    event = scheduled_event(headers_of(request), now)
+    result = rollup(bootstrap.document_store(), bootstrap.task_queue(), now, event)
     return asdict(result), 200
 
 

@@ -31,7 +31,8 @@ def decay_engagement_scores(request: flask.Request) -> flask.Response:
 
     def run() -> tuple[Any, int]:
         event = scheduled_event(headers_of(request), bootstrap.clock.now())
-        result = scoring_engagement.decay_engagement_scores(bootstrap.document_store(), event)
+        store, queue = bootstrap.document_store(), bootstrap.task_queue()
+        result = scoring_engagement.decay_engagement_scores(store, queue, event)
         return {"run": event.run_key, **asdict(result)}, 200
 
     return respond(run)

@@ -123,7 +123,8 @@ def expire_referrals(request: flask.Request) -> flask.Response:
 
     def run() -> tuple[Any, int]:
         event = scheduled_event(headers_of(request), bootstrap.clock.now())
-        count = expire_due_referrals(bootstrap.document_store(), bootstrap.clock, event)
+        store, queue = bootstrap.document_store(), bootstrap.task_queue()
+        count = expire_due_referrals(store, queue, bootstrap.clock, event)
         return {"run": event.run_key, "expired": count}, 200
 
     return respond(run)

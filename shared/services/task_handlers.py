@@ -46,6 +46,7 @@ HANDLERS: dict[str, str] = {
     "campaign_batch": "shared.services.campaigns_sending:campaign_batch_task",
     "campaign_wake": "shared.services.campaigns_sending:campaign_wake_task",
     "consultation_reminder": "shared.services.consultations_lifecycle:consultation_reminder_task",
+    "periodic_retry": "shared.services.periodic:periodic_retry_task",
 }
 
 
