@@ -47,6 +47,7 @@ class UserStatus(StrEnum):
     INVITED = "invited"  # until their first sign-in
     PENDING = "pending"  # invited; the account's owner has not proved the address yet
     ACTIVE = "active"
+    REMOVING = "removing"  # being taken off: claims first, then this profile
 
 
 class CompanyUser(StoredModel):
@@ -138,6 +139,21 @@ def check_acceptance(
         )
     if account.company_id not in (None, company_id):
         raise Refused("Your account is on another company's team; ask its admin first.")
+
+
+def takes_admin_away(profile: Mapping[str, Any], changes: Mapping[str, Any]) -> bool:
+    """Whether ``changes`` leave this admin's profile no longer an admin (a demotion, or
+    the start of a removal)."""
+    demoted = changes.get("role", Role.ADMIN.value) != Role.ADMIN.value
+    removed = changes.get("status") == UserStatus.REMOVING.value
+    return demoted or (removed and profile.get("status") != UserStatus.REMOVING.value)
+
+
+def other_admins(admins: list[Mapping[str, Any]], uid: str) -> list[str]:
+    """The admins besides ``uid`` who hold the role: not pending (no claims yet) and not
+    being removed."""
+    gone = {UserStatus.PENDING.value, UserStatus.REMOVING.value}
+    return [str(a.get("id")) for a in admins if a.get("id") != uid and a.get("status") not in gone]
 
 
 def claims_for(account: AuthAccount, company_id: str, role: Role) -> dict[str, Any]:

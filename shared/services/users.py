@@ -31,10 +31,12 @@ from shared.domain.users import (
     claims_without_company,
     invitation_status,
     invite_message,
+    other_admins,
+    takes_admin_away,
     user_path,
 )
 from shared.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, Refused
-from shared.ports import Data, DocumentStore, Messenger, OutboundMessage, Write
+from shared.ports import Data, DocumentStore, Filter, Messenger, OutboundMessage, Transaction, Write
 from shared.services import staff_api_queries as queries
 from shared.services.staff_api import AUDIT_FIELDS, ResourceSpec, authorize
 
@@ -192,7 +194,7 @@ def update_user(
         InvalidInput: An unknown, immutable or bad field.
         NotFound: No such staff member.
         Refused: An admin changing their own role (another admin must, so a company is
-            never left without one by mistake).
+            never left without one by mistake), or demoting the last admin.
     """
     authorize(staff, Scope(company_id), Role.USER)
     own = uid == staff.uid
@@ -204,24 +206,51 @@ def update_user(
     refuse_fixed_fields(body, frozenset(model.model_fields), _STORED)
     sent = model.model_validate(body)
     changes: Data = sent.model_dump(include=set(sent.model_fields_set))
+    role = Role(changes["role"]) if "role" in changes else None
     snap = store.get_all([user_path(company_id, uid)])[0]
     if snap.data is None:
         raise NotFound("No such staff member.")
-    if "role" in changes and changes["role"] != snap.data.get("role"):
-        if own:
-            raise Refused("Admins cannot change their own role; ask another admin.")
-        if snap.data.get("status") != UserStatus.PENDING.value:  # no claims to change yet
-            _set_role(admin, company_id, uid, Role(changes["role"]))
+    if own and role is not None and role.value != snap.data.get("role"):
+        raise Refused("Admins cannot change their own role; ask another admin.")
+    has_claims = snap.data.get("status") != UserStatus.PENDING.value  # pending: none yet
+    if role is Role.ADMIN and has_claims:
+        _set_role(admin, company_id, uid, role)  # a promotion: the token first
     changes |= {"updated_at": now, "updated_by": staff.uid}
-    store.commit([Write(snap.path, changes, "update")])
+    stored = store.run_transaction(lambda tx: _update_profile(tx, company_id, uid, changes))
+    if role is not None and role is not Role.ADMIN and has_claims:
+        _set_role(admin, company_id, uid, role)  # a demotion: once the profile allows it
     log.info("user %s of %s updated (%s) by %s", uid, company_id, ", ".join(body), staff.uid)
-    return _view(snap.data | changes)
+    return _view(stored)
+
+
+def _update_profile(tx: Transaction, company_id: str, uid: str, changes: Data) -> Data:
+    """Write the changes unless they demote the company's last admin: the admins are read
+    in the transaction, so two admins demoting each other at once cannot both pass."""
+    current = tx.get(user_path(company_id, uid))
+    if current.data is None:
+        raise NotFound("No such staff member.")
+    if current.data.get("role") == Role.ADMIN.value and takes_admin_away(current.data, changes):
+        _refuse_last_admin(tx, company_id, uid)
+    tx.write(Write(current.path, changes, "update"))
+    return current.data | changes
+
+
+def _refuse_last_admin(tx: Transaction, company_id: str, uid: str) -> None:
+    admins = tx.query(
+        f"companies/{company_id}/users", [Filter("role", "==", Role.ADMIN.value)], limit=50
+    )
+    if not other_admins([s.data for s in admins if s.data is not None], uid):
+        raise Refused("This is the company's last admin; make someone else admin first.")
 
 
 def _set_role(admin: UserAdmin, company_id: str, uid: str, role: Role) -> None:
+    """The account's claims to ``role`` (nothing if they say it already: a retried
+    request whose profile was written completes the change)."""
     account = admin.get(uid)
     if account is None or account.company_id != company_id:
         raise Refused("That staff member has no sign-in account in this company any more.")
+    if account.claims.get("role") == role.value:
+        return
     admin.set_claims(uid, claims_for(account, company_id, role))
     # Tokens minted with the old role would keep it for up to an hour: the member signs
     # in again and gets the new claims.
@@ -231,21 +260,23 @@ def _set_role(admin: UserAdmin, company_id: str, uid: str, role: Role) -> None:
 def remove_user(
     store: DocumentStore, admin: UserAdmin, staff: StaffIdentity, company_id: str, uid: str
 ) -> None:
-    """Take someone off the company: their claims go and their tokens are revoked (refused
-    at once where revocation is checked, see ``check_revoked_tokens``; elsewhere they
-    last until they expire, at most an hour), then their profile.
+    """Take someone off the company: their profile is marked ``removing`` (in a
+    transaction that refuses to take away the last admin), their claims go and their
+    tokens are revoked (refused at once where revocation is checked, see
+    ``check_revoked_tokens``; elsewhere they last until they expire, at most an hour),
+    then their profile. A retry after a failure part-way finishes the removal.
 
     Raises:
         PermissionDenied: Another company, or not an admin.
         NotFound: No such staff member.
-        Refused: Removing oneself.
+        Refused: Removing oneself, or the last admin.
     """
     authorize(staff, Scope(company_id), Role.ADMIN)
     if uid == staff.uid:
         raise Refused("Admins cannot remove themselves; ask another admin.")
     path = user_path(company_id, uid)
-    if store.get_all([path])[0].data is None:
-        raise NotFound("No such staff member.")
+    removing = {"status": UserStatus.REMOVING.value}
+    store.run_transaction(lambda tx: _update_profile(tx, company_id, uid, removing))
     account = admin.get(uid)
     if account is not None and account.company_id == company_id:
         admin.set_claims(uid, claims_without_company(account))

@@ -303,3 +303,115 @@ def test_an_address_someone_registered_first_gets_no_claims_from_an_invitation(
     assert (200, "active") == (session.status_code, session.get_json()["status"])
     claims = auth_record(auth_emulator, project_id, uid).custom_claims
     assert {"company_id": "acme", "role": "admin"} == claims
+
+
+def two_admins(db: Any, auth_emulator: Any, project_id: str) -> dict[str, dict[str, str]]:
+    """Acme with admins a1 and a2 (profiles and Auth accounts); their headers by uid."""
+    seed_company(db, "acme")
+    claims = json.dumps({"company_id": "acme", "role": "admin"})
+    headers = {}
+    for uid in ("a1", "a2"):
+        account = {"localId": uid, "email": f"{uid}@acme.example", "customAttributes": claims}
+        auth_emulator.accounts.create(project_id, account)
+        profile = {"id": uid, "company_id": "acme", "email": f"{uid}@acme.example"}
+        db.document(f"companies/acme/users/{uid}").set(
+            profile | {"role": "admin", "status": "active"}
+        )
+        headers[uid] = bearer(auth_emulator.id_token(project_id, uid))
+    return headers
+
+
+def race(function_client: Any, calls: list[tuple[str, str, dict[str, str], Any]]) -> list[int]:
+    """The calls at once, each from its own client and thread; their statuses in order."""
+    import threading
+
+    barrier, statuses = threading.Barrier(len(calls)), [0] * len(calls)
+
+    def call(i: int, method: str, path: str, headers: dict[str, str], body: Any) -> None:
+        client = function_client("company_users")
+        barrier.wait()
+        statuses[i] = client.open(path, method=method, json=body, headers=headers).status_code
+
+    threads = [threading.Thread(target=call, args=(i, *c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+@pytest.mark.parametrize(
+    ("method", "body"), [("PATCH", {"role": "manager"}), ("DELETE", None)], ids=["demote", "remove"]
+)
+def test_two_admins_taking_each_other_away_at_once_leave_one_admin(
+    db: Any,
+    function_client: Any,
+    auth_emulator: Any,
+    project_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    body: Any,
+) -> None:
+    """a1 demotes (or removes) a2 while a2 does the same to a1: one succeeds, the other
+    is refused (409: the last admin), and one admin remains, in profile and claims."""
+    monkeypatch.setenv("GROWTHKIT_ID_TOKEN_CERT_URL", auth_emulator.cert_url)
+    bootstrap.reset()
+    headers = two_admins(db, auth_emulator, project_id)
+    calls = [
+        (method, f"{USERS}/a2", headers["a1"], body),
+        (method, f"{USERS}/a1", headers["a2"], body),
+    ]
+    assert [200 if body else 204, 409] == sorted(race(function_client, calls))
+    admins = [
+        uid
+        for uid in ("a1", "a2")
+        if (db.document(f"companies/acme/users/{uid}").get().to_dict() or {}).get("role") == "admin"
+        and (auth_record(auth_emulator, project_id, uid).custom_claims or {}).get("role") == "admin"
+    ]
+    assert 1 == len(admins), admins
+
+
+def test_the_last_admin_guard_holds_while_the_other_transaction_is_open(
+    db: Any, functions_env: None
+) -> None:
+    """Two demotions through the real client, the second begun while the first, its
+    admins read, has not committed yet: the first demotes, the second then reads one
+    admin and is refused. The guard rests on the transaction, not on the timing."""
+    import threading
+    import time
+
+    from shared import bootstrap
+    from shared.errors import Refused
+    from shared.services import users
+
+    seed_company(db, "acme")
+    for uid in ("a1", "a2"):
+        db.document(f"companies/acme/users/{uid}").set({"id": uid, "role": "admin"})
+    store, first_has_read, outcomes = bootstrap.document_store(), threading.Event(), {}
+
+    def demote(uid: str, first: bool) -> None:
+        def attempt(tx: Any) -> Any:
+            users._refuse_last_admin(tx, "acme", uid)  # the guard's reads
+            if first and not first_has_read.is_set():
+                first_has_read.set()
+                time.sleep(0.5)  # still open while the second one starts
+            return users._update_profile(tx, "acme", uid, {"role": "manager"})
+
+        if not first:
+            first_has_read.wait(timeout=10)
+        try:
+            store.run_transaction(attempt)
+            outcomes[uid] = "demoted"
+        except Refused:
+            outcomes[uid] = "refused"
+
+    threads = [threading.Thread(target=demote, args=a) for a in (("a2", True), ("a1", False))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    roles = {u: db.document(f"companies/acme/users/{u}").get().get("role") for u in ("a1", "a2")}
+    assert ({"a2": "demoted", "a1": "refused"}, {"a1": "admin", "a2": "manager"}) == (
+        outcomes,
+        roles,
+    )

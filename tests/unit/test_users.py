@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from shared.domain.identity import Role, StaffIdentity
@@ -144,3 +145,41 @@ def test_a_pending_invitation_is_taken_up_only_with_the_address_proved() -> None
         check_acceptance(profile, same_second, SignedIn("u", "vi@x.example", True, T0), "acme")
     with pytest.raises(NotFound):
         check_acceptance(profile | {"status": "active"}, account, good, "acme")
+
+
+def test_what_takes_an_admin_away_and_who_still_holds_the_role() -> None:
+    """A demotion or the start of a removal takes an admin away (a removal resumed does
+    not again); pending and departing admins do not count as the others."""
+    from shared.domain.users import other_admins, takes_admin_away
+
+    admin = {"id": "a1", "role": "admin", "status": "active"}
+    assert [True, True, False, False] == [
+        takes_admin_away(admin, {"role": "manager"}),
+        takes_admin_away(admin, {"status": "removing"}),
+        takes_admin_away(admin | {"status": "removing"}, {"status": "removing"}),
+        takes_admin_away(admin, {"name": "Al", "role": "admin"}),
+    ]
+    staff = [admin, {"id": "a2", "status": "pending"}, {"id": "a3", "status": "removing"}]
+    assert ([], ["a1"]) == (other_admins(staff, "a1"), other_admins(staff, "a9"))
+
+
+def test_the_last_admin_is_neither_demoted_nor_removed() -> None:
+    """With one admin left, demoting or removing them is refused (409) and changes
+    nothing; with two, one may go."""
+    store, admin = FakeStore(), FakeUserAdmin()
+    other = StaffIdentity("a2", "acme", Role.ADMIN)
+    for uid in ("a1", "a2"):
+        account = admin.create(f"{uid}@acme.example", None)
+        admin.accounts[uid] = msgspec.structs.replace(account, uid=uid)
+        admin.set_claims(uid, {"company_id": "acme", "role": "admin"})
+        profile = {"id": uid, "company_id": "acme", "email": f"{uid}@acme.example"}
+        store.docs[f"companies/acme/users/{uid}"] = (profile | {"role": "admin"}, T0)
+    users.update_user(store, admin, T0, other, "acme", "a1", {"role": "user"})
+    with pytest.raises(Refused):
+        users.update_user(store, admin, T0, ADMIN, "acme", "a2", {"role": "manager"})
+    with pytest.raises(Refused):
+        users.remove_user(store, admin, ADMIN, "acme", "a2")
+    assert ("admin", "user") == (
+        admin.accounts["a2"].claims["role"],
+        admin.accounts["a1"].claims["role"],
+    )
