@@ -2,8 +2,9 @@
 CORS from the company's sites), and the links mailed to subscribers,
 ``newsletter_confirm`` (``?token=``; GET shows a page whose button POSTs the token, and
 only the POST confirms, so a mail provider's link scanner fetching the link confirms
-nothing) and ``newsletter_unsubscribe`` (``?token=``; GET from a mail client, POST for
-one-click unsubscribe, RFC 8058)."""
+nothing) and ``newsletter_unsubscribe`` (``?token=``; likewise GET shows a page whose
+button POSTs, and the POST unsubscribes, which is also a mail client's one-click
+``List-Unsubscribe-Post``, RFC 8058)."""
 
 from __future__ import annotations
 
@@ -122,19 +123,30 @@ def newsletter_confirm(request: flask.Request) -> flask.Response:
 
 
 def _unsubscribe(request: flask.Request) -> Result:
-    if request.method not in ("GET", "POST"):
+    if request.method not in ("GET", "HEAD", "POST"):
         return {"error": {"code": "method-not-allowed", "message": "Use GET or POST."}}, 405
     settings = get_settings()
+    key, store = settings.signing_key.get_secret_value(), bootstrap.document_store()
+    now = bootstrap.clock.now()
+    if request.method != "POST":
+        token = _token(request)
+        pending = newsletters.check_unsubscribe(store, now, key, token)
+        if pending.already:
+            return _page("Already unsubscribed", "You will not receive this newsletter.")
+        name = html.escape(pending.company_name)
+        whose = f"the newsletter of {name}" if name else "our newsletter"
+        text = f"Stop receiving {whose}? Confirm with the button."
+        return page("Unsubscribe", text, button("Unsubscribe", {"token": token}))
+    # The page's button sends the token in the form; a one-click POST keeps it in the URL.
     newsletters.unsubscribe(
-        bootstrap.document_store(),
-        bootstrap.clock.now(),
-        settings.signing_key.get_secret_value(),
-        _token(request),
+        store, now, key, _token(request, read_body(request, settings.max_body_bytes))
     )
     return _page("You are unsubscribed", "You will not receive this newsletter any more.")
 
 
 @functions_framework.http
 def newsletter_unsubscribe(request: flask.Request) -> flask.Response:
-    """The unsubscribe link (any time; the time is recorded)."""
+    """The unsubscribe link (any time). GET: a page asking to confirm, changing nothing
+    (so a mail provider's link scanner unsubscribes nobody); POST (its button, or a mail
+    client's one-click ``List-Unsubscribe=One-Click``): unsubscribed, the time recorded."""
     return respond(lambda: _unsubscribe(request))
