@@ -108,6 +108,19 @@ def naive_dispatch(stack: BenchStack, project: str, now: datetime) -> dict[str, 
     return {"seconds": seconds, "read": len(tasks), "rpcs": sum(rpcs.values()), "due": len(due)}
 
 
+class _NoRetries:
+    """The rollup's queue for retry tasks, which the bench's companies never need."""
+
+    def enqueue(self, task: Any) -> bool:
+        return False
+
+    def cancel(self, name: str) -> bool:
+        return False
+
+
+_NO_RETRIES = _NoRetries()
+
+
 def rollup(stack: BenchStack, project: str, now: datetime) -> dict[str, Any]:
     """The daily analytics rollup over every company of the project."""
     from shared.adapters.firestore_store import FirestoreStore
@@ -117,7 +130,8 @@ def rollup(stack: BenchStack, project: str, now: datetime) -> dict[str, Any]:
     store = CountingStore(FirestoreStore(stack.client(project)))
     with stack.round_trips(project) as rpcs:
         started = time.perf_counter()
-        result = rollup_analytics(store, now, ScheduledEvent("bench-rollup", now))  # type: ignore[arg-type]
+        event = ScheduledEvent("bench-rollup", now)
+        result = rollup_analytics(store, _NO_RETRIES, now, event)  # type: ignore[arg-type]
         seconds = time.perf_counter() - started
     return {
         "seconds": seconds,

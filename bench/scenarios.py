@@ -118,14 +118,23 @@ def interaction_created(stack: BenchStack, n: int) -> Request:
 def review_completed(stack: BenchStack, n: int) -> Request:
     """A review requested through the service (two reminders pending), then completed."""
     from shared import bootstrap
+    from shared.domain.identity import Role, StaffIdentity
     from shared.services.reviews import request_review
 
     lead_id = seed_lead(stack.db, f"reviewer{n}@example.com")
     review_id = f"r{n}"
     store, now = bootstrap.document_store(), datetime.now(UTC)
     queue, messenger = bootstrap.task_queue(), bootstrap.messenger()
+    staff = StaffIdentity("bench", COMPANY, Role.MANAGER)
     request_review(
-        store, queue, messenger, now, company_id=COMPANY, lead_id=lead_id, review_id=review_id
+        store,
+        queue,
+        messenger,
+        now,
+        staff=staff,
+        company_id=COMPANY,
+        lead_id=lead_id,
+        review_id=review_id,
     )
     path = f"companies/{COMPANY}/reviews/{review_id}"
     stack.db.document(path).update({"status": "completed", "rating": 5})

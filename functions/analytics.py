@@ -15,4 +15,4 @@ from shared.services.analytics import rollup_analytics as rollup
 def rollup_analytics(event: ScheduledEvent, ctx: Context) -> dict[str, Any]:
     """Roll up yesterday's metrics for every company (Cloud Scheduler, daily at 00:15 UTC;
     ``X-CloudScheduler-ScheduleTime`` picks the day, so a rerun rewrites the same one)."""
-    return asdict(rollup(ctx.store, ctx.now(), event))
+    return asdict(rollup(ctx.store, ctx.queue, ctx.now(), event))

@@ -2,8 +2,9 @@
 CORS from the company's sites), and the links mailed to subscribers,
 ``newsletter_confirm`` (``?token=``; GET shows a page whose button POSTs the token, and
 only the POST confirms, so a mail provider's link scanner fetching the link confirms
-nothing) and ``newsletter_unsubscribe`` (``?token=``; GET from a mail client, POST for
-one-click unsubscribe, RFC 8058)."""
+nothing) and ``newsletter_unsubscribe`` (``?token=``; likewise GET shows a page whose
+button POSTs, and the POST unsubscribes, which is also a mail client's one-click
+``List-Unsubscribe-Post``, RFC 8058)."""
 
 from __future__ import annotations
 
@@ -85,10 +86,21 @@ def newsletter_confirm(req: https_fn.Request) -> https_fn.Result:
         return refused("This link cannot be used", err)
 
 
-@https_fn.on_request(methods=("GET", "POST"), public=True)
+@https_fn.on_request(methods=("GET", "HEAD", "POST"), public=True)
 def newsletter_unsubscribe(req: https_fn.Request) -> https_fn.Result:
-    """The unsubscribe link (any time; the time is recorded)."""
-    newsletters.unsubscribe(
-        req.store, req.now(), req.settings.signing_key.get_secret_value(), _token(req)
-    )
+    """The unsubscribe link (any time). GET: a page asking to confirm, changing nothing
+    (so a mail provider's link scanner unsubscribes nobody); POST (its button, or a mail
+    client's one-click ``List-Unsubscribe=One-Click``): unsubscribed, the time recorded."""
+    key, now = req.settings.signing_key.get_secret_value(), req.now()
+    if req.method != "POST":
+        token = _token(req)
+        pending = newsletters.check_unsubscribe(req.store, now, key, token)
+        if pending.already:
+            return _page("Already unsubscribed", "You will not receive this newsletter.")
+        name = html.escape(pending.company_name)
+        whose = f"the newsletter of {name}" if name else "our newsletter"
+        text = f"Stop receiving {whose}? Confirm with the button."
+        return page("Unsubscribe", text, button("Unsubscribe", {"token": token}))
+    # The page's button sends the token in the form; a one-click POST keeps it in the URL.
+    newsletters.unsubscribe(req.store, now, key, _token(req, req.body()))
     return _page("You are unsubscribed", "You will not receive this newsletter any more.")

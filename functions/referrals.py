@@ -83,5 +83,5 @@ def expire_referrals(
     event: scheduler_fn.ScheduledEvent, ctx: scheduler_fn.Context
 ) -> dict[str, Any]:
     """Cloud Scheduler, hourly: active codes past their ``expires_at`` become expired."""
-    count = expire_due_referrals(ctx.store, ctx.clock, event)
+    count = expire_due_referrals(ctx.store, ctx.queue, ctx.clock, event)
     return {"run": event.run_key, "expired": count}

@@ -28,6 +28,7 @@ def _request(
         req.queue,
         req.messenger,
         req.now(),
+        staff=staff,
         company_id=staff.company_id,
         lead_id=asked.lead_id,
         review_id=random_id(),
@@ -45,6 +46,7 @@ def _complete(
     review = service.complete_review(
         req.store,
         req.now(),
+        staff=staff,
         company_id=staff.company_id,
         review_id=done.review_id,
         rating=done.rating,

@@ -138,12 +138,24 @@ def _user_admin() -> users.UserAdmin:
     return user_admin()
 
 
-def _session(req: Request, staff: StaffIdentity, parts: list[str]) -> Result:
+def _session(req: Request, parts: list[str]) -> Result:
+    """``POST .../users/me/session``: staff record a sign-in; an invitee whose token has no
+    company yet takes up their pending invitation."""
+    from shared.adapters.auth import verify_token
+    from shared.domain.identity import identity_from_claims, signed_in_from_claims
     from shared.services import users
 
     if req.method != "POST":
         raise MethodNotAllowed(("POST",))
+    claims = verify_token(req.headers.get("Authorization"))
     route = parse_route("/".join(parts))
+    if "company_id" not in claims:
+        caller = signed_in_from_claims(claims)
+        accepted = users.accept_invitation(
+            req.store, _user_admin(), req.now(), caller, route.company_id
+        )
+        return accepted, 200
+    staff = identity_from_claims(claims)
     staff.require_company(route.company_id)
     return users.record_sign_in(req.store, req.now(), staff, route.company_id), 200
 
@@ -154,10 +166,10 @@ def company_users(req: Request) -> Result:
     roles and remove them; everyone reads the team and edits their own profile."""
     from shared.services import users
 
-    staff = req.staff()
     parts = [p for p in req.path.split("/") if p]
     if parts[-2:] == ["me", "session"]:
-        return _session(req, staff, parts[:-1])
+        return _session(req, parts[:-1])
+    staff = req.staff()
     route = parse_route("/".join(parts))
     staff.require_company(route.company_id)
     if route.resource != "users" or route.lead_id:

@@ -123,3 +123,11 @@ def consultation_reminder(ctx: TaskContext, task: ScheduledTask) -> Result:
     from shared.services.consultations_lifecycle import consultation_reminder_task
 
     return consultation_reminder_task(ctx, task)
+
+
+@tasks_fn.on_task("periodic_retry")
+def periodic_retry(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Retry one company's part of a periodic run that failed for it alone."""
+    from shared.services.periodic import periodic_retry_task
+
+    return periodic_retry_task(ctx, task)

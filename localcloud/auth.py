@@ -8,6 +8,14 @@ claims included (``accounts:update``), delete, and e-mail action links
 (``accounts:sendOobCode``, returned rather than mailed). Errors are Identity Toolkit's
 (``{"error": {"message": "EMAIL_EXISTS"}}``), so firebase-admin raises its own exceptions.
 
+The calls a browser makes with the web API key are served too, at
+``/identitytoolkit.googleapis.com/v1/accounts:X?key=<project id>`` (the stand-in takes
+the project id as the API key): anyone signs up with an e-mail and password
+(``signUp``, the address unverified), signs in (``signInWithPassword``), sets a new
+password with a reset link's code (``resetPassword``, which, like a password change,
+makes earlier tokens invalid: ``validSince``) and proves the address with a
+verification link's code (``update`` with ``oobCode``: ``emailVerified``).
+
 Unlike Firebase's emulator, tokens are *signed*: ``POST /emulator/v1/projects/{project}/
 accounts/{uid}:idToken`` returns an RS256 ID token carrying the account's claims, and
 ``GET /certs`` publishes the certificate, so functions verify tokens exactly as in
@@ -17,6 +25,8 @@ and in ``accounts.json`` under ``data_dir`` when one is given.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -25,7 +35,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from localcloud.auth_tokens import TOKEN_SECONDS, Signer
 
@@ -34,6 +44,7 @@ _TOOLKIT = re.compile(
     r"^/identitytoolkit\.googleapis\.com/v1/projects/([^/]+)/(accounts(?::\w+)?)$"
 )
 _MINT = re.compile(r"^/emulator/v1/projects/([^/]+)/accounts/([^/:]+):idToken$")
+_CLIENT = re.compile(r"^/identitytoolkit\.googleapis\.com/v1/(accounts:\w+)$")
 MAX_CLAIMS_CHARS = 1000  # Firebase's limit on serialised custom claims
 
 
@@ -48,6 +59,8 @@ class Accounts:
         self.lock = threading.Lock()
         self.file = data_dir / "accounts.json" if data_dir else None
         self.projects: dict[str, dict[str, Account]] = {}
+        # Action links' codes: code -> (project, e-mail, requestType); used once.
+        self.codes: dict[str, tuple[str, str, str]] = {}
         if self.file and self.file.exists():
             self.projects = json.loads(self.file.read_text())
 
@@ -73,8 +86,8 @@ class Accounts:
             if body.get("email") and self._by_email(project, body["email"]):
                 raise AuthError("EMAIL_EXISTS")
             account: Account = {"localId": uid, "createdAt": str(int(time.time() * 1000))}
+            _apply(account, body)  # first: a refused body (a weak password) adds nothing
             accounts[uid] = account
-            _apply(account, body)
             self._save()
             return {"kind": "identitytoolkit#SignupNewUserResponse", "localId": uid}
 
@@ -108,6 +121,26 @@ class Accounts:
             self._save()
             return {"kind": "identitytoolkit#DeleteAccountResponse"}
 
+    def check_password(self, project: str, email: str, password: str) -> Account:
+        """The account that ``email`` and ``password`` sign in to."""
+        with self.lock:
+            account = self._by_email(project, email)
+            if account is None or not _password_matches(account, password):
+                raise AuthError("INVALID_LOGIN_CREDENTIALS")
+            return dict(account)
+
+    def use_code(self, code: str, request_type: str) -> tuple[str, Account]:
+        """The project and account of an action link's code of this type, consumed."""
+        with self.lock:
+            found = self.codes.get(code)
+            if found is None or found[2] != request_type:
+                raise AuthError("INVALID_OOB_CODE")
+            del self.codes[code]
+            account = self._by_email(found[0], found[1])
+            if account is None:
+                raise AuthError("USER_NOT_FOUND")
+            return found[0], account
+
     def signed_in(self, project: str, uid: str) -> Account:
         with self.lock:
             account = self.projects.get(project, {}).get(uid)
@@ -139,13 +172,33 @@ def _apply(account: Account, body: dict[str, Any]) -> None:
         if key in body:
             account[field] = body[key].lower() if key == "email" else body[key]
     if "password" in body:
-        account["passwordHash"] = secrets.token_hex(16)  # never kept in clear, never checked
+        _set_password(account, str(body["password"]))
     for name in body.get("deleteAttribute", []):
         account.pop(_DELETABLE.get(name, ""), None)
     if "phone" in body.get("deleteProvider", []):
         account.pop("phoneNumber", None)
     if "customAttributes" in body:
         account["customAttributes"] = _claims(body["customAttributes"])
+
+
+def _digest(password: str, salt: str) -> str:
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), 1000).hex()
+
+
+def _set_password(account: Account, password: str) -> None:
+    """Keep a salted hash, never the password; a new password makes the tokens issued so
+    far invalid, as Firebase does on a password change (``validSince``, in seconds)."""
+    if len(password) < 6:
+        raise AuthError("WEAK_PASSWORD : Password should be at least 6 characters")
+    account["salt"] = secrets.token_hex(8)
+    account["passwordHash"] = _digest(password, account["salt"])
+    account["validSince"] = str(int(time.time()))
+
+
+def _password_matches(account: Account, password: str) -> bool:
+    if "salt" not in account:
+        return False
+    return hmac.compare_digest(account["passwordHash"], _digest(password, account["salt"]))
 
 
 def _claims(raw: str) -> str:
@@ -179,6 +232,11 @@ class AuthServer:
         parts = urlsplit(url)
         if (mint := _MINT.match(parts.path)) and method == "POST":
             return {"idToken": self.id_token(mint[1], mint[2]), "expiresIn": str(TOKEN_SECONDS)}
+        if (client := _CLIENT.match(parts.path)) and method == "POST":
+            key = parse_qs(parts.query).get("key", [""])[0]
+            if not key:
+                raise AuthError("API key not valid. Please pass a valid API key.")
+            return self._client_call(client[1], key, body)
         match = _TOOLKIT.match(parts.path)
         if match is None:
             raise LookupError(parts.path)
@@ -195,18 +253,58 @@ class AuthServer:
         return handlers[(method, call)](project, body)
 
     def _action_link(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
-        """An e-mail action link (firebase-admin's ``generate_*_link``), returned, not sent."""
-        email = str(body.get("email", ""))
+        """An e-mail action link (firebase-admin's ``generate_*_link``), returned, not sent;
+        its code works once, for its purpose, through the browser calls below."""
+        email = str(body.get("email", "")).lower()
         if "users" not in self.accounts.lookup(project, {"email": [email]}):
             raise AuthError("EMAIL_NOT_FOUND")
+        request_type = str(body.get("requestType") or "PASSWORD_RESET")
         mode = {"VERIFY_EMAIL": "verifyEmail", "EMAIL_SIGNIN": "signIn"}
-        query = f"mode={mode.get(body.get('requestType', ''), 'resetPassword')}"
-        link = f"http://{self.address}/emulator/action?{query}&oobCode={secrets.token_urlsafe(16)}"
+        code = secrets.token_urlsafe(16)
+        with self.accounts.lock:
+            self.accounts.codes[code] = (project, email, request_type)
+        query = f"mode={mode.get(request_type, 'resetPassword')}&oobCode={code}"
+        link = f"http://{self.address}/emulator/action?{query}&apiKey={project}"
         return {"kind": "identitytoolkit#GetOobConfirmationCodeResponse", "oobLink": link}
+
+    def _client_call(self, call: str, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        """What a browser asks with the web API key (here: the project id)."""
+        if call == "accounts:signUp":
+            made = self.accounts.create(project, _sign_up_fields(body))
+            return self._session(project, made["localId"])
+        if call == "accounts:signInWithPassword":
+            email, password = str(body.get("email", "")), str(body.get("password", ""))
+            account = self.accounts.check_password(project, email, password)
+            return self._session(project, account["localId"])
+        if call == "accounts:resetPassword" and "newPassword" in body:
+            owner, account = self.accounts.use_code(str(body.get("oobCode")), "PASSWORD_RESET")
+            self.accounts.update(
+                owner, {"localId": account["localId"], "password": body["newPassword"]}
+            )
+            return {"email": account["email"], "requestType": "PASSWORD_RESET"}
+        if call == "accounts:update" and "oobCode" in body:
+            owner, account = self.accounts.use_code(str(body["oobCode"]), "VERIFY_EMAIL")
+            self.accounts.update(owner, {"localId": account["localId"], "emailVerified": True})
+            return {"localId": account["localId"], "email": account["email"], "emailVerified": True}
+        raise LookupError(call)
+
+    def _session(self, project: str, uid: str) -> dict[str, Any]:
+        token = self.id_token(project, uid)
+        return {"localId": uid, "idToken": token, "expiresIn": str(TOKEN_SECONDS)}
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _sign_up_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """A public sign-up: an e-mail and a password, the address not verified."""
+    email, password = body.get("email"), body.get("password")
+    if not isinstance(email, str) or "@" not in email:
+        raise AuthError("INVALID_EMAIL")
+    if not isinstance(password, str):
+        raise AuthError("MISSING_PASSWORD")
+    return {"email": email, "password": password, "emailVerified": False}
 
 
 def _handler(server: AuthServer) -> type[BaseHTTPRequestHandler]:

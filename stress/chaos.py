@@ -17,6 +17,7 @@ from typing import Any
 
 from shared import bootstrap
 from shared.adapters.messaging import outbox_path
+from shared.domain.identity import Role, StaffIdentity
 from shared.domain.leads import lead_id_for
 from shared.domain.reviews import reminder_key
 from shared.domain.tasks import task_path
@@ -46,6 +47,7 @@ def review_for(tenant: Tenant) -> str:
         bootstrap.task_queue(),
         bootstrap.messenger(),
         bootstrap.clock.now(),
+        staff=StaffIdentity("stress", tenant.company, Role.MANAGER),
         company_id=tenant.company,
         lead_id=lead_id_for(tenant.referrer_email),
         review_id=review_id,

@@ -77,7 +77,13 @@ def _firebase_app() -> Any:
 
 
 def verify_bearer(authorization: str | None) -> StaffIdentity:
-    """The caller behind an ``Authorization: Bearer <ID token>`` header."""
+    """The staff member behind an ``Authorization: Bearer <ID token>`` header."""
+    return identity_from_claims(verify_token(authorization))
+
+
+def verify_token(authorization: str | None) -> dict[str, Any]:
+    """The verified claims of an ``Authorization: Bearer <ID token>`` header, whether or
+    not they make the caller staff (an invitee's first sign-in has no company yet)."""
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthenticated("Send a Firebase ID token as 'Authorization: Bearer <token>'.")
     from firebase_admin import auth
@@ -95,7 +101,8 @@ def verify_bearer(authorization: str | None) -> StaffIdentity:
 
     if get_settings().revocation_checked:
         _refuse_revoked(claims)
-    return identity_from_claims(claims)
+    verified: dict[str, Any] = claims
+    return verified
 
 
 def _refuse_revoked(claims: dict[str, Any]) -> None:

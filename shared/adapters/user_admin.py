@@ -33,6 +33,7 @@ def _account(record: Any) -> AuthAccount:
         dict(record.custom_claims or {}),
         record.disabled,
         datetime.fromtimestamp(valid_after / 1000, UTC) if valid_after else None,
+        bool(record.email_verified),
     )
 
 

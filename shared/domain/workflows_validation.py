@@ -9,6 +9,7 @@ in ``InvalidInput.details["fields"]``, the shape every 400 of the bundle has.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -86,13 +87,29 @@ def _refuse(errors: dict[str, str]) -> Any:
     raise InvalidInput(summary, {"fields": errors})
 
 
-def _valid_cron(expression: str) -> bool:
+# A schedule must come round within this many years of any moment: five covers a
+# 29 February, while "0 0 30 2 *" never comes (and would make every run fail on it).
+CRON_HORIZON_YEARS = 5
+_CRON_FROM = datetime(2024, 3, 1, tzinfo=UTC)  # fixed: the same expression, the same answer
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why a schedule trigger's cron expression cannot be saved, or None."""
     # Imported here: croniter (with dateutil) is about 12 ms of a cold start, and only
     # schedule triggers need it.
-    from croniter import croniter
+    from croniter import CroniterError, croniter
 
-    valid: bool = croniter.is_valid(expression)
-    return valid
+    if not croniter.is_valid(expression):
+        return f"not a valid cron expression: {expression!r}"
+    try:
+        croniter(expression, _CRON_FROM, max_years_between_matches=CRON_HORIZON_YEARS).get_next(
+            datetime
+        )
+    except CroniterError as err:
+        return (
+            f"{expression!r} never fires: no time in {CRON_HORIZON_YEARS} years matches it ({err})"
+        )
+    return None
 
 
 def trigger_errors(definition: WorkflowDefinition) -> dict[str, str]:
@@ -101,8 +118,9 @@ def trigger_errors(definition: WorkflowDefinition) -> dict[str, str]:
         ZoneInfo(trigger.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
         errors["trigger.time_zone"] = f"unknown time zone {trigger.time_zone!r}"
-    if trigger.type == TriggerType.SCHEDULE and not _valid_cron(trigger.cron or ""):
-        errors["trigger.cron"] = f"not a valid cron expression: {trigger.cron!r}"
+    problem = cron_problem(trigger.cron or "") if trigger.type == TriggerType.SCHEDULE else None
+    if problem:
+        errors["trigger.cron"] = problem
     return errors
 
 

@@ -122,7 +122,11 @@ def company_users_paths() -> dict[str, tuple[Op, ...]]:
         base: (
             _staff("get", "List the company's staff", {200: "A page"}, parameters=(listing,)),
             _staff(
-                "post", "Invite someone (admins)", {201: "Invited", 200: "Already"}, InviteFields
+                "post",
+                "Invite someone (admins); pending until the owner of an account the invitation "
+                "did not make proves the address",
+                {201: "Invited", 200: "Already"},
+                InviteFields,
             ),
         ),
         f"{base}/{{uid}}": (
@@ -135,7 +139,14 @@ def company_users_paths() -> dict[str, tuple[Op, ...]]:
             ),
             _staff("delete", "Remove a member (admins)", {204: "Removed"}),
         ),
-        f"{base}/me/session": (_staff("post", "The app reports a sign-in", {200: "Recorded"}),),
+        f"{base}/me/session": (
+            _staff(
+                "post",
+                "The app reports a sign-in; an invitee's token without a company takes up "
+                "their pending invitation once the address is proved",
+                {200: "Recorded"},
+            ),
+        ),
     }
 
 
@@ -279,6 +290,13 @@ SMS_FORM: Inline = {
     },
 }
 CONFIRM_FORM: Inline = {"type": "object", "properties": {"token": {"type": "string"}}}
+NEWSLETTER_UNSUBSCRIBE_FORM: Inline = {
+    "type": "object",
+    "properties": {
+        "token": {"type": "string"},
+        "List-Unsubscribe": {"type": "string", "enum": ["One-Click"]},
+    },
+}
 UNSUBSCRIBE_FORM: Inline = {
     "type": "object",
     "properties": {
@@ -332,8 +350,24 @@ def later_ops() -> dict[str, tuple[Op, ...]]:
                 html_errors=(400, 404, 409, 503),
             ),
         ),
-        "newsletter_unsubscribe": link(
-            ("get", "post"), "token", "The unsubscribe link", {200: "An HTML page"}
+        "newsletter_unsubscribe": (
+            Op(
+                "get",
+                "The unsubscribe link: a page whose button unsubscribes (it changes nothing, "
+                "so a mail provider's link scanner unsubscribes nobody)",
+                {200: "An HTML page"},
+                (400, 404, 405),
+                parameters=(query("token", "The signed token from the message", required=True),),
+            ),
+            Op(
+                "post",
+                "Unsubscribe (the page's button, or a mail client's one-click post)",
+                {200: "An HTML page"},
+                (400, 404, 405, 413, 503),
+                content_type="application/x-www-form-urlencoded",
+                inline={"application/x-www-form-urlencoded": NEWSLETTER_UNSUBSCRIBE_FORM},
+                parameters=(query("token", "The signed token (or token in the body)"),),
+            ),
         ),
         "download_resource": public_form(
             "A download form: the lead and the download recorded, then the file",

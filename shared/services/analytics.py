@@ -5,7 +5,9 @@ leads converted, reviews requested and completed, referral redemptions, content
 published), which Firestore serves from its automatic single-field indexes; website
 analytics events come from their day's counter shards (``shared.services.events``). The
 metrics are written with ``set`` under ids derived from day, type and name, so rerunning a
-schedule time (Scheduler retries, a manual rerun) overwrites the same documents.
+schedule time (Scheduler retries, a manual rerun) overwrites the same documents. A
+company whose rollup fails is retried alone, for the same day
+(``shared.services.periodic``).
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ from typing import Any
 from msgspec import Struct, field
 
 from shared.domain.analytics import Day, DayDocs, Metric, day_before, day_metrics
-from shared.errors import DomainError, Transient
 from shared.events import ScheduledEvent
-from shared.ports import DocumentStore, Filter, Write
+from shared.ports import DocumentStore, Filter, TaskQueue, Write
 from shared.services.events import day_event_metrics
+from shared.services.periodic import Retry, company_of, each_tenant
+from shared.services.task_handlers import TaskContext
 
 log = logging.getLogger("growthkit.analytics")
 
 # Small businesses: far fewer documents a day than this; hitting it is logged as truncated.
 QUERY_LIMIT = 5000
 COMPANY_LIMIT = 10_000
+JOB = "rollup_analytics"
 MAX_WRITES = 500
 
 
@@ -37,40 +41,42 @@ class RollupResult(Struct):
     failed: list[str] = field(default_factory=list)
 
 
-def rollup_analytics(store: DocumentStore, now: datetime, event: ScheduledEvent) -> RollupResult:
+def rollup_analytics(
+    store: DocumentStore, queue: TaskQueue, now: datetime, event: ScheduledEvent
+) -> RollupResult:
     """Roll up every company's metrics for the day before ``event.schedule_time``.
 
     Args:
         store: The document store.
+        queue: For a failing company's retry task.
         now: When this run computes (stored as ``computed_at``).
         event: The Scheduler run; its schedule time picks the day.
 
     Returns:
-        The day, how many companies and metrics were written, and which companies failed.
-
-    Raises:
-        Transient: some company failed transiently; the rerun Scheduler makes is safe.
+        The day, how many companies and metrics were written, and which companies failed
+        (each left a retry task for this day).
     """
     day = day_before(event.schedule_time)
-    result = RollupResult(day.date)
     companies = store.query("companies", limit=COMPANY_LIMIT)
     if len(companies) == COMPANY_LIMIT:
         log.warning("%d companies or more: the rest are not rolled up", COMPANY_LIMIT)
-    transient = False
-    for snap in companies:
-        company_id = snap.path.rsplit("/", 1)[1]
-        try:
-            result.metrics += rollup_company(store, now, company_id, day, event.run_key)
-            result.companies += 1
-        except DomainError as err:
-            # One company's failure must not cost the others their metrics.
-            log.error("analytics for %s on %s failed: %s", company_id, day.date, err.message)
-            result.failed.append(company_id)
-            transient = transient or isinstance(err, Transient)
+    run = each_tenant(
+        JOB,
+        event,
+        (company_of(snap) for snap in companies),
+        lambda company_id: rollup_company(store, now, company_id, day, event.run_key),
+        Retry(store, queue),
+    )
+    metrics = sum(run.results.values())
+    result = RollupResult(day.date, len(run.results), metrics, run.failed)
     log.info("analytics %s: %s", event.run_key, result)
-    if transient:
-        raise Transient(f"Analytics for {', '.join(result.failed)} failed; rerun to finish.")
     return result
+
+
+def rollup_company_for_run(ctx: TaskContext, company_id: str, when: datetime) -> int:
+    """One company's rollup for the run scheduled at ``when`` (a retry's unit)."""
+    run_key = f"periodic_retry@{when.isoformat()}"
+    return rollup_company(ctx.store, ctx.now, company_id, day_before(when), run_key)
 
 
 def rollup_company(

@@ -13,7 +13,8 @@ from typing import Any
 from shared.domain.campaign_keys import RecipientStatus, campaign_path, recipient_path
 from shared.domain.campaigns import Campaign, CampaignStatus, MessageTemplate, Recipient, transition
 from shared.domain.company import Company, company_path
-from shared.domain.identity import Role, StaffIdentity
+from shared.domain.identity import Role, StaffIdentity, lead_guard, sees_every_lead
+from shared.domain.leads import lead_path
 from shared.domain.outreach_keys import message_id, message_path
 from shared.domain.tasks import ScheduledTask
 from shared.errors import InvalidInput, NotFound, Refused
@@ -171,7 +172,8 @@ def preview(
 
     Args:
         store: The document store.
-        staff: The caller (any role of the campaign's company).
+        staff: The caller: a manager or admin, as for sending (a preview shows every
+            recipient's data, and a user sees only the leads assigned to them).
         campaign_id: The campaign.
         limit: How many recipients to render (1-100).
         template: A template to try instead of the campaign's saved one.
@@ -182,7 +184,9 @@ def preview(
 
     Raises:
         NotFound: no such campaign. InvalidInput: no template to preview.
+        PermissionDenied: a role below manager.
     """
+    staff.require_role(Role.MANAGER)
     company, campaign = load_campaign(store, staff.company_id, campaign_id)
     if template is not None:
         campaign = campaign.model_copy(update={"template": template})
@@ -225,7 +229,8 @@ def mark_recipient(
     contact's reply also marks its outreach message replied.
 
     Raises:
-        NotFound: no such campaign or recipient. PermissionDenied: a role below user.
+        NotFound: no such campaign or recipient. PermissionDenied: a role below user, or
+            a user marking a lead not assigned to them.
     """
     staff.require_role(Role.USER)
     company_id = staff.company_id
@@ -236,6 +241,8 @@ def mark_recipient(
         if snap.data is None or campaign.data is None:
             raise NotFound(f"No recipient {recipient_id} in campaign {campaign_id}.")
         recipient = Recipient.model_validate(snap.data)
+        if recipient.kind == "lead" and not sees_every_lead(staff):
+            lead_guard(staff, tx.get(lead_path(company_id, recipient.id)).data)
         update: dict[str, Any] = {"status": status, "updated_at": now, "updated_by": staff.uid}
         update |= {"reason": reason} if reason else {}
         tx.write(Write(path, update, "merge"))

@@ -33,7 +33,7 @@ from shared.domain.consultations import (
     reminder_task_id,
     reminder_times,
 )
-from shared.domain.identity import Role, StaffIdentity
+from shared.domain.identity import Role, StaffIdentity, lead_guard
 from shared.domain.leads import lead_path
 from shared.domain.users import user_path
 from shared.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, Refused
@@ -67,6 +67,7 @@ CONSULTATIONS = ResourceSpec(
     write=Role.USER,
     delete=None,
     write_guard=may_change,
+    lead_field="lead_id",
 )
 
 
@@ -97,6 +98,7 @@ def book(
     Raises:
         PermissionDenied: Another company.
         InvalidInput: A time in the past or too far ahead; an unknown host, profile or lead.
+        PermissionDenied: A user naming a lead not assigned to them.
         Refused: It overlaps a scheduled consultation (``details.conflicts``).
     """
     staff.require_company(company_id)
@@ -146,7 +148,10 @@ def _book(
         return existing.data, False
     if company_snap.data is None:
         raise NotFound("No such company.")
-    _check_links(dict(zip(links, rest[: len(links)], strict=True)))
+    linked = dict(zip(links, rest[: len(links)], strict=True))
+    if "lead_id" in linked:  # its reminders mail the lead: only for who may see it
+        lead_guard(staff, linked["lead_id"].data)
+    _check_links(linked)
     conflicts = _conflicts(tx, company_id, start, end)
     if conflicts:
         raise Refused("The time overlaps another consultation.", {"conflicts": conflicts})

@@ -28,11 +28,14 @@ from shared.domain.integrations import (
 )
 from shared.domain.secrets import Cipher, SecretUnreadable
 from shared.errors import Transient
+from shared.events import ScheduledEvent
 from shared.ports import DocumentStore, Filter, Snapshot, Write
+from shared.services.periodic import by_company, each_tenant
 
 log = logging.getLogger("growthkit.integrations")
 
 BATCH = 200
+JOB = "refresh_social_tokens"
 
 
 class TokenRefresher(Protocol):
@@ -49,6 +52,7 @@ class RefreshResult(Struct):
     retry_later: int = 0
     unreadable: list[str] = field(default_factory=list)
     misconfigured: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # companies left to the next run
 
 
 def refresh_due_tokens(
@@ -77,8 +81,17 @@ def refresh_due_tokens(
         collection_group=True,
     )
     result = RefreshResult(due=len(due))
-    for snap in due:
-        _refresh_one(store, cipher, refresher, now, snap, result)
+    grouped = by_company(due)
+
+    def refresh_company(company_id: str) -> None:
+        for snap in grouped[company_id]:
+            _refresh_one(store, cipher, refresher, now, snap, result)
+
+    # No retry task: a company's connections that failed are still due at the next run,
+    # a quarter of an hour later (and a task could not open the tokens: run_task has no
+    # key), so that run is their retry.
+    event = ScheduledEvent(JOB, now)
+    result.failed = each_tenant(JOB, event, grouped, refresh_company, None).failed
     log.info("token refresh: %s", result)
     if result.unreadable:
         raise SecretUnreadable(

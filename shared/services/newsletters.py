@@ -251,6 +251,36 @@ def confirm(
     return done
 
 
+class PendingUnsubscribe(Struct, frozen=True):
+    """What the unsubscribe page shows before anything changes."""
+
+    company_name: str
+    already: bool
+
+
+def check_unsubscribe(
+    store: DocumentStore, now: datetime, signing_key: str, token: str
+) -> PendingUnsubscribe:
+    """Read what an unsubscribe link would end, changing nothing (the page a mail
+    provider's link scanner may fetch: only its button's POST, or a mail client's
+    one-click POST, unsubscribes).
+
+    Raises:
+        The same errors as ``unsubscribe``.
+    """
+    claims = verify_link(signing_key, token, "unsubscribe", now)
+    sub, company = store.get_all(
+        [
+            subscription_path(claims.company_id, claims.subscription_id),
+            company_path(claims.company_id),
+        ]
+    )
+    if sub.data is None:
+        raise NotFound("No such subscription.")
+    already = sub.data.get("status") == SubscriptionStatus.UNSUBSCRIBED.value
+    return PendingUnsubscribe(str((company.data or {}).get("name") or ""), already)
+
+
 def unsubscribe(
     store: DocumentStore, now: datetime, signing_key: str, token: str
 ) -> NewsletterSubscription:

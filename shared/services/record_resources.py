@@ -55,6 +55,7 @@ RECORD_RESOURCES: tuple[ResourceSpec, ...] = (
         {"created_at": ("time", queries.reviews)},
         filters={"status": enum_values(ReviewStatus)},
         writes_elsewhere="request_review",
+        lead_field="lead_id",
     ),
     ResourceSpec(
         "referrals",
@@ -63,5 +64,6 @@ RECORD_RESOURCES: tuple[ResourceSpec, ...] = (
         filters={"status": enum_values(ReferralStatus)},
         id_field="code",
         writes_elsewhere="referral_codes",
+        lead_field="referrer_lead_id",
     ),
 )

@@ -1,9 +1,9 @@
 """Managing referral codes: staff create, list and expire them; a schedule expires past-due
 codes across every company.
 
-Production needs two composite indexes: ``referrals`` (collection) on status ASC,
-created_at DESC for listing by status, and ``referrals`` (collection group) on status ASC,
-expires_at ASC for the periodic expiry.
+Production needs three composite indexes: ``referrals`` (collection) on status ASC,
+created_at DESC for listing by status, and ``referrals`` (collection group, and
+collection for a company's retry) on status ASC, expires_at ASC for the periodic expiry.
 
 A code allowing many uses is created with its shard documents (``shared.domain.counters``)
 and listed with their counts added up.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.counters import SHARDS, new_shards, shard_path, sharded, total_used
@@ -28,7 +28,10 @@ from shared.domain.referrals import (
 )
 from shared.errors import AlreadyExists, Contention, InvalidInput, NotFound, Transient
 from shared.events import ScheduledEvent
-from shared.ports import Clock, DocumentStore, Filter, Snapshot, Transaction, Write
+from shared.ports import Clock, DocumentStore, Filter, Snapshot, TaskQueue, Transaction, Write
+from shared.services.lead_visibility import about_visible_leads
+from shared.services.periodic import Retry, by_company, each_tenant
+from shared.services.task_handlers import TaskContext
 
 log = logging.getLogger("growthkit.referrals")
 
@@ -36,6 +39,8 @@ CODE_ATTEMPTS = 5
 LIST_LIMIT = 500
 EXPIRY_PAGE = 200
 EXPIRY_MAX_PAGES = 50  # 10,000 codes an hour; anything left is picked up by the next run
+EXPIRY_JOB = "expire_referrals"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def create_referral(
@@ -149,7 +154,8 @@ def _summed(referral: Referral, shards: list[dict[str, Any] | None]) -> Referral
 def list_referrals(
     store: DocumentStore, staff: StaffIdentity, company_id: str, status: ReferralStatus | None
 ) -> list[Referral]:
-    """A company's codes, newest first (at most ``LIST_LIMIT``), optionally of one status.
+    """A company's codes, newest first (at most ``LIST_LIMIT``), optionally of one status;
+    a user sees only the codes of the leads assigned to them.
 
     Raises:
         PermissionDenied: Another company's codes.
@@ -164,7 +170,10 @@ def list_referrals(
         f"companies/{company_id}/referrals", filters, [("created_at", True)], LIST_LIMIT
     )
     codes = with_shard_counts(store, snaps)
-    return [c for c in codes if status is None or c.status is status]
+    dumped = [{"code": c.code, "referrer_lead_id": c.referrer_lead_id} for c in codes]
+    seen = about_visible_leads(store, staff, company_id, dumped, "referrer_lead_id")
+    visible = {d["code"] for d in seen}
+    return [c for c in codes if c.code in visible and (status is None or c.status is status)]
 
 
 def expire_referral(
@@ -197,37 +206,92 @@ def expire_referral(
 
 
 def expire_due_referrals(
-    store: DocumentStore, clock: Clock, event: ScheduledEvent, page_size: int = EXPIRY_PAGE
+    store: DocumentStore,
+    queue: TaskQueue,
+    clock: Clock,
+    event: ScheduledEvent,
+    page_size: int = EXPIRY_PAGE,
 ) -> int:
-    """Flip every active code whose ``expires_at`` has passed to expired, in pages.
+    """Flip every active code whose ``expires_at`` has passed to expired, in pages, each
+    company's codes apart: a company whose codes fail is retried alone
+    (``shared.services.periodic``) and skipped for the rest of the run.
 
     Idempotent: expired codes leave the query, so a second run finds nothing to do.
 
     Args:
         store: Every company's codes (a collection-group query).
+        queue: For a failing company's retry task.
         clock: The present the expiry times are compared with.
-        event: The Scheduler run, for the logs.
+        event: The Scheduler run, for the logs and the retries' names.
         page_size: Codes per query and commit (a commit holds at most 500 writes).
 
     Returns:
         How many codes this run expired.
     """
-    now = clock.now()
-    total = 0
+    now, total, failed = clock.now(), 0, set[str]()
+    seen, after = set[str](), EPOCH
     for _ in range(EXPIRY_MAX_PAGES):
+        # ">= after": a failing company's codes stay due, so the pages move past them.
         page = store.query(
             "referrals",
-            [Filter("status", "==", ReferralStatus.ACTIVE.value), Filter("expires_at", "<=", now)],
+            [
+                Filter("status", "==", ReferralStatus.ACTIVE.value),
+                Filter("expires_at", ">=", after),
+                Filter("expires_at", "<=", now),
+            ],
             [("expires_at", False)],
             page_size,
             collection_group=True,
         )
-        done = _expire_page(store, page, now)
-        total += done
-        # A page that expired nothing holds only codes changed under us: stop, not spin.
-        if len(page) < page_size or done == 0:
+        fresh = [snap for snap in page if snap.path not in seen]
+        seen.update(snap.path for snap in fresh)
+        total += _expire_by_company(store, queue, event, fresh, now, failed)
+        # Only codes seen already (changed under us, or a failing company's): stop, not spin.
+        if len(page) < page_size or not fresh:
             break
+        after = (page[-1].data or {}).get("expires_at") or after
     log.info("%s: expired %d referral codes due by %s", event.run_key, total, now.isoformat())
+    return total
+
+
+def _expire_by_company(
+    store: DocumentStore,
+    queue: TaskQueue,
+    event: ScheduledEvent,
+    page: list[Snapshot],
+    now: datetime,
+    failed: set[str],
+) -> int:
+    """Expire a page company by company, skipping (and adding to) those failed this run."""
+    grouped = {c: snaps for c, snaps in by_company(page).items() if c not in failed}
+    run = each_tenant(
+        EXPIRY_JOB,
+        event,
+        grouped,
+        lambda c: _expire_page(store, grouped[c], now),
+        Retry(store, queue),
+    )
+    failed.update(run.failed)
+    return sum(run.results.values())
+
+
+def expire_company_referrals(ctx: TaskContext, company_id: str, _when: datetime) -> int:
+    """One company's due codes, expired as of now (a retry's unit): how many."""
+    total = 0
+    for _ in range(EXPIRY_MAX_PAGES):
+        page = ctx.store.query(
+            f"companies/{company_id}/referrals",
+            [
+                Filter("status", "==", ReferralStatus.ACTIVE.value),
+                Filter("expires_at", "<=", ctx.now),
+            ],
+            [("expires_at", False)],
+            EXPIRY_PAGE,
+        )
+        done = _expire_page(ctx.store, page, ctx.now)
+        total += done
+        if len(page) < EXPIRY_PAGE or done == 0:
+            break
     return total
 
 

@@ -16,6 +16,7 @@ from msgspec import Struct
 
 from shared.domain.common import stable_id
 from shared.domain.company import Company, company_path
+from shared.domain.identity import Role, StaffIdentity, lead_guard, sees_every_lead
 from shared.domain.leads import Lead, lead_path
 from shared.domain.reviews import (
     CooldownMarker,
@@ -44,12 +45,13 @@ class _Target(Struct, frozen=True):
     lead: Lead
 
 
-def _load(store: DocumentStore, company_id: str, lead_id: str) -> _Target:
+def _load(store: DocumentStore, staff: StaffIdentity, company_id: str, lead_id: str) -> _Target:
     company_snap, lead_snap = store.get_all(
         [company_path(company_id), lead_path(company_id, lead_id)]
     )
     if company_snap.data is None:
         raise NotFound(f"Unknown company {company_id}.")
+    lead_guard(staff, lead_snap.data)
     if lead_snap.data is None:
         raise NotFound(f"Unknown lead {lead_id}.")
     company = Company.model_validate({**company_snap.data, "id": company_id})
@@ -63,6 +65,7 @@ def request_review(
     messenger: Messenger,
     now: datetime,
     *,
+    staff: StaffIdentity,
     company_id: str,
     lead_id: str,
     review_id: str,
@@ -76,6 +79,7 @@ def request_review(
         queue: For the reminder tasks.
         messenger: Sends the request.
         now: The request time.
+        staff: Who asks: a user only their own leads' customers (a task asks as the system).
         company_id: The tenant (already checked against the caller).
         lead_id: The customer to ask.
         review_id: The new review's id; the same id again resumes or replays that request.
@@ -88,8 +92,9 @@ def request_review(
     Raises:
         NotFound: unknown company or lead. InvalidInput: no review link for the platform.
         Refused: the customer was asked within the cooldown or asked not to be contacted.
+        PermissionDenied: a user asking about a lead not assigned to them.
     """
-    target = _load(store, company_id, lead_id)
+    target = _load(store, staff, company_id, lead_id)
     if target.lead.do_not_contact:
         raise Refused("This customer asked not to be contacted.")
     review = new_review(target.company, target.lead, review_id, platform, message, now)
@@ -182,13 +187,20 @@ def _schedule_reminders(
 
 
 def complete_review(
-    store: DocumentStore, now: datetime, *, company_id: str, review_id: str, rating: int
+    store: DocumentStore,
+    now: datetime,
+    *,
+    staff: StaffIdentity,
+    company_id: str,
+    review_id: str,
+    rating: int,
 ) -> Review:
     """Record that the customer reviewed; from then on reminders send nothing.
 
     Args:
         store: The document store.
         now: The completion time (kept from the first completion).
+        staff: The caller: a user only for their own leads' reviews.
         company_id: The tenant (already checked against the caller).
         review_id: The review.
         rating: The customer's rating, 1 to 5.
@@ -197,7 +209,7 @@ def complete_review(
         The updated review.
 
     Raises:
-        NotFound: no such review.
+        NotFound: no such review. PermissionDenied: a user, for another's lead.
     """
 
     def complete(tx: Transaction) -> Review:
@@ -205,6 +217,8 @@ def complete_review(
         if snap.data is None:
             raise NotFound(f"Unknown review {review_id}.")
         review = Review.model_validate(snap.data)
+        if not sees_every_lead(staff):
+            lead_guard(staff, tx.get(lead_path(company_id, review.lead_id)).data)
         verified = review.status == ReviewStatus.VERIFIED
         update: dict[str, Any] = {
             "status": ReviewStatus.VERIFIED if verified else ReviewStatus.COMPLETED,
@@ -240,6 +254,11 @@ def cancel_reminders(
     return cancelled
 
 
+def _system(company_id: str) -> StaffIdentity:
+    """Who a task acts as: the system, which sees every lead of the company."""
+    return StaffIdentity("system:reviews", company_id, Role.ADMIN)
+
+
 def review_request_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
     """Task ``review_request`` (data: ``lead_id``, optional ``platform``): ask a lead for a
     review, as staff would; a customer in the cooldown is skipped, not failed."""
@@ -252,6 +271,7 @@ def review_request_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]
             ctx.queue,
             ctx.messenger,
             ctx.now,
+            staff=_system(task.company_id),
             company_id=task.company_id,
             lead_id=lead_id,
             review_id=stable_id("review-task", task.company_id, task.id),
@@ -272,7 +292,7 @@ def review_reminder_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any
     review = Review.model_validate(snap.data)
     if review.status != ReviewStatus.REQUESTED or review.delivery != "sent":
         return {"skipped": f"review is {review.status.value}"}
-    target = _load(ctx.store, task.company_id, review.lead_id)
+    target = _load(ctx.store, _system(task.company_id), task.company_id, review.lead_id)
     if target.lead.do_not_contact:
         return {"skipped": "customer asked not to be contacted"}
     subject = request_subject(target.company.name)

@@ -24,8 +24,9 @@ from shared.domain.scoring_sheet import Delta, ScoreSheet, decayed, sheet_fields
 from shared.domain.tasks import ScheduledTask
 from shared.errors import InvalidInput
 from shared.events import DocumentEvent, ScheduledEvent
-from shared.ports import DocumentStore, Filter, OutboundMessage, Snapshot, Write
+from shared.ports import DocumentStore, Filter, OutboundMessage, Snapshot, TaskQueue, Write
 from shared.services.once import commit_once, marker_path, marker_write, retrying
+from shared.services.periodic import Retry, company_of, each_tenant
 from shared.services.scoring import (
     company_settings,
     history_writes,
@@ -121,9 +122,15 @@ def adjust_writes(
 class DecayResult(Struct, frozen=True):
     companies: int = 0
     leads: int = 0
+    failed: tuple[str, ...] = ()  # companies left to their retry task
 
 
-def decay_engagement_scores(store: DocumentStore, event: ScheduledEvent) -> DecayResult:
+DECAY_JOB = "decay_engagement_scores"
+
+
+def decay_engagement_scores(
+    store: DocumentStore, queue: TaskQueue, event: ScheduledEvent
+) -> DecayResult:
     """Decay the engagement points of leads without new engagement for a period.
 
     Only companies with ``engagement_decay_percent`` set are visited, and in each only
@@ -132,19 +139,30 @@ def decay_engagement_scores(store: DocumentStore, event: ScheduledEvent) -> Deca
 
     Args:
         store: The document store.
+        queue: For a failing company's retry task (``shared.services.periodic``).
         event: The Scheduler run; its schedule time is "now".
 
     Returns:
-        How many companies were visited and leads decayed.
+        How many companies were visited and leads decayed, and the companies that failed.
     """
     when = event.schedule_time
     companies = store.query("companies", [Filter("settings.engagement_decay_percent", ">", 0)])
-    decayed_leads = 0
-    for company in companies:
-        decayed_leads += _decay_company(store, company, when)
-    result = DecayResult(len(companies), decayed_leads)
+    by_id = {company_of(c): c for c in companies}
+    run = each_tenant(
+        DECAY_JOB,
+        event,
+        by_id,
+        lambda c: _decay_company(store, by_id[c], when),
+        Retry(store, queue),
+    )
+    result = DecayResult(len(companies), sum(run.results.values()), tuple(run.failed))
     log.info("engagement decay %s: %s", event.run_key, result)
     return result
+
+
+def decay_company(ctx: TaskContext, company_id: str, when: datetime) -> int:
+    """One company's decay as of ``when`` (a retry's unit): how many leads decayed."""
+    return _decay_company(ctx.store, ctx.store.get_all([company_path(company_id)])[0], when)
 
 
 def _decay_company(store: DocumentStore, company: Snapshot, when: datetime) -> int:

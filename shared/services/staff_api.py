@@ -32,6 +32,7 @@ from shared.domain.staff_api import (
 )
 from shared.errors import NotFound
 from shared.ports import Data, DocumentStore, Snapshot
+from shared.services.lead_visibility import about_visible_leads
 
 log = logging.getLogger("growthkit.staff_api")
 Lister = Callable[[DocumentStore, PageQuery], list[Snapshot]]
@@ -70,6 +71,8 @@ class ResourceSpec(Struct, frozen=True):
     list_values: Callable[[StaffIdentity, Mapping[str, str]], dict[str, Any]] | None = None
     visible: Callable[[StaffIdentity, Data], bool] | None = None
     guard: Guard | None = None  # may the caller act on this document at all
+    # The field naming the lead a document is about: seen only by who sees that lead.
+    lead_field: str | None = None
     write_guard: Guard | None = None  # may the caller change or delete it
     derive: Derive | None = None  # fields computed from what was written
     new_id: Callable[[Data], str] | None = None  # ids derived from content (leads)
@@ -149,6 +152,9 @@ def list_items(
         cursor = encode_cursor(
             last[req.sort], str(last[spec.id_field]), req.fingerprint(fingerprint_scope)
         )
+    if spec.lead_field:
+        # After the cursor: a page may come short, but the next one starts where it should.
+        page = about_visible_leads(store, staff, scope.company_id, page, spec.lead_field)
     return Page([view(spec, d) for d in page], cursor)
 
 
@@ -194,4 +200,9 @@ def get_item(
     """
     authorize(staff, scope, spec.read)
     snaps = store.get_all(item_paths(spec, scope, item_id))
-    return view(spec, check_item(staff, spec, snaps))
+    item = check_item(staff, spec, snaps)
+    if spec.lead_field and not about_visible_leads(
+        store, staff, scope.company_id, [item], spec.lead_field
+    ):
+        raise NotFound(f"No such {spec.name} item.")
+    return view(spec, item)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.common import normalize_email
-from shared.domain.identity import Role, StaffIdentity
+from shared.domain.identity import Role, StaffIdentity, sees_every_lead
 from shared.domain.leads import lead_path
 from shared.domain.staff_api import Scope
 from shared.domain.staff_api_models import (
@@ -36,7 +36,7 @@ MAX_USERS_SCANNED = 500  # a small business's staff; mentions resolve against al
 def lead_list_values(staff: StaffIdentity, args: Mapping[str, str]) -> dict[str, Any]:
     """``?assigned_to=`` (a uid, ``me`` or ``none``); a user always gets their own."""
     raw = args.get("assigned_to") or ""
-    if staff.role is Role.USER:
+    if not sees_every_lead(staff):
         if raw not in ("", "me", staff.uid):
             raise PermissionDenied("Users can only list the leads assigned to them.")
         return {"assigned_to": staff.uid}

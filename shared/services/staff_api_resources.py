@@ -7,7 +7,7 @@
 | leads/{id}/notes | as the lead; private: author | as the lead; update: author | author |
 | leads/{id}/assignments | as the lead | manager | - |
 | content, campaigns | user | manager | manager (campaigns: drafts) |
-| reviews, referrals | user | their own functions | - |
+| reviews, referrals | user (of the leads they see) | their own functions | - |
 | scoring_rules | user | admin | admin |
 
 The specs live with their families (the modules below); ``RESOURCES`` imports a family's

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.domain.common import is_document_id, random_id
-from shared.domain.identity import Role, StaffIdentity
+from shared.domain.identity import Role, StaffIdentity, lead_guard, sees_every_lead
 from shared.domain.leads import lead_path
 from shared.domain.workflows import (
     Workflow,
@@ -163,12 +163,17 @@ def get_workflow(store: DocumentStore, staff: StaffIdentity, workflow_id: str) -
 
 
 def get_execution(store: DocumentStore, staff: StaffIdentity, execution_id: str) -> Execution:
-    """An enrolment with its step records; ``NotFound`` when unknown."""
+    """An enrolment with its step records; ``NotFound`` when unknown, ``PermissionDenied``
+    for a user when its lead is not assigned to them."""
     _known(execution_id, "enrolment")
     snap = store.get_all([execution_path(staff.company_id, execution_id)])[0]
     if snap.data is None:
         raise NotFound(f"Unknown enrolment {execution_id}.")
-    return Execution.model_validate(snap.data)
+    execution = Execution.model_validate(snap.data)
+    if not sees_every_lead(staff):
+        lead = store.get_all([lead_path(staff.company_id, execution.lead_id)])[0]
+        lead_guard(staff, lead.data)
+    return execution
 
 
 def list_workflows(
@@ -197,12 +202,15 @@ def enrol_manually(
     Raises:
         NotFound: unknown workflow or lead. Refused: the workflow is inactive, or the
             lead was enrolled before (without re-enrolment) or still is.
+        PermissionDenied: a user enrolling a lead not assigned to them.
     """
     workflow = get_workflow(store, staff, workflow_id)
     if workflow.status != WorkflowStatus.ACTIVE:
         raise Refused(f"Workflow {workflow_id} is inactive; activate it to enrol leads.")
     _known(lead_id, "lead")
-    if not store.get_all([lead_path(staff.company_id, lead_id)])[0].exists:
+    lead = store.get_all([lead_path(staff.company_id, lead_id)])[0]
+    lead_guard(staff, lead.data)
+    if lead.data is None:
         raise NotFound(f"Unknown lead {lead_id}.")
     result = enrol(
         store,

@@ -3,12 +3,13 @@
 ``enrol_scheduled_workflows`` runs every minute (Cloud Scheduler): one collection-group
 query finds the active schedule-triggered workflows, and each whose cron time has come
 gets one ``workflow_fire`` task, keyed by the cron time, so Scheduler retries and
-overlapping runs fire it once. The task pages through the company's leads by creation
-time and enrols those matching, with a marker per (fire, lead): a retried task skips the
-leads it already enrolled.
+overlapping runs fire it once. Companies are handled one by one: one whose workflows
+fail to fire is retried alone (``shared.services.periodic``). The task pages through the
+company's leads by creation time and enrols those matching, with a marker per (fire,
+lead): a retried task skips the leads it already enrolled.
 
-Production needs a composite index on the ``workflows`` collection group: trigger.type
-ASC, status ASC.
+Production needs a composite index on the ``workflows`` collection group, and one on
+the ``workflows`` collection (a retry's query): trigger.type ASC, status ASC.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from shared.errors import Contention, InvalidInput
 from shared.events import ScheduledEvent
 from shared.ports import DocumentStore, Filter, Snapshot, TaskQueue, Write
 from shared.services.once import MARKER_TTL, marker_path
+from shared.services.periodic import Retry, by_company, each_tenant
 from shared.services.scheduling import schedule_task
 from shared.services.task_handlers import TaskContext
 from shared.services.workflows import workflow_from
@@ -35,6 +37,7 @@ from shared.services.workflows_enrolment import enrol
 
 log = logging.getLogger("growthkit.workflows")
 
+JOB = "enrol_scheduled_workflows"
 MAX_SCHEDULED_WORKFLOWS = 500
 FIRE_PAGE = 200
 FIRE_MAX_PAGES = 50  # 10,000 leads per fire; a larger company needs a narrower audience
@@ -45,6 +48,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 class ScheduleResult(Struct, frozen=True):
     workflows: int = 0
     fired: int = 0
+    failed: tuple[str, ...] = ()  # companies left to their retry task
 
 
 def enrol_scheduled_workflows(
@@ -58,7 +62,8 @@ def enrol_scheduled_workflows(
         event: The Scheduler run; its schedule time is "now".
 
     Returns:
-        How many schedule-triggered workflows there are, and how many fired.
+        How many schedule-triggered workflows there are, how many fired, and the
+        companies whose firing failed (each left a retry task).
     """
     when = event.schedule_time
     snaps = store.query(
@@ -70,10 +75,34 @@ def enrol_scheduled_workflows(
         limit=MAX_SCHEDULED_WORKFLOWS,
         collection_group=True,
     )
-    fired = sum(_fire_if_due(store, queue, snap, when) for snap in snaps)
-    result = ScheduleResult(len(snaps), fired)
+    grouped = by_company(snaps)
+    run = each_tenant(
+        JOB,
+        event,
+        grouped,
+        lambda company_id: _fire_all(store, queue, grouped[company_id], when),
+        Retry(store, queue),
+    )
+    result = ScheduleResult(len(snaps), sum(run.results.values()), tuple(run.failed))
     log.info("scheduled workflows %s: %s", event.run_key, result)
     return result
+
+
+def enrol_company_schedules(ctx: TaskContext, company_id: str, when: datetime) -> int:
+    """One company's part of the run at ``when`` (a retry's unit): how many fired."""
+    snaps = ctx.store.query(
+        f"companies/{company_id}/workflows",
+        [
+            Filter("trigger.type", "==", TriggerType.SCHEDULE.value),
+            Filter("status", "==", WorkflowStatus.ACTIVE.value),
+        ],
+        limit=MAX_SCHEDULED_WORKFLOWS,
+    )
+    return _fire_all(ctx.store, ctx.queue, snaps, when)
+
+
+def _fire_all(store: DocumentStore, queue: TaskQueue, snaps: list[Snapshot], when: datetime) -> int:
+    return sum(_fire_if_due(store, queue, snap, when) for snap in snaps)
 
 
 def _fire_if_due(store: DocumentStore, queue: TaskQueue, snap: Snapshot, when: datetime) -> bool:

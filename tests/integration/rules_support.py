@@ -32,16 +32,21 @@ READ_ROLE = {
     "leads/l1/notes/team": "user",
     "leads/l1/assignments/s1": "user",
     "content/draft": "user",
+    # Documents about a lead follow the lead: x1 documents name l1 (a-user's), x2 l2.
     "reviews/r1": "user",
+    "reviews/r2": "manager",
     "referrals/ABC123": "user",
+    "referrals/XYZ789": "manager",
     "analytics/2024-05-01": "user",
     "campaigns/spring": "user",
     "users/a-user": "user",
     "lead_score_history/h1": "user",
+    "lead_score_history/h2": "manager",
     "publications/c1-blog": "user",
     "published_posts/c1": "user",
     "workflows/w1": "user",
     "workflow_executions/x1": "user",
+    "workflow_executions/x2": "manager",
     "staff_tasks/s1": "user",
     "scoring_rules/r1": "user",
     "teams/t1": "user",
@@ -58,7 +63,9 @@ READ_ROLE = {
     "business_audits/a1": "user",
     "growth_strategies/g1": "user",
     "resources/r1": "user",
-    "consultations/c1": "user",
+    "consultations/c1": "user",  # about no lead
+    "consultations/c2": "user",
+    "consultations/c3": "manager",
     "consultation_days/2024-05-01": "manager",
     "resource_downloads/d1": "manager",
     "newsletter_subscriptions/s1": "manager",
@@ -96,7 +103,28 @@ def document(company: str, path: str) -> dict[str, Any]:
         data.update(title="Spring", status="draft", type="blog")
     if path.startswith("users/"):
         data.update(role="user", email="u@example.com", name="U")
-    return data
+    return data | _about_lead(path)
+
+
+# What names which lead (l1 is a-user's, l2 nobody's), by document.
+_ABOUT = {
+    "reviews/r1": ("lead_id", "l1"),
+    "reviews/r2": ("lead_id", "l2"),
+    "referrals/ABC123": ("referrer_lead_id", "l1"),
+    "referrals/XYZ789": ("referrer_lead_id", "l2"),
+    "lead_score_history/h1": ("lead_id", "l1"),
+    "lead_score_history/h2": ("lead_id", "l2"),
+    "workflow_executions/x1": ("lead_id", "l1"),
+    "workflow_executions/x2": ("lead_id", "l2"),
+    "consultations/c1": ("lead_id", None),
+    "consultations/c2": ("lead_id", "l1"),
+    "consultations/c3": ("lead_id", "l2"),
+}
+
+
+def _about_lead(path: str) -> dict[str, Any]:
+    field, lead = _ABOUT.get(path, (None, None))
+    return {field: lead} if field else {}
 
 
 def seed(db: Any) -> None:

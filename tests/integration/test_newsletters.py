@@ -172,3 +172,30 @@ def test_refused_signups_are_readable_by_the_companys_pages(db: Any, function_cl
         return res.status_code, res.headers.get("Access-Control-Allow-Origin")
 
     assert [(400, SITE), (400, None)] == [refused(SITE), refused("https://evil.example")]
+
+
+def test_a_link_scanner_opening_the_unsubscribe_link_unsubscribes_nobody(
+    db: Any, function_client: Any
+) -> None:
+    """The unsubscribe link in the mail, fetched (GET, as a mail provider's scanner does):
+    a page asking to confirm, naming the company, and the subscription still active. Its
+    button (POST) unsubscribes; so does the one-click POST of a mail client
+    (``List-Unsubscribe=One-Click``, RFC 8058), tried on a second subscriber."""
+    seed_company(db)
+    links = {}
+    for email in ("ann@example.com", "bob@example.com"):
+        sign_up(function_client, email=email)
+        sub_id = subscription_id(email)
+        mail = next(m for m in docs(db, "outbox").values() if m["to"] == email)
+        (confirm,) = re.findall(r"https?://\S+/newsletter_confirm\?token=\S+", mail["body"])
+        press_button(function_client, confirm, follow(function_client, confirm))
+        links[sub_id] = mail["headers"]["List-Unsubscribe"].strip("<>")
+    ann, bob = subscription_id("ann@example.com"), subscription_id("bob@example.com")
+    scanned = follow(function_client, links[ann])
+    assert "active" == docs(db, SUBS)[ann]["status"]
+    assert (200, True) == (scanned.status_code, b"Acme Plumbing" in scanned.data)
+    done = press_button(function_client, links[ann], scanned)
+    assert (200, "unsubscribed") == (done.status_code, docs(db, SUBS)[ann]["status"])
+    one_click = {"List-Unsubscribe": "One-Click"}
+    assert 200 == follow(function_client, links[bob], "POST", data=one_click).status_code
+    assert "unsubscribed" == docs(db, SUBS)[bob]["status"]

@@ -60,7 +60,7 @@ def test_staff_create_list_then_browser_redemption(
 ) -> None:
     """A manager makes a code, a friend redeems it from a plain form, a user lists it."""
     seed_company(db)
-    seed_lead(db, REFERRER, status="converted")
+    seed_lead(db, REFERRER, status="converted", assigned_to="user-1")
     staff = function_client("referral_codes")
     expires = (datetime.now(UTC) + timedelta(days=7)).isoformat()
     body = {"referrer_email": REFERRER, "offer_details": "10% off", "expires_at": expires}

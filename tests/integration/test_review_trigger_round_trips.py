@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from shared import bootstrap
+from shared.domain.identity import Role, StaffIdentity
 from shared.domain.leads import lead_id_for
 from shared.domain.tasks import task_path
 from shared.services.reviews import request_review
@@ -51,6 +52,7 @@ def test_completion_cancels_three_reminders_in_two_round_trips(
         queue,
         bootstrap.messenger(),
         datetime.now(UTC),
+        staff=StaffIdentity("m1", "acme", Role.MANAGER),
         company_id="acme",
         lead_id=lead,
         review_id="r1",

@@ -25,6 +25,7 @@ def acme(db: Any, monkeypatch: pytest.MonkeyPatch, functions_env: None) -> FakeT
     """Acme with a Google review link and one lead; Cloud Tasks recorded in memory."""
     seed_company(db, settings=SETTINGS)
     lead = {"id": LEAD, "company_id": "acme", "email": "jane@example.com", "name": "Jane"}
+    lead |= {"assigned_to": "user-1"}  # the uid of staff_auth's tokens: a user's own lead
     db.document(f"companies/acme/leads/{LEAD}").set({**lead, "email_normalized": lead["email"]})
     fake = FakeTaskQueue()
     monkeypatch.setattr(bootstrap, "task_queue", functools.cache(lambda: fake))

@@ -42,8 +42,15 @@ def test_get_by_role(path: str, rules_db: Any, client_as: Any) -> None:
 
 
 # Unfiltered queries need more than reading one document: a user reads the leads assigned
-# to them, so lists them only filtered to their own (test_users_list_only_their_own_leads).
-LIST_ROLE = {"leads": "manager"}
+# to them, so lists them only filtered to their own (test_users_list_only_their_own_leads),
+# and reads what names a lead only of their own leads, one document at a time.
+LIST_ROLE = {
+    "leads": "manager",
+    **dict.fromkeys(
+        ["reviews", "referrals", "lead_score_history", "workflow_executions", "consultations"],
+        "manager",
+    ),
+}
 
 
 @pytest.mark.parametrize("collection", COLLECTIONS)

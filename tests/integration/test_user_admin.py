@@ -62,3 +62,52 @@ def test_accounts_survive_a_restart(tmp_path: Path) -> None:
         second.stop()
     assert found is not None
     assert "k@x.example" == found.email
+
+
+def test_the_stand_ins_browser_calls_follow_identity_toolkit(
+    auth_emulator: Any, project_id: str
+) -> None:
+    """Sign-up leaves the address unverified; an action link's code works once and only
+    for its purpose; a new password ends the old one and moves validSince; a short
+    password and a missing API key are refused with Identity Toolkit's messages."""
+    import requests
+
+    base = f"http://{auth_emulator.address}/identitytoolkit.googleapis.com/v1/accounts"
+
+    def call(name: str, key: str = project_id, **body: Any) -> Any:
+        return requests.post(f"{base}:{name}?key={key}", json=body, timeout=10).json()
+
+    made = call("signUp", email="Ro@X.example", password="first-pw")
+    admin = user_admin()
+    before = admin.get(made["localId"])
+    assert before is not None and not before.email_verified
+    assert "WEAK_PASSWORD" in call("signUp", email="b@x.example", password="x")["error"]["message"]
+    assert (
+        "API key"
+        in call("signUp", key="", email="c@x.example", password="pw1234")["error"]["message"]
+    )
+    client = _client(project_id, auth_emulator.address, False)
+    reset = client.generate_password_reset_link("ro@x.example").split("oobCode=")[1].split("&")[0]
+    assert "INVALID_OOB_CODE" == call("update", oobCode=reset)["error"]["message"]
+    assert (
+        "PASSWORD_RESET"
+        == call("resetPassword", oobCode=reset, newPassword="second-pw")["requestType"]
+    )
+    again = call("resetPassword", oobCode=reset, newPassword="third-pw")
+    assert "INVALID_OOB_CODE" == again["error"]["message"]
+    signed_in = [
+        call("signInWithPassword", email="ro@x.example", password=p)
+        for p in ("first-pw", "second-pw")
+    ]
+    assert ("INVALID_LOGIN_CREDENTIALS", True) == (
+        signed_in[0]["error"]["message"],
+        "idToken" in signed_in[1],
+    )
+    verify = (
+        client.generate_email_verification_link("ro@x.example").split("oobCode=")[1].split("&")[0]
+    )
+    assert call("update", oobCode=verify)["emailVerified"] is True
+    after = admin.get(made["localId"])
+    assert after is not None and after.email_verified
+    assert after.tokens_valid_after is not None and before.tokens_valid_after is not None
+    assert after.tokens_valid_after >= before.tokens_valid_after

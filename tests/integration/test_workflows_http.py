@@ -28,7 +28,9 @@ def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue
 def api(db: Any, queue: FakeTaskQueue, function_client: Any, staff_auth: Any) -> Any:
     """``api(method, body_or_query, role=, company=)`` -> (status, json) as acme staff."""
     seed_company(db)
-    db.document(LEAD).set({"email": "jane@example.com", "name": "Jane", "status": "new"})
+    # Assigned to the uid of staff_auth's tokens, so a user may enrol it.
+    lead = {"email": "jane@example.com", "name": "Jane", "status": "new", "assigned_to": "user-1"}
+    db.document(LEAD).set(lead)
     client = function_client("workflows")
 
     def call(
@@ -141,7 +143,9 @@ def test_reading_an_enrolment(api: Any) -> None:
         ("POST", {"workflow": WORKFLOW}, "user", "acme", 403),
         ("POST", {"workflow": WORKFLOW, "company_id": "other"}, "admin", "acme", 403),
         ("GET", {"company_id": "other"}, "admin", "acme", 403),
-        ("POST", {"action": "enrol", "id": "welcome", "lead_id": "nobody"}, "user", "acme", 404),
+        ("POST", {"action": "enrol", "id": "welcome", "lead_id": "nobody"}, "manager", "acme", 404),
+        # A user is not told whether a lead they may not see exists.
+        ("POST", {"action": "enrol", "id": "welcome", "lead_id": "nobody"}, "user", "acme", 403),
         ("POST", {"action": "enrol", "id": "missing", "lead_id": "l1"}, "user", "acme", 404),
         ("GET", {"status": "sleeping"}, "user", "acme", 400),
         ("DELETE", {}, "admin", "acme", 405),

@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from shared.domain.analytics import Day, DayDocs, Metric, day_before, day_metrics
 from shared.errors import Transient
 from shared.events import ScheduledEvent
 from shared.ports import Write
 from shared.services.analytics import rollup_analytics
-from tests.fakes import FakeStore
+from tests.fakes import FakeStore, FakeTaskQueue
 
 RUN = ScheduledEvent("rollup", datetime(2026, 11, 21, 0, 15, tzinfo=UTC))
 DAY = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -91,7 +89,7 @@ def test_rollup_writes_every_company_and_reruns_overwrite() -> None:
     """Each company gets the day's metrics; a rerun of the same run writes the same ids."""
     store = FakeStore()
     seed(store)
-    result = rollup_analytics(store, DAY, RUN)
+    result = rollup_analytics(store, FakeTaskQueue(), DAY, RUN)
     assert ("2026-11-20", 2, []) == (result.date, result.companies, result.failed)
     acme = analytics(store, "acme")
     assert (1, 1, 1, 3) == (
@@ -102,12 +100,13 @@ def test_rollup_writes_every_company_and_reruns_overwrite() -> None:
     )
     assert 0 == analytics(store, "beta")["2026-11-20-leads-total"]
     before = dict(store.docs)
-    rollup_analytics(store, DAY, RUN)
+    rollup_analytics(store, FakeTaskQueue(), DAY, RUN)
     assert sorted(before) == sorted(store.docs)
 
 
 def test_a_failing_company_does_not_stop_the_others() -> None:
-    """A transient failure of one company is raised after the others are done."""
+    """A failing company is left to its retry task; the others are done and the run
+    returns normally."""
 
     class FailsForAcme(FakeStore):
         def query(self, collection: str, *args: Any, **kwargs: Any) -> Any:
@@ -117,6 +116,8 @@ def test_a_failing_company_does_not_stop_the_others() -> None:
 
     store = FailsForAcme()
     seed(store)
-    with pytest.raises(Transient):
-        rollup_analytics(store, DAY, RUN)
+    result = rollup_analytics(store, FakeTaskQueue(), DAY, RUN)
+    assert ["acme"] == result.failed
+    tasks = [d for p, (d, _) in store.docs.items() if p.startswith("companies/acme/scheduled_")]
+    assert ["periodic_retry"] == [d["type"] for d in tasks]
     assert ({}, 0) == (analytics(store, "acme"), analytics(store, "beta")["2026-11-20-leads-total"])

@@ -16,7 +16,7 @@ from shared.events import ScheduledEvent
 from shared.services.analytics import rollup_analytics
 from shared.services.events import Visitor, ingest_events
 from shared.services.events_summary import analytics_summary, date_range
-from tests.fakes import FakeStore
+from tests.fakes import FakeStore, FakeTaskQueue
 
 NOW = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
 KEY = "acme.public-key-123"
@@ -113,7 +113,7 @@ def test_the_daily_rollup_folds_the_events_in() -> None:
     """The roll-up of the day writes events, sessions, per type and per name metrics."""
     store = world()
     ingest_events(store, NOW, batch(event(), event(), event("click", "Buy")), VISITOR)
-    rollup_analytics(store, NOW, ScheduledEvent("rollup", NOW + timedelta(days=1)))
+    rollup_analytics(store, FakeTaskQueue(), NOW, ScheduledEvent("rollup", NOW + timedelta(days=1)))
     metrics = {
         (d["metric_type"], d["metric_name"]): d["value"]
         for p, (d, _) in store.docs.items()

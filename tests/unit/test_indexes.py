@@ -83,9 +83,9 @@ def recorded_shapes() -> list[Shape]:
     now = FakeClock().now()
     store = RecordingStore(FakeStore())
     store.commit([Write("companies/acme", {"name": "Acme"})])
-    rollup_analytics(store, now, ScheduledEvent("rollup", now))
+    rollup_analytics(store, FakeTaskQueue(), now, ScheduledEvent("rollup", now))
     dispatch_due_tasks(store, FakeTaskQueue(), now, run_key="dispatch@now")
-    expire_due_referrals(store, FakeClock(), ScheduledEvent("expire", now))
+    expire_due_referrals(store, FakeTaskQueue(), FakeClock(), ScheduledEvent("expire", now))
     staff = StaffIdentity("u1", "acme", Role.ADMIN)
     for status in (None, ReferralStatus.ACTIVE):
         list_referrals(store, staff, "acme", status)

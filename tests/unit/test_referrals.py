@@ -31,7 +31,7 @@ from shared.services.referral_codes import (
     list_referrals,
 )
 from shared.services.referrals import redeem_referral
-from tests.fakes import FakeClock, FakeStore
+from tests.fakes import FakeClock, FakeStore, FakeTaskQueue
 
 KEY = "acme.secret"
 ORIGIN = "https://acme.example"
@@ -73,7 +73,7 @@ def store() -> FakeStore:
     s = FakeStore()
     company = {"name": "Acme", "public_form_key": KEY, "allowed_origins": [ORIGIN]}
     put(s, "companies/acme", company)
-    seed_lead(s, REFERRER, status="converted")
+    seed_lead(s, REFERRER, status="converted", assigned_to="u2")
     seed_referral(s)
     return s
 
@@ -282,7 +282,7 @@ def test_periodic_expiry_flips_only_past_due_active_codes(store: FakeStore) -> N
     seed_referral(store, "USED-AAAA-AA", status="used", expires_at=past)
     seed_referral(store, "NEXP-AAAA-AA", expires_at=None)
     event = ScheduledEvent("growthkit-expire-referrals", clock.now())
-    assert 6 == expire_due_referrals(store, clock, event, page_size=2)
+    assert 6 == expire_due_referrals(store, FakeTaskQueue(), clock, event, page_size=2)
     statuses = {p.rsplit("/", 1)[1]: d.get("status") for p, (d, _) in store.docs.items()}
     assert {"expired"} == {v for k, v in statuses.items() if k.startswith(("PAST", "BETA"))}
     assert ("used", "active", "active") == (
@@ -290,4 +290,4 @@ def test_periodic_expiry_flips_only_past_due_active_codes(store: FakeStore) -> N
         statuses["NEXP-AAAA-AA"],
         statuses[CODE],
     )
-    assert 0 == expire_due_referrals(store, clock, event)
+    assert 0 == expire_due_referrals(store, FakeTaskQueue(), clock, event)

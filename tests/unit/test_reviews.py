@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from shared.domain.identity import Role, StaffIdentity
 from shared.domain.reviews import reminder_task_id, render_message, review_path
 from shared.domain.tasks import ScheduledTask, task_path
 from shared.errors import InvalidInput, Refused, Transient
@@ -25,6 +26,7 @@ SETTINGS = {
     "review_urls": {"google": "https://g.example/acme"},
     "review_reminder_interval_hours": 48,
 }
+MANAGER = StaffIdentity("m1", "acme", Role.MANAGER)
 
 
 class World:
@@ -46,6 +48,7 @@ class World:
             self.queue,
             self.messenger,
             self.clock.now(),
+            staff=MANAGER,
             company_id="acme",
             lead_id=lead_id,
             review_id=review_id,
@@ -144,7 +147,9 @@ def test_reminder_is_sent_while_requested_and_not_once_completed() -> None:
     w.request()
     first = review_reminder_task(w.ctx(), w.task(reminder_task_id("acme", "r1", 1)))
     assert (True, 1) == (first["sent"], w.doc(review_path("acme", "r1"))["reminders_sent"])
-    complete_review(w.store, w.clock.now(), company_id="acme", review_id="r1", rating=2)
+    complete_review(
+        w.store, w.clock.now(), staff=MANAGER, company_id="acme", review_id="r1", rating=2
+    )
     second = review_reminder_task(w.ctx(), w.task(reminder_task_id("acme", "r1", 2)))
     assert ({"skipped": "review is completed"}, 2) == (second, len(w.messenger.sent))
 
@@ -153,7 +158,9 @@ def test_complete_then_cancel_reminders() -> None:
     """Completion records the rating; cancelling the reminders is idempotent."""
     w = World()
     w.request()
-    review = complete_review(w.store, w.clock.now(), company_id="acme", review_id="r1", rating=5)
+    review = complete_review(
+        w.store, w.clock.now(), staff=MANAGER, company_id="acme", review_id="r1", rating=5
+    )
     assert ("completed", 5, w.clock.now()) == (review.status, review.rating, review.completed_at)
     assert 2 == cancel_reminders(w.store, w.queue, w.clock.now(), company_id="acme", review_id="r1")
     assert 0 == cancel_reminders(w.store, w.queue, w.clock.now(), company_id="acme", review_id="r1")

@@ -193,20 +193,25 @@ def test_engagement_points_decay_per_full_period_and_a_rerun_changes_nothing() -
     the same run again finds the lead's decay clock moved on."""
     store = decay_store(40, 15)
     run = ScheduledEvent("decay", NOW)
-    assert (1, 1) == astuple(decay_engagement_scores(store, run))
+    assert (1, 1, ()) == astuple(decay_engagement_scores(store, FakeTaskQueue(), run))
     assert (10, 10) == (lead(store)["engagement_points"], lead(store)["score"])
     assert NOW - timedelta(days=1) == lead(store)["engagement_decay_from"]
     assert [("decay", -30, "decay x2")] == history(store)
-    assert 0 == decay_engagement_scores(store, run).leads
+    assert 0 == decay_engagement_scores(store, FakeTaskQueue(), run).leads
 
 
 def test_recent_engagement_and_companies_without_decay_are_left_alone() -> None:
     """Inside the period nothing decays; a company at 0% is not even visited."""
-    assert 0 == decay_engagement_scores(decay_store(40, 3), ScheduledEvent("d", NOW)).leads
     assert (
         0
         == decay_engagement_scores(
-            decay_store(40, 30, percent=0), ScheduledEvent("d", NOW)
+            decay_store(40, 3), FakeTaskQueue(), ScheduledEvent("d", NOW)
+        ).leads
+    )
+    assert (
+        0
+        == decay_engagement_scores(
+            decay_store(40, 30, percent=0), FakeTaskQueue(), ScheduledEvent("d", NOW)
         ).companies
     )
 
