@@ -1,5 +1,5 @@
-"""One HTTP server for every platform stand-in, each under its own path prefix: ``/x``,
-``/hooks/<name>``, plus ``/_admin`` (what was received and posted, set-up, fault
+"""One HTTP server for every platform stand-in, each under its own path prefix: ``/linkedin``,
+``/x``, ``/hooks/<name>``, plus ``/_admin`` (what was received and posted, set-up, fault
 injection).
 
 Every request to a platform is recorded before anything else happens. A queued fault then
@@ -32,12 +32,13 @@ from localcloud.platforms.core import (
 )
 from localcloud.platforms.hooks import Hooks
 from localcloud.platforms.hub import Hub, Platform
+from localcloud.platforms.linkedin import LinkedIn
 from localcloud.platforms.oauth import Client
 from localcloud.platforms.x import X
 
 log = logging.getLogger("localcloud.platforms")
 
-PLATFORMS: tuple[type[Platform], ...] = (X, Hooks)
+PLATFORMS: tuple[type[Platform], ...] = (LinkedIn, X, Hooks)
 MAX_BODY = 32 * 1024 * 1024
 
 
