@@ -1,6 +1,6 @@
 """One HTTP server for every platform stand-in, each under its own path prefix: ``/linkedin``,
-``/x``, ``/hooks/<name>``, plus ``/_admin`` (what was received and posted, set-up, fault
-injection).
+``/x``, ``/facebook``, ``/hooks/<name>``, plus ``/_admin`` (what was received and posted,
+set-up, fault injection).
 
 Every request to a platform is recorded before anything else happens. A queued fault then
 either replaces the answer with the platform's own error body, or (``stall``) lets the
@@ -30,6 +30,7 @@ from localcloud.platforms.core import (
     json_reply,
     redirect,
 )
+from localcloud.platforms.facebook import Facebook
 from localcloud.platforms.hooks import Hooks
 from localcloud.platforms.hub import Hub, Platform
 from localcloud.platforms.linkedin import LinkedIn
@@ -38,7 +39,7 @@ from localcloud.platforms.x import X
 
 log = logging.getLogger("localcloud.platforms")
 
-PLATFORMS: tuple[type[Platform], ...] = (LinkedIn, X, Hooks)
+PLATFORMS: tuple[type[Platform], ...] = (LinkedIn, X, Facebook, Hooks)
 MAX_BODY = 32 * 1024 * 1024
 
 
