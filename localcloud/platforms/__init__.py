@@ -1,7 +1,7 @@
 """Local stand-ins of the publishing and messaging platforms, speaking their documented HTTP
-APIs on one port: LinkedIn, X, Facebook (and Instagram), WordPress, and a generic webhook
-sink. Each records what it received and created, honours only the tokens it issued or was
-given, and fails on demand the way the real one does.
+APIs on one port: LinkedIn, X, Facebook (and Instagram), WordPress, Twilio, and a generic
+webhook sink. Each records what it received and created, honours only the tokens it issued
+or was given, and fails on demand the way the real one does.
 
     server = start_platforms()            # a free port on 127.0.0.1
     server.grant("x", "t0ken", subject="2244994945")

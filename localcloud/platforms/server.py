@@ -1,6 +1,6 @@
 """One HTTP server for every platform stand-in, each under its own path prefix: ``/linkedin``,
-``/x``, ``/facebook``, ``/wordpress/<site>``, ``/hooks/<name>``, plus ``/_admin`` (what was
-received and posted, set-up, fault injection).
+``/x``, ``/facebook``, ``/wordpress/<site>``, ``/twilio``, ``/hooks/<name>``, plus
+``/_admin`` (what was received and posted, set-up, fault injection).
 
 Every request to a platform is recorded before anything else happens. A queued fault then
 either replaces the answer with the platform's own error body, or (``stall``) lets the
@@ -35,12 +35,13 @@ from localcloud.platforms.hooks import Hooks
 from localcloud.platforms.hub import Hub, Platform
 from localcloud.platforms.linkedin import LinkedIn
 from localcloud.platforms.oauth import Client
+from localcloud.platforms.twilio import Twilio
 from localcloud.platforms.wordpress import WordPress
 from localcloud.platforms.x import X
 
 log = logging.getLogger("localcloud.platforms")
 
-PLATFORMS: tuple[type[Platform], ...] = (LinkedIn, X, Facebook, WordPress, Hooks)
+PLATFORMS: tuple[type[Platform], ...] = (LinkedIn, X, Facebook, WordPress, Twilio, Hooks)
 MAX_BODY = 32 * 1024 * 1024
 
 
