@@ -51,7 +51,8 @@ _OPTIONAL = {
     "adContext",
     "lifecycleStateInfo",
 }
-_VISIBILITY = {"PUBLIC", "CONNECTIONS", "LOGGED_IN", "CONTAINER"}
+# Tuples, not sets: a client may send a list or an object where a string belongs.
+_VISIBILITY = ("PUBLIC", "CONNECTIONS", "LOGGED_IN", "CONTAINER")
 _TOKEN_ERRORS = {
     "missing": (401, "Empty oauth2_access_token", None),
     "invalid": (65600, "Invalid access token", "INVALID_ACCESS_TOKEN"),
@@ -171,7 +172,12 @@ class LinkedIn(Platform):
     def _by_author(self, request: Request, grant: Grant) -> Reply:
         if request.arg("q") != "author" or not request.arg("author"):
             return error(400, "This finder needs q=author and an author URN", "ILLEGAL_ARGUMENT")
-        start, count = int(request.arg("start") or 0), int(request.arg("count") or 10)
+        try:
+            start, count = int(request.arg("start") or 0), int(request.arg("count") or 10)
+        except ValueError:
+            start = count = -1
+        if start < 0 or not 1 <= count <= 100:
+            return error(400, "start must be 0 or more and count 1 to 100", "ILLEGAL_ARGUMENT")
         posts = [
             _shown(p)
             for p in self.records.objects(self.name, "post")

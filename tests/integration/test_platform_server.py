@@ -233,3 +233,123 @@ def test_stopping_releases_a_held_answer() -> None:
     thread.join(timeout=20)
     assert time.monotonic() - started < 5
     assert answered == [200]
+
+
+GARBAGE: list[Any] = [None, 0, -1, 1.5, "", "x", "9" * 30, [], [{}], {}, {"raw": 1}, True]
+
+
+def _hostile_calls(platforms: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every route, with every garbage value in every field it reads."""
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+    acct = "AC" + "1" * 32
+    json_routes = {
+        "/x/2/tweets": ["text", "media", "reply"],
+        "/linkedin/rest/posts": [
+            "author",
+            "commentary",
+            "visibility",
+            "distribution",
+            "lifecycleState",
+        ],
+        "/wordpress/blog/wp-json/wp/v2/posts": [
+            "title",
+            "content",
+            "status",
+            "tags",
+            "featured_media",
+            "slug",
+            "excerpt",
+        ],
+        "/wordpress/blog/wp-json/wp/v2/tags": ["name", "slug", "description"],
+    }
+    for path, fields in json_routes.items():
+        for field in fields:
+            calls += [("POST", path, {"json": {field: value}}) for value in GARBAGE]
+        calls += [("POST", path, {"json": value}) for value in GARBAGE]
+    query_routes = {  # path: (what the route needs to get as far as the field, fields)
+        "/x/2/users/2244994945/tweets": ({}, ["max_results", "since_id"]),
+        "/linkedin/rest/posts": (
+            {"q": "author", "author": "urn:li:person:a"},
+            ["q", "author", "start", "count"],
+        ),
+        "/wordpress/blog/wp-json/wp/v2/posts": (
+            {},
+            ["per_page", "page", "status", "search", "slug", "context"],
+        ),
+        "/wordpress/blog/wp-json/wp/v2/tags": ({}, ["per_page", "page", "include", "slug"]),
+        f"/twilio/2010-04-01/Accounts/{acct}/Messages.json": ({}, ["To", "From"]),
+        "/facebook/v21.0/me/accounts": ({}, ["fields"]),
+        "/facebook/v21.0/1/feed": ({}, ["fields"]),
+    }
+    for path, (base, fields) in query_routes.items():
+        for field in fields:
+            calls += [
+                ("GET", path, {"params": base | {field: v}})
+                for v in ("x", "-1", "1e9", "", "%", "0")
+            ]
+    form_routes = {
+        f"/twilio/2010-04-01/Accounts/{acct}/Messages.json": [
+            "To",
+            "From",
+            "Body",
+            "StatusCallback",
+            "MediaUrl",
+        ],
+        "/facebook/v21.0/1/feed": ["message", "link", "published"],
+        "/facebook/v21.0/17/media": ["image_url", "caption"],
+        "/facebook/v21.0/17/media_publish": ["creation_id"],
+        "/facebook/v21.0/oauth/access_token": ["code", "grant_type", "fb_exchange_token"],
+        "/x/2/oauth2/token": ["grant_type", "code", "code_verifier", "refresh_token"],
+        "/linkedin/oauth/v2/accessToken": ["grant_type", "code", "refresh_token"],
+    }
+    for path, fields in form_routes.items():
+        for field in fields:
+            calls += [("POST", path, {"data": {field: v}}) for v in ("", "x", "%%", "\x00")]
+    for path in (
+        "/x/i/oauth2/authorize",
+        "/linkedin/oauth/v2/authorization",
+        "/facebook/dialog/oauth",
+    ):
+        calls += [
+            ("GET", path, {"params": {"client_id": v, "redirect_uri": v}}) for v in ("", "c", "%")
+        ]
+    calls += [
+        (
+            "POST",
+            "/wordpress/blog/wp-json/wp/v2/media",
+            {"data": b"x", "headers": {"Content-Type": v, "Content-Disposition": v}},
+        )
+        for v in ("", "attachment; filename=", 'attachment; filename="../.."', "x" * 300)
+    ]
+    return calls
+
+
+def test_hostile_input_is_never_a_500(platforms: Any) -> None:
+    """Whatever a client sends, a stand-in answers it as the platform would: a 4xx."""
+    acct = "AC" + "1" * 32
+    platforms.grant("x", "t", subject="2244994945")
+    platforms.grant("linkedin", "t", subject="urn:li:person:a")
+    platforms.grant("twilio", "t", subject=acct)
+    platforms.platform("wordpress").add_site("blog", "ed", "pw")
+    platforms.platform("facebook").add_page("1", "P", owner="u", page_token="t", instagram_id="17")
+    auth = {
+        "Authorization": "Bearer t",
+        "LinkedIn-Version": "202405",
+        "X-Restli-Protocol-Version": "2.0.0",
+    }
+    failures = []
+    for method, path, kw in _hostile_calls(platforms):
+        basic = (acct, "t") if path.startswith("/twilio") else ("ed", "pw")
+        extra = kw.pop("headers", {})
+        use_basic = path.startswith(("/twilio", "/wordpress"))
+        answer = requests.request(
+            method,
+            platforms.url + path,
+            headers=extra if use_basic else auth | extra,
+            auth=basic if use_basic else None,
+            timeout=10,
+            **kw,
+        )
+        if answer.status_code >= 500:
+            failures.append((method, path, kw, answer.status_code, answer.text[:120]))
+    assert failures == [], "\n".join(str(f[:4]) for f in failures)
