@@ -176,3 +176,21 @@ def auth_emulator(auth_server: Any, monkeypatch: pytest.MonkeyPatch, functions_e
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
     monkeypatch.setenv("GROWTHKIT_AUTH_EMULATOR_HOST", auth_server.address)
     return auth_server
+
+
+@pytest.fixture(scope="session")
+def platform_server() -> Iterator[Any]:
+    """The publishing and messaging platform stand-ins (``localcloud.platforms``), one
+    server for the whole session."""
+    from localcloud.platforms import start_platforms
+
+    server = start_platforms()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def platforms(platform_server: Any) -> Any:
+    """The platform stand-ins with nothing recorded, granted, registered or queued."""
+    platform_server.reset()
+    return platform_server
