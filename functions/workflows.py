@@ -50,15 +50,20 @@ def _get(request: flask.Request, staff: StaffIdentity) -> tuple[Any, int]:
 
 
 def _post(request: flask.Request, staff: StaffIdentity) -> tuple[Any, int]:
-    req = WorkflowRequest.model_validate(read_body(request, get_settings().max_body_bytes))
+    settings = get_settings()
+    req = WorkflowRequest.model_validate(read_body(request, settings.max_body_bytes))
     staff.require_company(req.company_id or staff.company_id)
     store, now = bootstrap.document_store(), bootstrap.clock.now()
+    loopback = settings.webhooks_allow_loopback
     if req.action == "create":
-        created = service.create_workflow(store, now, staff, req.workflow or {}, req.id)
+        raw = req.workflow or {}
+        created = service.create_workflow(store, now, staff, raw, req.id, allow_loopback=loopback)
         return {"workflow": _view(created)}, 201
     if req.action == "update":
-        workflow_id, raw = req.id or "", req.workflow or {}
-        updated = service.update_workflow(store, now, staff, workflow_id, raw, req.expected_version)
+        workflow_id, raw, version = req.id or "", req.workflow or {}, req.expected_version
+        updated = service.update_workflow(
+            store, now, staff, workflow_id, raw, version, allow_loopback=loopback
+        )
         return {"workflow": _view(updated)}, 200
     queue = bootstrap.task_queue()
     enrolment = service.enrol_manually(store, queue, now, staff, req.id or "", req.lead_id or "")
