@@ -71,6 +71,9 @@ class Settings(BaseModel):
     email_events_secret: SecretStr | None = None
     # Signs unsubscribe and confirmation links.
     signing_key: SecretStr = SecretStr(_LOCAL_SIGNING_KEY)
+    # How long the tracked links of marketing e-mail redirect; then track_click answers
+    # with a page saying the link expired.
+    click_link_max_age_days: int = Field(default=365, ge=1, le=3650)
     # Encrypts secrets and tokens at rest (AES-256-GCM): 32 bytes, base64url. Previous keys
     # (comma-separated) still decrypt what they sealed, so the key can be rotated.
     secrets_key: SecretStr = SecretStr(_LOCAL_SECRETS_KEY)
