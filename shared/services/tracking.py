@@ -227,25 +227,20 @@ def record_reply(
 
 
 def latest_send(
-    store: DocumentStore, channel: Channel, address: str, company_id: str | None = None
+    store: DocumentStore, channel: Channel, address: str, company_id: str
 ) -> Snapshot | None:
-    """The latest marketing message sent to ``address`` on ``channel``: the company's, or
-    (``company_id`` None: an e-mail provider's webhook serves every company) anyone's."""
+    """The company's latest marketing message sent to ``address`` on ``channel``. Never
+    across companies: an address does not say which company a message answers."""
     filters = [
         Filter("address_id", "==", address_id(channel, address)),
         Filter("status", "==", "sent"),
     ]
-    if company_id is None:
-        snaps = store.query(
-            "outreach_sends", filters, order_by=[("sent_at", True)], limit=1, collection_group=True
-        )
-    else:
-        snaps = store.query(
-            f"companies/{company_id}/outreach_sends",
-            filters,
-            order_by=[("sent_at", True)],
-            limit=1,
-        )
+    snaps = store.query(
+        f"companies/{company_id}/outreach_sends",
+        filters,
+        order_by=[("sent_at", True)],
+        limit=1,
+    )
     return snaps[0] if snaps and snaps[0].data is not None else None
 
 
