@@ -2,18 +2,21 @@
 
 Both answer whatever happens to the recording (a person's click must not fail because
 Firestore is briefly unavailable); only a link that is not ours is refused, so the
-redirect never sends anyone to a URL that was not in the message.
+redirect never sends anyone to a URL that was not in the message, and a click link past
+``click_link_max_age_days``: a refused click is a small page saying so, not a redirect.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import flask
 
 from functions import https_fn
+from functions._pages import refused
 from shared.domain.tracking import PIXEL, HitKind
-from shared.errors import Transient
+from shared.errors import DomainError, Transient
 from shared.services.tracking import Hit, read_token, record_hit
 
 log = logging.getLogger("growthkit.tracking")
@@ -24,10 +27,12 @@ def _record(req: https_fn.Request, kind: HitKind) -> str | None:
     """The click's URL, recorded if possible (the token is checked either way)."""
     ua = req.headers.get("User-Agent", "")
     hit = Hit(kind, req.args.get("t", ""), req.method, ua, req.client_ip)
-    key = req.settings.signing_key.get_secret_value().encode()
-    url = read_token(hit, key)[2]
+    settings, now = req.settings, req.now()
+    key = settings.signing_key.get_secret_value().encode()
+    max_age = timedelta(days=settings.click_link_max_age_days)
+    url = read_token(hit, key, now, max_age)[2]
     try:
-        record_hit(req.store, req.now(), key, hit)
+        record_hit(req.store, now, key, hit, max_age)
     except Transient:
         log.warning("%s not recorded (Firestore unavailable)", hit.kind, exc_info=True)
     return url
@@ -43,6 +48,13 @@ def track_open(req: https_fn.Request) -> https_fn.Result:
 @https_fn.on_request(methods=("GET", "HEAD"), public=True)
 def track_click(req: https_fn.Request) -> https_fn.Result:
     """GET ``?t=<token>``: 302 to the link's original URL (signed into the token); the
-    click is recorded (counted unless a scanner's)."""
-    url = _record(req, "click")
+    click is recorded (counted unless a scanner's). A forged link (400) or one older
+    than ``click_link_max_age_days`` (409) redirects nowhere: a page for a browser
+    (``Accept: text/html``), the usual JSON error for anything else."""
+    try:
+        url = _record(req, "click")
+    except DomainError as err:
+        if not req.flask.accept_mimetypes.accept_html:
+            raise  # not a browser: the usual JSON error
+        return refused("This link cannot be used", err)  # a person: a page, no redirect
     return flask.Response(status=302, headers={"Location": url or "", **_NO_STORE})

@@ -7,10 +7,11 @@ to opt out.
 from __future__ import annotations
 
 import html
+from datetime import datetime
 
 from msgspec import Struct
 
-from shared.domain.tracking import LinkSigner, rewrite_links, text_to_html
+from shared.domain.tracking import LinkSigner, Spans, rewrite_links, text_to_html
 
 SMS_OPT_OUT = "Reply STOP to opt out."
 ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
@@ -53,17 +54,22 @@ def marketing_email(
     postal_address: str,
     send_id: str,
     address: str,
+    filled: Spans | None,
+    issued: datetime,
 ) -> EmailContent:
-    """The text and HTML parts and headers of a marketing e-mail: links through
-    ``track_click``, the pixel, the footer, and the unsubscribe headers. The footer's own
-    link is not tracked (a scanner following it only reaches a confirmation page)."""
+    """The text and HTML parts and headers of a marketing e-mail: the links staff wrote
+    through ``track_click`` (issued at ``issued``), what ``filled`` spans of the body (a
+    recipient's values) as plain text, the pixel, the footer, and the unsubscribe
+    headers. The footer's own link is not tracked (a scanner following it only reaches a
+    confirmation page)."""
     unsubscribe = links.unsubscribe_url(company_id, "email", address, send_id)
 
     def tracked(url: str) -> str:
-        return links.click_url(company_id, send_id, url)
+        return links.click_url(company_id, send_id, url, issued)
 
-    text = rewrite_links(body, tracked) + email_footer(company_name, postal_address, unsubscribe)
-    page = text_to_html(body, tracked, links.open_url(company_id, send_id))
+    text = rewrite_links(body, tracked, filled)
+    text += email_footer(company_name, postal_address, unsubscribe)
+    page = text_to_html(body, tracked, links.open_url(company_id, send_id), filled)
     page = page.replace(
         "</body>", _html_footer(company_name, postal_address, unsubscribe) + "</body>"
     )

@@ -5,8 +5,12 @@ Every marketing e-mail carries a *send reference*: a token signed with
 ``settings.signing_key`` naming the company and the send (``outreach_sends/{id}``). It is
 the ``X-GrowthKit-Send`` header and the local part of the ``Message-ID``
 (``<reference@sender-domain>``), so a provider's event (which names the Message-ID) and a
-reply (whose ``In-Reply-To`` names it) lead back to the send. ``read_send_reference``
-accepts either form, with or without angle brackets.
+reply (whose ``In-Reply-To`` or ``References`` names it) lead back to the send.
+``read_send_reference`` accepts either form, with or without angle brackets.
+
+The reference is the only way an event reaches a company: an address proves nothing (a
+reply's From is whatever its sender wrote, and several companies may mail one person), so
+an event naming no reference of ours is never filed under a tenant.
 
 The webhook's body is ``{"events": [...]}`` (``EmailEventBatch``), signed with
 ``X-GrowthKit-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` under
@@ -16,7 +20,7 @@ The webhook's body is ``{"events": [...]}`` (``EmailEventBatch``), signed with
 import hashlib
 import hmac
 from datetime import datetime
-from typing import Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -28,6 +32,7 @@ from shared.errors import InvalidInput
 SIGNATURE_HEADER = "X-GrowthKit-Signature"
 MAX_EVENTS = 100
 MAX_ADDRESS_CHARS = 320
+MAX_REFERENCES = 100
 # What is kept of a reply: enough to read it on the lead's timeline, not a mailbox.
 REPLY_TEXT_CHARS = 5000
 REPLY_SUBJECT_CHARS = 300
@@ -89,10 +94,12 @@ class EmailEvent(DeferredModel):
     """One event about a message we sent.
 
     ``message_id`` is the sent message's ``Message-ID`` (a reply's ``In-Reply-To``) or
-    its ``X-GrowthKit-Send`` header; without it (or when it is not ours) the event goes to
-    the latest marketing e-mail sent to ``recipient`` (for a reply: ``reply.from``
-    unless given). ``event_id`` is the provider's id of the event: a retried webhook keeps
-    it, so the event acts once (without one, an id is derived from the event's content).
+    its ``X-GrowthKit-Send`` header; ``references`` a reply's ``References`` (its
+    message ids, as a list or as the header's text). The event goes to the send the first
+    of those that is ours names; none: it is unmatched (``recipient``, or ``reply.from``,
+    is kept for operators, never used to find a send). ``event_id`` is the provider's id
+    of the event: a retried webhook keeps it, so the event acts once (without one, an id
+    is derived from the event's content).
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -100,6 +107,7 @@ class EmailEvent(DeferredModel):
     type: EmailEventType
     event_id: str | None = Field(None, min_length=1, max_length=200)
     message_id: str | None = Field(None, max_length=1000)
+    references: list[Annotated[str, Field(max_length=1000)]] = Field([], max_length=MAX_REFERENCES)
     recipient: str | None = Field(None, max_length=MAX_ADDRESS_CHARS)
     bounce_type: Literal["hard", "soft"] | None = None
     detail: str | None = Field(None, max_length=2000)
@@ -111,15 +119,26 @@ class EmailEvent(DeferredModel):
     def _recipient_address(cls, value: str | None) -> str | None:
         return _address(value)
 
+    @field_validator("references", mode="before")
+    @classmethod
+    def _header_text(cls, value: Any) -> Any:
+        """The header as it is written (ids separated by white space) is a list too."""
+        return value.split() if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _complete(self) -> Self:
         if self.type == "bounced" and self.bounce_type is None:
             raise ValueError("bounce_type (hard or soft) is required for a bounce")
         if self.type == "replied" and self.reply is None:
             raise ValueError("reply ({from, subject, text}) is required for a reply")
-        if not (self.message_id or self.address):
-            raise ValueError("message_id or recipient is required")
+        if not (self.message_id or self.references or self.address):
+            raise ValueError("message_id, references or recipient is required")
         return self
+
+    def named_messages(self) -> list[str]:
+        """The message ids the event names, the likeliest to be ours first: the one it
+        is about (In-Reply-To), then References from the latest back to the first."""
+        return [*([self.message_id] if self.message_id else []), *reversed(self.references)]
 
     @property
     def address(self) -> str | None:
@@ -134,6 +153,7 @@ class EmailEvent(DeferredModel):
         parts = [
             self.type,
             self.message_id or "",
+            *self.references,
             self.address or "",
             self.bounce_type or "",
             self.occurred_at.isoformat() if self.occurred_at else "",

@@ -12,10 +12,15 @@ for long or grow without bound. What an expression shows must be a value (text, 
 number, a list or group of fields), never a method or an object of the engine, so a
 rendering cannot leak Python internals; Jinja's sandbox refuses ``__class__`` and the
 like. A template that cannot be parsed or rendered is an error naming the problem.
+
+What each ``{{ ... }}`` shows is marked while rendering, so the rendered body knows which
+of its spans were filled in (``Rendered.filled``): only the links staff wrote in the
+template are tracked, never a URL that came with a value (a visitor's name, a form field).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +29,8 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import missing
 from msgspec import Struct
+
+from shared.domain.tracking import Spans
 
 MAX_TEMPLATE_CHARS = 20_000
 MAX_OUTPUT_CHARS = 50_000
@@ -111,6 +118,32 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+# Private-use characters around each value shown while rendering (removed from the
+# template and from values first, so that only the renderer's own marks are read).
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_MARKS = str.maketrans("", "", _OPEN + _CLOSE)
+
+
+def _marked(value: Any) -> str:
+    """What ``{{ ... }}`` shows (checked by ``_finalize``), between the marks."""
+    return _OPEN + str(_finalize(value)).translate(_MARKS) + _CLOSE
+
+
+def _unmark(text: str) -> tuple[str, Spans]:
+    """The rendered text without the marks, and the spans the marks enclosed."""
+    out: list[str] = []
+    spans, size, start = [], 0, 0
+    for piece in re.split(f"([{_OPEN}{_CLOSE}])", text):
+        if piece == _OPEN:
+            start = size
+        elif piece == _CLOSE:
+            spans.append((start, size))
+        else:
+            out.append(piece)
+            size += len(piece)
+    return "".join(out), tuple(spans)
+
+
 class _Fields(dict[str, Any]):
     """A context map that knows its own name, so a gap reads ``contact.title``."""
 
@@ -135,7 +168,7 @@ class _Missing(StrictUndefined):
 
 
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=_Missing, autoescape=False, finalize=_finalize)
+    env = SandboxedEnvironment(undefined=_Missing, autoescape=False, finalize=_marked)
     env.filters = {name: env.filters[name] for name in _FILTERS}
     env.filters["replace"] = _replace
     env.filters["join"] = _join
@@ -174,19 +207,23 @@ def template_error(source: str) -> str | None:
     return None
 
 
-def _render(source: str, context: Mapping[str, Any]) -> str:
+def _render(source: str, context: Mapping[str, Any]) -> tuple[str, Spans]:
     problem = template_error(source)
     if problem is not None:
         raise TemplateError(problem)
-    text = _ENV.from_string(source).render(context)
+    text, filled = _unmark(_ENV.from_string(source.translate(_MARKS)).render(context))
     if len(text) > MAX_OUTPUT_CHARS:
         raise TemplateError(f"the message would be over {MAX_OUTPUT_CHARS} characters")
-    return text
+    return text, filled
 
 
 class Rendered(Struct, frozen=True):
+    """A message for one recipient; ``filled``: the spans of ``body`` shown by
+    expressions (values), not written in the template."""
+
     subject: str
     body: str
+    filled: Spans = ()
 
 
 def render_message(subject: str, body: str, context: Mapping[str, Any]) -> Rendered:
@@ -196,7 +233,8 @@ def render_message(subject: str, body: str, context: Mapping[str, Any]) -> Rende
         TemplateProblem: a part names a missing field or cannot be rendered (each part's
             error, e.g. ``{"body": "'contact' has no attribute 'title'"}``).
     """
-    out, errors = {}, {}
+    out: dict[str, tuple[str, Spans]] = {}
+    errors: dict[str, str] = {}
     for part, source in (("subject", subject), ("body", body)):
         try:
             out[part] = _render(source, context)
@@ -209,7 +247,7 @@ def render_message(subject: str, body: str, context: Mapping[str, Any]) -> Rende
             errors[part] = f"{type(err).__name__}: {err}"
     if errors:
         raise TemplateProblem(errors)
-    return Rendered(out["subject"].strip(), out["body"])
+    return Rendered(out["subject"][0].strip(), *out["body"])
 
 
 def _present(value: Any, path: str) -> Any:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from shared.domain.common import DeferredModel, StoredModel, as_utc, stable_id
 from shared.domain.compliance import zone_of
 from shared.domain.scoring import condition_holds, field_value
+from shared.domain.tracking import Spans
 from shared.domain.workflows import END, WEEKDAYS, Branch, Exit, Step, Wait, Workflow
 from shared.domain.workflows_conditions import (
     Condition,
@@ -230,13 +231,23 @@ def reached_goal(
 def render(template: str, lead: dict[str, Any], company_name: str) -> str:
     """Fill ``{first_name}``, ``{name}``, ``{company}`` and dotted lead fields; a
     missing name reads "there" (``Hi {first_name}`` -> ``Hi there``), other gaps blank."""
+    return render_spans(template, lead, company_name)[0]
+
+
+def render_spans(template: str, lead: dict[str, Any], company_name: str) -> tuple[str, Spans]:
+    """``render``, and the spans of the result that were filled in (not written by
+    staff: only the template's own links are tracked, ``shared.domain.tracking``)."""
     name = str(lead.get("name") or "").strip()
     known = {"name": name or "there", "first_name": name.split(" ")[0] if name else "there"}
     known["company"] = company_name
-
-    def fill(match: re.Match[str]) -> str:
-        key = match.group(1)
-        value = known.get(key, field_value(lead, key))
-        return "" if value is None else str(value)
-
-    return _PLACEHOLDER.sub(fill, template)
+    parts: list[str] = []
+    spans, size, last = [], 0, 0
+    for match in _PLACEHOLDER.finditer(template):
+        value = known.get(match.group(1), field_value(lead, match.group(1)))
+        text = "" if value is None else str(value)
+        literal = template[last : match.start()]
+        parts += [literal, text]
+        spans.append((size + len(literal), size + len(literal) + len(text)))
+        size, last = size + len(literal) + len(text), match.end()
+    parts.append(template[last:])
+    return "".join(parts), tuple(spans)

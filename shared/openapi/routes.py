@@ -275,9 +275,18 @@ def public_form(
     return post, preflight
 
 
-def link(methods: tuple[str, ...], name: str, summary: str, ok: dict[int, str]) -> tuple[Op, ...]:
+def link(
+    methods: tuple[str, ...],
+    name: str,
+    summary: str,
+    ok: dict[int, str],
+    errors: tuple[int, ...] = (400, 404, 405),
+    html_errors: tuple[int, ...] = (),
+) -> tuple[Op, ...]:
     token = query(name, "The signed token from the message", required=True)
-    return tuple(Op(m, summary, ok, (400, 404, 405), parameters=(token,)) for m in methods)
+    return tuple(
+        Op(m, summary, ok, errors, parameters=(token,), html_errors=html_errors) for m in methods
+    )
 
 
 SMS_FORM: Inline = {
@@ -458,7 +467,11 @@ def later_ops() -> dict[str, tuple[Op, ...]]:
         "track_click": link(
             ("get", "head"),
             "t",
-            "The click redirect, to the URL signed into the token",
+            "The click redirect, to the URL signed into the token while the link is valid "
+            "(click_link_max_age_days); a refused or expired link is an HTML page for "
+            "browsers (Accept: text/html), never a redirect",
             {302: "To the link's URL"},
+            (400, 404, 405, 409),
+            (400, 409),
         ),
     }

@@ -102,8 +102,9 @@ def plan(
     tz_source = {**business, **person} if business else person
     refs = _refs(campaign, recipient, key)
     return Outreach(
-        campaign.channel, address.strip(), rendered.subject, rendered.body, key, tz_source, refs
-    )
+        campaign.channel, address.strip(), rendered.subject, rendered.body, key, tz_source, refs,
+        rendered.filled,
+    )  # fmt: skip
 
 
 def send_to(

@@ -1,12 +1,15 @@
 """Acting on what e-mail providers report about marketing mail: deliveries, bounces, spam
 complaints and replies (``email_events``; the format is ``shared.domain.email_events``).
 
-Each event goes to the send it is about: the one its ``message_id`` names (the signed
-reference every marketing e-mail carries in its Message-ID and ``X-GrowthKit-Send``
-header), else the latest marketing e-mail sent to its recipient (any company's: one
-provider account serves the deployment). An event that finds no send is kept at
-``unmatched_email_events/{id}`` and answered 200 all the same, so the provider does not
-retry it forever.
+Each event goes to the send it is about: the one its ``message_id`` or one of its
+``references`` names (the signed reference every marketing e-mail carries in its
+Message-ID and ``X-GrowthKit-Send`` header), and nothing else: an address is no proof
+(anyone can write a reply "From" a lead, and one provider account serves every company),
+so an event naming no send of ours is filed under no company. It is kept outside every
+company, for operators (the Firestore rules give clients no access): a reply at
+``unmatched_replies/{id}``, with its text so that it can be passed on by hand, any other
+event at ``unmatched_email_events/{id}``; both expire after ``UNMATCHED_TTL``, and the
+webhook answers 200 all the same, so the provider does not retry them forever.
 
 A matched event is recorded at ``companies/{c}/email_events/{id}`` (the id derived from
 the provider's event id) by a create in the same commit as its effects, so a webhook
@@ -53,7 +56,7 @@ from shared.errors import AlreadyExists
 from shared.ports import DocumentStore, Increment, Snapshot, Write
 from shared.services.compliance import record_suppression
 from shared.services.outreach_policy import send_path
-from shared.services.tracking import latest_send, reply_writes
+from shared.services.tracking import reply_writes
 
 log = logging.getLogger("growthkit.email_events")
 
@@ -69,7 +72,7 @@ class EventResult(Struct, frozen=True):
     id: str
     outcome: Outcome
     send_id: str | None = None
-    matched_by: str | None = None  # message_id or recipient
+    matched_by: str | None = None  # message_id or references
 
     def as_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -81,6 +84,10 @@ def email_event_path(company_id: str, event_key: str) -> str:
 
 def unmatched_path(event_key: str) -> str:
     return f"unmatched_email_events/{event_key}"
+
+
+def unmatched_reply_path(event_key: str) -> str:
+    return f"unmatched_replies/{event_key}"
 
 
 def record_email_events(
@@ -131,16 +138,15 @@ def record_email_event(
 def _find_send(
     store: DocumentStore, key: bytes, event: EmailEvent
 ) -> tuple[Snapshot | None, str | None]:
-    """The send the event's reference names, else the latest e-mail sent to its address."""
-    reference = read_send_reference(event.message_id, key)
-    if reference is not None:
+    """The e-mail send that the first reference of ours among the message ids the event
+    names leads to (only signatures that check are looked up), and which field held it."""
+    for message_id in event.named_messages():
+        reference = read_send_reference(message_id, key)
+        if reference is None:
+            continue
         snap = store.get_all([send_path(*reference)])[0]
         if snap.data is not None and snap.data.get("channel") == "email":
-            return snap, "message_id"
-    if event.address:
-        latest = latest_send(store, "email", event.address)
-        if latest is not None:
-            return latest, "recipient"
+            return snap, "message_id" if message_id == event.message_id else "references"
     return None, None
 
 
@@ -251,12 +257,14 @@ def _message_failed(
 def _record_unmatched(
     store: DocumentStore, now: datetime, event: EmailEvent, event_key: str
 ) -> None:
-    """Kept for a look by operators (never the reply's text: it matched nobody we wrote to)."""
+    """Kept outside every company for operators: a reply with what it says (they may pass
+    it on by hand), any other event as the provider described it."""
     record = {
         "id": event_key,
         "type": event.type,
         "event_id": event.event_id,
         "message_id": event.message_id,
+        "references": event.references[-10:],
         "address": event.address,
         "bounce_type": event.bounce_type,
         "detail": (event.detail or "")[:DETAIL_CHARS] or None,
@@ -264,8 +272,16 @@ def _record_unmatched(
         "received_at": now,
         "expires_at": now + UNMATCHED_TTL,  # a TTL policy deletes it then
     }
+    path = unmatched_path(event_key)
+    if event.reply is not None:
+        path = unmatched_reply_path(event_key)
+        record |= {
+            "from": event.reply.from_,
+            "subject": event.reply.subject[:REPLY_SUBJECT_CHARS],
+            "text": event.reply.text[:REPLY_TEXT_CHARS],
+        }
     try:
-        store.commit([Write(unmatched_path(event_key), record, "create")])
+        store.commit([Write(path, record, "create")])
     except AlreadyExists:
         pass
-    log.info("e-mail %s matched no send", event.type)
+    log.info("e-mail %s matched no send; kept at %s", event.type, path)

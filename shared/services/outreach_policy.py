@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from msgspec import Struct, field
 
-from shared.domain.common import stable_id
+from shared.domain.common import as_utc, stable_id
 from shared.domain.company import Company
 from shared.domain.compliance import (
     Channel,
@@ -36,7 +36,7 @@ from shared.domain.compliance import (
     zone_of,
 )
 from shared.domain.compliance_content import marketing_email, marketing_sms
-from shared.domain.tracking import LinkSigner
+from shared.domain.tracking import LinkSigner, Spans
 from shared.errors import AlreadyExists, Contention, DomainError, Refused, Transient
 from shared.ports import (
     SEND_HEADER,
@@ -58,7 +58,9 @@ class Outreach(Struct, frozen=True):
     """One marketing message to send: ``key`` is its idempotency key, ``recipient`` the
     lead or contact it goes to (its time zone), ``refs`` what it belongs to (``lead_id``,
     ``contact_id``, ``campaign_id``, ``message_id``, ``interaction``: the timeline entry's
-    path, workflow ids), kept on the send record for tracking."""
+    path, workflow ids), kept on the send record for tracking. ``filled``: the spans of
+    ``body`` filled in from values (the recipient's own data), never linked or tracked;
+    None when unknown, and then no link of the body is tracked."""
 
     channel: Channel
     to: str
@@ -67,6 +69,7 @@ class Outreach(Struct, frozen=True):
     key: str
     recipient: Mapping[str, Any] = field(default_factory=dict)
     refs: Mapping[str, str] = field(default_factory=dict)
+    filled: Spans | None = None
 
 
 class SendResult(Struct, frozen=True):
@@ -140,7 +143,7 @@ def send_marketing(
     record = _reserve(store, now, company, outreach, sid)
     if isinstance(record, SendResult):
         return record
-    message = _compose(links, company, outreach, sid)
+    message = _compose(links, company, outreach, sid, _issued(record, now))
     try:
         provider_id = messenger.send(message)
     except Transient:
@@ -257,7 +260,16 @@ def _failed(record: dict[str, Any], sid: str, now: datetime) -> tuple[Write, ...
     )
 
 
-def _compose(links: LinkSigner, company: Company, outreach: Outreach, sid: str) -> OutboundMessage:
+def _issued(record: dict[str, Any], now: datetime) -> datetime:
+    """When the send's links are issued: when it was reserved, so that every attempt of
+    one send makes the same message."""
+    reserved = record.get("reserved_at")
+    return as_utc(reserved) if isinstance(reserved, datetime) else now
+
+
+def _compose(
+    links: LinkSigner, company: Company, outreach: Outreach, sid: str, issued: datetime
+) -> OutboundMessage:
     """The message as it goes out; the same for every attempt of one send."""
     if outreach.channel == "sms":
         text = marketing_sms(outreach.body, company.name)
@@ -270,6 +282,8 @@ def _compose(links: LinkSigner, company: Company, outreach: Outreach, sid: str) 
         postal_address=company.settings.postal_address or "",
         send_id=sid,
         address=outreach.to,
+        filled=outreach.filled,
+        issued=issued,
     )
     # The send's reference: providers' events and replies (In-Reply-To) name it.
     headers = (*content.headers, (SEND_HEADER, links.send_reference(company.id, sid)))

@@ -11,7 +11,7 @@ later hits are only recorded.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from msgspec import Struct
@@ -21,8 +21,8 @@ from shared.domain.common import as_utc, random_id, stable_id
 from shared.domain.compliance import Channel, address_id, unsign
 from shared.domain.leads import interaction_path
 from shared.domain.outreach_keys import MESSAGE_RANK, MessageStatus, message_path
-from shared.domain.tracking import HitKind, bot_reason
-from shared.errors import InvalidInput
+from shared.domain.tracking import CLICK_MAX_AGE, HitKind, bot_reason
+from shared.errors import InvalidInput, Refused
 from shared.ports import DocumentStore, Filter, Increment, Snapshot, Transaction, Write
 from shared.services.outreach_policy import send_path
 
@@ -46,8 +46,12 @@ class TrackResult(Struct, frozen=True):
     redirect: str | None = None  # a click's original URL
 
 
-def read_token(hit: Hit, key: bytes) -> tuple[str, str, str | None]:
-    """(company, send, url) from the hit's token; InvalidInput when it is not ours."""
+def read_token(
+    hit: Hit, key: bytes, now: datetime, max_age: timedelta = CLICK_MAX_AGE
+) -> tuple[str, str, str | None]:
+    """(company, send, url) from the hit's token; InvalidInput when it is not ours,
+    Refused for a click link older than ``max_age`` (or without an issue time: signed
+    before click links expired)."""
     payload = unsign(hit.token, key, hit.kind)
     company_id, send_id, url = payload.get("c"), payload.get("s"), payload.get("u")
     if not (isinstance(company_id, str) and company_id and isinstance(send_id, str) and send_id):
@@ -56,10 +60,21 @@ def read_token(hit: Hit, key: bytes) -> tuple[str, str, str | None]:
         isinstance(url, str) and url.startswith(("http://", "https://"))
     ):
         raise InvalidInput("This link is not valid (damaged or not ours).")
+    issued = payload.get("i")
+    if hit.kind == "click" and not (
+        isinstance(issued, int) and now.timestamp() - issued <= max_age.total_seconds()
+    ):
+        raise Refused("This link has expired.", {"reason": "expired"})
     return company_id, send_id, url if hit.kind == "click" else None
 
 
-def record_hit(store: DocumentStore, now: datetime, key: bytes, hit: Hit) -> TrackResult:
+def record_hit(
+    store: DocumentStore,
+    now: datetime,
+    key: bytes,
+    hit: Hit,
+    max_age: timedelta = CLICK_MAX_AGE,
+) -> TrackResult:
     """Record an open or a click.
 
     Args:
@@ -67,14 +82,16 @@ def record_hit(store: DocumentStore, now: datetime, key: bytes, hit: Hit) -> Tra
         now: The time of the hit.
         key: The signing key the token must be signed with.
         hit: The request.
+        max_age: How long a click link works.
 
     Returns:
         Whether it counted as engagement (and why not), and a click's original URL.
 
     Raises:
         InvalidInput: the token is damaged or forged (no redirect to anywhere else).
+        Refused: the click link expired.
     """
-    company_id, send_id, url = read_token(hit, key)
+    company_id, send_id, url = read_token(hit, key, now, max_age)
 
     def record(tx: Transaction) -> TrackResult:
         send = tx.get(send_path(company_id, send_id))
@@ -210,25 +227,20 @@ def record_reply(
 
 
 def latest_send(
-    store: DocumentStore, channel: Channel, address: str, company_id: str | None = None
+    store: DocumentStore, channel: Channel, address: str, company_id: str
 ) -> Snapshot | None:
-    """The latest marketing message sent to ``address`` on ``channel``: the company's, or
-    (``company_id`` None: an e-mail provider's webhook serves every company) anyone's."""
+    """The company's latest marketing message sent to ``address`` on ``channel``. Never
+    across companies: an address does not say which company a message answers."""
     filters = [
         Filter("address_id", "==", address_id(channel, address)),
         Filter("status", "==", "sent"),
     ]
-    if company_id is None:
-        snaps = store.query(
-            "outreach_sends", filters, order_by=[("sent_at", True)], limit=1, collection_group=True
-        )
-    else:
-        snaps = store.query(
-            f"companies/{company_id}/outreach_sends",
-            filters,
-            order_by=[("sent_at", True)],
-            limit=1,
-        )
+    snaps = store.query(
+        f"companies/{company_id}/outreach_sends",
+        filters,
+        order_by=[("sent_at", True)],
+        limit=1,
+    )
     return snaps[0] if snaps and snaps[0].data is not None else None
 
 

@@ -15,7 +15,7 @@ from shared.domain.common import stable_id
 from shared.domain.company import Company
 from shared.domain.leads import InteractionStatus, interaction_path
 from shared.domain.workflows import SendEmail, SendSms, Webhook
-from shared.domain.workflows_runtime import render
+from shared.domain.workflows_runtime import render, render_spans
 from shared.ports import Write
 from shared.services.outreach_policy import Outreach, links_from_settings, send_marketing
 from shared.services.workflows_context import StepContext, StepEffect
@@ -33,7 +33,7 @@ def send(ctx: StepContext, step: SendEmail | SendSms) -> StepEffect:
     if not isinstance(to, str) or not to:
         return StepEffect(f"skipped: no {channel} address", ctx.after)
     subject = render(step.subject, lead, ctx.company_name) if isinstance(step, SendEmail) else ""
-    body = render(step.body, lead, ctx.company_name)
+    body, filled = render_spans(step.body, lead, ctx.company_name)
     # Marketing: suppressions, frequency caps, quiet hours and the unsubscribe footer
     # apply as to campaigns (shared.services.outreach_policy, the one place for them).
     result = send_marketing(
@@ -42,7 +42,7 @@ def send(ctx: StepContext, step: SendEmail | SendSms) -> StepEffect:
         links_from_settings(),
         ctx.now,
         Company.model_validate({**ctx.company, "id": ctx.company_id}),
-        Outreach(channel, to, subject, body, ctx.key, lead, _refs(ctx)),
+        Outreach(channel, to, subject, body, ctx.key, lead, _refs(ctx), filled),
     )
     if result.outcome == "deferred" and result.until is not None:
         # The same step again when quiet hours end (its next visit, so a new key).

@@ -168,8 +168,9 @@ def test_a_reply_ends_an_enrolment_with_a_reply_goal(
     function_client: Any,
     staff_auth: Any,
 ) -> None:
-    """A workflow mails Jane then waits two days; her reply, found by her address alone
-    (no Message-ID), becomes a replied interaction whose trigger ends the enrolment."""
+    """A workflow mails Jane then waits two days; her reply, found by our Message-ID in its
+    References (In-Reply-To missing), becomes a replied interaction whose trigger ends
+    the enrolment."""
     seed_company(db)
     seed_lead(db, "jane")
     workflow = {
@@ -196,8 +197,10 @@ def test_a_reply_ends_an_enrolment_with_a_reply_goal(
     run_due_tasks(db, function_client)
     assert ["jane@example.com"] == outbox_to(db)
     reply = {"from": "Jane@Example.com", "text": "Stop the drip, let's talk"}
-    res = post(function_client, {"type": "replied", "event_id": "r-9", "reply": reply})
-    assert ("applied", "recipient") == (
+    references = f"<{reference(db, 'jane@example.com')}@growthkit.local>"
+    event = {"type": "replied", "event_id": "r-9", "references": references, "reply": reply}
+    res = post(function_client, event)
+    assert ("applied", "references") == (
         res.get_json()["results"][0]["outcome"],
         res.get_json()["results"][0]["matched_by"],
     )

@@ -3,6 +3,7 @@ the content of marketing messages, and telling scanners from people."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -115,6 +116,8 @@ def test_marketing_email_carries_footer_headers_tracked_links_and_pixel() -> Non
         postal_address="1 Main Street",
         send_id="s1",
         address="jane@example.com",
+        filled=(),
+        issued=datetime(2025, 1, 1, tzinfo=UTC),
     )
     headers = dict(content.headers)
     unsubscribe = headers["List-Unsubscribe"].strip("<>")
@@ -127,6 +130,64 @@ def test_marketing_email_carries_footer_headers_tracked_links_and_pixel() -> Non
     assert content.body.startswith("See https://fn.example/track_click?t=")
     assert "1 Main Street" in content.body and f"Unsubscribe: {unsubscribe}" in content.body
     assert "/track_open?t=" in content.html and "acme.example/offer</a>" in content.html
+
+
+def email_with(body: str, filled: tuple[tuple[int, int], ...] | None) -> tuple[str, str]:
+    """The text and HTML parts of a marketing e-mail of ``body``."""
+    content = marketing_email(
+        body,
+        links=LINKS,
+        company_id="acme",
+        company_name="Acme",
+        postal_address="1 Main Street",
+        send_id="s1",
+        address="jane@example.com",
+        filled=filled,
+        issued=datetime(2025, 1, 1, tzinfo=UTC),
+    )
+    return content.body, content.html
+
+
+def clicked(text: str) -> list[str]:
+    """The URLs signed into the track_click links of ``text``."""
+    tokens = [parse_qs(urlsplit(u).query)["t"][0] for u in links_in(text) if "track_click" in u]
+    return [unsign(t, KEY, "click")["u"] for t in tokens]
+
+
+@pytest.mark.parametrize(
+    ("body", "values", "tracked"),
+    [
+        # A value's URL is text; the template's own link around it is tracked.
+        ("Hi {}, see https://acme.example/offer", ["Jo https://evil.example/x"], ["offer"]),
+        # A value filling the path of a template link: the site is staff's, tracked.
+        ("Book: https://acme.example/book?n={}", ["jo"], ["book?n=jo"]),
+        # A value naming or extending the host: not staff's link, not tracked.
+        ("Go https://{}/x", ["evil.example"], []),
+        ("Go https://acme.example{}", [".evil.example/x"], []),
+        ("Go https://acme.example{}", ["@evil.example/"], []),
+        ("Go {}://acme.example/", ["https"], []),
+    ],
+)
+def test_only_links_staff_wrote_are_tracked(
+    body: str, values: list[str], tracked: list[str]
+) -> None:
+    """Spans filled from values stay plain text in both parts, in no <a>."""
+    text, spans = body, []
+    for value in values:
+        at = text.index("{}")
+        text = text[:at] + value + text[at + 2 :]
+        spans.append((at, at + len(value)))
+    plain, page = email_with(text, tuple(spans))
+    expected = [u for u in links_in(text) if any(u.endswith(t) for t in tracked)]
+    assert (expected, expected) == (clicked(plain), clicked(page))
+    assert all("evil" not in href for href in re.findall(r'href="([^"]*)"', page))
+
+
+def test_a_body_of_unknown_origin_tracks_no_link() -> None:
+    """``filled=None``: nothing is known to be staff's, so no link is tracked."""
+    plain, page = email_with("See https://acme.example/offer", None)
+    assert ([], "See https://acme.example/offer") == (clicked(plain), plain.split("\n")[0])
+    assert "<a href" not in page.split("<hr>")[0]
 
 
 def test_marketing_sms_names_the_sender_and_how_to_stop() -> None:

@@ -119,20 +119,44 @@ def test_a_soft_bounce_is_counted_on_the_send_not_suppressed() -> None:
     )
 
 
-def test_a_complaint_without_a_message_id_finds_the_latest_send_to_the_address() -> None:
-    """A spam report naming only the recipient goes to the latest e-mail sent there (any
-    company's) and suppresses it with reason complained."""
+def test_an_event_naming_only_an_address_reaches_no_company() -> None:
+    """A spam report or a reply naming only an address we did write to is unmatched: an
+    address does not say which company's message it is about (several may have written,
+    and anyone can write "From" it). Nothing is suppressed, counted or filed."""
     env = new_env(leads=1)
     _send(env)
-    result = _apply(env, type="complained", event_id="c-1", recipient="P0@Example.com ")
-    suppression = env.doc(suppression_path(COMPANY, "email", "p0@example.com"))
-    stats = env.doc(f"companies/{COMPANY}/campaigns/c1")["stats"]
-    assert ("applied", "recipient", "complained", 1) == (
-        result.outcome,
-        result.matched_by,
-        suppression["reason"],
-        stats["complained"],
+    reply = {"from": "p0@example.com", "text": "yes"}
+    results = [
+        _apply(env, type="complained", event_id="c-1", recipient="P0@Example.com "),
+        _apply(env, type="replied", event_id="c-2", reply=reply),
+    ]
+    assert [("unmatched", None), ("unmatched", None)] == [(r.outcome, r.send_id) for r in results]
+    assert ({}, {}, {"sent": 1}) == (
+        env.docs(f"companies/{COMPANY}/suppressions"),
+        env.docs(f"companies/{COMPANY}/email_events"),
+        env.doc(f"companies/{COMPANY}/campaigns/c1")["stats"],
     )
+
+
+def test_references_lead_to_the_send_when_in_reply_to_does_not() -> None:
+    """A reply whose In-Reply-To is another message (or missing) but whose References
+    (a list, or the header's text) names our message is matched by references."""
+    env = new_env(leads=1)
+    reference = _send(env)
+    reply = {"from": "p0@example.com", "text": "yes"}
+    header = f"<root@mail.example> <{reference}@acme.example>"
+    results = [
+        _apply(env, type="replied", event_id="r-1", references=header, reply=reply),
+        _apply(
+            env,
+            type="replied",
+            event_id="r-2",
+            message_id="<x@mail.example>",
+            references=[f"<{reference}@acme.example>", "<y@mail.example>"],
+            reply=reply,
+        ),
+    ]
+    assert [("applied", "references")] * 2 == [(r.outcome, r.matched_by) for r in results]
 
 
 def test_a_reply_answers_the_send_once_and_keeps_its_text_truncated() -> None:
@@ -166,7 +190,8 @@ def test_a_reply_answers_the_send_once_and_keeps_its_text_truncated() -> None:
 
 def test_an_event_matching_nothing_is_recorded_as_unmatched() -> None:
     """Another sender's Message-ID and an address we never wrote to: 'unmatched', kept
-    once at unmatched_email_events (without the reply's text), nothing suppressed."""
+    once outside every company, the bounce at unmatched_email_events, the reply with its
+    text at unmatched_replies (for operators to pass on); nothing suppressed."""
     env = new_env(leads=1)
     batch = EmailEventBatch.model_validate(
         {
@@ -188,9 +213,12 @@ def test_an_event_matching_nothing_is_recorded_as_unmatched() -> None:
     )
     for _ in range(2):
         results = record_email_events(env.store, env.clock.now(), KEY, batch)
-    unmatched = env.docs("unmatched_email_events")
+    unmatched, replies = env.docs("unmatched_email_events"), env.docs("unmatched_replies")
     assert ["unmatched", "unmatched"] == [r.outcome for r in results]
-    assert 2 == len(unmatched) and "who are you?" not in repr(unmatched)
+    assert (["bounced"], [("stranger@example.org", "who are you?")]) == (
+        [e["type"] for e in unmatched.values()],
+        [(r["from"], r["text"]) for r in replies.values()],
+    )
     assert {} == env.docs(f"companies/{COMPANY}/suppressions")
 
 

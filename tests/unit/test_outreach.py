@@ -18,7 +18,7 @@ from shared.domain.outreach_templates import (
     template_error,
 )
 from shared.domain.tracking import links_in
-from shared.errors import InvalidInput, PermissionDenied
+from shared.errors import InvalidInput, PermissionDenied, Refused
 from shared.services.campaigns import change_status
 from shared.services.compliance import inbound_sms
 from shared.services.outreach import import_csv
@@ -168,6 +168,19 @@ def test_a_forged_click_link_is_refused() -> None:
     forged = Hit("click", body[:-4] + "AAAA." + signature, "GET", "x", "1.2.3.4")
     with pytest.raises(InvalidInput):
         record_hit(env.store, env.clock.now(), KEY, forged)
+
+
+def test_a_click_link_expires() -> None:
+    """A click link works for ``max_age`` (a year by default) after it was issued."""
+    env = new_env(leads=1)
+    token = parse_qs(urlsplit(_sent_link(env)).query)["t"][0]
+    hit = Hit("click", token, "GET", "Mozilla/5.0 (Macintosh) Safari/605", "198.51.100.7")
+    now = env.clock.now()
+    assert record_hit(env.store, now + timedelta(days=364), KEY, hit).redirect
+    with pytest.raises(Refused, match="expired"):
+        record_hit(env.store, now + timedelta(days=366), KEY, hit)
+    with pytest.raises(Refused, match="expired"):
+        record_hit(env.store, now + timedelta(days=2), KEY, hit, timedelta(days=1))
 
 
 def test_an_sms_reply_marks_the_recipient_responded_once() -> None:
