@@ -50,6 +50,7 @@ def test_a_broken_link_fails_the_build(tmp_path: Path) -> None:
     copy.mkdir()
     shutil.copy(ROOT / "mkdocs.yml", copy)
     shutil.copytree(ROOT / "docs", copy / "docs")
+    shutil.copytree(ROOT / "bench" / "results", copy / "bench" / "results")
     index = copy / "docs" / "index.md"
     index.write_text(index.read_text() + "\nSee [the guide](guides/no-such-page.md).\n")
     out = build(copy, tmp_path / "site")
