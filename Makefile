@@ -50,6 +50,11 @@ test: $(STAMP) debian-tools
 bench: $(STAMP) bench-tools
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# The docs site (mkdocs.yml), strict: a broken link or include fails (make test builds it too).
+.PHONY: docs
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
+
 # Load and fault tests of the whole local stack on 127.0.0.1: several minutes, prints the
 # figures, exits 1 if anything accepted was lost or stored twice (not part of `make test`).
 stress: $(STAMP)

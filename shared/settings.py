@@ -37,79 +37,162 @@ class Settings(BaseModel):
         defer_build=True,
     )
 
-    environment: Literal["local", "production"] = "local"
+    environment: Literal["local", "production"] = Field(
+        "local",
+        description="`production` refuses the local defaults of secrets and URLs, checks "
+        "staff tokens for revocation and refuses unsigned provider webhooks.",
+    )
     project_id: str = Field(
         "demo-growthkit",
         validation_alias=AliasChoices(
             "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "GROWTHKIT_PROJECT_ID"
         ),
+        description="The Google Cloud project holding Firestore, the queue and the "
+        "functions (set by the platform in production).",
     )
     region: str = Field(
-        "us-central1", validation_alias=AliasChoices("FUNCTION_REGION", "GROWTHKIT_REGION")
+        "us-central1",
+        validation_alias=AliasChoices("FUNCTION_REGION", "GROWTHKIT_REGION"),
+        description="The region of the functions and of the Cloud Tasks queue.",
     )
-    # Where Cloud Tasks and links in messages reach the functions.
-    functions_base_url: str = "http://127.0.0.1:8080"
-    tasks_queue: str = TASKS_QUEUE.name
-    task_service_account: str | None = None
-    mail_backend: Literal["outbox", "smtp"] = "outbox"
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
-    smtp_sender: str = "no-reply@growthkit.local"
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    # SMS: the outbox, or a provider's HTTP API (a Twilio-like form POST, basic auth with
-    # the account and token; the token also verifies inbound-message signatures).
-    sms_backend: Literal["outbox", "http"] = "outbox"
-    sms_api_url: str = ""
-    sms_from: str = ""
-    sms_account: str = ""
-    sms_auth_token: SecretStr | None = None
-    sms_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
-    # Authenticates the e-mail provider's event webhook (email_events): requests carry
-    # X-GrowthKit-Signature: sha256=<hex HMAC-SHA256 of the body under this secret>. Unset,
-    # the webhook accepts unsigned events locally and refuses every event in production.
-    email_events_secret: SecretStr | None = None
-    # Signs unsubscribe and confirmation links.
-    signing_key: SecretStr = SecretStr(_LOCAL_SIGNING_KEY)
-    # How long the tracked links of marketing e-mail redirect; then track_click answers
-    # with a page saying the link expired.
-    click_link_max_age_days: int = Field(default=365, ge=1, le=3650)
-    # Encrypts secrets and tokens at rest (AES-256-GCM): 32 bytes, base64url. Previous keys
-    # (comma-separated) still decrypt what they sealed, so the key can be rotated.
-    secrets_key: SecretStr = SecretStr(_LOCAL_SECRETS_KEY)
-    secrets_previous_keys: SecretStr = SecretStr("")
-    # Renewing social platforms' OAuth tokens (shared.adapters.token_refresher): "local"
-    # issues fake tokens, "oauth" asks each platform's token endpoint; unset, production
-    # uses "oauth" and everything else "local". A platform is configured once its client
-    # id and secret are set; the token URLs default to the platforms' standard endpoints.
-    token_refresher: Literal["local", "oauth"] | None = None
-    oauth_linkedin_token_url: str = "https://www.linkedin.com/oauth/v2/accessToken"
-    oauth_linkedin_client_id: str = ""
-    oauth_linkedin_client_secret: SecretStr | None = None
-    oauth_linkedin_client_auth: Literal["basic", "body"] = "body"
-    oauth_twitter_token_url: str = "https://api.x.com/2/oauth2/token"
-    oauth_twitter_client_id: str = ""
-    oauth_twitter_client_secret: SecretStr | None = None
-    oauth_twitter_client_auth: Literal["basic", "body"] = "basic"
-    oauth_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
-    # Tests point firebase-admin's certificate lookup at a local server.
-    id_token_cert_url: str | None = None
-    # Look each staff caller's account up (one Firebase Auth call per request) so that a
-    # removed, demoted or disabled member's ID token stops working at once rather than
-    # when it expires. None: on in production (and under `make serve`), off otherwise.
-    check_revoked_tokens: bool | None = None
-    max_body_bytes: int = 64 * 1024
-    # Proxies in front of the functions that each append the address they took the
-    # connection from to X-Forwarded-For: the client's address is the one the outermost of
-    # them appended, counted from the right (whatever is left of it, the caller wrote).
-    # 1 suits Cloud Functions (2nd gen) and Cloud Run, where only Google's front end
-    # appends; 2 behind an external HTTPS load balancer (it appends its own address too);
-    # 0 trusts the header not at all (nothing in front: the connection's peer is the client).
-    trusted_proxies: int = Field(default=1, ge=0, le=10)
-    # Lets workflow webhooks call this machine (127.0.0.0/8, ::1, localhost): for local
-    # receivers in tests and development. Never in production (refused below); private
-    # and link-local addresses are refused everywhere.
-    webhooks_allow_loopback: bool = False
+    functions_base_url: str = Field(
+        "http://127.0.0.1:8080",
+        description="Where Cloud Tasks and the links in messages (unsubscribe, confirm, "
+        "tracking) reach the functions; must be set in production.",
+    )
+    tasks_queue: str = Field(
+        TASKS_QUEUE.name, description="The Cloud Tasks queue delayed and retried work uses."
+    )
+    task_service_account: str | None = Field(
+        None,
+        description="The service account whose OIDC token Cloud Tasks sends to `run_task` "
+        "(none: tasks carry no token, as locally).",
+    )
+    mail_backend: Literal["outbox", "smtp"] = Field(
+        "outbox",
+        description="`outbox` records each e-mail as a Firestore document at "
+        "`outbox/{id}` and sends nothing; `smtp` sends it through `smtp_host`.",
+    )
+    smtp_host: str = Field("127.0.0.1", description="The SMTP server (`mail_backend=smtp`).")
+    smtp_port: int = Field(
+        25, description="Its port: 465 is implicit TLS; otherwise STARTTLS whenever offered."
+    )
+    smtp_sender: str = Field(
+        "no-reply@growthkit.local",
+        description="The From address; its domain also ends every Message-ID.",
+    )
+    smtp_username: str | None = Field(None, description="SMTP login (with `smtp_password`).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    sms_backend: Literal["outbox", "http"] = Field(
+        "outbox",
+        description="`outbox` records each SMS in Firestore; `http` posts it to a "
+        "Twilio-like API (`sms_api_url`, basic auth with the account and token).",
+    )
+    sms_api_url: str = Field("", description="The SMS provider's message endpoint.")
+    sms_from: str = Field("", description="The sending number.")
+    sms_account: str = Field("", description="The provider account (basic-auth user).")
+    sms_auth_token: SecretStr | None = Field(
+        None,
+        description="The provider token: basic-auth password, and the key inbound "
+        "messages' `X-Twilio-Signature` must verify with (required for SMS in production).",
+    )
+    sms_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="Timeout of one call to the SMS provider."
+    )
+    email_events_secret: SecretStr | None = Field(
+        None,
+        description="Authenticates the e-mail provider's webhook (`email_events`): requests "
+        "carry `X-GrowthKit-Signature: sha256=<hex HMAC-SHA256 of the body>`. Unset, unsigned "
+        "events are accepted locally and every event is refused in production.",
+    )
+    signing_key: SecretStr = Field(
+        SecretStr(_LOCAL_SIGNING_KEY),
+        description="Signs the tokens of unsubscribe, confirmation and tracking links "
+        "(HMAC-SHA256); must be set in production.",
+    )
+    secrets_key: SecretStr = Field(
+        SecretStr(_LOCAL_SECRETS_KEY),
+        description="Encrypts secrets and tokens at rest (AES-256-GCM): 32 bytes, "
+        "base64url. The built-in development key is refused in production.",
+    )
+    secrets_previous_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Earlier keys, comma-separated: they still decrypt what they sealed, so "
+        "the key can be rotated.",
+    )
+    token_refresher: Literal["local", "oauth"] | None = Field(
+        None,
+        description="Renewing social platforms' OAuth tokens: `local` issues fake tokens, "
+        "`oauth` asks each platform's token endpoint; unset, `oauth` in production and "
+        "`local` elsewhere.",
+    )
+    oauth_linkedin_token_url: str = Field(
+        "https://www.linkedin.com/oauth/v2/accessToken",
+        description="LinkedIn's token endpoint (https:// in production).",
+    )
+    oauth_linkedin_client_id: str = Field(
+        "", description="LinkedIn OAuth client id (with the secret: refreshes LinkedIn)."
+    )
+    oauth_linkedin_client_secret: SecretStr | None = Field(
+        None, description="LinkedIn OAuth client secret."
+    )
+    oauth_linkedin_client_auth: Literal["basic", "body"] = Field(
+        "body", description="How the client authenticates: HTTP Basic or in the form body."
+    )
+    oauth_twitter_token_url: str = Field(
+        "https://api.x.com/2/oauth2/token",
+        description="X (Twitter)'s token endpoint (https:// in production).",
+    )
+    oauth_twitter_client_id: str = Field(
+        "", description="X OAuth client id (with the secret: refreshes X)."
+    )
+    oauth_twitter_client_secret: SecretStr | None = Field(
+        None, description="X OAuth client secret."
+    )
+    oauth_twitter_client_auth: Literal["basic", "body"] = Field(
+        "basic", description="How the client authenticates: HTTP Basic or in the form body."
+    )
+    oauth_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="Timeout of one call to a token endpoint."
+    )
+    id_token_cert_url: str | None = Field(
+        None,
+        description="Where firebase-admin fetches the certificates of ID tokens (tests and "
+        "`make serve` point it at a local server; unset: Google's).",
+    )
+    check_revoked_tokens: bool | None = Field(
+        None,
+        description="Look each staff caller's account up (one Firebase Auth call per "
+        "request), so a removed, demoted or disabled member's token stops working at once. "
+        "Unset: on in production and under `make serve`, off otherwise.",
+    )
+    max_body_bytes: int = Field(
+        64 * 1024, description="Larger request bodies are refused with 413 before parsing."
+    )
+    click_link_max_age_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="How long the tracked links of marketing e-mail redirect; then "
+        "`track_click` answers with a page saying the link expired.",
+    )
+    trusted_proxies: int = Field(
+        default=1,
+        ge=0,
+        le=10,
+        description="Proxies in front of the functions that each append the address they "
+        "took the connection from to `X-Forwarded-For`: the client's address is the one the "
+        "outermost of them appended, counted from the right (whatever is left of it, the "
+        "caller wrote). 1 suits Cloud Functions (2nd gen) and Cloud Run, where only Google's "
+        "front end appends; 2 behind an external HTTPS load balancer; 0 trusts the header "
+        "not at all.",
+    )
+    webhooks_allow_loopback: bool = Field(
+        default=False,
+        description="Lets workflow webhooks call this machine (127.0.0.0/8, ::1, "
+        "localhost), for local receivers in tests and development; refused in production. "
+        "Private and link-local addresses are refused everywhere.",
+    )
 
     @model_validator(mode="after")
     def _no_local_secrets_in_production(self) -> Self:

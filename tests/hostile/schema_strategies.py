@@ -18,15 +18,18 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from shared.openapi.sharing import inline
+
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi.json"
 Hints = Mapping[str, Sequence[Any]]
 
 
 @cache
 def document() -> dict[str, Any]:
-    """The checked-in OpenAPI document (test_openapi proves it is current)."""
+    """The checked-in OpenAPI document (test_openapi proves it is current), with the
+    parameters and answers its operations share by ``$ref`` written into each of them."""
     loaded: dict[str, Any] = json.loads(OPENAPI.read_text(encoding="utf-8"))
-    return loaded
+    return inline(loaded)
 
 
 def operation(function: str, method: str = "post") -> dict[str, Any]:

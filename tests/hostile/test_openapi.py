@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from functions._http import MAX_JSON_DEPTH
 from shared.manifest import FUNCTIONS
-from shared.openapi import DEFAULT_PATH, MODELS, component_names, render
+from shared.openapi import DEFAULT_PATH, MODELS, build_inline, component_names, render
 from shared.settings import Settings
 
 
@@ -65,3 +66,43 @@ def test_documented_limits_are_the_enforced_ones() -> None:
         doc["x-max-body-bytes"],
         f"at most {MAX_JSON_DEPTH} levels deep" in doc["info"]["description"],
     )
+
+
+def _refs(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        own = [value["$ref"]] if isinstance(value.get("$ref"), str) else []
+        return own + [r for v in value.values() for r in _refs(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _refs(v)]
+    return []
+
+
+def test_shared_parameters_and_errors_are_written_once() -> None:
+    """Operations name their parameters and error answers by ``$ref``: each is written
+    once in components, every reference resolves and every component is used."""
+    doc = json.loads(render())
+    components = doc["components"]
+    ops = [op for ops in doc["paths"].values() for op in ops.values()]
+    inline = [p for op in ops for p in op["parameters"] if "$ref" not in p]
+    inline += [r for op in ops for r in op["responses"].values() if "content" in r]
+    assert [] == inline
+    refs = set(_refs(doc))
+    named = {
+        f"#/components/{kind}/{name}"
+        for kind in ("schemas", "parameters", "responses")
+        for name in components[kind]
+    }
+    assert (set(), set()) == (refs - named, {n for n in named if "schemas" not in n} - refs)
+    for kind in ("parameters", "responses"):
+        values = [json.dumps(v, sort_keys=True) for v in components[kind].values()]
+        assert len(values) == len(set(values)), kind
+
+
+def test_hostile_traffic_sees_every_operation_spelled_out() -> None:
+    """The hostile tests read each operation with its parameters and answers resolved:
+    exactly what the document says before sharing, so they draw the same requests."""
+    from tests.hostile import schema_strategies
+
+    assert build_inline()["paths"] == schema_strategies.document()["paths"]
+    ops = [op for ops in schema_strategies.document()["paths"].values() for op in ops.values()]
+    assert all({"name", "in"} <= set(p) for op in ops for p in op["parameters"])
