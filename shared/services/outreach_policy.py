@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from msgspec import Struct, field
+from msgspec import Struct, field, structs
 
-from shared.domain.common import stable_id
+from shared.domain.common import normalize_email, stable_id
 from shared.domain.company import Company
 from shared.domain.compliance import (
     Channel,
@@ -137,6 +137,10 @@ def send_marketing(
     """
     require_marketing_ready(company, outreach.channel)
     sid = send_id_for(outreach.key)
+    addressed = _addressed(outreach, sid)
+    if isinstance(addressed, SendResult):
+        return addressed
+    outreach = addressed
     record = _reserve(store, now, company, outreach, sid)
     if isinstance(record, SendResult):
         return record
@@ -151,6 +155,19 @@ def send_marketing(
     done = {"status": "sent", "provider_id": provider_id, "sent_at": now}
     write = Write(send_path(company.id, sid), done, "merge")
     return SendResult("sent", sid, provider_id=provider_id, message=message, writes=(write,))
+
+
+def _addressed(outreach: Outreach, sid: str) -> Outreach | SendResult:
+    """The message to the canonical form of its address, which suppressions and caps are
+    checked against and the mail goes to; an e-mail address that is not plain (a lead
+    stored as ``<jane@x.com>`` before addresses were read strictly) is not sent to."""
+    if outreach.channel != "email":
+        return outreach
+    try:
+        return structs.replace(outreach, to=normalize_email(outreach.to))
+    except ValueError:
+        log.warning("marketing send %s blocked: the address is not a plain one", sid)
+        return SendResult("blocked", sid, reason="not a plain e-mail address")
 
 
 def _reserve(

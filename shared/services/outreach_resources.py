@@ -93,6 +93,9 @@ def _derive_business(_s: DocumentStore, _staff: StaffIdentity, _scope: Scope, da
 
 
 def _derive_contact(_s: DocumentStore, _staff: StaffIdentity, _scope: Scope, data: Data) -> Data:
+    """The normalised e-mail on creation (create-only: a change keeps the stored one)."""
+    if "email_normalized" in data:
+        return {"source": "staff"}
     return {"email_normalized": normalize_email(str(data["email"])), "source": "staff"}
 
 

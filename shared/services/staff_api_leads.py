@@ -46,8 +46,11 @@ def lead_list_values(staff: StaffIdentity, args: Mapping[str, str]) -> dict[str,
 
 
 def derive_lead(_store: DocumentStore, staff: StaffIdentity, _scope: Scope, data: Data) -> Data:
-    """The normalised e-mail; on creation, the owner (a user's own leads are theirs)."""
-    derived: Data = {"email_normalized": normalize_email(str(data["email"]))}
+    """On creation, the normalised e-mail (the address is create-only, so a change keeps
+    the stored one) and the owner (a user's own leads are theirs)."""
+    derived: Data = {}
+    if "email_normalized" not in data:
+        derived["email_normalized"] = normalize_email(str(data["email"]))
     if "assigned_to" not in data:
         derived["assigned_to"] = staff.uid if staff.role is Role.USER else None
     return derived
