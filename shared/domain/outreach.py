@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared.domain.common import DeferredModel, Email, StoredModel, normalize_email, stable_id
+from shared.domain.consent import LawfulBasis, LawfulBasisRecord
 from shared.domain.outreach_keys import MessageStatus
 
 MAX_CUSTOM_COLUMNS = 30
@@ -102,6 +103,8 @@ class Contact(StoredModel):
     phone: str | None = None
     timezone: str | None = None
     custom_fields: dict[str, Any] = {}
+    # The basis for marketing e-mail to them (staff record it: an import's row, the API).
+    lawful_basis: LawfulBasisRecord | None = None
     source: str = "import"
     import_id: str | None = None
 
@@ -127,6 +130,7 @@ class ImportRow(DeferredModel):
     contact_last_name: Text = None
     contact_title: Text = None
     contact_phone: str | None = Field(default=None, max_length=40)
+    contact_lawful_basis: LawfulBasis | None = None
     custom_fields: dict[str, str] = Field(default={}, max_length=MAX_CUSTOM_COLUMNS)
 
     @field_validator("domain")
@@ -139,7 +143,9 @@ class ImportRow(DeferredModel):
     @model_validator(mode="after")
     def _contact_needs_email(self) -> Self:
         named = (self.contact_first_name, self.contact_last_name, self.contact_title)
-        if self.contact_email is None and any(named + (self.contact_phone,)):
+        if self.contact_email is None and any(
+            (*named, self.contact_phone, self.contact_lawful_basis)
+        ):
             raise ValueError("contact_email is required for a contact")
         return self
 

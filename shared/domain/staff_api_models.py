@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from shared.domain.common import Email, ShortText, StoredModel, as_utc
+from shared.domain.consent import LawfulBasis
 from shared.domain.content import ContentType
 from shared.domain.edits import DocId, EditModel, Tag
 from shared.domain.leads import InteractionStatus, InteractionType, LeadStatus
@@ -38,6 +39,8 @@ class LeadFields(EditModel):
     tags: list[Tag] = Field(default=[], max_length=MAX_TAGS)
     custom_fields: dict[str, Any] = Field(default={}, max_length=MAX_CUSTOM_FIELDS)
     do_not_contact: bool = False
+    # Marketing e-mail without the lead's consent (managers; stored with who and when).
+    lawful_basis: LawfulBasis | None = None
     # The lead's clock for SMS quiet hours and waits (None: the company's time zone).
     timezone: str | None = Field(default=None, max_length=64)
 

@@ -1,10 +1,12 @@
 """The one way marketing messages go out, for campaigns and workflows alike.
 
-``send_marketing`` refuses an address with a suppression on the channel, keeps the
-frequency cap per channel and address, holds SMS outside quiet hours on the recipient's
-clock (the caller defers, it never drops), refuses marketing e-mail from a company without
-a postal address, and adds what every marketing message carries (footer, unsubscribe
-link and headers, tracked links and open pixel; the SMS opt-out line).
+``send_marketing`` refuses a recipient the rule of ``shared.domain.consent`` keeps
+marketing from (do not contact; no consent or recorded basis), an address that is not
+plain or has a suppression on the channel, keeps the frequency cap per channel and
+address, holds SMS outside quiet hours on the recipient's clock (the caller defers, it
+never drops), refuses marketing e-mail from a company without a postal address, and
+adds what every marketing message carries (footer, unsubscribe link and headers,
+tracked links and open pixel; the SMS opt-out line).
 
 A send is reserved before it goes out: one commit creates its record
 (``companies/{c}/outreach_sends/{id}``, the id derived from the idempotency key) and counts
@@ -36,6 +38,7 @@ from shared.domain.compliance import (
     zone_of,
 )
 from shared.domain.compliance_content import marketing_email, marketing_sms
+from shared.domain.consent import send_refusal
 from shared.domain.tracking import LinkSigner
 from shared.errors import AlreadyExists, Contention, DomainError, Refused, Transient
 from shared.ports import (
@@ -56,9 +59,9 @@ RESERVE_ATTEMPTS = 3
 
 class Outreach(Struct, frozen=True):
     """One marketing message to send: ``key`` is its idempotency key, ``recipient`` the
-    lead or contact it goes to (its time zone), ``refs`` what it belongs to (``lead_id``,
-    ``contact_id``, ``campaign_id``, ``message_id``, ``interaction``: the timeline entry's
-    path, workflow ids), kept on the send record for tracking."""
+    lead or contact it goes to (its consent, its time zone), ``refs`` what it belongs to
+    (``lead_id``, ``contact_id``, ``campaign_id``, ``message_id``, ``interaction``: the
+    timeline entry's path, workflow ids), kept on the send record for tracking."""
 
     channel: Channel
     to: str
@@ -137,10 +140,10 @@ def send_marketing(
     """
     require_marketing_ready(company, outreach.channel)
     sid = send_id_for(outreach.key)
-    addressed = _addressed(outreach, sid)
-    if isinstance(addressed, SendResult):
-        return addressed
-    outreach = addressed
+    allowed = _allowed(outreach, sid)
+    if isinstance(allowed, SendResult):
+        return allowed
+    outreach = allowed
     record = _reserve(store, now, company, outreach, sid)
     if isinstance(record, SendResult):
         return record
@@ -157,10 +160,16 @@ def send_marketing(
     return SendResult("sent", sid, provider_id=provider_id, message=message, writes=(write,))
 
 
-def _addressed(outreach: Outreach, sid: str) -> Outreach | SendResult:
-    """The message to the canonical form of its address, which suppressions and caps are
-    checked against and the mail goes to; an e-mail address that is not plain (a lead
+def _allowed(outreach: Outreach, sid: str) -> Outreach | SendResult:
+    """Blocked when the recipient may not get marketing on the channel (the rule of
+    ``shared.domain.consent``: asked not to be contacted, no consent or recorded basis);
+    else the message to the canonical form of its address, which suppressions and caps
+    are checked against and the mail goes to. An e-mail address that is not plain (a lead
     stored as ``<jane@x.com>`` before addresses were read strictly) is not sent to."""
+    refusal = send_refusal(outreach.recipient, "marketing", outreach.channel)
+    if refusal is not None:
+        log.info("marketing send %s blocked: %s", sid, refusal)
+        return SendResult("blocked", sid, reason=refusal)
     if outreach.channel != "email":
         return outreach
     try:

@@ -23,6 +23,7 @@ from shared.domain.compliance import (
     normalize_phone,
     suppression_id,
 )
+from shared.domain.consent import LawfulBasis, recorded_basis
 from shared.domain.edits import DocId, EditModel
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.outreach import (
@@ -65,6 +66,8 @@ class ContactFields(EditModel):
     phone: str | None = Field(default=None, max_length=40)
     timezone: str | None = Field(default=None, max_length=64)
     custom_fields: dict[str, Any] = Field(default={}, max_length=MAX_CUSTOM_COLUMNS)
+    # Marketing e-mail to them without consent (stored with who set it and when).
+    lawful_basis: LawfulBasis | None = None
 
 
 _EMAIL: TypeAdapter[str] = TypeAdapter(Email)
@@ -92,11 +95,13 @@ def _derive_business(_s: DocumentStore, _staff: StaffIdentity, _scope: Scope, da
     return {"name_normalized": normalize_business_name(str(data["name"])), "source": "staff"}
 
 
-def _derive_contact(_s: DocumentStore, _staff: StaffIdentity, _scope: Scope, data: Data) -> Data:
-    """The normalised e-mail on creation (create-only: a change keeps the stored one)."""
+def _derive_contact(_s: DocumentStore, staff: StaffIdentity, _scope: Scope, data: Data) -> Data:
+    """The normalised e-mail on creation (create-only: a change keeps the stored one); a
+    lawful basis just set, as the record of who set it and when."""
+    derived = recorded_basis(staff, data) | {"source": "staff"}
     if "email_normalized" in data:
-        return {"source": "staff"}
-    return {"email_normalized": normalize_email(str(data["email"])), "source": "staff"}
+        return derived
+    return derived | {"email_normalized": normalize_email(str(data["email"]))}
 
 
 def _derive_suppression(
