@@ -29,6 +29,7 @@ from shared.domain.intake import (
     new_lead,
     rate_windows,
     spam_reason,
+    submitted,
 )
 from shared.domain.leads import (
     Interaction,
@@ -230,7 +231,12 @@ def _save_lead(
         body=sub.message,
         created_at=now,
         updated_at=now,
-        metadata={"form_id": sub.form_id, "page_url": sub.page_url, "ip": ip},
+        metadata={
+            "form_id": sub.form_id,
+            "page_url": sub.page_url,
+            "ip": ip,
+            "submitted": submitted(sub, ip, now),
+        },
     )
     store.commit(
         [
