@@ -20,7 +20,7 @@ from typing import Any
 
 from msgspec import structs
 
-from shared.domain.common import normalize_email, stable_id
+from shared.domain.common import normalize_email, one_line, stable_id
 from shared.errors import AlreadyExists, InvalidInput, Transient
 from shared.ports import SEND_HEADER, DocumentStore, Messenger, OutboundMessage, Write
 from shared.settings import Settings, get_settings
@@ -48,10 +48,12 @@ def message_id(message: OutboundMessage, sender: str) -> str:
     return f"<{stable_id(message.idempotency_key, length=32)}@{domain}>"
 
 
-def addressed(message: OutboundMessage) -> OutboundMessage:
-    """The message to the canonical form of its e-mail address: the last check before
-    any mail (transactional too) leaves, so nothing goes to ``<jane@x.com>`` or
-    ``"Jane" <jane@x.com>``, which no suppression or key was compared with.
+def outgoing(message: OutboundMessage) -> OutboundMessage:
+    """The message as it may leave: the last check before any mail (transactional too).
+    Its e-mail address in canonical form, so nothing goes to ``<jane@x.com>`` or
+    ``"Jane" <jane@x.com>``, which no suppression or key was compared with; its subject
+    on one header line (a name stored with a line break before names were checked would
+    inject a header, or make the mail library refuse the message).
 
     Raises:
         InvalidInput: the address is not a plain one (a refusal for good).
@@ -59,9 +61,10 @@ def addressed(message: OutboundMessage) -> OutboundMessage:
     if message.channel != "email":
         return message
     try:
-        return structs.replace(message, to=normalize_email(message.to))
+        to = normalize_email(message.to)
     except ValueError as err:
         raise InvalidInput(f"Not a plain e-mail address: {message.to[:100]!r}.") from err
+    return structs.replace(message, to=to, subject=one_line(message.subject))
 
 
 def _record(message: OutboundMessage, status: str, provider_id: str) -> dict[str, Any]:
@@ -86,7 +89,7 @@ class OutboxMessenger:
         self.store = store
 
     def send(self, message: OutboundMessage) -> str:
-        message = addressed(message)
+        message = outgoing(message)
         path = outbox_path(message.idempotency_key)
         provider_id = f"outbox-{path.rpartition('/')[2]}"
         try:
@@ -108,7 +111,7 @@ class SmtpMessenger:
     def send(self, message: OutboundMessage) -> str:
         if message.channel != "email":
             raise InvalidInput(f"The SMTP backend cannot send {message.channel} messages.")
-        message = addressed(message)
+        message = outgoing(message)
         path = outbox_path(message.idempotency_key)
         sent = self.store.get_all([path])[0].data
         if sent is not None and sent.get("status") == "sent":

@@ -2,10 +2,12 @@
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core.core_schema import CoreSchema, no_info_after_validator_function
 
 
 def utcnow() -> datetime:
@@ -93,7 +95,65 @@ Email = Annotated[
     AfterValidator(normalize_email),
     WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
 ]
-ShortText = Annotated[str, Field(max_length=500)]
+
+
+# Names, subjects and URLs end in headers (a mail's Subject, a redirect's Location): a
+# line break there injects a header ("Jane\r\nBcc: ...") or makes the library refuse the
+# message after the data was stored. So such text is one line where it is typed: no C0 or
+# C1 control character, DEL, or Unicode line or paragraph separator.
+ONE_LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
+URL_PATTERN = r"^[^\s\u0000-\u001f\u007f-\u009f]*$"
+
+
+def _is_control(c: str) -> bool:
+    return ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029"
+
+
+def is_one_line(text: str) -> bool:
+    return not any(_is_control(c) for c in text)
+
+
+def one_line(text: str) -> str:
+    """Text stored before it was checked, made one header line on its way out: line
+    breaks and other control characters become spaces."""
+    return " ".join("".join(" " if _is_control(c) else c for c in text).split())
+
+
+def _single_line(text: str) -> str:
+    if not is_one_line(text):
+        raise ValueError("must be one line, without line breaks or control characters")
+    return text
+
+
+def is_header_url(text: str) -> bool:
+    """Whether ``text`` can be a Location header as it is: no blanks or controls."""
+    return not any(c.isspace() or _is_control(c) for c in text)
+
+
+def _header_url(text: str) -> str:
+    if not is_header_url(text):
+        raise ValueError("not a URL: it has spaces, line breaks or control characters")
+    return text
+
+
+class _TextRule:
+    """An ``Annotated`` marker: a check after the string's own (its length first, so that
+    error reads as usual), and the pattern it keeps, in the JSON schema."""
+
+    def __init__(self, check: Callable[[str], str], pattern: str) -> None:
+        self.check, self.pattern = check, pattern
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> CoreSchema:
+        return no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: Any) -> dict[str, Any]:
+        return {**handler(schema), "pattern": self.pattern}
+
+
+ONE_LINE = _TextRule(_single_line, ONE_LINE_PATTERN)
+ShortText = Annotated[str, Field(max_length=500), ONE_LINE]
+# A URL that may end in a Location header (a form's redirect, the thank-you page).
+HeaderUrl = Annotated[str, Field(max_length=2000), _TextRule(_header_url, URL_PATTERN)]
 
 
 def is_reserved_name(value: str) -> bool:

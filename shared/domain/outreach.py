@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from shared.domain.common import DeferredModel, Email, StoredModel, normalize_email, stable_id
+from shared.domain.common import (
+    ONE_LINE,
+    DeferredModel,
+    Email,
+    StoredModel,
+    normalize_email,
+    stable_id,
+)
 from shared.domain.consent import LawfulBasis, LawfulBasisRecord
 from shared.domain.outreach_keys import MessageStatus
 
@@ -109,7 +116,9 @@ class Contact(StoredModel):
     import_id: str | None = None
 
 
-Text = Annotated[str | None, Field(max_length=200)]
+# Labels that may end in a subject ({{ contact.first_name }}, {{ business.name }}).
+Label = Annotated[str, Field(max_length=200), ONE_LINE]
+Text = Label | None
 
 
 class ImportRow(DeferredModel):
@@ -118,7 +127,7 @@ class ImportRow(DeferredModel):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid", frozen=True)
 
-    business_name: str = Field(min_length=1, max_length=200)
+    business_name: Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]
     domain: str | None = Field(default=None, max_length=2000)
     industry: Text = None
     city: Text = None

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from msgspec import Struct, field, structs
 
-from shared.domain.common import normalize_email, stable_id
+from shared.domain.common import normalize_email, one_line, stable_id
 from shared.domain.company import Company
 from shared.domain.compliance import (
     Channel,
@@ -303,11 +303,3 @@ def _compose(links: LinkSigner, company: Company, outreach: Outreach, sid: str) 
         "email", outreach.to, one_line(outreach.subject), content.body, outreach.key,
         headers, content.html,
     )  # fmt: skip
-
-
-def one_line(text: str) -> str:
-    """A subject as one header line: line breaks and other control characters (a lead's
-    name "Jane\r\nBcc: ..." filled into "Hi {name}") become spaces, so the message can be
-    built at all (the mail library refuses a header with a line break) and nothing can be
-    injected into the headers."""
-    return " ".join("".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text).split())

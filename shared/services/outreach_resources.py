@@ -10,11 +10,11 @@ out (suppressions) and the outreach messages.
 The list queries are written out literally so ``tests/unit/test_indexes.py`` can read them.
 """
 
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
-from shared.domain.common import Email, normalize_email
+from shared.domain.common import ONE_LINE, Email, normalize_email
 from shared.domain.compliance import (
     Channel,
     Suppression,
@@ -30,6 +30,7 @@ from shared.domain.outreach import (
     MAX_CUSTOM_COLUMNS,
     Business,
     Contact,
+    Label,
     OutreachMessage,
     business_id,
     contact_id,
@@ -43,11 +44,12 @@ from shared.services.staff_api import ResourceSpec, enum_values
 
 
 class BusinessFields(EditModel):
-    name: str = Field(default="", min_length=1, max_length=200)  # create only, with domain
+    # create only, with domain
+    name: Annotated[str, Field(min_length=1, max_length=200), ONE_LINE] = ""
     domain: str | None = Field(default=None, max_length=2000)
-    industry: str | None = Field(default=None, max_length=200)
-    city: str | None = Field(default=None, max_length=200)
-    country: str | None = Field(default=None, max_length=200)
+    industry: Label | None = None
+    city: Label | None = None
+    country: Label | None = None
     phone: str | None = Field(default=None, max_length=40)
     timezone: str | None = Field(default=None, max_length=64)
     custom_fields: dict[str, Any] = Field(default={}, max_length=MAX_CUSTOM_COLUMNS)
@@ -60,9 +62,9 @@ class BusinessFields(EditModel):
 class ContactFields(EditModel):
     email: Email = ""  # create only: the id is derived from it
     business_id: DocId | None = None
-    first_name: str | None = Field(default=None, max_length=200)
-    last_name: str | None = Field(default=None, max_length=200)
-    title: str | None = Field(default=None, max_length=200)
+    first_name: Label | None = None
+    last_name: Label | None = None
+    title: Label | None = None
     phone: str | None = Field(default=None, max_length=40)
     timezone: str | None = Field(default=None, max_length=64)
     custom_fields: dict[str, Any] = Field(default={}, max_length=MAX_CUSTOM_COLUMNS)

@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 from typing import Any
+from urllib.parse import quote
 
 from shared.domain.common import NOT_AN_ADDRESS
 from shared.domain.leads import lead_id_for
@@ -221,3 +222,22 @@ def test_consent_evidence_only_adds(db: Any, function_client: Any) -> None:
     assert [None, True, None] == [
         (i["metadata"]["submitted"].get("consent") or {}).get("given") for i in submissions(db)
     ]
+
+
+def test_a_redirect_url_with_a_line_break_is_a_400_and_stores_nothing(
+    db: Any, function_client: Any
+) -> None:
+    """A Location header cannot carry a line break: the post is refused before anything
+    is stored (it was a 500 after the lead was written), for a redirect the company
+    allows as for any other."""
+    seed_company(db)
+    client = function_client("lead_intake")
+    for url in (f"{SITE}/thanks\r\nSet-Cookie: x=1", f"{SITE}/a\nb", f"{SITE}/a b", "\x00"):
+        body = f"form_key={KEY}&email=bob%40example.com&redirect_url={quote(url)}"
+        res = client.post("/", data=body, headers={"Content-Type": FORM})
+        assert 400 == res.status_code, (url, res.status_code)
+        assert "redirect_url" in res.get_json()["error"]["details"]["fields"]
+    assert ({}, {}) == (docs(db, "companies/acme/leads"), docs(db, "companies/acme/rate_limits"))
+    ok = f"form_key={KEY}&email=bob%40example.com&redirect_url={quote(SITE + '/thanks?a=1')}"
+    res = client.post("/", data=ok, headers={"Content-Type": FORM})
+    assert (303, f"{SITE}/thanks?a=1") == (res.status_code, res.headers["Location"])
