@@ -208,3 +208,17 @@ def test_a_lead_stored_with_a_bracketed_address_can_still_be_edited(
     api, manager = function_client("staff_api"), staff_auth("acme", "manager")
     res = api.patch("/companies/acme/leads/angle", json={"status": "lost"}, headers=manager)
     assert (200, "lost") == (res.status_code, res.get_json()["status"])
+
+
+def test_an_invitation_takes_only_a_plain_address(
+    db: Any, function_client: Any, staff_auth: Any, auth_emulator: Any
+) -> None:
+    """Inviting staff reads the address the same way: not plain is a 400, and neither an
+    Auth account nor a profile nor a mail is made."""
+    seed_company(db)
+    admin = staff_auth("acme", "admin")
+    users = function_client("company_users")
+    for address in ("<sam@acme.example>", '"Sam" <sam@acme.example>'):
+        res = users.post("/companies/acme/users", json={"email": address}, headers=admin)
+        assert "not a valid email address" in refused_field(res, "email"), address
+    assert ({}, {}) == (docs(db, "companies/acme/users"), docs(db, "outbox"))
