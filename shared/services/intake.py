@@ -231,12 +231,8 @@ def _save_lead(
         body=sub.message,
         created_at=now,
         updated_at=now,
-        metadata={
-            "form_id": sub.form_id,
-            "page_url": sub.page_url,
-            "ip": ip,
-            "submitted": submitted(sub, ip, now),
-        },
+        metadata={"form_id": sub.form_id, "page_url": sub.page_url, "ip": ip}
+        | {"submitted": submitted(sub, ip, now)},
     )
     store.commit(
         [
