@@ -17,7 +17,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from shared.domain.common import DeferredModel
 from shared.domain.identity import Role, StaffIdentity
 
 MessageKind = Literal["marketing", "transactional"]
@@ -34,29 +33,24 @@ class LawfulBasis(StrEnum):
     EXISTING_CUSTOMER = "existing_customer"
 
 
-class LawfulBasisRecord(DeferredModel):
-    """A lawful basis as stored on a lead or contact: which, by whom, when."""
-
-    basis: LawfulBasis
-    set_by: str
-    set_at: datetime
-
-
 def lawful_basis_record(basis: str, by: str, at: datetime) -> dict[str, Any]:
-    """The record of ``by`` setting ``basis`` at ``at`` (ValueError: not a basis)."""
+    """The record of ``by`` setting ``basis`` at ``at``, as a lead or contact keeps it
+    (ValueError: not a basis)."""
     return {"basis": LawfulBasis(basis).value, "set_by": by, "set_at": at}
 
 
 def recorded_basis(staff: StaffIdentity, data: Mapping[str, Any]) -> dict[str, Any]:
-    """A lawful basis a staff write sets (a bare value: a stored one is a record already),
-    as the record of ``staff`` setting it at the write's ``updated_at``. Marketing without
-    consent is a decision a manager or admin takes and answers for.
+    """A lawful basis a staff write sets, as the record of ``staff`` setting it at the
+    write's ``updated_at``. Marketing without consent is a decision a manager or admin
+    takes and answers for. Only a value the write's fields model read (a ``LawfulBasis``)
+    is one being set: a stored one reads back as a record, or as plain text when written
+    around the API, and is left as it is (no one is made its author by another edit).
 
     Raises:
         PermissionDenied: a user (the role) sets one.
     """
     basis = data.get("lawful_basis")
-    if not isinstance(basis, str):
+    if not isinstance(basis, LawfulBasis):
         return {}
     staff.require_role(Role.MANAGER)
     return {"lawful_basis": lawful_basis_record(basis, staff.uid, data["updated_at"])}

@@ -17,7 +17,6 @@ from shared.domain.common import (
     normalize_email,
     stable_id,
 )
-from shared.domain.consent import LawfulBasisRecord
 
 MAX_CUSTOM_FIELDS = 20
 MAX_CUSTOM_VALUE = 1000
@@ -150,8 +149,9 @@ class Lead(StoredModel):
     first_touch: Touch = Field(default_factory=Touch)
     last_touch: Touch = Field(default_factory=Touch)
     consent: Consent = Field(default_factory=Consent)
-    # A basis for marketing e-mail other than consent, recorded by a manager.
-    lawful_basis: LawfulBasisRecord | None = None
+    # A basis for marketing e-mail other than consent, as a manager recorded it
+    # (shared.domain.consent: basis, set_by, set_at); read as stored, checked where used.
+    lawful_basis: dict[str, Any] | str | None = None
     do_not_contact: bool = False
     submission_count: int = 0
     referred_by: str | None = None

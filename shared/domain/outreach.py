@@ -25,7 +25,7 @@ from shared.domain.common import (
     normalize_email,
     stable_id,
 )
-from shared.domain.consent import LawfulBasis, LawfulBasisRecord
+from shared.domain.consent import LawfulBasis
 from shared.domain.outreach_keys import MessageStatus
 
 MAX_CUSTOM_COLUMNS = 30
@@ -110,8 +110,9 @@ class Contact(StoredModel):
     phone: str | None = None
     timezone: str | None = None
     custom_fields: dict[str, Any] = {}
-    # The basis for marketing e-mail to them (staff record it: an import's row, the API).
-    lawful_basis: LawfulBasisRecord | None = None
+    # The basis for marketing e-mail to them, as staff recorded it (an import's row, the
+    # API: shared.domain.consent); read as stored, checked where it is used.
+    lawful_basis: dict[str, Any] | str | None = None
     source: str = "import"
     import_id: str | None = None
 

@@ -69,6 +69,22 @@ def test_a_leads_campaign_mails_only_consent_or_a_basis_a_manager_recorded(
     }
 
 
+def test_another_edit_records_no_basis_and_needs_no_manager(
+    db: Any, function_client: Any, staff_auth: Any
+) -> None:
+    """A user's edit of their lead leaves its basis as it is: a user may edit a lead whose
+    basis a manager recorded, and a value written around the API stays unrecorded (no
+    one is made its author)."""
+    seed_company(db)
+    seed_lead(db, 0, consent=False, assigned_to="u-user", lawful_basis="legitimate_interest")
+    user = staff_auth("acme", "user", uid="u-user")
+    res = function_client("staff_api").patch(
+        "/companies/acme/leads/l0", json={"status": "contacted"}, headers=user
+    )
+    assert 200 == res.status_code, res.get_json()
+    assert "legitimate_interest" == res.get_json()["lawful_basis"]
+
+
 def test_consent_withdrawn_after_the_start_stops_the_send(
     db: Any, queue: FakeTaskQueue, function_client: Any, staff_auth: Any
 ) -> None:
@@ -143,7 +159,8 @@ def test_cold_outreach_needs_a_basis_recorded_on_the_contact(
     db: Any, queue: FakeTaskQueue, function_client: Any, staff_auth: Any
 ) -> None:
     """A manager's import records a lawful basis on the contacts whose row names one
-    (with who and when); the cold outreach campaign mails only those."""
+    (with who and when), as the staff API does on a contact a manager adds; the cold
+    outreach campaign mails only those."""
     seed_company(db)
     manager = staff_auth("acme", "manager", uid="u-manager")
     csv = (
@@ -158,6 +175,18 @@ def test_cold_outreach_needs_a_basis_recorded_on_the_contact(
     contacts = {c["email"]: c for c in docs(db, "companies/acme/outreach_contacts").values()}
     recorded = contacts["ann@acme.example"]["lawful_basis"]
     assert ("legitimate_interest", "u-manager") == (recorded["basis"], recorded["set_by"])
+    dora = {
+        "email": "dora@cog.example",
+        "first_name": "Dora",
+        "lawful_basis": "legitimate_interest",
+    }
+    made = function_client("staff_api").post(
+        "/companies/acme/outreach_contacts", json=dora, headers=manager
+    )
+    assert ("u-manager", "legitimate_interest") == (
+        made.get_json()["lawful_basis"]["set_by"],
+        made.get_json()["lawful_basis"]["basis"],
+    )
     template = {"subject": "Hello", "body": "Dear {{ contact.first_name }}"}
     target = {"audience": "contacts"}
     send_campaign(
@@ -169,7 +198,7 @@ def test_cold_outreach_needs_a_basis_recorded_on_the_contact(
         target=target,
         template=template,
     )
-    assert ["ann@acme.example"] == outbox(db)
+    assert ["ann@acme.example", "dora@cog.example"] == outbox(db)
 
 
 def test_a_review_request_is_transactional_but_respects_do_not_contact(

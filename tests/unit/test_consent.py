@@ -11,6 +11,7 @@ from shared.domain.consent import (
     DO_NOT_CONTACT,
     NO_CONSENT,
     NO_TEXT_CONSENT,
+    LawfulBasis,
     recorded_basis,
     send_refusal,
 )
@@ -57,10 +58,12 @@ def test_transactional_messages_skip_consent_never_do_not_contact() -> None:
 
 def test_a_basis_is_recorded_with_who_and_when_and_only_by_managers() -> None:
     manager, user = (StaffIdentity(f"u-{r}", "acme", r) for r in (Role.MANAGER, Role.USER))
-    body = {"lawful_basis": "existing_customer", "updated_at": T0}
+    body = {"lawful_basis": LawfulBasis.EXISTING_CUSTOMER, "updated_at": T0}
     assert {
         "lawful_basis": {"basis": "existing_customer", "set_by": "u-manager", "set_at": T0}
     } == (recorded_basis(manager, body))
     assert {} == recorded_basis(user, {**BASIS, "updated_at": T0})  # stored: not set now
+    # Text written around the API is not a record, and another edit does not make one.
+    assert {} == recorded_basis(manager, {"lawful_basis": "existing_customer", "updated_at": T0})
     with pytest.raises(PermissionDenied):
         recorded_basis(user, body)
