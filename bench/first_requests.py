@@ -266,7 +266,8 @@ def _sent_email(stack: BenchStack, n: int) -> Sent:
     from shared.services.outreach_policy import Outreach, links_from_settings, send_marketing
 
     email = f"reader{n}@example.com"
-    lead_id = seed_lead(stack.db, email)
+    consent = {"given": True}  # marketing reaches only people who consented
+    lead_id = seed_lead(stack.db, email, consent=consent)
     store = bootstrap.document_store()
     outreach = Outreach(
         "email",
@@ -274,7 +275,7 @@ def _sent_email(stack: BenchStack, n: int) -> Sent:
         "Spring offers",
         "Our spring offer: https://www.acme-plumbing.example/spring?ref=mail",
         key=f"bench-mail-{n}",
-        recipient={"id": lead_id, "email": email},
+        recipient={"id": lead_id, "email": email, "consent": consent},
         refs={"lead_id": lead_id},
     )
     when = datetime.now(UTC) - timedelta(minutes=2)  # a person reads it, not a scanner

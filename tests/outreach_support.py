@@ -112,6 +112,7 @@ def new_env(leads: int = 3, **settings: Any) -> Env:
             "name": f"Pat{i} Doe",
             "phone": f"+3360000000{i}",
             "status": "new",
+            "consent": {"given": True},  # marketing reaches only people who consented
         }
         env.seed(f"companies/{COMPANY}/leads/l{i}", lead)
     return env

@@ -119,7 +119,9 @@ def new_env(**lead: Any) -> Env:
     env = Env()
     settings = {"time_zone": "Europe/Paris", "postal_address": "1 Quai de la Gare, Paris"}
     env.seed("companies/acme", {"name": "Acme Plumbing", "settings": settings})
-    env.seed(LEAD, {"email": "jane@example.com", "name": "Jane Doe", "status": "new", **lead})
+    jane = {"email": "jane@example.com", "name": "Jane Doe", "status": "new"}
+    # Marketing (a workflow's messages) reaches only people with consent on record.
+    env.seed(LEAD, {**jane, "consent": {"given": True}, **lead})
     return env
 
 

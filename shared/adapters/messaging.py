@@ -18,7 +18,9 @@ from email import policy
 from email.message import EmailMessage
 from typing import Any
 
-from shared.domain.common import stable_id
+from msgspec import structs
+
+from shared.domain.common import normalize_email, one_line, stable_id
 from shared.errors import AlreadyExists, InvalidInput, Transient
 from shared.ports import SEND_HEADER, DocumentStore, Messenger, OutboundMessage, Write
 from shared.settings import Settings, get_settings
@@ -46,6 +48,25 @@ def message_id(message: OutboundMessage, sender: str) -> str:
     return f"<{stable_id(message.idempotency_key, length=32)}@{domain}>"
 
 
+def outgoing(message: OutboundMessage) -> OutboundMessage:
+    """The message as it may leave: the last check before any mail (transactional too).
+    Its e-mail address in canonical form, so nothing goes to ``<jane@x.com>`` or
+    ``"Jane" <jane@x.com>``, which no suppression or key was compared with; its subject
+    on one header line (a name stored with a line break before names were checked would
+    inject a header, or make the mail library refuse the message).
+
+    Raises:
+        InvalidInput: the address is not a plain one (a refusal for good).
+    """
+    if message.channel != "email":
+        return message
+    try:
+        to = normalize_email(message.to)
+    except ValueError as err:
+        raise InvalidInput(f"Not a plain e-mail address: {message.to[:100]!r}.") from err
+    return structs.replace(message, to=to, subject=one_line(message.subject))
+
+
 def _record(message: OutboundMessage, status: str, provider_id: str) -> dict[str, Any]:
     return {
         "channel": message.channel,
@@ -68,6 +89,7 @@ class OutboxMessenger:
         self.store = store
 
     def send(self, message: OutboundMessage) -> str:
+        message = outgoing(message)
         path = outbox_path(message.idempotency_key)
         provider_id = f"outbox-{path.rpartition('/')[2]}"
         try:
@@ -89,6 +111,7 @@ class SmtpMessenger:
     def send(self, message: OutboundMessage) -> str:
         if message.channel != "email":
             raise InvalidInput(f"The SMTP backend cannot send {message.channel} messages.")
+        message = outgoing(message)
         path = outbox_path(message.idempotency_key)
         sent = self.store.get_all([path])[0].data
         if sent is not None and sent.get("status") == "sent":

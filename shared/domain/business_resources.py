@@ -11,12 +11,16 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, field_validator
 
-from shared.domain.common import DocumentId, Email, RequestModel, StoredModel, stable_id
+from shared.domain.common import DocumentId, Email, RequestModel, ShortText, StoredModel, stable_id
 from shared.domain.edits import EditModel, Tag
 from shared.domain.leads import Utm
 
 MAX_TAGS = 20
-FileUrl = Annotated[str, Field(max_length=2000, pattern=r"^https?://[^\s/?#]+[^\s]*$")]
+# The download answers with it as its Location header: no blanks or control characters.
+_NOT_IN_URL = r"\s\x00-\x1f\x7f-\x9f"
+FileUrl = Annotated[
+    str, Field(max_length=2000, pattern=rf"^https?://[^{_NOT_IN_URL}/?#]+[^{_NOT_IN_URL}]*$")
+]
 
 
 class ResourceType(StrEnum):
@@ -51,7 +55,7 @@ class DownloadRequest(RequestModel):
     form_key: str = Field(min_length=3, max_length=200)
     resource_id: DocumentId
     email: Email
-    name: str | None = Field(default=None, max_length=500)
+    name: ShortText | None = None
     consent: bool = False
     consent_text: str | None = Field(default=None, max_length=2000)
     page_url: str | None = Field(default=None, max_length=2000)

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared.domain.campaign_keys import RecipientStatus
-from shared.domain.common import DeferredModel, DocumentId, StoredModel, as_utc
+from shared.domain.common import ONE_LINE, DeferredModel, DocumentId, StoredModel, as_utc
 from shared.domain.compliance import Channel
 from shared.domain.edits import DocId, EditModel, Tag
 from shared.domain.leads import LeadStatus
@@ -82,7 +82,7 @@ def _valid_template(value: str) -> str:
 class MessageTemplate(EditModel):
     """Sandboxed Jinja2 (``{{ contact.first_name }}``); ``subject`` is for e-mail."""
 
-    subject: str = Field(default="", max_length=300)
+    subject: Annotated[str, Field(max_length=300), ONE_LINE] = ""
     body: str = Field(min_length=1, max_length=20_000)
 
     _checked = field_validator("subject", "body")(classmethod(lambda cls, v: _valid_template(v)))

@@ -1,14 +1,13 @@
 """Building blocks shared by the domain models: timestamps, ids and e-mail addresses."""
 
 import hashlib
-import re
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
-
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+from pydantic_core.core_schema import CoreSchema, no_info_after_validator_function
 
 
 def utcnow() -> datetime:
@@ -20,33 +19,141 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# What an unquoted local part may hold (RFC 5322's atext, between dots), and a host name.
+_ATEXT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/=?^_`{|}~")
+_HOST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+NOT_AN_ADDRESS = "value is not a valid email address (the address alone, like jane@example.com)"
+
+
 def normalize_email(value: str) -> str:
-    """Lower case and trimmed: the key leads are deduplicated by."""
-    return value.strip().lower()
+    """The one way an e-mail address is read, wherever it enters (forms, imports, the staff
+    API, suppressions, unsubscribe links, sends): a plain ``local@host.tld`` with nothing
+    around it, in its canonical form (trimmed, lower case), which is what leads, contacts,
+    subscriptions and suppressions are keyed and compared by.
+
+    Raises:
+        ValueError: anything else. ``<jane@x.com>`` or ``"Jane" <jane@x.com>`` reach
+            jane@x.com through a mail server while a comparison sees another string (an
+            unsubscribed address got mail that way); so do quotes, comments, several
+            addresses, blanks or control characters inside, IP literals, a host without a
+            dot and non-ASCII look-alikes: none is a plain address.
+    """
+    address = value.strip()
+    local, at, host = address.lower().rpartition("@")
+    plain = address.isascii() and len(address) <= 254 and bool(at)
+    if not (plain and _is_local_part(local) and _is_host(host)):
+        raise ValueError(NOT_AN_ADDRESS)
+    return f"{local}@{host}"
+
+
+def _is_local_part(local: str) -> bool:
+    atoms = local.split(".")
+    return len(local) <= 64 and all(atoms) and all(c in _ATEXT for c in local if c != ".")
+
+
+def _is_host(host: str) -> bool:
+    labels = host.split(".")
+    top = labels[-1]
+    named = len(top) >= 2 and (top.isalpha() or top.startswith("xn--"))
+    return len(labels) >= 2 and named and all(_is_label(label) for label in labels)
+
+
+def _is_label(label: str) -> bool:
+    plain = 1 <= len(label) <= 63 and all(c in _HOST for c in label)
+    return plain and not label.startswith("-") and not label.endswith("-")
+
+
+def mailbox_of(value: str) -> str | None:
+    """The plain address a stored value names, as a mail server reads it: the value itself
+    when plain, else the one address of a ``Name <address>`` form; None for anything else.
+    Only for values stored before addresses were read strictly: an opt-out recorded from
+    them, or a comparison with them, must meet the address the mail really went to."""
+    try:
+        return normalize_email(value)
+    except ValueError:
+        pass
+    from email.utils import getaddresses
+
+    found = getaddresses([value])
+    try:
+        return normalize_email(found[0][1]) if len(found) == 1 else None
+    except ValueError:
+        return None
 
 
 def canonical_email(value: str) -> str:
     """The person behind an address: Gmail ignores dots and ``+tags`` (self-referral checks)."""
-    local, _, domain = normalize_email(value).partition("@")
+    local, _, domain = (mailbox_of(value) or value.strip().lower()).partition("@")
     local = local.split("+", 1)[0]
     if domain in ("gmail.com", "googlemail.com"):
         local, domain = local.replace(".", ""), "gmail.com"
     return f"{local}@{domain}"
 
 
-def _valid_email(value: str) -> str:
-    value = value.strip()
-    if len(value) > 254 or not _EMAIL.match(value):
-        raise ValueError("value is not a valid email address")
-    return value
-
-
 Email = Annotated[
     str,
-    AfterValidator(_valid_email),
+    AfterValidator(normalize_email),
     WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
 ]
-ShortText = Annotated[str, Field(max_length=500)]
+
+
+# Names, subjects and URLs end in headers (a mail's Subject, a redirect's Location): a
+# line break there injects a header ("Jane\r\nBcc: ...") or makes the library refuse the
+# message after the data was stored. So such text is one line where it is typed: no C0 or
+# C1 control character, DEL, or Unicode line or paragraph separator.
+ONE_LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
+URL_PATTERN = r"^[^\s\u0000-\u001f\u007f-\u009f]*$"
+
+
+def _is_control(c: str) -> bool:
+    return ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029"
+
+
+def is_one_line(text: str) -> bool:
+    return not any(_is_control(c) for c in text)
+
+
+def one_line(text: str) -> str:
+    """Text stored before it was checked, made one header line on its way out: line
+    breaks and other control characters become spaces."""
+    return " ".join("".join(" " if _is_control(c) else c for c in text).split())
+
+
+def _single_line(text: str) -> str:
+    if not is_one_line(text):
+        raise ValueError("must be one line, without line breaks or control characters")
+    return text
+
+
+def is_header_url(text: str) -> bool:
+    """Whether ``text`` can be a Location header as it is: no blanks or controls."""
+    return not any(c.isspace() or _is_control(c) for c in text)
+
+
+def _header_url(text: str) -> str:
+    if not is_header_url(text):
+        raise ValueError("not a URL: it has spaces, line breaks or control characters")
+    return text
+
+
+class _TextRule:
+    """An ``Annotated`` marker: a check after the string's own (its length first, so that
+    error reads as usual), and the pattern it keeps, in the JSON schema."""
+
+    def __init__(self, check: Callable[[str], str], pattern: str) -> None:
+        self.check, self.pattern = check, pattern
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> CoreSchema:
+        return no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: Any) -> dict[str, Any]:
+        return {**handler(schema), "pattern": self.pattern}
+
+
+ONE_LINE = _TextRule(_single_line, ONE_LINE_PATTERN)
+ShortText = Annotated[str, Field(max_length=500), ONE_LINE]
+# A URL that may end in a Location header (a form's redirect, the thank-you page).
+HeaderUrl = Annotated[str, Field(max_length=2000), _TextRule(_header_url, URL_PATTERN)]
 
 
 def is_reserved_name(value: str) -> bool:

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from shared.domain.common import DeferredModel, StoredModel, is_document_id
+from shared.domain.common import DeferredModel, HeaderUrl, StoredModel, is_document_id
 
 
 class CompanySettings(DeferredModel):
@@ -58,6 +58,14 @@ class CompanySettings(DeferredModel):
     consultation_reminder_hours: list[float] = Field(
         default_factory=lambda: [24.0, 1.0], max_length=5
     )
+
+
+class CompanySettingsFields(CompanySettings):
+    """Settings as admins write them: stricter where a value ends in a header. Stored
+    settings are read as ``CompanySettings``, so one written before a check was added
+    still loads (and is checked where it is used)."""
+
+    thank_you_url: HeaderUrl | None = None
 
 
 class SubscriptionStatus(StrEnum):

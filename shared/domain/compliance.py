@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.domain.common import StoredModel, normalize_email, stable_id
+from shared.domain.common import NOT_AN_ADDRESS, StoredModel, mailbox_of, stable_id
 from shared.errors import InvalidInput
 
 Channel = Literal["email", "sms"]
@@ -64,7 +64,19 @@ def normalize_phone(value: str) -> str:
 
 
 def normalize_address(channel: Channel, address: str) -> str:
-    return normalize_email(address) if channel == "email" else normalize_phone(address)
+    """The form suppressions and caps are keyed by: a number's digits; an e-mail's plain
+    address, where one stored before addresses were read strictly (``<jane@x.com>``)
+    counts as the address it reached, so its opt-out and its sends meet one record.
+
+    Raises:
+        ValueError: an e-mail value naming no address.
+    """
+    if channel == "sms":
+        return normalize_phone(address)
+    found = mailbox_of(address)
+    if found is None:
+        raise ValueError(NOT_AN_ADDRESS)
+    return found
 
 
 def address_id(channel: Channel, address: str) -> str:

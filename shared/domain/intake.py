@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from msgspec import Struct
 
@@ -12,6 +13,9 @@ from shared.domain.common import normalize_email, stable_id
 from shared.domain.company import CompanySettings
 from shared.domain.counters import allowances
 from shared.domain.leads import Consent, Lead, LeadSubmission, Touch
+
+# Custom fields a lead may gather from posts (staff may add more through the API).
+MAX_LEAD_CUSTOM_FIELDS = 50
 
 
 class SpamReason(StrEnum):
@@ -139,15 +143,17 @@ def new_lead(company_id: str, lead_id: str, sub: LeadSubmission, ip: str, now: d
 
 
 def merge_submission(lead: Lead, sub: LeadSubmission, ip: str, now: datetime) -> Lead:
-    """A repeat submission updates contact details and the last touch; status, first touch
-    and existing consent evidence are never overwritten (consent may be added, not
-    removed: withdrawing it is an explicit unsubscribe, not a form that left a box empty)."""
-    consent = lead.consent if lead.consent.given else consent_of(sub, ip, now)
+    """A repeat submission fills what the lead lacks and moves the last touch; nothing
+    the lead has is overwritten. Anyone can post anyone's address, so a post proves
+    nothing about who sent it: what it says differently stays on its own interaction
+    (``submitted``). Consent evidence only adds: a post gives consent a lead lacks, and a
+    form that left the box empty withdraws nothing (that is an explicit unsubscribe)."""
+    consent = consent_of(sub, ip, now) if sub.consent and not lead.consent.given else lead.consent
     return lead.model_copy(
         update={
-            "name": sub.name or lead.name,
-            "phone": sub.phone or lead.phone,
-            "custom_fields": {**lead.custom_fields, **sub.custom_fields},
+            "name": lead.name or sub.name,
+            "phone": lead.phone or sub.phone,
+            "custom_fields": _filled(lead.custom_fields, sub.custom_fields),
             "last_touch": touch_of(sub, now),
             "consent": consent,
             "submission_count": lead.submission_count + 1,
@@ -155,3 +161,22 @@ def merge_submission(lead: Lead, sub: LeadSubmission, ip: str, now: datetime) ->
             "last_engagement_at": now,
         }
     )
+
+
+def _filled(stored: dict[str, Any], sent: dict[str, str]) -> dict[str, Any]:
+    """The lead's custom fields with the blanks ``sent`` fills: new names only, while the
+    lead has fewer than ``MAX_LEAD_CUSTOM_FIELDS`` (posts cannot grow it without end)."""
+    filled = dict(stored)
+    for name, value in sent.items():
+        if name not in filled and value and len(filled) < MAX_LEAD_CUSTOM_FIELDS:
+            filled[name] = value
+    return filled
+
+
+def submitted(sub: LeadSubmission, ip: str, now: datetime) -> dict[str, Any]:
+    """What a submission said about the person, kept on its interaction: the lead keeps
+    what it had, so this is where a later post's details and consent evidence stay."""
+    values: dict[str, Any] = {"name": sub.name, "phone": sub.phone}
+    values |= {"custom_fields": dict(sub.custom_fields)} if sub.custom_fields else {}
+    values |= {"consent": consent_of(sub, ip, now).model_dump()} if sub.consent else {}
+    return {k: v for k, v in values.items() if v is not None}

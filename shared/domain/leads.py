@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from shared.domain.common import (
     DeferredModel,
     Email,
+    HeaderUrl,
     RequestModel,
     ShortText,
     StoredModel,
@@ -93,7 +94,7 @@ class LeadSubmission(RequestModel):
     website: str | None = Field(default=None, max_length=2000)
     # Milliseconds since the epoch when the form was rendered (set by the page's script).
     started_at: float | None = None
-    redirect_url: str | None = Field(default=None, max_length=2000)
+    redirect_url: HeaderUrl | None = None
     # Chosen by the client (a UUID made when the form is shown, or an Idempotency-Key
     # header): a retried post with the same id is stored once and answered as before.
     submission_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$")
@@ -148,6 +149,9 @@ class Lead(StoredModel):
     first_touch: Touch = Field(default_factory=Touch)
     last_touch: Touch = Field(default_factory=Touch)
     consent: Consent = Field(default_factory=Consent)
+    # A basis for marketing e-mail other than consent, as a manager recorded it
+    # (shared.domain.consent: basis, set_by, set_at); read as stored, checked where used.
+    lawful_basis: dict[str, Any] | str | None = None
     do_not_contact: bool = False
     submission_count: int = 0
     referred_by: str | None = None

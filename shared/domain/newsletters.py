@@ -21,7 +21,14 @@ from typing import Annotated, Literal
 from msgspec import Struct
 from pydantic import Field, field_validator
 
-from shared.domain.common import Email, RequestModel, StoredModel, normalize_email, stable_id
+from shared.domain.common import (
+    Email,
+    RequestModel,
+    ShortText,
+    StoredModel,
+    normalize_email,
+    stable_id,
+)
 from shared.errors import InvalidInput, Refused
 
 CONFIRM_TTL = timedelta(hours=48)
@@ -45,7 +52,7 @@ class SubscriptionStatus(StrEnum):
 class SignupRequest(RequestModel):
     form_key: str = Field(min_length=3, max_length=200)
     email: Email
-    name: str | None = Field(default=None, max_length=500)
+    name: ShortText | None = None
     frequency: Frequency = Frequency.WEEKLY
     topics: list[Topic] = Field(default=[], max_length=MAX_TOPICS)
     website: str | None = Field(default=None, max_length=2000)  # the honeypot

@@ -17,7 +17,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from shared.domain.common import DeferredModel, Email, StoredModel, normalize_email, stable_id
+from shared.domain.common import (
+    ONE_LINE,
+    DeferredModel,
+    Email,
+    StoredModel,
+    normalize_email,
+    stable_id,
+)
+from shared.domain.consent import LawfulBasis
 from shared.domain.outreach_keys import MessageStatus
 
 MAX_CUSTOM_COLUMNS = 30
@@ -102,11 +110,16 @@ class Contact(StoredModel):
     phone: str | None = None
     timezone: str | None = None
     custom_fields: dict[str, Any] = {}
+    # The basis for marketing e-mail to them, as staff recorded it (an import's row, the
+    # API: shared.domain.consent); read as stored, checked where it is used.
+    lawful_basis: dict[str, Any] | str | None = None
     source: str = "import"
     import_id: str | None = None
 
 
-Text = Annotated[str | None, Field(max_length=200)]
+# Labels that may end in a subject ({{ contact.first_name }}, {{ business.name }}).
+Label = Annotated[str, Field(max_length=200), ONE_LINE]
+Text = Label | None
 
 
 class ImportRow(DeferredModel):
@@ -115,7 +128,7 @@ class ImportRow(DeferredModel):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid", frozen=True)
 
-    business_name: str = Field(min_length=1, max_length=200)
+    business_name: Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]
     domain: str | None = Field(default=None, max_length=2000)
     industry: Text = None
     city: Text = None
@@ -127,6 +140,7 @@ class ImportRow(DeferredModel):
     contact_last_name: Text = None
     contact_title: Text = None
     contact_phone: str | None = Field(default=None, max_length=40)
+    contact_lawful_basis: LawfulBasis | None = None
     custom_fields: dict[str, str] = Field(default={}, max_length=MAX_CUSTOM_COLUMNS)
 
     @field_validator("domain")
@@ -139,7 +153,9 @@ class ImportRow(DeferredModel):
     @model_validator(mode="after")
     def _contact_needs_email(self) -> Self:
         named = (self.contact_first_name, self.contact_last_name, self.contact_title)
-        if self.contact_email is None and any(named + (self.contact_phone,)):
+        if self.contact_email is None and any(
+            (*named, self.contact_phone, self.contact_lawful_basis)
+        ):
             raise ValueError("contact_email is required for a contact")
         return self
 

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from shared.domain.common import Email, ShortText, StoredModel, as_utc
+from shared.domain.common import ONE_LINE, Email, ShortText, StoredModel, as_utc
+from shared.domain.consent import LawfulBasis
 from shared.domain.content import ContentType
 from shared.domain.edits import DocId, EditModel, Tag
 from shared.domain.leads import InteractionStatus, InteractionType, LeadStatus
@@ -38,6 +39,8 @@ class LeadFields(EditModel):
     tags: list[Tag] = Field(default=[], max_length=MAX_TAGS)
     custom_fields: dict[str, Any] = Field(default={}, max_length=MAX_CUSTOM_FIELDS)
     do_not_contact: bool = False
+    # Marketing e-mail without the lead's consent (managers; stored with who and when).
+    lawful_basis: LawfulBasis | None = None
     # The lead's clock for SMS quiet hours and waits (None: the company's time zone).
     timezone: str | None = Field(default=None, max_length=64)
 
@@ -140,7 +143,7 @@ Origin = Annotated[str, Field(max_length=200, pattern=r"^https?://[^/\s?#]+$")]
 class CompanyFields(EditModel):
     """What a company's admins may change; its id, form key and subscription are not."""
 
-    name: str = Field(default="", min_length=1, max_length=200)
+    name: Annotated[str, Field(min_length=1, max_length=200), ONE_LINE] = ""
     industry: ShortText | None = None
     website: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     logo_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
-from shared.domain.common import DeferredModel
+from shared.domain.common import ONE_LINE, DeferredModel
 from shared.domain.leads import LeadStatus
 from shared.domain.workflows_conditions import (
     MAX_CONDITIONS,
@@ -26,7 +26,7 @@ from shared.domain.workflows_conditions import (
 
 END = "end"
 MAX_STEPS = 50
-Text = Annotated[str, Field(min_length=1, max_length=500)]
+Text = Annotated[str, Field(min_length=1, max_length=500), ONE_LINE]
 
 
 # --- steps ---------------------------------------------------------------------------

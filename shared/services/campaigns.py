@@ -194,7 +194,7 @@ def preview(
         raise InvalidInput("The campaign has no template.", {"fields": {"template": "required"}})
     shown: list[dict[str, Any]] = []
     target = campaign.target.model_copy(update={"limit": limit})
-    for candidate in candidates(store, company.id, target):
+    for candidate in candidates(store, company.id, target, campaign.channel):
         recipient = Recipient(
             id=candidate.id,
             company_id=company.id,

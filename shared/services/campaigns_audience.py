@@ -18,6 +18,8 @@ from msgspec import Struct
 
 from shared.domain.campaign_keys import RecipientStatus, recipient_path
 from shared.domain.campaigns import Campaign, Recipient, SendState, TargetCriteria
+from shared.domain.compliance import Channel
+from shared.domain.consent import send_refusal
 from shared.domain.leads import lead_path
 from shared.domain.outreach import business_path, contact_path
 from shared.domain.outreach_keys import message_id, message_path
@@ -86,7 +88,7 @@ def _pages(
 
 
 def _lead_candidates(
-    store: DocumentStore, company_id: str, target: TargetCriteria
+    store: DocumentStore, company_id: str, target: TargetCriteria, channel: Channel
 ) -> Iterator[Candidate]:
     collection = lead_path(company_id, "").rstrip("/")
     for page in _pages(store, collection, target):
@@ -94,12 +96,12 @@ def _lead_candidates(
             lead = snap.data
             if lead is None or not _lead_matches(target, lead):
                 continue
-            excluded = "asked not to be contacted" if lead.get("do_not_contact") else None
+            excluded = send_refusal(lead, "marketing", channel)
             yield Candidate(snap.path.rsplit("/", 1)[1], "lead", lead, {}, excluded)
 
 
 def _contact_candidates(
-    store: DocumentStore, company_id: str, target: TargetCriteria
+    store: DocumentStore, company_id: str, target: TargetCriteria, channel: Channel
 ) -> Iterator[Candidate]:
     collection = contact_path(company_id, "").rstrip("/")
     for page in _pages(store, collection, target):
@@ -111,15 +113,17 @@ def _contact_candidates(
             data = snap.data or {}
             business = businesses.get(str(data.get("business_id") or ""), {})
             if _contact_matches(target, business):
-                yield Candidate(snap.path.rsplit("/", 1)[1], "contact", data, business)
+                excluded = send_refusal(data, "marketing", channel)
+                yield Candidate(snap.path.rsplit("/", 1)[1], "contact", data, business, excluded)
 
 
 def candidates(
-    store: DocumentStore, company_id: str, target: TargetCriteria
+    store: DocumentStore, company_id: str, target: TargetCriteria, channel: Channel
 ) -> Iterator[Candidate]:
-    """The leads or contacts ``target`` selects, in id order, at most ``target.limit``."""
+    """The leads or contacts ``target`` selects, in id order, at most ``target.limit``;
+    those marketing on ``channel`` may not reach say why (``excluded``)."""
     source = _lead_candidates if target.audience == "leads" else _contact_candidates
-    for count, candidate in enumerate(source(store, company_id, target), start=1):
+    for count, candidate in enumerate(source(store, company_id, target, channel), start=1):
         yield candidate
         if target.limit is not None and count >= target.limit:
             return
@@ -178,7 +182,7 @@ def materialize(store: DocumentStore, campaign: Campaign, now: datetime) -> dict
     """
     counts = {"selected": 0, "excluded": 0}
     chunk: list[Candidate] = []
-    for candidate in candidates(store, campaign.company_id, campaign.target):
+    for candidate in candidates(store, campaign.company_id, campaign.target, campaign.channel):
         chunk.append(candidate)
         if len(chunk) >= WRITE_BATCH // 2:
             _write_new(store, campaign, chunk, now, counts)

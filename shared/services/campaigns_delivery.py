@@ -17,6 +17,7 @@ from shared.domain.campaign_keys import RecipientStatus, campaign_path, send_key
 from shared.domain.campaigns import Campaign, Recipient, SendState
 from shared.domain.common import stable_id
 from shared.domain.company import Company
+from shared.domain.consent import send_refusal
 from shared.domain.leads import InteractionStatus, interaction_path, lead_path
 from shared.domain.outreach import business_path, contact_path
 from shared.domain.outreach_keys import message_id, message_path
@@ -81,8 +82,9 @@ def plan(
     if target is None:
         return f"the {recipient.kind} was deleted"
     person, business = target
-    if person.get("do_not_contact"):
-        return "asked not to be contacted"
+    refusal = send_refusal(person, "marketing", campaign.channel)
+    if refusal is not None:
+        return refusal
     address = person.get("email" if campaign.channel == "email" else "phone")
     if not isinstance(address, str) or not address.strip():
         return f"no {campaign.channel} address"

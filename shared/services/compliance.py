@@ -90,11 +90,12 @@ def record_suppression(
         suppressed keeps its first record).
     """
     refs = refs or {}
+    address = _opted_out(channel, address)
     suppression = Suppression(
         id=suppression_id(channel, address),
         company_id=company_id,
         channel=channel,
-        address=normalize_address(channel, address),
+        address=address,
         reason=reason,
         source=source,
         **{k: v for k, v in refs.items() if k in ("lead_id", "contact_id", "send_id", "detail")},
@@ -109,6 +110,14 @@ def record_suppression(
         return Suppression.model_validate(existing), False
     log.info("%s suppressed for %s (%s, %s)", channel, company_id, reason.value, source)
     return suppression, True
+
+
+def _opted_out(channel: Channel, address: str) -> str:
+    """The canonical address an opt-out is for; 400 when the value names none."""
+    try:
+        return normalize_address(channel, address)
+    except ValueError as err:
+        raise InvalidInput(f"Not an {channel} address to opt out.") from err
 
 
 def _attributed(refs: dict[str, Any], now: datetime) -> list[Write]:

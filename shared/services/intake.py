@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from msgspec import Struct
 
-from shared.domain.common import random_id, stable_id
+from shared.domain.common import is_header_url, random_id, stable_id
 from shared.domain.company import Company, company_id_from_form_key, company_path
 from shared.domain.intake import (
     RateWindow,
@@ -29,6 +29,7 @@ from shared.domain.intake import (
     new_lead,
     rate_windows,
     spam_reason,
+    submitted,
 )
 from shared.domain.leads import (
     Interaction,
@@ -230,7 +231,8 @@ def _save_lead(
         body=sub.message,
         created_at=now,
         updated_at=now,
-        metadata={"form_id": sub.form_id, "page_url": sub.page_url, "ip": ip},
+        metadata={"form_id": sub.form_id, "page_url": sub.page_url, "ip": ip}
+        | {"submitted": submitted(sub, ip, now)},
     )
     store.commit(
         [
@@ -268,9 +270,13 @@ def _record_spam(
 
 
 def safe_redirect(company: Company, requested: str | None) -> str | None:
-    """Only redirect to the company's own sites (no open redirect)."""
+    """Only redirect to the company's own sites (no open redirect), and only to a URL a
+    Location header can carry (a thank-you URL stored before that was checked may not)."""
     url = requested or company.settings.thank_you_url
     if not url:
+        return None
+    if not is_header_url(url):
+        log.warning("no redirect for %s: the URL has blanks or control characters", company.id)
         return None
     try:
         parts = urlsplit(url)

@@ -22,6 +22,7 @@ from msgspec import Struct, field
 from pydantic import ValidationError
 
 from shared.domain.common import normalize_email
+from shared.domain.consent import lawful_basis_record
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.outreach import (
     COLUMNS,
@@ -54,6 +55,7 @@ ALIASES = {
     "last_name": "contact_last_name",
     "title": "contact_title",
     "job_title": "contact_title",
+    "lawful_basis": "contact_lawful_basis",
     "time_zone": "timezone",
 }
 _CUSTOM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
@@ -137,8 +139,9 @@ def _row_errors(err: Exception) -> dict[str, str]:
 
 
 def _records(
-    company_id: str, row: ImportRow, import_id: str, now: datetime
+    staff: StaffIdentity, row: ImportRow, import_id: str, now: datetime
 ) -> tuple[Business, Contact | None]:
+    company_id = staff.company_id
     bid = business_id(row.business_name, row.domain)
     stamp = {"company_id": company_id, "import_id": import_id, "created_at": now, "updated_at": now}
     business = Business(
@@ -161,9 +164,16 @@ def _records(
         title=row.contact_title,
         phone=row.contact_phone,
         timezone=row.timezone,
+        lawful_basis=_basis(staff, row, now),
         **stamp,
     )
     return business, contact
+
+
+def _basis(staff: StaffIdentity, row: ImportRow, now: datetime) -> dict[str, Any] | None:
+    """The row's lawful basis, recorded as the importing manager's decision, now."""
+    basis = row.contact_lawful_basis
+    return None if basis is None else lawful_basis_record(basis, staff.uid, now)
 
 
 def import_csv(
@@ -178,7 +188,8 @@ def import_csv(
         text: The CSV, with a header row (``business_name``, ``domain``, ``industry``,
             ``city``, ``country``, ``phone``, ``timezone``, ``contact_email``,
             ``contact_first_name``, ``contact_last_name``, ``contact_title``,
-            ``contact_phone``; other columns become custom fields).
+            ``contact_phone``, ``contact_lawful_basis``; other columns become custom
+            fields).
         import_id: Names this import on what it creates.
 
     Returns:
@@ -200,7 +211,7 @@ def import_csv(
         except (ValidationError, ValueError) as err:
             report.errors.append({"row": number, "fields": _row_errors(err)})
             continue
-        business, contact = _records(staff.company_id, row, import_id, now)
+        business, contact = _records(staff, row, import_id, now)
         businesses.setdefault(business.id, (number, business))
         if contact is None:
             continue

@@ -1,10 +1,12 @@
 """The one way marketing messages go out, for campaigns and workflows alike.
 
-``send_marketing`` refuses an address with a suppression on the channel, keeps the
-frequency cap per channel and address, holds SMS outside quiet hours on the recipient's
-clock (the caller defers, it never drops), refuses marketing e-mail from a company without
-a postal address, and adds what every marketing message carries (footer, unsubscribe
-link and headers, tracked links and open pixel; the SMS opt-out line).
+``send_marketing`` refuses a recipient the rule of ``shared.domain.consent`` keeps
+marketing from (do not contact; no consent or recorded basis), an address that is not
+plain or has a suppression on the channel, keeps the frequency cap per channel and
+address, holds SMS outside quiet hours on the recipient's clock (the caller defers, it
+never drops), refuses marketing e-mail from a company without a postal address, and
+adds what every marketing message carries (footer, unsubscribe link and headers,
+tracked links and open pixel; the SMS opt-out line).
 
 A send is reserved before it goes out: one commit creates its record
 (``companies/{c}/outreach_sends/{id}``, the id derived from the idempotency key) and counts
@@ -21,9 +23,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from msgspec import Struct, field
+from msgspec import Struct, field, structs
 
-from shared.domain.common import as_utc, stable_id
+from shared.domain.common import as_utc, normalize_email, one_line, stable_id
 from shared.domain.company import Company
 from shared.domain.compliance import (
     Channel,
@@ -36,6 +38,7 @@ from shared.domain.compliance import (
     zone_of,
 )
 from shared.domain.compliance_content import marketing_email, marketing_sms
+from shared.domain.consent import send_refusal
 from shared.domain.tracking import LinkSigner, Spans
 from shared.errors import AlreadyExists, Contention, DomainError, Refused, Transient
 from shared.ports import (
@@ -56,11 +59,11 @@ RESERVE_ATTEMPTS = 3
 
 class Outreach(Struct, frozen=True):
     """One marketing message to send: ``key`` is its idempotency key, ``recipient`` the
-    lead or contact it goes to (its time zone), ``refs`` what it belongs to (``lead_id``,
-    ``contact_id``, ``campaign_id``, ``message_id``, ``interaction``: the timeline entry's
-    path, workflow ids), kept on the send record for tracking. ``filled``: the spans of
-    ``body`` filled in from values (the recipient's own data), never linked or tracked;
-    None when unknown, and then no link of the body is tracked."""
+    lead or contact it goes to (its consent, its time zone), ``refs`` what it belongs to
+    (``lead_id``, ``contact_id``, ``campaign_id``, ``message_id``, ``interaction``: the
+    timeline entry's path, workflow ids), kept on the send record for tracking.
+    ``filled``: the spans of ``body`` filled in from values (the recipient's own data),
+    never linked or tracked; None when unknown, and then no link of the body is tracked."""
 
     channel: Channel
     to: str
@@ -140,6 +143,10 @@ def send_marketing(
     """
     require_marketing_ready(company, outreach.channel)
     sid = send_id_for(outreach.key)
+    allowed = _allowed(outreach, sid)
+    if isinstance(allowed, SendResult):
+        return allowed
+    outreach = allowed
     record = _reserve(store, now, company, outreach, sid)
     if isinstance(record, SendResult):
         return record
@@ -154,6 +161,25 @@ def send_marketing(
     done = {"status": "sent", "provider_id": provider_id, "sent_at": now}
     write = Write(send_path(company.id, sid), done, "merge")
     return SendResult("sent", sid, provider_id=provider_id, message=message, writes=(write,))
+
+
+def _allowed(outreach: Outreach, sid: str) -> Outreach | SendResult:
+    """Blocked when the recipient may not get marketing on the channel (the rule of
+    ``shared.domain.consent``: asked not to be contacted, no consent or recorded basis);
+    else the message to the canonical form of its address, which suppressions and caps
+    are checked against and the mail goes to. An e-mail address that is not plain (a lead
+    stored as ``<jane@x.com>`` before addresses were read strictly) is not sent to."""
+    refusal = send_refusal(outreach.recipient, "marketing", outreach.channel)
+    if refusal is not None:
+        log.info("marketing send %s blocked: %s", sid, refusal)
+        return SendResult("blocked", sid, reason=refusal)
+    if outreach.channel != "email":
+        return outreach
+    try:
+        return structs.replace(outreach, to=normalize_email(outreach.to))
+    except ValueError:
+        log.warning("marketing send %s blocked: the address is not a plain one", sid)
+        return SendResult("blocked", sid, reason="not a plain e-mail address")
 
 
 def _reserve(
@@ -291,11 +317,3 @@ def _compose(
         "email", outreach.to, one_line(outreach.subject), content.body, outreach.key,
         headers, content.html,
     )  # fmt: skip
-
-
-def one_line(text: str) -> str:
-    """A subject as one header line: line breaks and other control characters (a lead's
-    name "Jane\r\nBcc: ..." filled into "Hi {name}") become spaces, so the message can be
-    built at all (the mail library refuses a header with a line break) and nothing can be
-    injected into the headers."""
-    return " ".join("".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text).split())

@@ -10,11 +10,11 @@ out (suppressions) and the outreach messages.
 The list queries are written out literally so ``tests/unit/test_indexes.py`` can read them.
 """
 
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
-from shared.domain.common import Email, normalize_email
+from shared.domain.common import ONE_LINE, Email, normalize_email
 from shared.domain.compliance import (
     Channel,
     Suppression,
@@ -23,12 +23,14 @@ from shared.domain.compliance import (
     normalize_phone,
     suppression_id,
 )
+from shared.domain.consent import LawfulBasis, recorded_basis
 from shared.domain.edits import DocId, EditModel
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.outreach import (
     MAX_CUSTOM_COLUMNS,
     Business,
     Contact,
+    Label,
     OutreachMessage,
     business_id,
     contact_id,
@@ -42,11 +44,12 @@ from shared.services.staff_api import ResourceSpec, enum_values
 
 
 class BusinessFields(EditModel):
-    name: str = Field(default="", min_length=1, max_length=200)  # create only, with domain
+    # create only, with domain
+    name: Annotated[str, Field(min_length=1, max_length=200), ONE_LINE] = ""
     domain: str | None = Field(default=None, max_length=2000)
-    industry: str | None = Field(default=None, max_length=200)
-    city: str | None = Field(default=None, max_length=200)
-    country: str | None = Field(default=None, max_length=200)
+    industry: Label | None = None
+    city: Label | None = None
+    country: Label | None = None
     phone: str | None = Field(default=None, max_length=40)
     timezone: str | None = Field(default=None, max_length=64)
     custom_fields: dict[str, Any] = Field(default={}, max_length=MAX_CUSTOM_COLUMNS)
@@ -59,12 +62,14 @@ class BusinessFields(EditModel):
 class ContactFields(EditModel):
     email: Email = ""  # create only: the id is derived from it
     business_id: DocId | None = None
-    first_name: str | None = Field(default=None, max_length=200)
-    last_name: str | None = Field(default=None, max_length=200)
-    title: str | None = Field(default=None, max_length=200)
+    first_name: Label | None = None
+    last_name: Label | None = None
+    title: Label | None = None
     phone: str | None = Field(default=None, max_length=40)
     timezone: str | None = Field(default=None, max_length=64)
     custom_fields: dict[str, Any] = Field(default={}, max_length=MAX_CUSTOM_COLUMNS)
+    # Marketing e-mail to them without consent (stored with who set it and when).
+    lawful_basis: LawfulBasis | None = None
 
 
 _EMAIL: TypeAdapter[str] = TypeAdapter(Email)
@@ -92,8 +97,13 @@ def _derive_business(_s: DocumentStore, _staff: StaffIdentity, _scope: Scope, da
     return {"name_normalized": normalize_business_name(str(data["name"])), "source": "staff"}
 
 
-def _derive_contact(_s: DocumentStore, _staff: StaffIdentity, _scope: Scope, data: Data) -> Data:
-    return {"email_normalized": normalize_email(str(data["email"])), "source": "staff"}
+def _derive_contact(_s: DocumentStore, staff: StaffIdentity, _scope: Scope, data: Data) -> Data:
+    """The normalised e-mail on creation (create-only: a change keeps the stored one); a
+    lawful basis just set, as the record of who set it and when."""
+    derived = recorded_basis(staff, data) | {"source": "staff"}
+    if "email_normalized" in data:
+        return derived
+    return derived | {"email_normalized": normalize_email(str(data["email"]))}
 
 
 def _derive_suppression(

@@ -29,7 +29,7 @@ from msgspec import Struct
 from shared.domain.common import random_id, stable_id
 from shared.domain.company import Company, company_id_from_form_key, company_path
 from shared.domain.counters import SHARDS, has_room, shard_order, shard_path
-from shared.domain.intake import merge_submission, new_lead
+from shared.domain.intake import merge_submission, new_lead, submitted
 from shared.domain.leads import (
     Interaction,
     InteractionType,
@@ -237,7 +237,8 @@ def _write_redemption(
 ) -> bool:
     """Writes the marker, the lead and its interaction; True if the lead is new."""
     lead_id = path.rsplit("/", 1)[1]
-    interaction = _interaction(company.id, lead_id, referral, req, now)
+    sent = submitted(req.as_submission(), ip, now)
+    interaction = _interaction(company.id, lead_id, referral, req, sent, now)
     marker = {"code": referral.code, "lead_id": lead_id, "created_at": now}
     tx.write(Write(marker_path(company.id, req.email), marker, "create"))
     lead_data = _lead_data(company.id, lead_id, lead, referral, req, ip, now)
@@ -277,7 +278,12 @@ def _lead_data(
 
 
 def _interaction(
-    company_id: str, lead_id: str, referral: Referral, req: RedemptionRequest, now: datetime
+    company_id: str,
+    lead_id: str,
+    referral: Referral,
+    req: RedemptionRequest,
+    sent: dict[str, Any],
+    now: datetime,
 ) -> Interaction:
     return Interaction(
         id=random_id(),
@@ -286,7 +292,11 @@ def _interaction(
         type=InteractionType.FORM,
         subject="Referral code redeemed",
         body=req.message,
-        metadata={"referral_code": referral.code, "referrer_lead_id": referral.referrer_lead_id},
+        metadata={
+            "referral_code": referral.code,
+            "referrer_lead_id": referral.referrer_lead_id,
+            "submitted": sent,  # what the friend sent; the lead keeps what it had
+        },
         created_at=now,
         updated_at=now,
     )

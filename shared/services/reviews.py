@@ -16,6 +16,7 @@ from msgspec import Struct
 
 from shared.domain.common import stable_id
 from shared.domain.company import Company, company_path
+from shared.domain.consent import send_refusal
 from shared.domain.identity import Role, StaffIdentity, lead_guard, sees_every_lead
 from shared.domain.leads import Lead, lead_path
 from shared.domain.reviews import (
@@ -95,8 +96,11 @@ def request_review(
         PermissionDenied: a user asking about a lead not assigned to them.
     """
     target = _load(store, staff, company_id, lead_id)
-    if target.lead.do_not_contact:
-        raise Refused("This customer asked not to be contacted.")
+    # A review request is about the customer's purchase: transactional, so it needs no
+    # marketing consent, but the rule still keeps it from someone who asked for nothing.
+    refusal = send_refusal(target.lead.model_dump(), "transactional", "email")
+    if refusal is not None:
+        raise Refused(f"This customer {refusal}.")
     review = new_review(target.company, target.lead, review_id, platform, message, now)
     cooldown_days = target.company.settings.review_cooldown_days
     existing = store.run_transaction(lambda tx: _reserve(tx, review, cooldown_days, now))
@@ -293,8 +297,9 @@ def review_reminder_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any
     if review.status != ReviewStatus.REQUESTED or review.delivery != "sent":
         return {"skipped": f"review is {review.status.value}"}
     target = _load(ctx.store, _system(task.company_id), task.company_id, review.lead_id)
-    if target.lead.do_not_contact:
-        return {"skipped": "customer asked not to be contacted"}
+    refusal = send_refusal(target.lead.model_dump(), "transactional", "email")
+    if refusal is not None:
+        return {"skipped": f"customer {refusal}"}
     subject = request_subject(target.company.name)
     provider_id = ctx.messenger.send(
         OutboundMessage(

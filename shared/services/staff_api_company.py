@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from shared.domain.company import Company, CompanySettings, company_path
+from shared.domain.company import Company, CompanySettings, CompanySettingsFields, company_path
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.staff_api import Scope, refuse_fixed_fields
 from shared.domain.staff_api_models import CompanyFields
@@ -35,7 +35,7 @@ def _check_settings(settings: Data) -> None:
         fields = {f"settings.{k}": "unknown setting" for k in sorted(unknown)}
         raise InvalidInput("Some settings do not exist.", {"fields": fields})
     try:
-        CompanySettings.model_validate(settings)
+        CompanySettingsFields.model_validate(settings)
     except ValidationError as err:
         fields = {f"settings.{'.'.join(map(str, e['loc']))}": e["msg"] for e in err.errors()}
         raise InvalidInput("Some settings are invalid.", {"fields": fields}) from err

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.common import normalize_email
+from shared.domain.consent import recorded_basis
 from shared.domain.identity import Role, StaffIdentity, sees_every_lead
 from shared.domain.leads import lead_path
 from shared.domain.staff_api import Scope
@@ -46,11 +47,15 @@ def lead_list_values(staff: StaffIdentity, args: Mapping[str, str]) -> dict[str,
 
 
 def derive_lead(_store: DocumentStore, staff: StaffIdentity, _scope: Scope, data: Data) -> Data:
-    """The normalised e-mail; on creation, the owner (a user's own leads are theirs)."""
-    derived: Data = {"email_normalized": normalize_email(str(data["email"]))}
+    """On creation, the normalised e-mail (the address is create-only, so a change keeps
+    the stored one) and the owner (a user's own leads are theirs); a lawful basis just
+    set, as the record of who set it and when."""
+    derived: Data = {}
+    if "email_normalized" not in data:
+        derived["email_normalized"] = normalize_email(str(data["email"]))
     if "assigned_to" not in data:
         derived["assigned_to"] = staff.uid if staff.role is Role.USER else None
-    return derived
+    return derived | recorded_basis(staff, data)
 
 
 def note_list_values(staff: StaffIdentity, _args: Mapping[str, str]) -> dict[str, Any]:

@@ -24,12 +24,11 @@ LEAD_FIELDS = ("email", "name", "phone", "status", "score", "tags")
 
 
 def send(ctx: StepContext, step: SendEmail | SendSms) -> StepEffect:
-    """Send the step's message to the lead, unless they opted out or have no address."""
+    """Send the step's message to the lead, unless they have no address or the outreach
+    policy refuses it (no consent, opted out, capped; see ``send_marketing``)."""
     lead = ctx.lead_data
     channel: Literal["email", "sms"] = "email" if isinstance(step, SendEmail) else "sms"
     to = lead.get("email") if channel == "email" else lead.get("phone")
-    if lead.get("do_not_contact"):
-        return StepEffect("skipped: the lead asked not to be contacted", ctx.after)
     if not isinstance(to, str) or not to:
         return StepEffect(f"skipped: no {channel} address", ctx.after)
     subject = render(step.subject, lead, ctx.company_name) if isinstance(step, SendEmail) else ""

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from shared.domain.common import NOT_AN_ADDRESS
+
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -169,7 +171,7 @@ def test_invalid_email_is_shown_at_the_field_and_can_be_fixed(
 
     assert ("err", "Some fields are invalid.") == result_shown(browser)
     email = browser.find_element(By.ID, "email")
-    assert "value is not a valid email address" == browser.find_element(By.ID, "email-error").text
+    assert NOT_AN_ADDRESS == browser.find_element(By.ID, "email-error").text
     assert ("true", "email-error") == (
         email.get_attribute("aria-invalid"),
         email.get_attribute("aria-describedby"),

@@ -143,7 +143,8 @@ def _string(schema: dict[str, Any]) -> st.SearchStrategy[str]:
     low, high = schema.get("minLength", 0), min(schema.get("maxLength", 40), 40)
     fmt = schema.get("format")
     if fmt == "email":  # what the service accepts (st.emails() also makes RFC oddities)
-        return st.from_regex(r"[a-z0-9._+-]{1,20}@[a-z0-9-]{1,20}\.[a-z]{2,6}", fullmatch=True)
+        atom, label = r"[a-z0-9_+-]{1,10}", r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?"
+        return st.from_regex(rf"{atom}(\.{atom})?@{label}\.[a-z]{{2,6}}", fullmatch=True)
     if fmt == "date-time":
         return st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat())
     if "pattern" in schema:

@@ -107,6 +107,7 @@ def stack(
 def seed_leads(db: Any, count: int, **fields: Any) -> None:
     for i in range(count):
         lead = {"id": f"l{i}", "email": f"p{i}@example.com", "name": f"Pat{i}", "status": "new"}
+        lead["consent"] = {"given": True}  # marketing reaches only people who consented
         db.document(f"companies/acme/leads/l{i}").set({**lead, **fields})
 
 

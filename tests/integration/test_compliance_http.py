@@ -33,6 +33,7 @@ def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue
 def seed_lead(db: Any, lead_id: str, **fields: Any) -> None:
     data = {"id": lead_id, "email": f"{lead_id}@example.com", "name": f"{lead_id.title()} Doe"}
     data |= {"company_id": "acme", "email_normalized": data["email"], "status": "new"}
+    data |= {"consent": {"given": True}}  # marketing reaches only people who consented
     db.document(f"companies/acme/leads/{lead_id}").set({**data, **fields})
 
 

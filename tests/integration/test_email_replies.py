@@ -34,6 +34,7 @@ def mail_jane(db: Any, function_client: Any, staff_auth: Any, company: str) -> s
     seed_company(db, company, public_form_key=f"{company}.public-key-123")
     lead = {"id": "jane", "email": "jane@example.com", "name": "Jane Doe", "status": "new"}
     lead |= {"company_id": company, "email_normalized": "jane@example.com"}
+    lead |= {"consent": {"given": True, "text": "Yes, e-mail me"}}  # marketing needs it
     db.document(f"companies/{company}/leads/jane").set(lead)
     headers = staff_auth(company, "manager")
     created = function_client("staff_api").post(

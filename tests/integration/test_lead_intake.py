@@ -6,7 +6,9 @@ import json
 import logging
 import threading
 from typing import Any
+from urllib.parse import quote
 
+from shared.domain.common import NOT_AN_ADDRESS
 from shared.domain.leads import lead_id_for
 from tests.support import SITE, docs, seed_company
 
@@ -73,7 +75,7 @@ def test_refusals_are_readable_by_the_companys_pages(
     res = client.post(f"/?key={KEY}", json=bad, headers={"Origin": SITE})
     assert (400, SITE) == (res.status_code, res.headers.get("Access-Control-Allow-Origin"))
     fields = res.get_json()["error"]["details"]["fields"]
-    assert {"email": "value is not a valid email address"} == fields  # no "Value error, "
+    assert {"email": NOT_AN_ADDRESS} == fields  # no "Value error, "
     for origin, key in (("https://evil.example", KEY), (SITE, "acme.wrong-key-456")):
         res = client.post(f"/?key={key}", json=bad, headers={"Origin": origin})
         assert 400 == res.status_code
@@ -144,3 +146,98 @@ def test_new_lead_takes_two_round_trips(
     after = firestore_server.counters.for_database(database)
     delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     assert {"BatchGetDocuments": 1, "Commit": 1} == {k: v for k, v in delta.items() if v}
+
+
+def lead_doc(db: Any, email: str = "jane@example.com") -> dict[str, Any]:
+    data: dict[str, Any] = db.document(f"companies/acme/leads/{lead_id_for(email)}").get().to_dict()
+    return data
+
+
+def submissions(db: Any, email: str = "jane@example.com") -> list[dict[str, Any]]:
+    """The lead's form interactions, oldest first."""
+    found = docs(db, f"companies/acme/leads/{lead_id_for(email)}/interactions").values()
+    return sorted(found, key=lambda i: i["created_at"])
+
+
+def test_an_anonymous_post_fills_blanks_and_never_overwrites_a_lead(
+    db: Any, function_client: Any
+) -> None:
+    """Anyone can post anyone's address: a second post does not change the lead's name,
+    phone, custom fields or consent evidence. It fills what is blank (a field the lead
+    lacks), and what it sent is kept on its own interaction."""
+    seed_company(db)
+    client = function_client("lead_intake")
+    first = {"form_key": KEY, "email": "jane@example.com", "name": "Jane", "phone": "555"}
+    first |= {
+        "consent": True,
+        "consent_text": "Yes, e-mail me",
+        "custom_fields": {"budget": "5000"},
+    }
+    assert 201 == client.post("/", json=first).status_code
+    evidence = lead_doc(db)["consent"]
+    second = {"form_key": KEY, "email": "Jane@Example.com", "name": "Mallory", "phone": "666"}
+    second |= {"consent": True, "consent_text": "Other text", "consent_text_version": "v9"}
+    second |= {"custom_fields": {"budget": "0", "color": "red"}}
+    assert 200 == client.post("/", json=second, headers={"X-Forwarded-For": "6.6.6.6"}).status_code
+    lead = lead_doc(db)
+    assert ("Jane", "555", {"budget": "5000", "color": "red"}, evidence, 2) == (
+        lead["name"],
+        lead["phone"],
+        lead["custom_fields"],
+        lead["consent"],
+        lead["submission_count"],
+    )
+    sent = submissions(db)[1]["metadata"]["submitted"]
+    assert ("Mallory", "666", {"budget": "0", "color": "red"}) == (
+        sent["name"],
+        sent["phone"],
+        sent["custom_fields"],
+    )
+    assert ("Other text", "v9", "6.6.6.6") == (
+        sent["consent"]["text"],
+        sent["consent"]["text_version"],
+        sent["consent"]["ip"],
+    )
+
+
+def test_consent_evidence_only_adds(db: Any, function_client: Any) -> None:
+    """A lead without consent gets it from a post that gives it; a later post without
+    consent takes nothing away, not even the evidence of a box left unticked."""
+    seed_company(db)
+    client = function_client("lead_intake")
+    lead_id = lead_id_for("jane@example.com")
+    made_by_staff = {"id": lead_id, "company_id": "acme", "email": "jane@example.com"}
+    made_by_staff |= {"email_normalized": "jane@example.com", "status": "new"}
+    db.document(f"companies/acme/leads/{lead_id}").set(made_by_staff)
+    post = {"form_key": KEY, "email": "jane@example.com"}
+    assert 200 == client.post("/", json={**post, "name": "Jane"}).status_code
+    lead = lead_doc(db)
+    assert ("Jane", False) == (lead["name"], lead["consent"]["given"])
+    given = {**post, "consent": True, "consent_text": "Yes", "form_id": "footer"}
+    assert 200 == client.post("/", json=given).status_code
+    evidence = lead_doc(db)["consent"]
+    assert (True, "Yes", "footer") == (evidence["given"], evidence["text"], evidence["form_id"])
+    assert 200 == client.post("/", json={**post, "consent": False}).status_code
+    assert evidence == lead_doc(db)["consent"]
+    assert [None, True, None] == [
+        (i["metadata"]["submitted"].get("consent") or {}).get("given") for i in submissions(db)
+    ]
+
+
+def test_a_redirect_url_with_a_line_break_is_a_400_and_stores_nothing(
+    db: Any, function_client: Any
+) -> None:
+    """A Location header cannot carry a line break: the post is refused before anything
+    is stored (it was a 500 after the lead was written), for a redirect the company
+    allows as for any other."""
+    seed_company(db)
+    client = function_client("lead_intake")
+    for url in (f"{SITE}/thanks\r\nSet-Cookie: x=1", f"{SITE}/a\nb", f"{SITE}/a b", "\x00"):
+        body = f"form_key={KEY}&email=bob%40example.com&redirect_url={quote(url)}"
+        res = client.post("/", data=body, headers={"Content-Type": FORM})
+        assert 400 == res.status_code, (url, res.status_code)
+        assert "redirect_url" in res.get_json()["error"]["details"]["fields"]
+    assert ({}, {}) == (docs(db, "companies/acme/leads"), docs(db, "companies/acme/rate_limits"))
+    ok = f"form_key={KEY}&email=bob%40example.com&redirect_url={quote(SITE + '/thanks?a=1')}"
+    res = client.post("/", data=ok, headers={"Content-Type": FORM})
+    assert (303, f"{SITE}/thanks?a=1") == (res.status_code, res.headers["Location"])

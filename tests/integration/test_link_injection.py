@@ -39,6 +39,7 @@ def visitor(
     memory_queue(monkeypatch)
     seed_company(db)
     form = {"email": "jane@example.com", "name": f"Jane {EVIL}", "budget": f"see {EVIL}?b=1"}
+    form |= {"consent": True, "consent_text": "Yes, e-mail me"}  # marketing needs it
     res = function_client("lead_intake").post(f"/?key={KEY}", json=form, headers={"Origin": SITE})
     assert 201 == res.status_code, res.get_json()
     return lead_id_for("jane@example.com")

@@ -14,12 +14,13 @@ from tests.integration.event_support import ProjectFeed, deliver, memory_queue
 from tests.outreach_support import run_due_tasks
 from tests.support import docs, seed_company
 
-CSV = """Business Name,Website,Industry,Email,First Name,Title
-Acme Plumbing Ltd,https://www.acme.example,plumbing,ann@acme.example,Ann,Owner
-Bolt Electric,bolt.example,electric,carl@bolt.example,Carl,
-,nobody.example,,x@nobody.example,,
-Cog Works,cog,,dora@cog.example,Dora,CEO
-Acme Plumbing,acme.example,plumbing,ANN@acme.example,Ann,Owner
+# Cold outreach reaches contacts with a lawful basis a manager recorded (here, by import).
+CSV = """Business Name,Website,Industry,Email,First Name,Title,Lawful Basis
+Acme Plumbing Ltd,https://www.acme.example,plumbing,ann@acme.example,Ann,Owner,legitimate_interest
+Bolt Electric,bolt.example,electric,carl@bolt.example,Carl,,legitimate_interest
+,nobody.example,,x@nobody.example,,,
+Cog Works,cog,,dora@cog.example,Dora,CEO,
+Acme Plumbing,acme.example,plumbing,ANN@acme.example,Ann,Owner,legitimate_interest
 """
 TEMPLATE = {
     "subject": "{{ business.name }} and {{ company.name }}",

@@ -223,3 +223,21 @@ def test_periodic_expiry_is_idempotent(db: Any, function_client: Any) -> None:
     updated = code_doc(db, "PAST-AAAA-22")["updated_at"]
     assert 0 == client.post("/", headers=headers).get_json()["expired"]
     assert updated == code_doc(db, "PAST-AAAA-22")["updated_at"]
+
+
+def test_a_redemption_fills_blanks_of_a_known_lead_and_keeps_what_it_sent(
+    db: Any, function_client: Any
+) -> None:
+    """A redemption for an existing lead's address is anyone's post: the lead keeps its
+    name and phone, gets the blank filled, and the redemption's interaction keeps what
+    was sent."""
+    seed_company(db)
+    seed_code(db, "KEEP-AAAA-22")
+    lead_id = seed_lead(db, "bob@example.com", name="Bob", status="new")
+    body = {"form_key": KEY, "code": "KEEP-AAAA-22", "email": "bob@example.com"}
+    body |= {"name": "Robert", "phone": "+15550100"}
+    assert 200 == function_client("redeem_referral").post("/", json=body).status_code
+    lead = db.document(f"companies/acme/leads/{lead_id}").get().to_dict()
+    assert ("Bob", "+15550100") == (lead["name"], lead["phone"])
+    (interaction,) = docs(db, f"companies/acme/leads/{lead_id}/interactions").values()
+    assert {"name": "Robert", "phone": "+15550100"} == interaction["metadata"]["submitted"]

@@ -31,6 +31,7 @@ def sent(db: Any, queue: FakeTaskQueue, function_client: Any, staff_auth: Any) -
     """A campaign e-mail sent to Ann (through the outbox); its links and campaign id."""
     seed_company(db)
     lead = {"id": "ann", "email": "ann@example.com", "name": "Ann Doe", "status": "new"}
+    lead["consent"] = {"given": True}  # marketing reaches only people who consented
     db.document("companies/acme/leads/ann").set(lead)
     headers = staff_auth("acme", "manager")
     body = {"name": "Spring", "template": TEMPLATE}

@@ -22,6 +22,8 @@ from tests.integration.test_messaging import Mailbox, free_port
 from tests.support import seed_company
 
 LEAD = "companies/acme/leads/l1"
+# Marketing (a workflow's e-mail) reaches only people with consent on record.
+CONSENTED = {"consent": {"given": True}}
 OPENED = {"kind": "engagement", "event": "opened", "within_hours": 48, "step": "welcome"}
 NURTURE = {
     "name": "New lead nurture",
@@ -123,7 +125,9 @@ def test_nurture_sequence_runs_to_its_end_through_cloud_tasks(
     days (its task due then); the welcome is opened; two days pass on the Tasks clock;
     the branch takes 'then' and the last e-mail arrives; the enrolment completes."""
     seed_company(db)
-    db.document(LEAD).set({"email": "jane@example.com", "name": "Jane Doe", "status": "new"})
+    db.document(LEAD).set(
+        {"email": "jane@example.com", "name": "Jane Doe", "status": "new", **CONSENTED}
+    )
     client, headers = function_client("workflows"), staff_auth("acme")
     assert 201 == post(client, headers, {"id": "nurture", "workflow": NURTURE}).status_code
     enrolled = post(client, headers, {"action": "enrol", "id": "nurture", "lead_id": "l1"})
@@ -154,7 +158,9 @@ def test_a_step_delivered_again_sends_one_email(
     enrolment back before the step, its ledger entry gone): the SMTP messenger finds
     the message's key already sent, and the mail server received one e-mail."""
     seed_company(db)
-    db.document(LEAD).set({"email": "jane@example.com", "name": "Jane", "status": "new"})
+    db.document(LEAD).set(
+        {"email": "jane@example.com", "name": "Jane", "status": "new", **CONSENTED}
+    )
     one_step = {"name": "Welcome", "trigger": {"type": "manual"}, "steps": [NURTURE["steps"][0]]}
     client, headers = function_client("workflows"), staff_auth("acme")
     post(client, headers, {"id": "welcome", "workflow": one_step})

@@ -80,12 +80,17 @@ def test_the_recipients_zone_then_the_default() -> None:
 
 
 def test_one_suppression_per_address_however_it_is_written() -> None:
-    """Phone punctuation and e-mail case do not make another address."""
+    """Phone punctuation, e-mail case and the brackets or name of an address stored before
+    addresses were read strictly do not make another address; the channel does."""
     assert suppression_id("sms", "+1 (555) 010-2030") == suppression_id("sms", "+15550102030")
-    assert suppression_id("email", "Jane@Example.com ") == suppression_id(
-        "email", "jane@example.com"
+    for written in ("Jane@Example.com ", "<jane@example.com>", '"Jane" <JANE@example.com>'):
+        assert suppression_id("email", written) == suppression_id("email", "jane@example.com")
+    assert ("sms-", "email-") == (
+        suppression_id("sms", "+15550102030")[:4],
+        suppression_id("email", "jane@example.com")[:6],
     )
-    assert suppression_id("sms", "+15550102030") != suppression_id("email", "+15550102030")
+    with pytest.raises(ValueError):
+        suppression_id("email", "+15550102030")
 
 
 def test_tokens_are_signed_for_one_purpose() -> None:

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from shared.domain.leads import LeadSubmission, lead_id_for, submission_from_form
+from shared.domain.intake import MAX_LEAD_CUSTOM_FIELDS
+from shared.domain.leads import (
+    MAX_CUSTOM_FIELDS,
+    LeadSubmission,
+    lead_id_for,
+    submission_from_form,
+)
 from shared.errors import NotFound, PermissionDenied, RateLimited
 from shared.services.intake import intake_lead
 from tests.fakes import FakeClock, FakeStore
@@ -107,3 +113,15 @@ def test_redirect_only_to_the_company_sites(store: FakeStore) -> None:
     """A thank-you redirect to the company's origin is kept; elsewhere it is dropped."""
     assert f"{ORIGIN}/thanks" == submit(store, redirect_url=f"{ORIGIN}/thanks").redirect_url
     assert None is submit(store, redirect_url="https://evil.example/x").redirect_url
+
+
+def test_posts_fill_blank_custom_fields_up_to_a_bound(store: FakeStore) -> None:
+    """Existing values stay; new names are added until the lead holds
+    ``MAX_LEAD_CUSTOM_FIELDS``, so posts cannot grow a lead's document without end."""
+    first = {f"f{i}": "x" for i in range(MAX_CUSTOM_FIELDS)}
+    submit(store, custom_fields=first)
+    for start in range(MAX_CUSTOM_FIELDS, 3 * MAX_CUSTOM_FIELDS, MAX_CUSTOM_FIELDS):
+        more = {f"f{i}": "y" for i in range(start - 1, start + MAX_CUSTOM_FIELDS)}
+        submit(store, custom_fields=dict(list(more.items())[:MAX_CUSTOM_FIELDS]))
+    fields = lead(store)["custom_fields"]
+    assert (MAX_LEAD_CUSTOM_FIELDS, "x") == (len(fields), fields[f"f{MAX_CUSTOM_FIELDS - 1}"])

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from shared.domain.common import NOT_AN_ADDRESS
 from shared.domain.compliance import suppression_path
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.outreach import business_id, contact_id
@@ -48,7 +49,7 @@ def test_good_rows_are_imported_and_each_bad_row_is_reported() -> None:
             "row": 5,
             "fields": {
                 "domain": "not a domain name (e.g. acme.example)",
-                "contact_email": "value is not a valid email address",
+                "contact_email": NOT_AN_ADDRESS,
             },
         },
     ] == report.errors

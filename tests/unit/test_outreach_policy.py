@@ -17,7 +17,11 @@ from tests.fakes import FakeStore
 from tests.outreach_support import LINKS, SETTINGS, CountingMessenger
 
 NOON = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)  # 12:00 in Paris
-EMAIL = Outreach("email", "jane@example.com", "Hi", "Hello Jane", "campaign:acme:c1:l1:email")
+# Marketing reaches people with consent on record (shared.domain.consent).
+CONSENTED = {"consent": {"given": True}}
+EMAIL = Outreach(
+    "email", "jane@example.com", "Hi", "Hello Jane", "campaign:acme:c1:l1:email", CONSENTED
+)
 
 
 def company(**settings: Any) -> Company:
@@ -74,7 +78,10 @@ def test_the_frequency_cap_counts_every_campaign_and_workflow() -> None:
     keys = ["campaign:acme:c1:l1:email", "workflow:acme:e1:welcome:1", "campaign:acme:c2:l1:email"]
     outcomes = [
         send(
-            store, messenger, Outreach("email", "jane@example.com", "s", "b", key), frequency_cap=2
+            store,
+            messenger,
+            Outreach("email", "jane@example.com", "s", "b", key, CONSENTED),
+            frequency_cap=2,
         )
         for key in keys
     ]
@@ -85,7 +92,9 @@ def test_the_frequency_cap_counts_every_campaign_and_workflow() -> None:
 def test_an_sms_due_at_night_is_deferred_to_eight_local_time() -> None:
     """23:00 in Tokyo: nothing sent or counted; the caller is told to come back at 08:00."""
     store, messenger = FakeStore(), CountingMessenger()
-    sms = Outreach("sms", "+81300000000", "", "Hi", "k-sms", {"timezone": "Asia/Tokyo"})
+    sms = Outreach(
+        "sms", "+81300000000", "", "Hi", "k-sms", {"timezone": "Asia/Tokyo", **CONSENTED}
+    )
     night = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)  # 23:00 in Tokyo
     result = send_marketing(store, messenger, LINKS, night, company(), sms)
     assert ("deferred", datetime(2026, 3, 10, 23, 0, tzinfo=UTC)) == (result.outcome, result.until)
@@ -119,4 +128,16 @@ def test_a_refused_message_is_failed_and_gives_its_place_back() -> None:
         result.reason,
         record["status"],
         counted(store),
+    )
+
+
+def test_no_consent_no_marketing_nothing_counted() -> None:
+    """The policy asks the consent rule first: blocked, nothing sent, reserved or counted."""
+    store, messenger = FakeStore(), CountingMessenger()
+    result = send(store, messenger, Outreach("email", "jane@example.com", "s", "b", "k-none"))
+    assert ("blocked", "no marketing consent on record") == (result.outcome, result.reason)
+    assert ([], 0, False) == (
+        messenger.calls,
+        counted(store),
+        send_path("acme", send_id_for("k-none")) in store.docs,
     )

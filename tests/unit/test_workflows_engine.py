@@ -257,7 +257,7 @@ def test_sms_and_opted_out_leads() -> None:
     quiet = new_env(do_not_contact=True)
     execution_id = enrol_lead(quiet, save(quiet, EMAIL))
     quiet.run_due()
-    assert ([], "skipped: the lead asked not to be contacted") == (
+    assert ([], "skipped: asked not to be contacted") == (
         quiet.messenger.calls,
         quiet.execution(execution_id).steps[0].outcome,
     )
