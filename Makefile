@@ -10,9 +10,9 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall whenever pyproject.toml changes.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# Reinstall whenever either pyproject.toml changes: localcloud is a distribution of its own.
+$(STAMP): pyproject.toml localcloud/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ./localcloud -e '.[dev]'
 	touch $(STAMP)
 
 serve: $(STAMP)
@@ -39,7 +39,7 @@ debian-tools:
 test: $(STAMP) debian-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared functions localcloud
+	$(BIN)/mypy shared functions localcloud/src
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

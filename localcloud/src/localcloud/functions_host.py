@@ -16,7 +16,7 @@ from shared.manifest import FUNCTIONS, Function, Trigger
 
 log = logging.getLogger("localcloud.functions")
 SITE_DIR = Path(__file__).parent / "site"
-SOURCE = Path(__file__).resolve().parent.parent / "functions" / "main.py"
+SOURCE = Path(__file__).resolve().parents[3] / "functions" / "main.py"
 
 
 def _signature(function: Function) -> str:

@@ -28,7 +28,7 @@ log = logging.getLogger("localcloud.serve")
 DEMO_COMPANY = "demo"
 # Enforced for clients signed in as staff or visitors; the functions' owner credential
 # bypasses it, as with the official emulator.
-RULES = Path(__file__).resolve().parents[1] / "firestore.rules"
+RULES = Path(__file__).resolve().parents[3] / "firestore.rules"
 DEMO_FORM_KEY = "demo.local-form-key"
 
 
