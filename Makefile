@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml localcloud/pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 serve: $(STAMP)
-	$(BIN)/python -m localcloud serve
+	$(BIN)/python -m shared.devstack serve
 
 # Debian packages the tests use, installed here when missing (root, else sudo), silent when
 # present: Chromium and its chromedriver for the browser test
@@ -39,7 +39,7 @@ debian-tools:
 test: $(STAMP) debian-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared functions localcloud/src
+	$(BIN)/mypy shared functions localcloud/src localcloud/tests
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

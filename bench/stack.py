@@ -128,14 +128,14 @@ class BenchStack:
 
     def _paused_queue(self) -> None:
         """The bundle's queue, paused: tasks are created and kept, never delivered."""
-        from localcloud.serve import queue_spec
         from shared.adapters.clients import tasks_client
+        from shared.devstack.manifest import queue_spec
         from shared.queues import TASKS_QUEUE
         from shared.settings import get_settings
 
         client, settings = tasks_client(), get_settings()
         parent = f"projects/{self.project}/locations/{settings.region}"
-        client.create_queue(parent=parent, queue=queue_spec(settings.queue_path, TASKS_QUEUE))
+        client.create_queue(parent=parent, queue=queue_spec(TASKS_QUEUE).resource(parent))
         client.pause_queue(name=settings.queue_path)
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""The local stack under stress: ``localcloud.serve.Stack`` on free loopback ports with its
+"""The local stack under stress: ``make serve``'s ``DevStack`` on free loopback ports with its
 data in a directory of its own, plus what the fault phases do to it: SIGKILL and restart of
 the functions process, and a restart of everything on the same ports and data.
 """
@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from localcloud.firestore import locking
-from localcloud.serve import Ports, Stack
+from localcloud.serve import Ports
+from shared.devstack.stack import DevStack
 
 PROJECT = "stress-growthkit"
 DEAD_TRANSACTION_SECONDS = 15.0
@@ -48,7 +49,7 @@ def output_to(log: Path) -> Iterator[None]:
                 os.close(fd)
 
 
-class StressStack(Stack):
+class StressStack(DevStack):
     """A Stack whose functions process can be killed and whose whole self can restart."""
 
     @classmethod

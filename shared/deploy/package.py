@@ -4,9 +4,9 @@ Cloud Functions builds a Python function from a directory holding ``main.py`` an
 ``requirements.txt``. The package is that directory: ``main.py`` is a copy of
 ``functions/main.py`` (it imports everything absolutely, so it works from the root, and
 functions-framework runs it exactly as it runs the original locally), the ``functions`` and
-``shared`` packages beside it (without the deploy tooling, which only runs here), and the
-runtime dependencies of ``pyproject.toml`` pinned to the versions installed in this
-environment, the ones the tests ran against.
+``shared`` packages beside it (without the deploy tooling and the development stack, which
+only run here), and the runtime dependencies of ``pyproject.toml`` pinned to the versions
+installed in this environment, the ones the tests ran against.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from shared.deploy.plan import RUNTIME
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("functions", "shared")
-# Needed to deploy, never at runtime (and it would pull the Scheduler client into builds).
-EXCLUDED = ("shared/deploy",)
+# Needed to deploy, never at runtime (and it would pull the Scheduler client into builds);
+# the development stack runs on localcloud, which is never deployed.
+EXCLUDED = ("shared/deploy", "shared/devstack")
 
 
 def requirement_names(pyproject: Path) -> list[str]:

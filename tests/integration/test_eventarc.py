@@ -8,10 +8,20 @@ from typing import Any
 import pytest
 
 from localcloud.eventarc import EventBridge
+from localcloud.manifest import FunctionSpec, Trigger
 from localcloud.tasks.testing import Receiver
 from shared.adapters.firestore_events import decode_fields
 
 LEAD = "companies/acme/leads/l1"
+LEADS = "companies/{companyId}/leads/{leadId}"
+INTERACTIONS = f"{LEADS}/interactions/{{interactionId}}"
+FUNCTIONS = (
+    FunctionSpec("on_lead_written", Trigger.EVENT, event_type="written", document=LEADS),
+    FunctionSpec("on_interaction_created", Trigger.EVENT, "created", INTERACTIONS),
+    FunctionSpec("on_interaction_scored", Trigger.EVENT, "written", INTERACTIONS),
+    FunctionSpec("on_interaction_workflows", Trigger.EVENT, "written", INTERACTIONS),
+    FunctionSpec("lead_intake", Trigger.HTTP),
+)
 
 
 @pytest.fixture
@@ -23,7 +33,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def bridge(firestore_server: Any, receiver: Receiver) -> Iterator[EventBridge]:
-    b = EventBridge(firestore_server.store, receiver.url(""))
+    b = EventBridge(firestore_server.store, receiver.url(""), functions=FUNCTIONS)
     yield b
     b.close()
 
@@ -108,7 +118,9 @@ def test_duplicate_option_delivers_every_event_twice(
     firestore_server: Any, db: Any, receiver: Receiver
 ) -> None:
     """With duplicate=True each event arrives twice with the same id (idempotency tests)."""
-    bridge = EventBridge(firestore_server.store, receiver.url(""), duplicate=True)
+    bridge = EventBridge(
+        firestore_server.store, receiver.url(""), functions=FUNCTIONS, duplicate=True
+    )
     try:
         db.document(LEAD).set({"score": 1})
         assert bridge.wait_idle()

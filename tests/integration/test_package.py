@@ -37,7 +37,8 @@ print(json.dumps({"kinds": kinds, "outside": outside, "compiles": compile_cache.
 
 def test_package_layout_and_pins(tmp_path: Path) -> None:
     """main.py at the root (functions/main.py itself), both packages without the deploy
-    tooling, every dependency of pyproject.toml pinned to an exact version."""
+    tooling and the development stack (nor localcloud, which that stack runs on), every
+    dependency of pyproject.toml pinned to an exact version."""
     out = build_package(tmp_path / "deploy")
     assert (ROOT / "functions" / "main.py").read_bytes() == (out / "main.py").read_bytes()
     requirements = (out / "requirements.txt").read_text(encoding="utf-8").splitlines()
@@ -46,8 +47,10 @@ def test_package_layout_and_pins(tmp_path: Path) -> None:
     assert all("==" in pin for pin in pins)
     present = {p.relative_to(out).as_posix() for p in out.rglob("*.py")}
     assert {"main.py", "functions/main.py", "shared/manifest.py"} <= present
-    assert ([], []) == (
-        [p for p in present if p.startswith("shared/deploy")],
+    workstation_only = ("shared/deploy", "shared/devstack", "localcloud")
+    assert ([], [], []) == (
+        [p for p in present if p.startswith(workstation_only)],
+        [p for p in pins if p.split("==")[0] == "localcloud"],
         list(out.rglob("__pycache__")),
     )
 

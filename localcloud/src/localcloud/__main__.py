@@ -1,4 +1,5 @@
-"""Command line: ``python -m localcloud firestore --port 8681``, ``python -m localcloud serve``."""
+"""Command line: ``python -m localcloud firestore --port 8681``,
+``python -m localcloud serve --manifest app.json``."""
 
 from localcloud.cli import main
 

@@ -1,7 +1,7 @@
 """A local stand-in for Firebase Auth: the Identity Toolkit calls firebase-admin's user
 management makes, and ID tokens a local app can sign in with.
 
-firebase-admin (``FirebaseUserAdmin``) reaches it at
+firebase-admin's user management reaches it at
 ``http://HOST/identitytoolkit.googleapis.com/v1/projects/{project}/accounts...``:
 create (``accounts``), look up by uid or e-mail (``accounts:lookup``), update, custom
 claims included (``accounts:update``), delete, and e-mail action links
@@ -11,8 +11,8 @@ claims included (``accounts:update``), delete, and e-mail action links
 Unlike Firebase's emulator, tokens are *signed*: ``POST /emulator/v1/projects/{project}/
 accounts/{uid}:idToken`` returns an RS256 ID token carrying the account's claims, and
 ``GET /certs`` publishes the certificate, so functions verify tokens exactly as in
-production (``GROWTHKIT_ID_TOKEN_CERT_URL``). Accounts are kept per project, in memory,
-and in ``accounts.json`` under ``data_dir`` when one is given.
+production (pointed at ``cert_url`` instead of Google's). Accounts are kept per project,
+in memory, and in ``accounts.json`` under ``data_dir`` when one is given.
 """
 
 from __future__ import annotations
@@ -175,6 +175,10 @@ class AuthServer:
     def id_token(self, project: str, uid: str) -> str:
         return self.signer.token(project, self.accounts.signed_in(project, uid))
 
+    def token_url(self, project: str, uid: str) -> str:
+        """Where a POST answers with an ID token for ``uid`` (``curl -X POST <url>``)."""
+        return f"http://{self.address}/emulator/v1/projects/{project}/accounts/{uid}:idToken"
+
     def route(self, method: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
         parts = urlsplit(url)
         if (mint := _MINT.match(parts.path)) and method == "POST":
@@ -251,12 +255,11 @@ def start_auth(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = N
 
 
 DEFAULT_PORT = 8684
-DEMO_ADMIN = "demo-admin"
 
 
 def start_serving_auth(host: str, data_dir: Path) -> AuthServer:
-    """The stand-in for ``make serve``: on ``LOCALCLOUD_AUTH_PORT`` (default 8684); if the
-    default is taken (another stack, a parallel test run), on any free port instead."""
+    """The stand-in for ``localcloud serve``: on ``LOCALCLOUD_AUTH_PORT`` (default 8684); if
+    the default is taken (another stack, a parallel test run), on any free port instead."""
     import logging
     import os
 
@@ -268,25 +271,3 @@ def start_serving_auth(host: str, data_dir: Path) -> AuthServer:
             raise
         logging.getLogger("localcloud.auth").warning("port %d is taken", DEFAULT_PORT)
         return start_auth(host, 0, data_dir)
-
-
-def serving_env(server: AuthServer) -> dict[str, str]:
-    """User management to the stand-in; ID tokens checked against its certificates and,
-    as in production, refused once revoked (a member removed, demoted or disabled)."""
-    return {
-        "GROWTHKIT_AUTH_EMULATOR_HOST": server.address,
-        "GROWTHKIT_ID_TOKEN_CERT_URL": server.cert_url,
-        "GROWTHKIT_CHECK_REVOKED_TOKENS": "true",
-    }
-
-
-def seed_demo_admin(server: AuthServer, project: str, company_id: str) -> str:
-    """An admin account of the demo company (made once); returns the URL that gives an ID
-    token for it (``curl -X POST <url>``)."""
-    claims = json.dumps({"company_id": company_id, "role": "admin"})
-    account = {"localId": DEMO_ADMIN, "email": "admin@demo.example", "customAttributes": claims}
-    try:
-        server.accounts.create(project, account)
-    except AuthError:
-        pass  # kept from an earlier run
-    return f"http://{server.address}/emulator/v1/projects/{project}/accounts/{DEMO_ADMIN}:idToken"

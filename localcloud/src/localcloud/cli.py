@@ -1,4 +1,5 @@
-"""Argument parsing for ``python -m localcloud``: one subcommand per local service."""
+"""Argument parsing for ``localcloud`` (or ``python -m localcloud``): one subcommand per
+local service, and ``serve`` for all of them with a project's functions."""
 
 from __future__ import annotations
 
@@ -92,10 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     install_signal_handlers()
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args.log_level)
     args.run(args)

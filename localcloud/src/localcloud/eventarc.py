@@ -1,11 +1,11 @@
 """The local Eventarc bridge: Firestore commits become CloudEvents posted to functions.
 
-Each change is matched against the manifest's event functions (event type and document
-path pattern) and delivered as production delivers it: a binary-mode CloudEvent whose body
-is a protobuf ``DocumentEventData`` (the ``google-events`` type), with the ``database``,
-``namespace``, ``document``, ``location`` and ``project`` extension attributes. Delivery is
-at least once: failures are retried with backoff, and ``duplicate=True`` sends every event
-twice so tests can prove idempotency.
+Each change is matched against a manifest's event functions (``localcloud.manifest``: event
+type and document path pattern) and delivered as production delivers it: a binary-mode
+CloudEvent whose body is a protobuf ``DocumentEventData`` (the ``google-events`` type),
+with the ``database``, ``namespace``, ``document``, ``location`` and ``project`` extension
+attributes. Delivery is at least once: failures are retried with backoff, and
+``duplicate=True`` sends every event twice so tests can prove idempotency.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from localcloud.firestore.store import Change, Commit, Store
-from shared.manifest import FUNCTIONS, Function, Trigger
+from localcloud.manifest import FunctionSpec, Trigger
 
 log = logging.getLogger("localcloud.eventarc")
 
@@ -53,7 +54,14 @@ def change_kind(change: Change) -> str:
     return "updated"
 
 
-def matches(function: Function, change: Change, document: str) -> bool:
+class EventTarget(Protocol):
+    """What the headers need of a function: a ``FunctionSpec``, or a project's own type."""
+
+    @property
+    def full_event_type(self) -> str | None: ...
+
+
+def matches(function: FunctionSpec, change: Change, document: str) -> bool:
     if function.trigger is not Trigger.EVENT or function.document is None:
         return False
     if function.event_type not in ("written", change_kind(change)):
@@ -63,7 +71,7 @@ def matches(function: Function, change: Change, document: str) -> bool:
 
 @dataclass(frozen=True)
 class Delivery:
-    function: Function
+    function: FunctionSpec
     url: str
     headers: dict[str, str]
     body: bytes
@@ -86,7 +94,7 @@ def event_data(change: Change) -> bytes:
     return bytes(data.SerializeToString())
 
 
-def event_headers(function: Function, change: Change, commit: Commit) -> dict[str, str]:
+def event_headers(function: EventTarget, change: Change, commit: Commit) -> dict[str, str]:
     project, database = commit.database.split("/")[1], commit.database.split("/")[3]
     document = change.name.split("/documents/", 1)[1]
     when = datetime.fromtimestamp(change.commit_ns / 1e9, UTC)
@@ -107,14 +115,15 @@ def event_headers(function: Function, change: Change, commit: Commit) -> dict[st
 
 
 class EventBridge:
-    """Subscribes to a local Firestore store and posts CloudEvents to ``base_url``."""
+    """Subscribes to a local Firestore store and posts CloudEvents to ``base_url``, each to
+    ``/<name>`` of the event functions among ``functions`` it matches."""
 
     def __init__(
         self,
         store: Store,
         base_url: str,
         *,
-        functions: Iterable[Function] = FUNCTIONS,
+        functions: Iterable[FunctionSpec],
         duplicate: bool = False,
         max_attempts: int = 5,
         workers: int = 4,
@@ -139,7 +148,7 @@ class EventBridge:
                 if matches(function, change, document):
                     self._enqueue(function, change, commit)
 
-    def _enqueue(self, function: Function, change: Change, commit: Commit) -> None:
+    def _enqueue(self, function: FunctionSpec, change: Change, commit: Commit) -> None:
         headers = event_headers(function, change, commit)
         delivery = Delivery(
             function, f"{self.base_url}/{function.name}", headers, event_data(change)
@@ -224,4 +233,12 @@ def _post(delivery: Delivery) -> int:
         return 0
 
 
-__all__ = ["Delivery", "EventBridge", "event_data", "event_headers", "pattern_regex"]
+__all__ = [
+    "Delivery",
+    "EventBridge",
+    "EventTarget",
+    "event_data",
+    "event_headers",
+    "matches",
+    "pattern_regex",
+]

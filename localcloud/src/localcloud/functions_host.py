@@ -1,59 +1,74 @@
-"""Every function of the bundle on one local port, at ``/<function_name>``.
+"""Every function of a manifest on one local port, at ``/<function_name>``.
 
-Each function is loaded with functions-framework's own ``create_app`` (the same loader
-Cloud Functions uses) and mounted under its name; ``/`` serves an example business page
-with a lead-capture form. Run as ``python -m localcloud.functions_host --port 8080``.
+Each function is loaded from the manifest's source with functions-framework's own
+``create_app`` (the same loader Cloud Functions uses) and mounted under its name; every
+other path is a file of the optional site directory (``/`` its ``index.html``, ``/about``
+its ``about.html``), else 404. Run as
+``python -m localcloud.functions_host --manifest app.json --port 8080 [--site DIR]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import mimetypes
 from pathlib import Path
 from typing import Any
 
-from shared.manifest import FUNCTIONS, Function, Trigger
+from localcloud.manifest import FunctionSpec, Manifest, Trigger, load_manifest
 
 log = logging.getLogger("localcloud.functions")
-SITE_DIR = Path(__file__).parent / "site"
-SOURCE = Path(__file__).resolve().parents[3] / "functions" / "main.py"
 
 
-def _signature(function: Function) -> str:
+def _signature(function: FunctionSpec) -> str:
     return "cloudevent" if function.trigger is Trigger.EVENT else "http"
 
 
-def load_functions(source: Path = SOURCE) -> dict[str, Any]:
-    """The WSGI app of every manifest function that ``source`` defines."""
+def load_functions(manifest: Manifest) -> dict[str, Any]:
+    """The WSGI app of every manifest function that the manifest's source defines."""
     import functions_framework
     from functions_framework.exceptions import MissingTargetException
 
     apps: dict[str, Any] = {}
-    for function in FUNCTIONS:
+    if manifest.source is None:
+        return apps
+    for function in manifest.functions:
         try:
             apps[function.name] = functions_framework.create_app(  # type: ignore[no-untyped-call]
-                function.entry_point, str(source), _signature(function)
+                function.target, str(manifest.source), _signature(function)
             )
         except MissingTargetException:
-            log.warning("function %s is in the manifest but not in %s", function.name, source)
+            log.warning(
+                "function %s is in the manifest but not in %s", function.name, manifest.source
+            )
     return apps
 
 
-def site_app(form_key: str, intake_url: str) -> Any:
-    """The example business website: a form posting to the lead-intake function."""
+def _site_file(root: Path, path: str) -> Path | None:
+    """The file of ``root`` that ``path`` names (``/`` is index.html, ``/x`` may be
+    x.html); never one outside ``root``."""
+    name = path.strip("/") or "index.html"
+    for candidate in (name, f"{name}.html", f"{name}/index.html"):
+        file = (root / candidate).resolve()
+        if file.is_relative_to(root) and file.is_file():
+            return file
+    return None
+
+
+def site_app(directory: Path | None) -> Any:
+    """Static files of ``directory`` (a project's example website), else 404."""
     from werkzeug.wrappers import Request, Response
 
-    page = (SITE_DIR / "index.html").read_text(encoding="utf-8")
-    page = page.replace("{{FORM_KEY}}", form_key).replace("{{INTAKE_URL}}", intake_url)
-    thanks = (SITE_DIR / "thanks.html").read_text(encoding="utf-8")
+    root = directory.resolve() if directory is not None else None
 
     @Request.application
     def app(request: Any) -> Any:
-        if request.path in ("/", "/index.html"):
-            return Response(page, content_type="text/html; charset=utf-8")
-        if request.path == "/thanks":
-            return Response(thanks, content_type="text/html; charset=utf-8")
-        return Response("Not found", status=404)
+        file = _site_file(root, request.path) if root is not None else None
+        if file is None:
+            return Response("Not found", status=404)
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        charset = "; charset=utf-8" if kind.startswith("text/") else ""
+        return Response(file.read_bytes(), content_type=kind + charset)
 
     return app
 
@@ -78,23 +93,23 @@ class FunctionRouter:
         return app(environ, start_response)
 
 
-def build_app(form_key: str, intake_url: str, source: Path = SOURCE) -> FunctionRouter:
-    return FunctionRouter(load_functions(source), site_app(form_key, intake_url))
+def build_app(manifest: Manifest, site: Path | None = None) -> FunctionRouter:
+    return FunctionRouter(load_functions(manifest), site_app(site))
 
 
 def main(argv: list[str] | None = None) -> None:
     from werkzeug.serving import run_simple
 
     parser = argparse.ArgumentParser(prog="python -m localcloud.functions_host")
+    parser.add_argument("--manifest", required=True, help="JSON file or module:attribute")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--form-key", default="demo.local-form-key")
-    parser.add_argument("--intake-url", default="http://localhost:8080/lead_intake")
+    parser.add_argument("--site", type=Path, default=None, help="static files at other paths")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = build_app(args.form_key, args.intake_url)
+    app = build_app(load_manifest(args.manifest), args.site)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
 
 

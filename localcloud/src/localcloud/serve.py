@@ -1,35 +1,43 @@
-"""``python -m localcloud serve``: the whole bundle on one machine, on embedded defaults.
+"""``localcloud serve --manifest app.json``: a project's whole cloud on one machine.
 
-Starts the local Firestore, Cloud Tasks and Cloud Scheduler servers and the Eventarc
-bridge in this process, and every function in a child process (as Cloud Functions runs
-them apart from the services they call); creates the queues and Scheduler jobs from the
-manifest through the real clients; seeds a demo company; prints one table. Data lives
-under ``.localcloud/`` and survives restarts. Ctrl-C stops everything and keeps the data.
+Starts the local Firestore, Cloud Tasks, Cloud Scheduler and Firebase Auth stand-in in
+this process, and the manifest's functions in a child process (as Cloud Functions runs
+them apart from the services they call); delivers Firestore changes to the event
+functions as Eventarc does; creates the manifest's queues and one Scheduler job per
+scheduled function through the real clients; prints one table. Data lives under the data
+directory and survives restarts. Ctrl-C stops everything and keeps the data.
+
+From Python: ``Stack(load_manifest("app.json"), Ports.from_env(), Path(".localcloud"),
+"demo-project").start()``, then ``stop()``. A project adds its own set-up (seed data,
+environment) in a subclass: ``functions_env``, the table's rows and ``start`` are meant
+to be extended.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared.manifest import FUNCTIONS, Trigger
-from shared.queues import QUEUES
+from localcloud.manifest import FunctionSpec, Manifest, ManifestError, Trigger, load_manifest
 
 log = logging.getLogger("localcloud.serve")
 
-DEMO_COMPANY = "demo"
-# Enforced for clients signed in as staff or visitors; the functions' owner credential
-# bypasses it, as with the official emulator.
-RULES = Path(__file__).resolve().parents[3] / "firestore.rules"
-DEMO_FORM_KEY = "demo.local-form-key"
+Row = tuple[str, str, str]
+# Jobs localcloud made from a manifest carry this description: it deletes only those.
+MANAGED_JOB = "Created by localcloud from the manifest"
+# HTTP targets allow attempt deadlines from 15 seconds to 30 minutes.
+MIN_DEADLINE, MAX_DEADLINE = 15, 1800
 
 
 @dataclass(frozen=True)
@@ -56,205 +64,331 @@ class Ports:
         return f"http://{self.host}:{self.functions}"
 
 
-def service_env(ports: Ports, project: str) -> dict[str, str]:
-    """The variables that point the real Google clients at localcloud."""
-    return {
-        "FIRESTORE_EMULATOR_HOST": f"{ports.host}:{ports.firestore}",
-        "CLOUD_TASKS_EMULATOR_HOST": f"{ports.host}:{ports.tasks}",
-        "CLOUD_SCHEDULER_EMULATOR_HOST": f"{ports.host}:{ports.scheduler}",
-        "GOOGLE_CLOUD_PROJECT": project,
-        "GROWTHKIT_FUNCTIONS_BASE_URL": ports.base_url,
-        "GROWTHKIT_ENVIRONMENT": "local",
-    }
-
-
 class Stack:
-    """The running local cloud; ``stop()`` shuts every part down, keeping the data."""
+    """The running local cloud of one manifest; ``stop()`` shuts every part down, keeping
+    the data. ``rules``: a firestore.rules enforced for end-user clients (the functions'
+    owner credential bypasses it, as with the official emulator); ``site``: a directory of
+    static files served at the functions' paths no function claims."""
 
-    def __init__(self, ports: Ports, data_dir: Path, project: str, duplicate: bool = False) -> None:
-        self.ports, self.data_dir, self.project = ports, data_dir, project
-        self.duplicate = duplicate
+    auth_hint = "ID tokens: POST /emulator/v1/.../accounts/UID:idToken"
+
+    def __init__(  # noqa: PLR0917 - mirrors the command line's options
+        self,
+        manifest: Manifest,
+        ports: Ports,
+        data_dir: Path,
+        project: str,
+        rules: Path | None = None,
+        site: Path | None = None,
+        duplicate: bool = False,
+    ) -> None:
+        self.manifest, self.ports, self.data_dir, self.project = manifest, ports, data_dir, project
+        self.rules, self.site, self.duplicate = rules, site, duplicate
         self.parts: list[Any] = []
         self.host_process: subprocess.Popen[bytes] | None = None
+        self.bridge: Any = None
+        self.schedule_report: list[str] = []
 
     def start(self) -> Stack:
-        from localcloud.auth import seed_demo_admin, serving_env, start_serving_auth
-        from localcloud.eventarc import EventBridge
+        """Start every part; if one cannot start, stop those that did and raise."""
+        try:
+            self._start_services()
+            self._start_functions()
+            self._start_bridge()
+            self._create_queues()
+            self._create_jobs()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_services(self) -> None:
+        from localcloud.auth import start_serving_auth
         from localcloud.firestore import start_firestore
         from localcloud.scheduler import start_scheduler
         from localcloud.tasks import start_tasks
-        from shared.adapters.crypto import local_key_env
 
-        os.environ.update(service_env(self.ports, self.project))
-        # Secrets at rest are sealed under a key generated into the data dir on first start.
-        os.environ.update(local_key_env(self.data_dir))
-        host = self.ports.host
+        host, data = self.ports.host, self.data_dir
         self.firestore = start_firestore(
-            host, self.ports.firestore, data_dir=self.data_dir / "firestore", rules_path=RULES
+            host, self.ports.firestore, data_dir=data / "firestore", rules_path=self.rules
         )
         self.parts.append(self.firestore)
-        self.parts.append(start_tasks(host, self.ports.tasks, data_dir=self.data_dir / "tasks"))
-        self.parts.append(
-            start_scheduler(host, self.ports.scheduler, data_dir=self.data_dir / "scheduler")
-        )
-        self.auth = start_serving_auth(host, self.data_dir / "auth")
+        self.tasks = start_tasks(host, self.ports.tasks, data_dir=data / "tasks")
+        self.parts.append(self.tasks)
+        self.scheduler = start_scheduler(host, self.ports.scheduler, data_dir=data / "scheduler")
+        self.parts.append(self.scheduler)
+        self.auth = start_serving_auth(host, data / "auth")
         self.parts.append(self.auth)
-        os.environ.update(serving_env(self.auth))
-        self._start_functions()
-        self.bridge = EventBridge(
-            self.firestore.store, self.ports.base_url, duplicate=self.duplicate
-        )
-        self._create_queues()
-        self._sync_schedules()
-        seed_demo_company(self.ports)
-        self.demo_token_url = seed_demo_admin(self.auth, self.project, DEMO_COMPANY)
-        return self
+
+    def client_env(self) -> dict[str, str]:
+        """The variables that point the Google clients' emulator support at this stack."""
+        return {
+            "FIRESTORE_EMULATOR_HOST": self.firestore.address,
+            "CLOUD_TASKS_EMULATOR_HOST": self.tasks.address,
+            "CLOUD_SCHEDULER_EMULATOR_HOST": self.scheduler.address,
+            "GOOGLE_CLOUD_PROJECT": self.project,
+        }
+
+    def functions_env(self) -> dict[str, str]:
+        """What the functions process gets on top of this process's environment: the
+        client variables and where the stack's other parts are."""
+        return {
+            **self.client_env(),
+            "LOCALCLOUD_FUNCTIONS_URL": self.ports.base_url,
+            "LOCALCLOUD_AUTH_HOST": self.auth.address,
+            "LOCALCLOUD_AUTH_CERT_URL": self.auth.cert_url,
+        }
 
     def _start_functions(self) -> None:
-        intake = f"http://localhost:{self.ports.functions}/lead_intake"
-        command = [
-            sys.executable,
-            "-m",
-            "localcloud.functions_host",
-            "--host",
-            self.ports.host,
-            "--port",
-            str(self.ports.functions),
-            "--form-key",
-            DEMO_FORM_KEY,
-            "--intake-url",
-            intake,
-        ]
-        self.host_process = subprocess.Popen(command, env=dict(os.environ))
-        wait_for_http(f"{self.ports.base_url}/", timeout=60)
+        source = self.manifest.source
+        if source is not None and not source.is_file():
+            raise ManifestError(f"the manifest's source {source} is not a file")
+        manifest = dataclasses.replace(
+            self.manifest, source=source.resolve() if source is not None else None
+        )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        manifest_file = self.data_dir / "manifest.json"
+        manifest_file.write_text(json.dumps(manifest.to_dict(), indent=1), encoding="utf-8")
+        command = [sys.executable, "-m", "localcloud.functions_host"]
+        command += ["--manifest", str(manifest_file), "--host", self.ports.host]
+        command += ["--port", str(self.ports.functions)]
+        command += ["--site", str(self.site)] if self.site is not None else []
+        env = {**os.environ, **self.functions_env()}
+        self.host_process = subprocess.Popen(command, env=env)
+        wait_for_http(f"{self.ports.base_url}/", timeout=60, process=self.host_process)
+
+    def _start_bridge(self) -> None:
+        from localcloud.eventarc import EventBridge
+
+        self.bridge = EventBridge(
+            self.firestore.store,
+            self.ports.base_url,
+            functions=self.manifest.functions,
+            duplicate=self.duplicate,
+        )
 
     def _create_queues(self) -> None:
         from google.api_core import exceptions as gexc
 
-        from shared.adapters.clients import tasks_client
-        from shared.settings import get_settings
+        from localcloud.tasks.testing import tasks_client
 
-        settings = get_settings()
-        client = tasks_client()
-        parent = f"projects/{self.project}/locations/{settings.region}"
-        for queue in QUEUES:
-            spec = queue_spec(f"{parent}/queues/{queue.name}", queue)
+        client = tasks_client(self.tasks.address)
+        parent = f"projects/{self.project}/locations/{self.manifest.location}"
+        for queue in self.manifest.queues:
+            resource = queue.resource(parent)
             try:
-                client.create_queue(parent=parent, queue=spec)
+                client.create_queue(parent=parent, queue=resource)
             except gexc.AlreadyExists:
-                client.update_queue(queue=spec)
+                client.update_queue(queue=resource)
 
-    def _sync_schedules(self) -> None:
-        from shared.deploy.schedules import sync_schedules
-
-        sync_schedules(
-            project=self.project,
-            location="us-central1",
-            base_url=self.ports.base_url,
-            host=os.environ["CLOUD_SCHEDULER_EMULATOR_HOST"],
-        )
+    def _create_jobs(self) -> None:
+        """One job per scheduled function; jobs an earlier manifest made and this one no
+        longer has are deleted (jobs made otherwise are left alone). ``schedule_report``
+        says what changed, one line each, then a summary."""
+        client = scheduler_client(self.scheduler.address)
+        parent = f"projects/{self.project}/locations/{self.manifest.location}"
+        wanted = {
+            f"{parent}/jobs/{f.scheduler_job_id}": job_resource(f, self.ports.base_url)
+            for f in self.manifest.of(Trigger.SCHEDULE)
+        }
+        existing = {job.name: job for job in client.list_jobs(parent=parent)}
+        report = [
+            _apply_job(client, parent, name, job, existing.get(name))
+            for name, job in wanted.items()
+        ]
+        for name, old in existing.items():
+            if name not in wanted and old.description == MANAGED_JOB:
+                client.delete_job(name=name)
+                report.append(f"delete {name.rsplit('/', 1)[1]}")
+        done = [line for line in report if line]
+        kinds = [line.split()[0] for line in done]
+        self.schedule_report = [
+            *done,
+            f"schedules: {kinds.count('create')} create, {kinds.count('update')} update, "
+            f"{kinds.count('delete')} delete, {report.count('')} unchanged",
+        ]
 
     def stop(self) -> None:
+        """Stop whatever runs (safe to call twice, or after a failed start)."""
         if self.host_process is not None:
             self.host_process.terminate()
             self.host_process.wait(timeout=10)
-        if getattr(self, "bridge", None) is not None:
+            self.host_process = None
+        if self.bridge is not None:
             self.bridge.close()
-        for part in reversed(self.parts):
-            part.stop()
+            self.bridge = None
+        while self.parts:
+            self.parts.pop().stop()
+
+    # --- the table -----------------------------------------------------------------------
+
+    def site_rows(self) -> list[Row]:
+        return [("Site", f"{self.ports.base_url}/", str(self.site))] if self.site else []
+
+    def function_rows(self) -> list[Row]:
+        return [
+            (f.name, f"{self.ports.base_url}/{f.name}", function_detail(f))
+            for f in self.manifest.functions
+        ]
+
+    def service_rows(self) -> list[Row]:
+        return [
+            ("Firestore", self.firestore.address, "FIRESTORE_EMULATOR_HOST"),
+            ("Cloud Tasks", self.tasks.address, "CLOUD_TASKS_EMULATOR_HOST"),
+            ("Cloud Scheduler", self.scheduler.address, "CLOUD_SCHEDULER_EMULATOR_HOST"),
+            ("Firebase Auth", self.auth.address, self.auth_hint),
+        ]
+
+    def rows(self) -> list[Row]:
+        data = ("Data", str(self.data_dir), f"project {self.project}")
+        return [*self.site_rows(), *self.function_rows(), *self.service_rows(), data]
+
+    def table(self) -> str:
+        rows = self.rows()
+        width = [max(len(r[i]) for r in rows) for i in range(2)]
+        return "\n".join(f"{a:<{width[0]}}  {b:<{width[1]}}  {c}" for a, b, c in rows)
 
 
-def queue_spec(name: str, queue: Any) -> dict[str, Any]:
+def function_detail(function: FunctionSpec) -> str:
+    """The table's third column: the manifest's note, else what triggers the function."""
+    if function.note:
+        return function.note
     return {
-        "name": name,
-        "rate_limits": {
-            "max_dispatches_per_second": queue.max_dispatches_per_second,
-            "max_concurrent_dispatches": queue.max_concurrent_dispatches,
-        },
-        "retry_config": {
-            "max_attempts": queue.max_attempts,
-            "min_backoff": {"seconds": int(queue.min_backoff_seconds)},
-            "max_backoff": {"seconds": int(queue.max_backoff_seconds)},
-            "max_doublings": queue.max_doublings,
+        Trigger.EVENT: f"{function.event_type} {function.document}",
+        Trigger.SCHEDULE: function.schedule or "",
+        Trigger.TASK: "Cloud Tasks target",
+        Trigger.HTTP: "",
+    }[function.trigger]
+
+
+def job_resource(function: FunctionSpec, base_url: str) -> dict[str, Any]:
+    """The Scheduler job that POSTs ``{}`` to the function on its schedule."""
+    deadline = min(max(function.timeout_seconds, MIN_DEADLINE), MAX_DEADLINE)
+    return {
+        "description": MANAGED_JOB,
+        "schedule": function.schedule,
+        "time_zone": function.time_zone,
+        "attempt_deadline": {"seconds": deadline},
+        "http_target": {
+            "uri": f"{base_url.rstrip('/')}/{function.name}",
+            "http_method": "POST",
+            "headers": {"Content-Type": "application/json"},
+            "body": b"{}",
         },
     }
 
 
-def seed_demo_company(ports: Ports) -> None:
-    """A demo company whose form key the example page uses (created once)."""
-    from shared.adapters.clients import firestore_client
+# What a job's owner sets; the service fills in the rest (state, times, retry defaults).
+_JOB_FIELDS = (
+    "description",
+    "schedule",
+    "time_zone",
+    "attempt_deadline",
+    "http_target.uri",
+    "http_target.http_method",
+    "http_target.body",
+    "http_target.headers",
+)
 
-    ref = firestore_client().collection("companies").document(DEMO_COMPANY)
-    if ref.get().exists:
-        return
-    origins = [f"http://{h}:{ports.functions}" for h in ("127.0.0.1", "localhost")]
-    ref.set(
-        {
-            "name": "Acme Plumbing (demo)",
-            "public_form_key": DEMO_FORM_KEY,
-            "allowed_origins": origins,
-            "settings": {"thank_you_url": f"{ports.base_url}/thanks"},
-        }
+
+def _apply_job(client: Any, parent: str, name: str, job: dict[str, Any], old: Any) -> str:
+    """Create or update one job; the report line ('' when it already was as wanted)."""
+    from google.cloud import scheduler_v1
+
+    job_id = name.rsplit("/", 1)[1]
+    if old is None:
+        client.create_job(parent=parent, job={"name": name, **job})
+        target = job["http_target"]
+        where = f"{target['http_method']} {target['uri']}"
+        return f"create {job_id}: {where} at '{job['schedule']}' ({job['time_zone']})"
+    want = scheduler_v1.Job(name=name, **job)
+    changed = [path for path in _JOB_FIELDS if _field(old, path) != _field(want, path)]
+    if not changed:
+        return ""
+    client.update_job(job=want)
+    return f"update {job_id}: {', '.join(changed)}"
+
+
+def _field(job: Any, path: str) -> Any:
+    value = job
+    for part in path.split("."):
+        value = getattr(value, part)
+    return dict(value) if part == "headers" else value
+
+
+def scheduler_client(address: str) -> Any:
+    """The real ``CloudSchedulerClient`` on an insecure channel to ``address``."""
+    import grpc
+    from google.cloud import scheduler_v1
+    from google.cloud.scheduler_v1.services.cloud_scheduler.transports import (
+        CloudSchedulerGrpcTransport,
     )
 
+    channel = grpc.insecure_channel(address)
+    return scheduler_v1.CloudSchedulerClient(transport=CloudSchedulerGrpcTransport(channel=channel))
 
-def wait_for_http(url: str, timeout: float) -> None:
+
+def wait_for_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Until ``url`` answers at all (any status); RuntimeError if ``process`` exits first."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
-        except OSError:
+        except urllib.error.HTTPError:
+            return  # an answer, if not a 2xx one: the server is up
+        except OSError as err:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"the functions process exited ({process.returncode})") from err
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
 
 
-def table(stack: Stack) -> str:
-    p = stack.ports
-    rows = [("Example page", f"{p.base_url}/", "")]
-    for f in FUNCTIONS:
-        detail = {
-            Trigger.EVENT: f"{f.event_type} {f.document}",
-            Trigger.SCHEDULE: f.schedule,
-            Trigger.TASK: "Cloud Tasks target",
-            Trigger.HTTP: "public" if f.public else "staff (ID token)",
-        }[f.trigger]
-        rows.append((f.name, f"{p.base_url}/{f.name}", detail or ""))
-    rows += [
-        ("Firestore", f"{p.host}:{p.firestore}", "FIRESTORE_EMULATOR_HOST"),
-        ("Cloud Tasks", f"{p.host}:{p.tasks}", "CLOUD_TASKS_EMULATOR_HOST"),
-        ("Cloud Scheduler", f"{p.host}:{p.scheduler}", "CLOUD_SCHEDULER_EMULATOR_HOST"),
-        ("Firebase Auth", stack.auth.address, "GROWTHKIT_AUTH_EMULATOR_HOST"),
-        ("Demo admin ID token", stack.demo_token_url, "POST it"),
-        ("Data", str(stack.data_dir), f"project {stack.project}"),
-    ]
-    width = [max(len(r[i]) for r in rows) for i in range(2)]
-    return "\n".join(f"{a:<{width[0]}}  {b:<{width[1]}}  {c}" for a, b, c in rows)
-
-
-def _serve(args: argparse.Namespace) -> None:
+def run(stack: Stack) -> None:
+    """Start ``stack``, print its table, serve until SIGINT or SIGTERM, stop (data kept)."""
     from localcloud.cli import wait_for_signal
 
-    stack = Stack(Ports.from_env(), args.data_dir, args.project, args.duplicate_events)
+    stack.start()
     try:
-        stack.start()
-        print(table(stack), flush=True)
-        print("localcloud is up. Ctrl-C stops everything; data stays in", args.data_dir, flush=True)
+        print("\n".join([*stack.schedule_report, stack.table()]), flush=True)
+        print(
+            "localcloud is up. Ctrl-C stops everything; data stays in", stack.data_dir, flush=True
+        )
         wait_for_signal()
     finally:
         stack.stop()
         print("localcloud stopped; data kept.", flush=True)
 
 
+def _serve(args: argparse.Namespace) -> None:
+    try:
+        manifest = load_manifest(args.manifest)
+    except ManifestError as err:
+        raise SystemExit(f"error: {err}") from None
+    ports = Ports.from_env()
+    run(Stack(manifest, ports, args.data_dir, args.project, args.rules, args.site, args.duplicate))
+
+
 def register(sub: Any) -> None:
-    serve = sub.add_parser("serve", help="run the whole bundle locally")
+    """Add the ``serve`` subcommand."""
+    serve = sub.add_parser("serve", help="run a project's functions and every service locally")
+    env = os.environ.get
     serve.add_argument(
-        "--data-dir", type=Path, default=Path(os.environ.get("LOCALCLOUD_DATA_DIR", ".localcloud"))
+        "--manifest",
+        default=env("LOCALCLOUD_MANIFEST"),
+        required=env("LOCALCLOUD_MANIFEST") is None,
+        help="the project's functions and queues: a JSON file or module:attribute",
     )
-    serve.add_argument("--project", default=os.environ.get("LOCALCLOUD_PROJECT", "demo-growthkit"))
+    serve.add_argument(
+        "--data-dir", type=Path, default=Path(env("LOCALCLOUD_DATA_DIR", ".localcloud"))
+    )
+    serve.add_argument("--project", default=env("LOCALCLOUD_PROJECT", "demo-project"))
+    serve.add_argument("--rules", type=Path, default=None, help="enforce this firestore.rules")
+    serve.add_argument("--site", type=Path, default=None, help="static files at other paths")
     serve.add_argument(
         "--duplicate-events",
+        dest="duplicate",
         action="store_true",
         help="deliver every Firestore event twice (proves idempotency)",
     )
