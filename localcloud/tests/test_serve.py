@@ -37,7 +37,7 @@ def get(url: str) -> tuple[int, bytes]:
 
 @pytest.fixture
 def ports() -> Ports:
-    return Ports("127.0.0.1", *free_ports(4))
+    return Ports("127.0.0.1", *free_ports(5))
 
 
 @pytest.fixture
@@ -183,6 +183,7 @@ def _port_env(ports: Ports) -> dict[str, str]:
         "LOCALCLOUD_FIRESTORE_PORT": str(ports.firestore),
         "LOCALCLOUD_TASKS_PORT": str(ports.tasks),
         "LOCALCLOUD_SCHEDULER_PORT": str(ports.scheduler),
+        "LOCALCLOUD_AUTH_PORT": str(ports.auth),
     }
 
 

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from localcloud.serve import Ports, Row, Stack, run
+from localcloud.serve import Ports, Row, Stack, ports_or_exit, run
 from shared.devstack.manifest import ROOT, growthkit_manifest
 
 DEMO_COMPANY = "demo"
@@ -123,7 +123,7 @@ def seed_demo_admin(auth: Any, project: str, company_id: str) -> str:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    run(DevStack(Ports.from_env(), args.data_dir, args.project, args.duplicate_events))
+    run(DevStack(ports_or_exit(), args.data_dir, args.project, args.duplicate_events))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from localcloud.auth_tokens import TOKEN_SECONDS, Signer
+from localcloud.binding import http_server
 
 Account = dict[str, Any]
 _TOOLKIT = re.compile(
@@ -166,7 +167,7 @@ class AuthServer:
     def __init__(self, host: str, port: int, data_dir: Path | None) -> None:
         self.accounts = Accounts(data_dir)
         self.signer = Signer()
-        self._server = ThreadingHTTPServer((host, port), _handler(self))
+        self._server: ThreadingHTTPServer = http_server(host, port, _handler(self), "Firebase Auth")
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         self.address = f"{host}:{self._server.server_address[1]}"
@@ -250,24 +251,6 @@ def _handler(server: AuthServer) -> type[BaseHTTPRequestHandler]:
 
 
 def start_auth(host: str = "127.0.0.1", port: int = 0, data_dir: Path | None = None) -> AuthServer:
-    """Serve the stand-in (``port`` 0: any free port); ``stop()`` ends it."""
+    """Serve the stand-in (``port`` 0: any free port; one in use: ``PortInUse``);
+    ``stop()`` ends it."""
     return AuthServer(host, port, data_dir)
-
-
-DEFAULT_PORT = 8684
-
-
-def start_serving_auth(host: str, data_dir: Path) -> AuthServer:
-    """The stand-in for ``localcloud serve``: on ``LOCALCLOUD_AUTH_PORT`` (default 8684); if
-    the default is taken (another stack, a parallel test run), on any free port instead."""
-    import logging
-    import os
-
-    chosen = os.environ.get("LOCALCLOUD_AUTH_PORT")
-    try:
-        return start_auth(host, int(chosen or DEFAULT_PORT), data_dir)
-    except OSError:
-        if chosen:
-            raise
-        logging.getLogger("localcloud.auth").warning("port %d is taken", DEFAULT_PORT)
-        return start_auth(host, 0, data_dir)

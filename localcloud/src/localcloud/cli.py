@@ -9,9 +9,17 @@ import logging
 import signal
 import time
 from pathlib import Path
+from typing import NoReturn
+
+from localcloud.binding import PortInUse
 
 # Each service adds its own subcommand: ``register(subparsers)`` in its ``cli`` module.
 _SERVICE_CLIS = ("localcloud.tasks.cli", "localcloud.scheduler.cli", "localcloud.serve")
+
+
+def refused(err: PortInUse, flag: str) -> NoReturn:
+    """A port in use: one line on stderr naming the flag to change, exit status 1."""
+    raise SystemExit(f"localcloud: {err.hinted(f'pass {flag} with another port')}")
 
 
 def _firestore(args: argparse.Namespace) -> None:
@@ -30,6 +38,8 @@ def _firestore(args: argparse.Namespace) -> None:
         )
     except RulesSyntaxError as err:
         raise SystemExit(f"error: {err}") from None
+    except PortInUse as err:
+        refused(err, "--debug-port" if "debug" in err.service else "--port")
     print(
         f"Firestore emulator on {server.address}; set FIRESTORE_EMULATOR_HOST={server.address}",
         flush=True,

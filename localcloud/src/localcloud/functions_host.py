@@ -4,7 +4,8 @@ Each function is loaded from the manifest's source with functions-framework's ow
 ``create_app`` (the same loader Cloud Functions uses) and mounted under its name; every
 other path is a file of the optional site directory (``/`` its ``index.html``, ``/about``
 its ``about.html``), else 404. Run as
-``python -m localcloud.functions_host --manifest app.json --port 8080 [--site DIR]``.
+``python -m localcloud.functions_host --manifest app.json --port 8080 [--site DIR]``
+(``serve`` binds the port itself and hands the socket over with ``--fd``).
 """
 
 from __future__ import annotations
@@ -98,19 +99,22 @@ def build_app(manifest: Manifest, site: Path | None = None) -> FunctionRouter:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
 
     parser = argparse.ArgumentParser(prog="python -m localcloud.functions_host")
     parser.add_argument("--manifest", required=True, help="JSON file or module:attribute")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--fd", type=int, default=None, help="serve this listening socket")
     parser.add_argument("--site", type=Path, default=None, help="static files at other paths")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app = build_app(load_manifest(args.manifest), args.site)
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    server = make_server(args.host, args.port, app, threaded=True, fd=args.fd)
+    log.info("functions on http://%s:%d", args.host, server.port)
+    server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ to be extended.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -25,10 +26,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from localcloud.binding import PortInUse, check_free, listening_socket
 from localcloud.manifest import FunctionSpec, Manifest, ManifestError, Trigger, load_manifest
 
 log = logging.getLogger("localcloud.serve")
@@ -42,26 +45,57 @@ MIN_DEADLINE, MAX_DEADLINE = 15, 1800
 
 @dataclass(frozen=True)
 class Ports:
+    """Where ``serve`` listens; ``from_env`` reads the ``LOCALCLOUD_*`` variables."""
+
     host: str
     functions: int
     firestore: int
     tasks: int
     scheduler: int
+    auth: int = 8684
 
     @classmethod
     def from_env(cls) -> Ports:
-        env = os.environ.get
-        return cls(
-            env("LOCALCLOUD_HOST", "127.0.0.1"),
-            int(env("LOCALCLOUD_FUNCTIONS_PORT", "8080")),
-            int(env("LOCALCLOUD_FIRESTORE_PORT", "8681")),
-            int(env("LOCALCLOUD_TASKS_PORT", "8682")),
-            int(env("LOCALCLOUD_SCHEDULER_PORT", "8683")),
-        )
+        """ValueError naming the variable if one is not a port number."""
+        ports = {name: _port(variable, default) for name, (variable, default) in PORT_ENV.items()}
+        return cls(os.environ.get("LOCALCLOUD_HOST", "127.0.0.1"), **ports)
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.functions}"
+
+
+# Each port, its variable and default, in the order ``serve`` binds them.
+PORT_ENV = {
+    "firestore": ("LOCALCLOUD_FIRESTORE_PORT", 8681),
+    "tasks": ("LOCALCLOUD_TASKS_PORT", 8682),
+    "scheduler": ("LOCALCLOUD_SCHEDULER_PORT", 8683),
+    "auth": ("LOCALCLOUD_AUTH_PORT", 8684),
+    "functions": ("LOCALCLOUD_FUNCTIONS_PORT", 8080),
+}
+SERVICES = {
+    "firestore": "Firestore",
+    "tasks": "Cloud Tasks",
+    "scheduler": "Cloud Scheduler",
+    "auth": "Firebase Auth",
+    "functions": "The functions",
+}
+
+
+def _port(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, str(default))
+    if not raw.isdigit() or int(raw) > 65535:
+        raise ValueError(f"{variable}={raw!r} is not a port number (0 to 65535)")
+    return int(raw)
+
+
+@contextlib.contextmanager
+def port_hint(name: str) -> Iterator[None]:
+    """A PortInUse raised inside says which variable moves that port."""
+    try:
+        yield
+    except PortInUse as err:
+        raise err.hinted(f"set {PORT_ENV[name][0]} to another port") from None
 
 
 class Stack:
@@ -90,7 +124,11 @@ class Stack:
         self.schedule_report: list[str] = []
 
     def start(self) -> Stack:
-        """Start every part; if one cannot start, stop those that did and raise."""
+        """Start every part; if one cannot start, stop those that did and raise (a port in
+        use: ``PortInUse`` naming its variable, before anything starts)."""
+        for name in PORT_ENV:
+            with port_hint(name):
+                check_free(self.ports.host, getattr(self.ports, name), SERVICES[name])
         try:
             self._start_services()
             self._start_functions()
@@ -103,21 +141,25 @@ class Stack:
         return self
 
     def _start_services(self) -> None:
-        from localcloud.auth import start_serving_auth
+        from localcloud.auth import start_auth
         from localcloud.firestore import start_firestore
         from localcloud.scheduler import start_scheduler
         from localcloud.tasks import start_tasks
 
-        host, data = self.ports.host, self.data_dir
-        self.firestore = start_firestore(
-            host, self.ports.firestore, data_dir=data / "firestore", rules_path=self.rules
-        )
+        host, data, ports = self.ports.host, self.data_dir, self.ports
+        with port_hint("firestore"):
+            self.firestore = start_firestore(
+                host, ports.firestore, data_dir=data / "firestore", rules_path=self.rules
+            )
         self.parts.append(self.firestore)
-        self.tasks = start_tasks(host, self.ports.tasks, data_dir=data / "tasks")
+        with port_hint("tasks"):
+            self.tasks = start_tasks(host, ports.tasks, data_dir=data / "tasks")
         self.parts.append(self.tasks)
-        self.scheduler = start_scheduler(host, self.ports.scheduler, data_dir=data / "scheduler")
+        with port_hint("scheduler"):
+            self.scheduler = start_scheduler(host, ports.scheduler, data_dir=data / "scheduler")
         self.parts.append(self.scheduler)
-        self.auth = start_serving_auth(host, data / "auth")
+        with port_hint("auth"):
+            self.auth = start_auth(host, ports.auth, data / "auth")
         self.parts.append(self.auth)
 
     def client_env(self) -> dict[str, str]:
@@ -149,12 +191,17 @@ class Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         manifest_file = self.data_dir / "manifest.json"
         manifest_file.write_text(json.dumps(manifest.to_dict(), indent=1), encoding="utf-8")
-        command = [sys.executable, "-m", "localcloud.functions_host"]
-        command += ["--manifest", str(manifest_file), "--host", self.ports.host]
-        command += ["--port", str(self.ports.functions)]
-        command += ["--site", str(self.site)] if self.site is not None else []
-        env = {**os.environ, **self.functions_env()}
-        self.host_process = subprocess.Popen(command, env=env)
+        # Bound here and handed over: a port in use is refused in this process, and the
+        # functions process cannot end up behind another program's port.
+        with port_hint("functions"):
+            sock = listening_socket(self.ports.host, self.ports.functions, "The functions")
+        with sock:
+            command = [sys.executable, "-m", "localcloud.functions_host"]
+            command += ["--manifest", str(manifest_file), "--host", self.ports.host]
+            command += ["--port", str(self.ports.functions), "--fd", str(sock.fileno())]
+            command += ["--site", str(self.site)] if self.site is not None else []
+            env = {**os.environ, **self.functions_env()}
+            self.host_process = subprocess.Popen(command, env=env, pass_fds=[sock.fileno()])
         wait_for_http(f"{self.ports.base_url}/", timeout=60, process=self.host_process)
 
     def _start_bridge(self) -> None:
@@ -346,10 +393,14 @@ def wait_for_http(url: str, timeout: float, process: subprocess.Popen[bytes] | N
 
 
 def run(stack: Stack) -> None:
-    """Start ``stack``, print its table, serve until SIGINT or SIGTERM, stop (data kept)."""
+    """Start ``stack``, print its table, serve until SIGINT or SIGTERM, stop (data kept).
+    A port in use is one line on stderr naming its variable, and exit status 1."""
     from localcloud.cli import wait_for_signal
 
-    stack.start()
+    try:
+        stack.start()
+    except PortInUse as err:
+        raise SystemExit(f"localcloud: {err}") from None
     try:
         print("\n".join([*stack.schedule_report, stack.table()]), flush=True)
         print(
@@ -361,12 +412,20 @@ def run(stack: Stack) -> None:
         print("localcloud stopped; data kept.", flush=True)
 
 
+def ports_or_exit() -> Ports:
+    """``Ports.from_env()``, or one line on stderr naming the wrong variable and exit 1."""
+    try:
+        return Ports.from_env()
+    except ValueError as err:
+        raise SystemExit(f"localcloud: {err}") from None
+
+
 def _serve(args: argparse.Namespace) -> None:
     try:
         manifest = load_manifest(args.manifest)
     except ManifestError as err:
         raise SystemExit(f"error: {err}") from None
-    ports = Ports.from_env()
+    ports = ports_or_exit()
     run(Stack(manifest, ports, args.data_dir, args.project, args.rules, args.site, args.duplicate))
 
 

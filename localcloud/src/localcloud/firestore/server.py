@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 
+from localcloud.binding import GRPC_OPTIONS, PortInUse, bind_grpc, check_free, http_server
 from localcloud.firestore import pb
 from localcloud.firestore.errors import FirestoreError
 from localcloud.firestore.faults import Faults
@@ -107,6 +108,10 @@ class FirestoreServer:
         rules_path: Path | None = None,
         faults: Faults | None = None,
     ) -> None:
+        # Ports first: a second server on a port in use must not open the data directory.
+        check_free(host, port, "Firestore")
+        if debug_port is not None:
+            check_free(host, debug_port, "Firestore debug endpoint")
         # Parsed first: a rules file with a syntax error stops the server from starting.
         rules = Rules.load(rules_path) if rules_path is not None else None
         self.store = Store(data_dir=data_dir, import_dir=import_dir)
@@ -118,15 +123,20 @@ class FirestoreServer:
         self._export_on_exit = export_on_exit
         self._grpc = grpc.server(
             futures.ThreadPoolExecutor(max_workers=256),
-            options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)],
+            options=[("grpc.max_receive_message_length", 64 * 1024 * 1024), *GRPC_OPTIONS],
         )
         self._grpc.add_generic_rpc_handlers((self._handlers(),))
-        self.port = self._grpc.add_insecure_port(f"{host}:{port}")
         self.host = host
         self._debug: ThreadingHTTPServer | None = None
-        if debug_port is not None:
-            self._debug = _debug_server(self, host, debug_port)
-            self.debug_port = self._debug.server_address[1]
+        try:
+            self.port = bind_grpc(self._grpc, host, port, "Firestore")
+            if debug_port is not None:
+                self._debug = _debug_server(self, host, debug_port)
+                self.debug_port = self._debug.server_address[1]
+        except PortInUse:
+            self._grpc.stop(None)
+            self.store.close()
+            raise
 
     @property
     def address(self) -> str:
@@ -252,7 +262,8 @@ def _debug_server(server: FirestoreServer, host: str, port: int) -> ThreadingHTT
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             log.debug("debug endpoint: " + format, *args)
 
-    return ThreadingHTTPServer((host, port), Handler)
+    debug: ThreadingHTTPServer = http_server(host, port, Handler, "Firestore debug endpoint")
+    return debug
 
 
 def start_firestore(host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> FirestoreServer:

@@ -8,10 +8,14 @@ from typing import Any
 
 
 def _run(args: argparse.Namespace) -> None:
-    from localcloud.cli import wait_for_signal
+    from localcloud.binding import PortInUse
+    from localcloud.cli import refused, wait_for_signal
     from localcloud.scheduler import start_scheduler
 
-    server = start_scheduler(args.host, args.port, data_dir=args.data_dir)
+    try:
+        server = start_scheduler(args.host, args.port, data_dir=args.data_dir)
+    except PortInUse as err:
+        refused(err, "--port")
     print(
         f"Cloud Scheduler emulator on {server.address}; "
         f"set CLOUD_SCHEDULER_EMULATOR_HOST={server.address}",

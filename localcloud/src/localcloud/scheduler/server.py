@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 
+from localcloud.binding import GRPC_OPTIONS, bind_grpc, check_free
 from localcloud.scheduler import pb
 from localcloud.scheduler.errors import SchedulerError
 from localcloud.scheduler.runner import Clock, Runner, system_clock
@@ -59,12 +60,14 @@ class SchedulerServer:
         clock: Clock = system_clock,
         allow_seconds: bool = False,
     ) -> None:
+        # Before the table: a second server on a port in use must not touch its jobs.
+        check_free(host, port, "Cloud Scheduler")
         self.table = JobTable(data_dir)
         self.runner = Runner(self.table, clock, allow_seconds)
         self.service = SchedulerService(self.table, self.runner, clock, allow_seconds)
-        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=GRPC_OPTIONS)
         self._grpc.add_generic_rpc_handlers((self._handlers(),))
-        self.port = self._grpc.add_insecure_port(f"{host}:{port}")
+        self.port = bind_grpc(self._grpc, host, port, "Cloud Scheduler")
         self.host = host
         self._reschedule_loaded(clock())
 

@@ -21,10 +21,14 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from localcloud.cli import wait_for_signal
+    from localcloud.binding import PortInUse
+    from localcloud.cli import refused, wait_for_signal
     from localcloud.tasks import start_tasks
 
-    server = start_tasks(args.host, args.port, data_dir=args.data_dir)
+    try:
+        server = start_tasks(args.host, args.port, data_dir=args.data_dir)
+    except PortInUse as err:
+        refused(err, "--port")
     print(
         f"Cloud Tasks emulator on {server.address}; set CLOUD_TASKS_EMULATOR_HOST={server.address}",
         flush=True,

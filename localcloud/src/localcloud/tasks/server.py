@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 
+from localcloud.binding import GRPC_OPTIONS, PortInUse, bind_grpc, check_free
 from localcloud.tasks import pb
 from localcloud.tasks.clock import Clock
 from localcloud.tasks.dispatcher import Dispatcher
@@ -63,6 +64,8 @@ class TasksServer:
         data_dir: Path | str | None = None,
         queue_reuse_seconds: float = QUEUE_NAME_REUSE_SECONDS,
     ) -> None:
+        # Before the store: a second server on a port in use must not open its journal.
+        check_free(host, port, "Cloud Tasks")
         self.clock = Clock()
         directory = Path(data_dir) if data_dir is not None else None
         self.store = Store(self.clock, directory, queue_reuse_seconds)
@@ -71,9 +74,13 @@ class TasksServer:
         self._rpcs: dict[str, Callable[[Any], Any]] = {}
         for rpcs in (QueueRpcs(self.store), TaskRpcs(self.store, self.dispatcher)):
             self._rpcs.update({n: getattr(rpcs, n) for n in _METHODS if hasattr(rpcs, n)})
-        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
+        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=32), options=GRPC_OPTIONS)
         self._grpc.add_generic_rpc_handlers((self._handlers(),))
-        self.port = self._grpc.add_insecure_port(f"{host}:{port}")
+        try:
+            self.port = bind_grpc(self._grpc, host, port, "Cloud Tasks")
+        except PortInUse:
+            self.store.close()
+            raise
         self.host = host
 
     @property
