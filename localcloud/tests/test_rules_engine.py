@@ -28,7 +28,7 @@ def evaluate(source: str, docs: dict[str, dict[str, Any]] | None = None, **names
 
     scope = Scope({"request": {"time": NOW}, **names})
     value = Evaluator(Documents("db", read)).eval(expr, scope)
-    return sorted(value.items) if isinstance(value, RuleSet) else value  # type: ignore[type-var]
+    return sorted(value.items) if isinstance(value, RuleSet) else value
 
 
 @pytest.mark.parametrize(

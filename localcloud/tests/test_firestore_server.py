@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from google.api_core import exceptions
 from google.cloud import firestore
+from support import free_port
 
-from bench.instance import free_port
 from localcloud.firestore import FirestoreServer, start_firestore
 from localcloud.firestore.store import Commit
 
@@ -51,11 +51,13 @@ def test_change_feed_create_update_delete(db: Any, feed: queue.Queue[Commit]) ->
     first, second, third = (feed.get(timeout=1) for _ in range(3))
     (change,) = first.changes
     assert (f"{database(db.project)}/documents/c/a", None) == (change.name, change.before)
+    assert change.after is not None
     assert 1 == change.after.fields["n"].integer_value
     assert first.commit_ns == change.commit_ns
     stamp = created.update_time.timestamp_pb()
     assert first.commit_ns == stamp.seconds * 1_000_000_000 + stamp.nanos
     assert ["k", "m.x"] == second.changes[0].update_mask
+    assert third.changes[0].before is not None
     assert (None, 2) == (
         third.changes[0].after,
         third.changes[0].before.fields["m"].map_value.fields["x"].integer_value,
@@ -131,7 +133,7 @@ def test_reset_endpoint_clears_a_database(
     request = urllib.request.Request(f"{base}/{database(project_id)}/documents", method="DELETE")
     urllib.request.urlopen(request, timeout=5).close()
     assert (False, True) == (db.document("c/a").get().exists, other.document("c/a").get().exists)
-    other.close()
+    other.close()  # type: ignore[no-untyped-call]
 
 
 # --- persistence ---------------------------------------------------------------------------
@@ -208,7 +210,6 @@ def launch(log: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen[byt
             [*command, "--port", str(port), *options],
             stdout=out,
             stderr=subprocess.STDOUT,
-            cwd=Path(__file__).resolve().parents[2],
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     try:

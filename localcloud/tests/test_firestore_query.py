@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ def ids(query: Any) -> list[str]:
     return [snap.id for snap in query.stream()]
 
 
-def seed(db: Any, docs: dict[str, dict[str, Any]], collection: str = "c") -> Any:
+def seed(db: Any, docs: Mapping[str, Any], collection: str = "c") -> Any:
     batch = db.batch()
     for doc_id, data in docs.items():
         batch.set(db.document(f"{collection}/{doc_id}"), data)

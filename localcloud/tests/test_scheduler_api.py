@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from google.api_core import exceptions as gexc
 from google.protobuf import field_mask_pb2
-
-from tests.integration.scheduler_support import PARENT, YEARLY, Servers, Target, http_job
+from scheduler_support import PARENT, YEARLY, Servers, Target, http_job
 
 
 @pytest.fixture

@@ -21,8 +21,7 @@ import grpc
 import pytest
 from google.api_core import exceptions as gexc
 from google.cloud import scheduler_v1
-
-from tests.integration.scheduler_support import (
+from scheduler_support import (
     PARENT,
     YEARLY,
     Servers,

@@ -662,7 +662,7 @@ def test_concurrent_transactions_threads(db: Any) -> None:
         except BaseException as err:  # reported by the assert below
             errors.append(err)
         finally:
-            client.close()
+            client.close()  # type: ignore[no-untyped-call]
 
     threads = [threading.Thread(target=worker) for _ in range(THREADS)]
     for t in threads:
