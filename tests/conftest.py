@@ -135,7 +135,7 @@ def function_client(functions_env: None) -> Any:
 @pytest.fixture(scope="session")
 def token_issuer() -> Iterator[Any]:
     """Signs real RS256 ID tokens and serves their certificates on localhost."""
-    from tests.idtokens import TokenIssuer
+    from localcloud.auth_tokens import TokenIssuer
 
     issuer = TokenIssuer()
     yield issuer
@@ -153,7 +153,7 @@ def staff_auth(
     bootstrap.reset()
 
     def headers(company_id: str, role: str = "manager", **claims: Any) -> dict[str, str]:
-        return dict(token_issuer.staff(project_id, company_id, role, **claims))
+        return dict(token_issuer.bearer(project_id, company_id=company_id, role=role, **claims))
 
     return headers
 
