@@ -47,10 +47,11 @@ print(json.dumps({
 """
 
 CLIENT = """
+import json
 from google.cloud import firestore
 client = firestore.Client(project="install-check")
 client.document("checks/one").set({"installed": "alone", "n": 1})
-print(client.document("checks/one").get().to_dict())
+print(json.dumps(client.document("checks/one").get().to_dict(), sort_keys=True))
 """
 
 
@@ -98,7 +99,7 @@ def test_localcloud_installs_alone_and_serves_the_real_client(tmp_path: Path) ->
     finally:
         server.terminate()
         server.wait(timeout=30)
-    assert (0, "{'installed': 'alone', 'n': 1}") == (client.returncode, client.stdout.strip()), (
+    assert (0, '{"installed": "alone", "n": 1}') == (client.returncode, client.stdout.strip()), (
         client.stderr
     )
 
