@@ -10,13 +10,13 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall whenever pyproject.toml changes.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# Reinstall whenever either pyproject.toml changes: localcloud is a distribution of its own.
+$(STAMP): pyproject.toml localcloud/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ./localcloud -e '.[dev]'
 	touch $(STAMP)
 
 serve: $(STAMP)
-	$(BIN)/python -m localcloud serve
+	$(BIN)/python -m shared.devstack serve
 
 # Debian packages, installed when missing (root, else sudo), silent when present:
 # Chromium and its chromedriver for the browser test (tests/e2e/test_browser_form.py), and
@@ -44,7 +44,7 @@ bench-tools:
 test: $(STAMP) debian-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared functions localcloud
+	$(BIN)/mypy shared functions localcloud/src localcloud/tests
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) bench-tools

@@ -32,7 +32,7 @@ FORM_KEY = f"{COMPANY}.bench-form-key"
 SITE = "https://www.acme-plumbing.example"
 REFERRAL_CODE = "BNCH-WXYZ-23"
 REFERRER = "referrer@example.com"
-STAFF_UID = "user-1"  # the uid of the issuer's tokens (tests/idtokens.py)
+STAFF_UID = "user-1"  # the uid of the issuer's tokens (localcloud.auth_tokens)
 STAFF_EMAIL = "sam@acme.example"
 
 
@@ -41,7 +41,7 @@ class BenchStack:
     company with its staff member's account."""
 
     def __init__(self) -> None:
-        from tests.idtokens import TokenIssuer
+        from localcloud.auth_tokens import TokenIssuer
 
         self.project = f"bench-{uuid.uuid4().hex[:8]}"
         self.firestore = start_firestore()
@@ -113,7 +113,7 @@ class BenchStack:
 
     def staff(self, role: str = "manager") -> dict[str, str]:
         """The Authorization header of a staff member of the seeded company."""
-        return dict(self.tokens.staff(self.project, COMPANY, role))
+        return self.tokens.bearer(self.project, company_id=COMPANY, role=role)
 
     def _record(self, commit: Commit) -> None:
         if commit.database == self.database:
@@ -128,14 +128,14 @@ class BenchStack:
 
     def _paused_queue(self) -> None:
         """The bundle's queue, paused: tasks are created and kept, never delivered."""
-        from localcloud.serve import queue_spec
         from shared.adapters.clients import tasks_client
+        from shared.devstack.manifest import queue_spec
         from shared.queues import TASKS_QUEUE
         from shared.settings import get_settings
 
         client, settings = tasks_client(), get_settings()
         parent = f"projects/{self.project}/locations/{settings.region}"
-        client.create_queue(parent=parent, queue=queue_spec(settings.queue_path, TASKS_QUEUE))
+        client.create_queue(parent=parent, queue=queue_spec(TASKS_QUEUE).resource(parent))
         client.pause_queue(name=settings.queue_path)
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""The local stack under stress: ``localcloud.serve.Stack`` on free loopback ports with its
+"""The local stack under stress: ``make serve``'s ``DevStack`` on free loopback ports with its
 data in a directory of its own, plus what the fault phases do to it: SIGKILL and restart of
 the functions process, and a restart of everything on the same ports and data.
 """
@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from localcloud.firestore import locking
-from localcloud.serve import Ports, Stack
+from localcloud.serve import Ports
+from shared.devstack.stack import DevStack
 
 PROJECT = "stress-growthkit"
 DEAD_TRANSACTION_SECONDS = 15.0
@@ -48,13 +49,13 @@ def output_to(log: Path) -> Iterator[None]:
                 os.close(fd)
 
 
-class StressStack(Stack):
+class StressStack(DevStack):
     """A Stack whose functions process can be killed and whose whole self can restart."""
 
     @classmethod
     def create(cls, data_dir: Path) -> StressStack:
-        functions, firestore, tasks, scheduler = free_ports(4)
-        return cls(Ports(HOST, functions, firestore, tasks, scheduler), data_dir, PROJECT)
+        functions, firestore, tasks, scheduler, auth = free_ports(5)
+        return cls(Ports(HOST, functions, firestore, tasks, scheduler, auth), data_dir, PROJECT)
 
     def start(self) -> StressStack:
         # A SIGKILLed instance's open transactions keep their locks until they expire idle.

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from localcloud.firestore import FirestoreServer, start_firestore
+from localcloud.platforms.testing import platform_server, platforms  # noqa: F401
 
 _ISOLATED_ENV = (
     "FIRESTORE_EMULATOR_HOST",
@@ -135,7 +136,7 @@ def function_client(functions_env: None) -> Any:
 @pytest.fixture(scope="session")
 def token_issuer() -> Iterator[Any]:
     """Signs real RS256 ID tokens and serves their certificates on localhost."""
-    from tests.idtokens import TokenIssuer
+    from localcloud.auth_tokens import TokenIssuer
 
     issuer = TokenIssuer()
     yield issuer
@@ -153,7 +154,7 @@ def staff_auth(
     bootstrap.reset()
 
     def headers(company_id: str, role: str = "manager", **claims: Any) -> dict[str, str]:
-        return dict(token_issuer.staff(project_id, company_id, role, **claims))
+        return dict(token_issuer.bearer(project_id, company_id=company_id, role=role, **claims))
 
     return headers
 
@@ -176,21 +177,3 @@ def auth_emulator(auth_server: Any, monkeypatch: pytest.MonkeyPatch, functions_e
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
     monkeypatch.setenv("GROWTHKIT_AUTH_EMULATOR_HOST", auth_server.address)
     return auth_server
-
-
-@pytest.fixture(scope="session")
-def platform_server() -> Iterator[Any]:
-    """The publishing and messaging platform stand-ins (``localcloud.platforms``), one
-    server for the whole session."""
-    from localcloud.platforms import start_platforms
-
-    server = start_platforms()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def platforms(platform_server: Any) -> Any:
-    """The platform stand-ins with nothing recorded, granted, registered or queued."""
-    platform_server.reset()
-    return platform_server

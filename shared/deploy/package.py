@@ -4,11 +4,11 @@ Cloud Functions builds a Python function from a directory holding ``main.py`` an
 ``requirements.txt``. The package is that directory: ``main.py`` is a copy of
 ``functions/main.py`` (it imports everything absolutely, so it works from the root, and
 functions-framework runs it exactly as it runs the original locally), the ``functions`` and
-``shared`` packages beside it (without the deploy tooling, which only runs here), the index
-of which module declares each function and task type (``functions/entry_points.json``, so
-an instance imports only its own function's module), and the runtime dependencies of
-``pyproject.toml`` pinned to the versions installed in this environment, the ones the tests
-ran against.
+``shared`` packages beside it (without the deploy tooling and the development stack, which
+only run here), the index of which module declares each function and task type
+(``functions/entry_points.json``, so an instance imports only its own function's module),
+and the runtime dependencies of ``pyproject.toml`` pinned to the versions installed in this
+environment, the ones the tests ran against.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from shared.manifest import write_index
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("functions", "shared")
-# Needed to deploy, never at runtime (and it would pull the Scheduler client into builds).
-EXCLUDED = ("shared/deploy",)
+# Needed to deploy, never at runtime (and it would pull the Scheduler client into builds);
+# the development stack runs on localcloud, which is never deployed.
+EXCLUDED = ("shared/deploy", "shared/devstack")
 
 
 def requirement_names(pyproject: Path) -> list[str]:

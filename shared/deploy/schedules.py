@@ -1,7 +1,8 @@
 """``python -m shared.deploy schedules``: make Cloud Scheduler match the manifest.
 
 Without ``--sync`` it prints what it would do; with it, it does it, one line per action.
-``sync_schedules`` is the same thing for code (``localcloud serve`` calls it).
+``sync_schedules`` is the same thing for code (`make serve` makes its local jobs through
+localcloud, from the same manifest).
 """
 
 from __future__ import annotations

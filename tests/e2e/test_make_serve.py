@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import time
 import urllib.error
 import urllib.request
 from typing import Any
 
 import pytest
+
+from bench.instance import free_port
+from tests.support import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -64,3 +69,43 @@ def test_form_post_creates_lead_and_trigger_scores_it(stack: dict[str, Any]) -> 
         assert lead["score"] > 0, "the on_lead_written trigger should have scored the lead"
     finally:
         del os.environ["FIRESTORE_EMULATOR_HOST"]
+
+
+@pytest.mark.parametrize("taken", ["FIRESTORE", "TASKS", "SCHEDULER", "AUTH", "FUNCTIONS"])
+def test_a_port_in_use_stops_make_serve_in_one_line(
+    taken: str, stack: dict[str, Any], tmp_path: Any
+) -> None:
+    """A second `make serve` given one of the running stack's ports (the Auth stand-in's
+    included, which used to move to a free port silently) starts nothing: one line naming
+    the port and its variable, the recipe's exit status 1, no traceback."""
+    ports = {name: free_port() for name in stack["ports"]}
+    ports[taken] = stack["ports"][taken]
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_EMULATOR_HOST")}
+    env.update({f"LOCALCLOUD_{k}_PORT": str(v) for k, v in ports.items()})
+    env["LOCALCLOUD_DATA_DIR"] = str(tmp_path)
+    out, err = _make_serve(env)
+    lines = [line for line in err.splitlines() if not line.startswith("make")]
+    port = ports[taken]
+    said = f"port {port} is in use; set LOCALCLOUD_{taken}_PORT to another port"
+    assert (1, True, True) == (len(lines), said in lines[0], "Error 1" in err), err
+    assert "localcloud is up" not in out
+
+
+def _make_serve(env: dict[str, str], timeout: float = 90) -> tuple[str, str]:
+    """`make serve`'s stdout and stderr once it exits; if it is still up after
+    ``timeout`` seconds, it is stopped (its whole process group) and the test fails."""
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        raise AssertionError(f"`make serve` kept running:\n{out[-2000:]}\n{err[-2000:]}") from None

@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from localcloud.eventarc import event_data, event_headers, matches
+from shared.devstack.manifest import growthkit_manifest
 from shared.domain.leads import lead_id_for
 from shared.domain.reviews import reminder_task_id
 from shared.domain.tasks import task_path
-from shared.manifest import FUNCTIONS
 from tests.hostile.traffic import Credentials, HostileRequest
 from tests.integration.event_support import ProjectFeed
 from tests.support import SITE, seed_company
@@ -190,10 +190,11 @@ def _seed_later(world: World, admin: dict[str, str]) -> dict[str, list[Any]]:
 def _deliveries(feed: ProjectFeed) -> dict[str, tuple[dict[str, str], bytes]]:
     """The last real delivery of each event function, as the Eventarc bridge builds it."""
     found = {}
+    functions = growthkit_manifest().functions
     for commit in feed.commits:
         for change in commit.changes:
             document = change.name.split("/documents/", 1)[1]
-            for function in FUNCTIONS:
+            for function in functions:
                 if matches(function, change, document):
                     found[function.name] = (
                         event_headers(function, change, commit),

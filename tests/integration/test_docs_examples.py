@@ -34,11 +34,11 @@ def demo_stack(
     """The demo company and admin as ``make serve`` makes them (staff accounts in the local
     Firebase Auth), and a local Cloud Tasks holding the bundle's queue, paused (reminders,
     scheduled posts and campaign batches are queued through the real client)."""
-    from localcloud.auth import seed_demo_admin
-    from localcloud.serve import Ports, seed_demo_company
+    from localcloud.serve import Ports
     from localcloud.tasks import start_tasks
     from shared import bootstrap
     from shared.adapters.clients import tasks_client
+    from shared.devstack.stack import seed_demo_admin, seed_demo_company
     from shared.settings import get_settings
 
     server = start_tasks("127.0.0.1", port=0)

@@ -16,7 +16,7 @@ from google.rpc import code_pb2
 from localcloud.firestore import FirestoreServer, pb
 from localcloud.firestore.rules import Rules, RulesSyntaxError
 from localcloud.firestore.testing import mock_id_token, user_client
-from localcloud.serve import RULES
+from shared.devstack.stack import RULES
 from tests.integration.rules_support import seed
 
 BROKEN = "rules_version = '2';\nservice cloud.firestore {\n  match /a/{b} {\n    allow read: if;\n"

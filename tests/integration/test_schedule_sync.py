@@ -16,9 +16,10 @@ import pytest
 from google.protobuf import field_mask_pb2
 
 from localcloud.scheduler import SchedulerServer, start_scheduler
+from localcloud.serve import scheduler_client
+from localcloud.tasks.testing import Receiver
 from shared.deploy.__main__ import main
 from shared.manifest import FUNCTIONS, Trigger, scheduler_job_id
-from tests.integration.scheduler_support import Target, make_client
 
 PROJECT, LOCATION = "demo", "us-central1"
 PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
@@ -36,7 +37,7 @@ def scheduler() -> Iterator[SchedulerServer]:
 @pytest.fixture
 def client(scheduler: SchedulerServer) -> Iterator[Any]:
     """The tests' own real client, to look at what the command did."""
-    client = make_client(scheduler.address)
+    client = scheduler_client(scheduler.address)
     yield client
     client.transport.close()
 
@@ -44,7 +45,7 @@ def client(scheduler: SchedulerServer) -> Iterator[Any]:
 @pytest.fixture
 def base_url() -> Iterator[str]:
     """Where the jobs point: a real HTTP server, in case a minute boundary passes."""
-    target = Target()
+    target = Receiver()
     yield target.url("")
     target.close()
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from localcloud.eventarc import EventBridge
+from shared.devstack.manifest import growthkit_manifest
 from shared.manifest import FUNCTIONS, Trigger
 from tests.integration.event_support import ProjectFeed, memory_queue
 from tests.support import docs, seed_company
@@ -67,7 +68,8 @@ def bridge(
     }
     server = make_server("127.0.0.1", 0, FunctionRouter(apps, Response(status=404)), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    events = EventBridge(feed, f"http://127.0.0.1:{server.server_port}", duplicate=True)  # type: ignore[arg-type]
+    url, functions = f"http://127.0.0.1:{server.server_port}", growthkit_manifest().functions
+    events = EventBridge(feed, url, functions=functions, duplicate=True)  # type: ignore[arg-type]
     yield events
     events.close()
     server.shutdown()

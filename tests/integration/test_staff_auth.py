@@ -24,14 +24,14 @@ def test_bad_tokens_are_refused(
     case: str, staff_auth: Any, token_issuer: Any, project_id: str
 ) -> None:
     """Expired, forged, foreign and claim-less tokens are all refused."""
-    from tests.idtokens import _key_and_cert
+    from localcloud.auth_tokens import key_and_certificate
 
     tokens = {
         "expired": lambda: token_issuer.token(
             project_id, expires_in=-60, company_id="acme", role="admin"
         ),
         "wrong-key": lambda: token_issuer.token(
-            project_id, key_pem=_key_and_cert()[0], company_id="acme", role="admin"
+            project_id, key_pem=key_and_certificate()[0], company_id="acme", role="admin"
         ),
         "wrong-audience": lambda: token_issuer.token(
             "other-project", company_id="acme", role="admin"

@@ -12,6 +12,7 @@ import pytest
 
 from localcloud.eventarc import EventBridge
 from shared import bootstrap
+from shared.devstack.manifest import growthkit_manifest
 from shared.domain.common import stable_id
 from shared.domain.content import publication_key
 from shared.manifest import FUNCTIONS, Trigger
@@ -244,7 +245,8 @@ def test_event_bridge_delivering_everything_twice(
     record per matched rule, one review request on conversion, one publish task for
     scheduled content."""
     seed_company(db, settings={"review_on_conversion": True})
-    bridge = EventBridge(feed, trigger_server, duplicate=True)  # type: ignore[arg-type]
+    functions = growthkit_manifest().functions
+    bridge = EventBridge(feed, trigger_server, functions=functions, duplicate=True)  # type: ignore[arg-type]
     try:
         db.document(LEAD).set(NEW_LEAD)
         assert bridge.wait_idle(20)

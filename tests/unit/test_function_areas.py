@@ -15,8 +15,9 @@ from shared import manifest
 from tests.support import in_fresh_interpreter
 
 FUNCTIONS_DIR = Path(functions.main.__file__).parent
-# The workstation's deploy and OpenAPI tooling: no function loads it, so it may keep dataclasses.
-TOOLING = ("shared.deploy", "shared.openapi")
+# The workstation's deploy and OpenAPI tooling and its development stack (on localcloud): no
+# function loads them, so they may keep dataclasses.
+TOOLING = ("shared.deploy", "shared.openapi", "shared.devstack", "localcloud")
 
 
 def _areas() -> set[str]:

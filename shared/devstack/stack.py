@@ -1,0 +1,151 @@
+"""``make serve``: localcloud's stack with growthkit's manifest, rules and demo data.
+
+On top of what localcloud starts, the functions get growthkit's environment (local
+settings, the Auth stand-in for user management and ID-token certificates, revoked tokens
+refused, a secrets key generated into the data directory on first start); a demo company
+whose form key the example page uses, and an admin of it, are created once; the example
+business website is served at ``/``. The printed table is the one ``make serve`` always
+printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from localcloud.serve import Ports, Row, Stack, ports_or_exit, run
+from shared.devstack.manifest import ROOT, growthkit_manifest
+
+DEMO_COMPANY = "demo"
+DEMO_FORM_KEY = "demo.local-form-key"
+DEMO_ADMIN = "demo-admin"
+# Enforced for clients signed in as staff or visitors; the functions' owner credential
+# bypasses it, as with the official emulator.
+RULES = ROOT / "firestore.rules"
+SITE = Path(__file__).resolve().parent / "site"
+
+
+class DevStack(Stack):
+    """The whole bundle on one machine (``stop()`` keeps the data)."""
+
+    auth_hint = "GROWTHKIT_AUTH_EMULATOR_HOST"
+
+    def __init__(self, ports: Ports, data_dir: Path, project: str, duplicate: bool = False):
+        from shared.settings import get_settings
+
+        manifest = growthkit_manifest(get_settings().region)
+        site = data_dir / "site"
+        super().__init__(manifest, ports, data_dir, project, RULES, site, duplicate)
+        self.demo_token_url = ""
+
+    def start(self) -> DevStack:
+        render_site(self.data_dir / "site", DEMO_FORM_KEY, self.ports)
+        super().start()
+        # This process's own clients (the seeding below) reach the stack as the functions do.
+        os.environ.update(self.functions_env())
+        try:
+            seed_demo_company(self.ports)
+            self.demo_token_url = seed_demo_admin(self.auth, self.project, DEMO_COMPANY)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def functions_env(self) -> dict[str, str]:
+        """localcloud's variables, and growthkit's settings pointed at the stack: user
+        management at the Auth stand-in, ID tokens checked against its certificates and,
+        as in production, refused once revoked (a member removed, demoted or disabled)."""
+        from shared.adapters.crypto import local_key_env
+
+        return {
+            **super().functions_env(),
+            "GROWTHKIT_FUNCTIONS_BASE_URL": self.ports.base_url,
+            "GROWTHKIT_ENVIRONMENT": "local",
+            "GROWTHKIT_AUTH_EMULATOR_HOST": self.auth.address,
+            "GROWTHKIT_ID_TOKEN_CERT_URL": self.auth.cert_url,
+            "GROWTHKIT_CHECK_REVOKED_TOKENS": "true",
+            # Secrets at rest are sealed under a key generated into the data dir at first.
+            **local_key_env(self.data_dir),
+        }
+
+    def site_rows(self) -> list[Row]:
+        return [("Example page", f"{self.ports.base_url}/", "")]
+
+    def service_rows(self) -> list[Row]:
+        return [*super().service_rows(), ("Demo admin ID token", self.demo_token_url, "POST it")]
+
+
+def render_site(out: Path, form_key: str, ports: Ports) -> Path:
+    """The example business website, its form posting to ``lead_intake`` from another
+    origin (``localhost`` rather than the page's ``127.0.0.1``), as a real site would."""
+    intake = f"http://localhost:{ports.functions}/lead_intake"
+    out.mkdir(parents=True, exist_ok=True)
+    for page in SITE.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        text = text.replace("{{FORM_KEY}}", form_key).replace("{{INTAKE_URL}}", intake)
+        (out / page.name).write_text(text, encoding="utf-8")
+    return out
+
+
+def seed_demo_company(ports: Ports) -> None:
+    """A demo company whose form key the example page uses (created once)."""
+    from shared.adapters.clients import firestore_client
+
+    ref = firestore_client().collection("companies").document(DEMO_COMPANY)
+    if ref.get().exists:
+        return
+    origins = [f"http://{h}:{ports.functions}" for h in ("127.0.0.1", "localhost")]
+    ref.set(
+        {
+            "name": "Acme Plumbing (demo)",
+            "public_form_key": DEMO_FORM_KEY,
+            "allowed_origins": origins,
+            "settings": {"thank_you_url": f"{ports.base_url}/thanks"},
+        }
+    )
+
+
+def seed_demo_admin(auth: Any, project: str, company_id: str) -> str:
+    """An admin account of the demo company (made once); returns the URL that gives an ID
+    token for it (``curl -X POST <url>``)."""
+    from localcloud.auth import AuthError
+
+    claims = json.dumps({"company_id": company_id, "role": "admin"})
+    account = {"localId": DEMO_ADMIN, "email": "admin@demo.example", "customAttributes": claims}
+    try:
+        auth.accounts.create(project, account)
+    except AuthError:
+        pass  # kept from an earlier run
+    return str(auth.token_url(project, DEMO_ADMIN))
+
+
+def _serve(args: argparse.Namespace) -> None:
+    run(DevStack(ports_or_exit(), args.data_dir, args.project, args.duplicate_events))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m shared.devstack serve [--data-dir DIR] [--project ID]``."""
+    from localcloud.cli import configure_logging, install_signal_handlers
+
+    install_signal_handlers()  # first: a Ctrl-C while starting still stops cleanly
+    parser = argparse.ArgumentParser(prog="python -m shared.devstack")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG logs one line per RPC")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the whole bundle locally (make serve)")
+    env = os.environ.get
+    serve.add_argument(
+        "--data-dir", type=Path, default=Path(env("LOCALCLOUD_DATA_DIR", ".localcloud"))
+    )
+    serve.add_argument("--project", default=env("LOCALCLOUD_PROJECT", "demo-growthkit"))
+    serve.add_argument(
+        "--duplicate-events",
+        action="store_true",
+        help="deliver every Firestore event twice (proves idempotency)",
+    )
+    serve.set_defaults(run=_serve)
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    args.run(args)
