@@ -131,9 +131,9 @@ def analytics_summary(stack: BenchStack, _n: int) -> Request:
 def start_campaign(stack: BenchStack, n: int) -> Request:
     """A manager starts a campaign drafted through staff_api."""
     from shared import bootstrap
-    from shared.domain.staff_api import Scope
-    from shared.services import staff_api_writes as writes
-    from shared.services.staff_api_resources import RESOURCES
+    from shared.staff_api.domain.lists import Scope
+    from shared.staff_api.services import writes
+    from shared.staff_api.services.registry import RESOURCES
 
     template = {"subject": "Spring offers", "body": "Hello {{ lead.first_name }}, spring!"}
     draft = {"name": f"Spring {n}", "template": template}
@@ -244,7 +244,7 @@ def unsubscribe_newsletter(stack: BenchStack, n: int) -> Request:
 
 def links_in(text: str) -> list[str]:
     """The URLs of a message's text or HTML, as the tracking tests find them."""
-    from shared.domain.tracking import links_in as found
+    from shared.campaigns.domain.tracking import links_in as found
 
     return found(text)
 
@@ -262,8 +262,8 @@ class Sent:
 def _sent_email(stack: BenchStack, n: int) -> Sent:
     """A marketing e-mail sent to a new lead two minutes ago, as campaigns send it."""
     from shared import bootstrap
+    from shared.campaigns.services.policy import Outreach, links_from_settings, send_marketing
     from shared.services.intake import load_company
-    from shared.services.outreach_policy import Outreach, links_from_settings, send_marketing
 
     email = f"reader{n}@example.com"
     consent = {"given": True}  # marketing reaches only people who consented
@@ -352,7 +352,7 @@ def _workflow(stack: BenchStack, workflow_id: str, trigger: dict[str, Any]) -> s
     """An active workflow of acme's, saved once (an hour ago) through the service; its
     path."""
     from shared import bootstrap
-    from shared.services.workflows import create_workflow
+    from shared.workflows.services.manage import create_workflow
 
     def make() -> None:
         raw = {"name": workflow_id, "trigger": trigger, "steps": [WELCOME]}
@@ -391,9 +391,9 @@ def refresh_run(stack: BenchStack, n: int) -> Request:
     """The quarter-hour run, with a LinkedIn connection expiring in ten minutes."""
     from shared import bootstrap
     from shared.adapters.crypto import cipher
-    from shared.domain.staff_api import Scope
-    from shared.services import staff_api_writes as writes
     from shared.services.integrations import resource_specs
+    from shared.staff_api.domain.lists import Scope
+    from shared.staff_api.services import writes
 
     path = f"companies/{COMPANY}/social_connections/linkedin"
     expires = datetime.now(UTC) + timedelta(minutes=10)

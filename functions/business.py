@@ -16,12 +16,12 @@ from functions.https_fn import Request, Result
 from shared.domain.common import is_document_id
 from shared.domain.consultations import BookingRequest, CancelRequest, CompleteRequest
 from shared.domain.identity import StaffIdentity
-from shared.domain.staff_api import Scope
 from shared.errors import NotFound
 from shared.services import consultations_lifecycle as lifecycle
-from shared.services import staff_api_writes as writes
 from shared.services.consultations import CONSULTATIONS, book
-from shared.services.staff_api import get_item, list_items
+from shared.staff_api.domain.lists import Scope
+from shared.staff_api.services import writes
+from shared.staff_api.services.resources import get_item, list_items
 
 _ACTIONS = ("cancel", "complete")
 

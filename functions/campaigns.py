@@ -12,13 +12,13 @@ from typing import Any
 
 from functions import https_fn
 from functions.https_fn import Request, Result
-from shared.domain.campaign_keys import RecipientStatus
-from shared.domain.campaigns import CampaignRequest
+from shared.campaigns.domain.campaigns import CampaignRequest
+from shared.campaigns.domain.keys import RecipientStatus
+from shared.campaigns.services import campaigns as service
+from shared.campaigns.services import progress
 from shared.domain.common import is_document_id
 from shared.domain.identity import StaffIdentity
 from shared.errors import InvalidInput
-from shared.services import campaigns as service
-from shared.services import campaigns_progress as progress
 
 
 def _limit(raw: str | None) -> int:

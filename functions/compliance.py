@@ -6,7 +6,7 @@ unsubscribes, which is also what a mail client's one-click ``List-Unsubscribe-Po
 does). ``sms_inbound`` is the SMS provider's webhook for messages a company's number
 receives (``?company_id=``), signed the Twilio way with ``sms_auth_token``.
 ``email_events`` is the e-mail provider's webhook (through a relay mapping its payloads
-onto ``shared.domain.email_events``), signed with ``email_events_secret``. Both refuse
+onto ``shared.campaigns.domain.email_events``), signed with ``email_events_secret``. Both refuse
 (401) what their secret does not verify; unsigned posts pass only locally, where no
 secret is configured, and production does not start them without it.
 """
@@ -23,9 +23,9 @@ from functions import https_fn
 from functions._http import webhook_secret
 from functions._pages import button
 from functions._pages import page as _page
+from shared.campaigns.services import compliance as service
 from shared.domain.common import is_document_id
 from shared.errors import InvalidInput, NotFound, Unauthenticated
-from shared.services import compliance as service
 
 
 def _masked(address: str) -> str:
@@ -105,7 +105,7 @@ def sms_inbound(req: https_fn.Request) -> https_fn.Result:
 def _verify_email_events(req: https_fn.Request, raw: bytes) -> None:
     """HMAC-SHA256 of the raw body under ``email_events_secret`` (``X-GrowthKit-Signature``);
     unsigned events are accepted only locally, where no secret is configured."""
-    from shared.domain.email_events import SIGNATURE_HEADER, valid_signature
+    from shared.campaigns.domain.email_events import SIGNATURE_HEADER, valid_signature
 
     settings = req.settings
     secret = webhook_secret(settings.email_events_secret, "GROWTHKIT_EMAIL_EVENTS_SECRET")
@@ -121,10 +121,10 @@ def _verify_email_events(req: https_fn.Request, raw: bytes) -> None:
 )
 def email_events(req: https_fn.Request) -> https_fn.Result:
     """The e-mail provider's webhook: POST ``{"events": [...]}`` (deliveries, bounces,
-    complaints, replies; ``shared.domain.email_events``), signed with
+    complaints, replies; ``shared.campaigns.domain.email_events``), signed with
     ``X-GrowthKit-Signature``; 200 with each event's outcome (an unknown message too)."""
-    from shared.domain.email_events import EmailEventBatch
-    from shared.services.email_events import record_email_events
+    from shared.campaigns.domain.email_events import EmailEventBatch
+    from shared.campaigns.services.email_events import record_email_events
 
     _verify_email_events(req, req.raw())
     batch = EmailEventBatch.model_validate(req.body())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functions import firestore_fn
 from functions.firestore_fn import Context, DocumentEvent
-from shared.services.campaigns_conversions import on_lead_campaigns as convert
+from shared.campaigns.services.conversions import on_lead_campaigns as convert
 
 
 @firestore_fn.on_document_written(document="companies/{companyId}/leads/{leadId}")

@@ -9,7 +9,7 @@ from msgspec.structs import asdict
 
 from functions import firestore_fn, scheduler_fn
 from functions.firestore_fn import Context, DocumentEvent
-from shared.services import scoring_engagement
+from shared.scoring.services import engagement as scoring_engagement
 
 
 @firestore_fn.on_document_written(

@@ -24,12 +24,12 @@ from functions._http import MethodNotAllowed
 from functions.https_fn import Request, Result
 from shared.domain.common import is_document_id
 from shared.domain.identity import StaffIdentity
-from shared.domain.staff_api import Scope
 from shared.errors import NotFound
-from shared.services import staff_api_writes as writes
 from shared.services.integrations import resource_specs
 from shared.services.integrations_refresh import refresh_due_tokens
-from shared.services.staff_api import ResourceSpec, get_item, list_items
+from shared.staff_api.domain.lists import Scope
+from shared.staff_api.services import writes
+from shared.staff_api.services.resources import ResourceSpec, get_item, list_items
 
 log = logging.getLogger("growthkit.integrations")
 RESOURCES = ("integrations", "social_connections", "secrets")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from msgspec.structs import asdict
 
 from functions import https_fn
+from shared.campaigns.services.outreach_import import import_csv
 from shared.domain.common import random_id
 from shared.errors import InvalidInput
-from shared.services.outreach import import_csv
 
 
 def _csv_text(req: https_fn.Request) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from functions import firestore_fn
-from shared.services import scoring, scoring_rules_copy
+from shared.scoring.services import on_lead as scoring
+from shared.scoring.services import rules_copy as scoring_rules_copy
 
 
 @firestore_fn.on_document_written(document="companies/{companyId}/leads/{leadId}")

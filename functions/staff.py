@@ -23,11 +23,11 @@ from functions import https_fn
 from functions._http import MethodNotAllowed
 from functions.https_fn import Request, Result
 from shared.domain.identity import StaffIdentity
-from shared.domain.staff_api import Scope
 from shared.errors import NotFound
-from shared.services import staff_api_writes as writes
-from shared.services.staff_api import ResourceSpec, get_item, list_items
-from shared.services.staff_api_resources import RESOURCES
+from shared.staff_api.domain.lists import Scope
+from shared.staff_api.services import writes
+from shared.staff_api.services.registry import RESOURCES
+from shared.staff_api.services.resources import ResourceSpec, get_item, list_items
 
 if TYPE_CHECKING:
     from shared.services import users
@@ -94,7 +94,7 @@ def _company(req: Request, staff: StaffIdentity, company_id: str) -> Result:
     # Imported here, as users is in company_users: the two functions share this area, and
     # staff_api's usual first request (a lead list) needs neither the company's editing
     # rules nor staff accounts on its cold start.
-    from shared.services import staff_api_company as company
+    from shared.staff_api.services import company
 
     if req.method == "GET":
         return company.get_company(req.store, staff, company_id), 200

@@ -72,7 +72,7 @@ def publish_content_at(ctx: TaskContext, task: ScheduledTask) -> Result:
 @tasks_fn.on_task("workflow_step")
 def workflow_step(ctx: TaskContext, task: ScheduledTask) -> Result:
     """Run an enrolment's next workflow step."""
-    from shared.services.workflows_engine import workflow_step_task
+    from shared.workflows.services.engine import workflow_step_task
 
     return workflow_step_task(ctx, task)
 
@@ -80,7 +80,7 @@ def workflow_step(ctx: TaskContext, task: ScheduledTask) -> Result:
 @tasks_fn.on_task("workflow_fire")
 def workflow_fire(ctx: TaskContext, task: ScheduledTask) -> Result:
     """Enrol the leads of a schedule-triggered workflow whose time came."""
-    from shared.services.workflows_schedule import workflow_fire_task
+    from shared.workflows.services.schedule import workflow_fire_task
 
     return workflow_fire_task(ctx, task)
 
@@ -88,7 +88,7 @@ def workflow_fire(ctx: TaskContext, task: ScheduledTask) -> Result:
 @tasks_fn.on_task("score_notify")
 def score_notify(ctx: TaskContext, task: ScheduledTask) -> Result:
     """Tell a lead's owner that its score crossed the company's threshold."""
-    from shared.services.scoring_engagement import score_notify_task
+    from shared.scoring.services.engagement import score_notify_task
 
     return score_notify_task(ctx, task)
 
@@ -96,7 +96,7 @@ def score_notify(ctx: TaskContext, task: ScheduledTask) -> Result:
 @tasks_fn.on_task("campaign_start")
 def campaign_start(ctx: TaskContext, task: ScheduledTask) -> Result:
     """Start a scheduled campaign (or reschedule it if its start time changed)."""
-    from shared.services.campaigns import campaign_start_task
+    from shared.campaigns.services.campaigns import campaign_start_task
 
     return campaign_start_task(ctx, task)
 
@@ -104,7 +104,7 @@ def campaign_start(ctx: TaskContext, task: ScheduledTask) -> Result:
 @tasks_fn.on_task("campaign_batch")
 def campaign_batch(ctx: TaskContext, task: ScheduledTask) -> Result:
     """Send a campaign's next batch of messages, throttled."""
-    from shared.services.campaigns_sending import campaign_batch_task
+    from shared.campaigns.services.sending import campaign_batch_task
 
     return campaign_batch_task(ctx, task)
 
@@ -112,7 +112,7 @@ def campaign_batch(ctx: TaskContext, task: ScheduledTask) -> Result:
 @tasks_fn.on_task("campaign_wake")
 def campaign_wake(ctx: TaskContext, task: ScheduledTask) -> Result:
     """Queue again a campaign's deferred recipients whose time came."""
-    from shared.services.campaigns_sending import campaign_wake_task
+    from shared.campaigns.services.sending import campaign_wake_task
 
     return campaign_wake_task(ctx, task)
 

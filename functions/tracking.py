@@ -15,9 +15,9 @@ import flask
 
 from functions import https_fn
 from functions._pages import refused
-from shared.domain.tracking import PIXEL, HitKind
+from shared.campaigns.domain.tracking import PIXEL, HitKind
+from shared.campaigns.services.tracking import Hit, read_token, record_hit
 from shared.errors import DomainError, Transient
-from shared.services.tracking import Hit, read_token, record_hit
 
 log = logging.getLogger("growthkit.tracking")
 _NO_STORE = {"Cache-Control": "no-store, max-age=0", "Pragma": "no-cache"}

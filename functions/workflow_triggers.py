@@ -10,8 +10,8 @@ from msgspec.structs import asdict
 
 from functions import firestore_fn, scheduler_fn
 from functions.firestore_fn import Context, DocumentEvent
-from shared.services import workflows_triggers
-from shared.services.workflows_schedule import enrol_scheduled_workflows as fire_schedules
+from shared.workflows.services import triggers as workflows_triggers
+from shared.workflows.services.schedule import enrol_scheduled_workflows as fire_schedules
 
 
 @firestore_fn.on_document_written(document="companies/{companyId}/leads/{leadId}")

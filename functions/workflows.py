@@ -11,10 +11,10 @@ from typing import Any
 from functions import https_fn
 from functions.https_fn import Request, Result
 from shared.domain.identity import StaffIdentity
-from shared.domain.workflows import Workflow, WorkflowRequest, WorkflowStatus
-from shared.domain.workflows_runtime import Execution
 from shared.errors import InvalidInput
-from shared.services import workflows as service
+from shared.workflows.domain.definition import Workflow, WorkflowRequest, WorkflowStatus
+from shared.workflows.domain.runtime import Execution
+from shared.workflows.services import manage as service
 
 
 def _view(workflow: Workflow) -> dict[str, Any]:

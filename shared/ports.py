@@ -110,7 +110,7 @@ class TaskQueue(Protocol):
 
 
 # The header naming the send a marketing e-mail belongs to (a signed reference: see
-# shared.domain.email_events); the messengers make it the Message-ID's local part too, so
+# shared.campaigns.domain.email_events); the messengers make it the Message-ID's local part too, so
 # providers' events and replies (In-Reply-To) name it.
 SEND_HEADER = "X-GrowthKit-Send"
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.campaigns.domain.tracking import LinkSigner
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.tasks import ScheduledTask, TaskStatus
-from shared.domain.tracking import LinkSigner
 from shared.errors import Transient
 from shared.ports import OutboundMessage, Write
 from shared.services.task_handlers import TaskContext, resolve

@@ -9,13 +9,13 @@ from typing import Any
 
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.tasks import ScheduledTask, TaskStatus
-from shared.domain.workflows import Workflow
-from shared.domain.workflows_runtime import Execution, execution_path
 from shared.errors import Transient
 from shared.ports import OutboundMessage, Write
-from shared.services.workflows import create_workflow
-from shared.services.workflows_engine import EnrolmentRef, run_enrolment
-from shared.services.workflows_enrolment import enrol
+from shared.workflows.domain.definition import Workflow
+from shared.workflows.domain.runtime import Execution, execution_path
+from shared.workflows.services.engine import EnrolmentRef, run_enrolment
+from shared.workflows.services.enrolment import enrol
+from shared.workflows.services.manage import create_workflow
 from tests.fakes import FakeClock, FakeStore, FakeTaskQueue
 
 COMPANY = "acme"

@@ -54,7 +54,7 @@ def resolve_host(host: str, port: int) -> list[str]:
 
 
 class HttpWebhooks:
-    """Implements ``shared.services.workflows_context.Webhooks`` with urllib3.
+    """Implements ``shared.workflows.services.context.Webhooks`` with urllib3.
 
     ``resolve`` and ``ca_certs`` are for tests: a name served by a local receiver, a
     local certificate authority (default: certifi's bundle, as ``requests`` has)."""

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from shared.domain.common import ShortText, StoredModel, random_id
-from shared.domain.edits import DocId, EditModel
+from shared.staff_api.domain.edits import DocId, EditModel
 
 MAX_MILESTONES = 50
 MAX_LIST_ITEMS = 20

@@ -12,8 +12,8 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, field_validator
 
 from shared.domain.common import DocumentId, Email, RequestModel, ShortText, StoredModel, stable_id
-from shared.domain.edits import EditModel, Tag
 from shared.domain.leads import Utm
+from shared.staff_api.domain.edits import EditModel, Tag
 
 MAX_TAGS = 20
 # The download answers with it as its Location header: no blanks or control characters.

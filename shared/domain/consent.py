@@ -9,7 +9,7 @@ person's own consent: carriers and US law (the TCPA) ask for express consent to 
 Transactional messages (a review request about a purchase) are asked for as such and
 skip that; nobody who asked not to be contacted (``do_not_contact``) gets either.
 Opt-outs by address (suppressions) are checked at each send by
-``shared.services.outreach_policy``, which asks this rule too.
+``shared.campaigns.services.policy``, which asks this rule too.
 """
 
 from collections.abc import Mapping

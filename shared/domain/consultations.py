@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, field_validator
 
 from shared.domain.common import Email, ShortText, StoredModel, stable_id
-from shared.domain.edits import DocId, EditModel
+from shared.staff_api.domain.edits import DocId, EditModel
 
 MIN_MINUTES = 15
 MAX_MINUTES = 8 * 60

@@ -16,8 +16,8 @@ from msgspec import Struct
 from pydantic import ConfigDict, Field, SecretStr, computed_field, field_validator
 
 from shared.domain.common import ShortText, StoredModel
-from shared.domain.edits import EditModel
 from shared.domain.secrets import SecretValue, is_sealed
+from shared.staff_api.domain.edits import EditModel
 
 # Refresh tokens this long before they expire: a run every 15 minutes gets two tries.
 REFRESH_AHEAD = timedelta(minutes=30)

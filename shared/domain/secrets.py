@@ -13,7 +13,7 @@ from typing import Annotated, Any, Protocol
 from pydantic import ConfigDict, Field, SecretStr, computed_field
 
 from shared.domain.common import DeferredModel, StoredModel
-from shared.domain.edits import EditModel
+from shared.staff_api.domain.edits import EditModel
 
 # Provider tokens and API keys are far shorter; anything longer is not a credential.
 MAX_SECRET_CHARS = 8192

@@ -23,9 +23,9 @@ from msgspec import Struct, field
 from pydantic import AfterValidator, Field
 
 from shared.domain.common import Email, ShortText, StoredModel
-from shared.domain.edits import EditModel
 from shared.domain.identity import Role, SignedIn
 from shared.errors import NotFound, PermissionDenied, Refused
+from shared.staff_api.domain.edits import EditModel
 
 MAX_PREFERENCES = 50
 CLAIM_KEYS = ("company_id", "role")

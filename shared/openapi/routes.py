@@ -10,18 +10,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shared.campaigns.domain.campaigns import CampaignRequest
+from shared.campaigns.domain.email_events import EmailEventBatch
+from shared.campaigns.domain.keys import RecipientStatus
 from shared.domain.business_resources import DownloadRequest
-from shared.domain.campaign_keys import RecipientStatus
-from shared.domain.campaigns import CampaignRequest
 from shared.domain.consultations import BookingRequest, CancelRequest, CompleteRequest
-from shared.domain.email_events import EmailEventBatch
 from shared.domain.events import EventBatch
 from shared.domain.newsletters import SignupRequest
-from shared.domain.staff_api_models import CompanyFields
 from shared.domain.users import InviteFields, UserFields
-from shared.domain.workflows import WorkflowDefinition, WorkflowRequest, WorkflowStatus
 from shared.openapi.operations import Op, header, query
-from shared.services.staff_api import ResourceSpec
+from shared.staff_api.domain.models import CompanyFields
+from shared.staff_api.services.resources import ResourceSpec
+from shared.workflows.domain.definition import WorkflowDefinition, WorkflowRequest, WorkflowStatus
 
 # The schema of a request body that is not a pydantic model (text/csv, a form webhook).
 Inline = dict[str, Any]
@@ -100,7 +100,7 @@ def resource_paths(spec: ResourceSpec, base: str, item: str = "{id}") -> dict[st
 
 
 def staff_api_paths() -> dict[str, tuple[Op, ...]]:
-    from shared.services.staff_api_resources import RESOURCES
+    from shared.staff_api.services.registry import RESOURCES
 
     company = "/companies/{companyId}"
     paths: dict[str, tuple[Op, ...]] = {

@@ -39,11 +39,11 @@ from shared.domain.business_resources import (
 from shared.domain.common import is_document_id
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.newsletters import NewsletterSubscription, SubscriptionStatus
-from shared.domain.staff_api import Scope
 from shared.errors import InvalidInput
 from shared.ports import Data, DocumentStore
 from shared.services import business_queries as queries
-from shared.services.staff_api import ResourceSpec, enum_values
+from shared.staff_api.domain.lists import Scope
+from shared.staff_api.services.resources import ResourceSpec, enum_values
 
 
 def _id_filter(name: str) -> Any:

@@ -2,14 +2,14 @@
 
 As in ``staff_api_queries``, fields and orderings are written out literally so that
 ``tests/unit/test_indexes.py`` reads each query's shape from the source and checks its
-composite index. Each query is one window (``shared.domain.staff_api``): the sort field
+composite index. Each query is one window (``shared.staff_api.domain.lists``): the sort field
 between two bounds and the id between two more, ordered by sort field then id.
 """
 
 from __future__ import annotations
 
-from shared.domain.staff_api import PageQuery
 from shared.ports import DocumentStore, Filter, Snapshot
+from shared.staff_api.domain.lists import PageQuery
 
 
 def profiles(store: DocumentStore, q: PageQuery) -> list[Snapshot]:

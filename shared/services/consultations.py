@@ -40,7 +40,7 @@ from shared.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenie
 from shared.ports import Data, DocumentStore, Filter, Snapshot, TaskQueue, Transaction, Write
 from shared.services import business_queries as queries
 from shared.services.scheduling import schedule_task
-from shared.services.staff_api import ResourceSpec, enum_values, view
+from shared.staff_api.services.resources import ResourceSpec, enum_values, view
 
 log = logging.getLogger("growthkit.consultations")
 

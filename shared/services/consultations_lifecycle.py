@@ -39,8 +39,8 @@ from shared.ports import (
 )
 from shared.services.consultations import CONSULTATIONS, may_change
 from shared.services.scheduling import cancel_task
-from shared.services.staff_api import view
 from shared.services.task_handlers import TaskContext
+from shared.staff_api.services.resources import view
 
 log = logging.getLogger("growthkit.consultations")
 

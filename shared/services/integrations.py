@@ -34,11 +34,11 @@ from shared.domain.integrations import (
     connection_path,
 )
 from shared.domain.secrets import Cipher, NamedSecret, SecretFields, seal_value
-from shared.domain.staff_api import Scope
 from shared.errors import NotFound
 from shared.ports import Data, DocumentStore
 from shared.services import integrations_queries as queries
-from shared.services.staff_api import Derive, ResourceSpec
+from shared.staff_api.domain.lists import Scope
+from shared.staff_api.services.resources import Derive, ResourceSpec
 
 log = logging.getLogger("growthkit.integrations")
 

@@ -3,8 +3,8 @@ literally (``tests/unit/test_indexes.py`` reads their shapes from the source).""
 
 from __future__ import annotations
 
-from shared.domain.staff_api import PageQuery
 from shared.ports import DocumentStore, Filter, Snapshot
+from shared.staff_api.domain.lists import PageQuery
 
 
 def integrations(store: DocumentStore, q: PageQuery) -> list[Snapshot]:

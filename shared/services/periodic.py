@@ -36,8 +36,8 @@ RETRY = "periodic_retry"
 Unit = Callable[[TaskContext, str, datetime], Any]
 # Each job's per-company unit, imported only when a retry of that job runs.
 UNITS: dict[str, str] = {
-    "enrol_scheduled_workflows": "shared.services.workflows_schedule:enrol_company_schedules",
-    "decay_engagement_scores": "shared.services.scoring_engagement:decay_company",
+    "enrol_scheduled_workflows": "shared.workflows.services.schedule:enrol_company_schedules",
+    "decay_engagement_scores": "shared.scoring.services.engagement:decay_company",
     "rollup_analytics": "shared.services.analytics:rollup_company_for_run",
     "expire_referrals": "shared.services.referral_codes:expire_company_referrals",
 }

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 
 from shared.domain.company import company_path
 from shared.domain.identity import Role, SignedIn, StaffIdentity
-from shared.domain.staff_api import Scope, refuse_fixed_fields
 from shared.domain.users import (
     AuthAccount,
     CompanyUser,
@@ -37,8 +36,9 @@ from shared.domain.users import (
 )
 from shared.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied, Refused
 from shared.ports import Data, DocumentStore, Filter, Messenger, OutboundMessage, Transaction, Write
-from shared.services import staff_api_queries as queries
-from shared.services.staff_api import AUDIT_FIELDS, ResourceSpec, authorize
+from shared.staff_api.domain.lists import Scope, refuse_fixed_fields
+from shared.staff_api.services import queries
+from shared.staff_api.services.resources import AUDIT_FIELDS, ResourceSpec, authorize
 
 log = logging.getLogger("growthkit.users")
 

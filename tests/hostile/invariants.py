@@ -18,16 +18,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from shared.domain.campaigns import Campaign
+from shared.campaigns.domain.campaigns import Campaign
+from shared.campaigns.domain.outreach import Business, Contact
 from shared.domain.content import Content
 from shared.domain.leads import Interaction, Lead
-from shared.domain.outreach import Business, Contact
 from shared.domain.referrals import Referral
 from shared.domain.reviews import Review
-from shared.domain.scoring_rules import LeadScoringRule
-from shared.domain.staff_api_models import LeadNote
 from shared.domain.tasks import ScheduledTask
-from shared.domain.workflows import Workflow
+from shared.scoring.domain.rules import LeadScoringRule
+from shared.staff_api.domain.models import LeadNote
+from shared.workflows.domain.definition import Workflow
 
 # Collections are named in code, always in lower snake case (new features add their own);
 # a name taken from a request would not be, so only that shape is required below companies.

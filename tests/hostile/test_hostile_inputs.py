@@ -14,15 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.domain.outreach_templates import (
+from shared.campaigns.domain.templates import (
     MAX_TEMPLATE_CHARS,
     TemplateProblem,
     lead_context,
     render_message,
     template_error,
 )
-from shared.domain.scoring import condition_holds
-from shared.domain.scoring_rules import Criterion, LeadScoringRule, interaction_deltas, state_deltas
+from shared.scoring.domain.fit import condition_holds
+from shared.scoring.domain.rules import Criterion, LeadScoringRule, interaction_deltas, state_deltas
 from tests.hostile.conftest import EXAMPLES, HOSTILE
 from tests.hostile.invariants import all_documents, problems
 from tests.hostile.payloads import FORMULAS, HOSTILE_VALUES, NASTY_STRINGS, csv_bodies
@@ -453,7 +453,7 @@ def test_a_subject_is_one_header_line() -> None:
     """Regression: a lead named "Jane\\r\\nBcc: ..." filled into a workflow subject "Hi
     {name}" made a header the mail library refuses (ValueError at send)."""
     from shared.adapters.messaging import MAIL_POLICY
-    from shared.services.outreach_policy import one_line
+    from shared.campaigns.services.policy import one_line
 
     subject = one_line("Hi Jane\r\nBcc: x@evil.example\x00\t!")
     assert "Hi Jane Bcc: x@evil.example !" == subject

@@ -49,7 +49,7 @@ def test_http_functions_have_their_real_bodies() -> None:
 
 def test_routed_functions_answer_the_methods_described() -> None:
     """The staff REST resources publish exactly the methods their specs allow."""
-    from shared.services.staff_api_resources import RESOURCES
+    from shared.staff_api.services.registry import RESOURCES
 
     paths = json.loads(render())["paths"]
     for spec in RESOURCES.values():

@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 
 from shared import bootstrap
 from shared.adapters.sms import signature
-from shared.domain.compliance import suppression_path
+from shared.campaigns.domain.compliance import suppression_path
 from tests.fakes import FakeTaskQueue
 from tests.integration.event_support import memory_queue
 from tests.integration.test_messaging import Mailbox, free_port

@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from shared import bootstrap
-from shared.domain.compliance import suppression_path
+from shared.campaigns.domain.compliance import suppression_path
+from shared.campaigns.services.policy import links_from_settings
 from shared.domain.leads import lead_id_for
 from shared.errors import InvalidInput
 from shared.ports import OutboundMessage
-from shared.services.outreach_policy import links_from_settings
 from tests.fakes import FakeTaskQueue
 from tests.integration.event_support import memory_queue
 from tests.integration.test_compliance_http import send_campaign

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from shared import bootstrap
-from shared.domain.compliance import suppression_path
-from shared.domain.email_events import SIGNATURE_HEADER, signature
+from shared.campaigns.domain.compliance import suppression_path
+from shared.campaigns.domain.email_events import SIGNATURE_HEADER, signature
 from shared.ports import SEND_HEADER
 from shared.settings import MissingSecret
 from tests.fakes import FakeTaskQueue

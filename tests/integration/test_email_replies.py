@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from shared.domain.email_events import read_send_reference
+from shared.campaigns.domain.email_events import read_send_reference
 from shared.ports import SEND_HEADER
 from shared.settings import get_settings
 from tests.fakes import FakeTaskQueue

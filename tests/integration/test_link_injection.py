@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from shared import bootstrap
-from shared.domain.compliance import sign, unsign
+from shared.campaigns.domain.compliance import sign, unsign
 from shared.domain.leads import lead_id_for
 from shared.settings import get_settings
 from tests.fakes import FakeClock

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.domain.outreach import business_id, contact_id
+from shared.campaigns.domain.outreach import business_id, contact_id
 from tests.fakes import FakeTaskQueue
 from tests.integration.event_support import ProjectFeed, deliver, memory_queue
 from tests.outreach_support import run_due_tasks

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from shared import bootstrap
-from shared.domain.tracking import PIXEL, links_in
+from shared.campaigns.domain.tracking import PIXEL, links_in
 from tests.fakes import FakeClock, FakeTaskQueue
 from tests.integration.event_support import memory_queue
 from tests.outreach_support import run_due_tasks

@@ -20,9 +20,9 @@ from shared import bootstrap
 from shared.domain.common import stable_id
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.tasks import task_path
-from shared.domain.workflows import Workflow, workflow_path
-from shared.domain.workflows_runtime import execution_path
-from shared.services.workflows import enrol_manually
+from shared.workflows.domain.definition import Workflow, workflow_path
+from shared.workflows.domain.runtime import execution_path
+from shared.workflows.services.manage import enrol_manually
 from tests.fakes import FakeTaskQueue
 from tests.integration.event_support import memory_queue
 from tests.integration.test_messaging import free_port

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from shared import bootstrap
+from shared.campaigns.domain.compliance import suppression_path
 from shared.deploy.plan import Target, function_step
-from shared.domain.compliance import suppression_path
 from shared.manifest import COMMON_SECRETS, FUNCTIONS, Trigger, by_name
 from tests.support import seed_company
 

@@ -17,7 +17,7 @@ import pytest
 
 from localcloud.tasks.testing import wait_until
 from shared import bootstrap
-from shared.domain.workflows_runtime import execution_path
+from shared.workflows.domain.runtime import execution_path
 from tests.integration.test_messaging import Mailbox, free_port
 from tests.support import seed_company
 

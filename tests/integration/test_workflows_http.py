@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.domain.workflows_runtime import registry_path
+from shared.workflows.domain.runtime import registry_path
 from tests.fakes import FakeTaskQueue
 from tests.integration.event_support import memory_queue
 from tests.support import seed_company

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.domain.campaign_keys import recipient_path, recipients_collection, send_key
-from shared.domain.compliance import suppression_path
+from shared.campaigns.domain.compliance import suppression_path
+from shared.campaigns.domain.keys import recipient_path, recipients_collection, send_key
+from shared.campaigns.services import campaigns as service
+from shared.campaigns.services.conversions import on_lead_campaigns
 from shared.domain.tasks import ScheduledTask
 from shared.errors import Refused
 from shared.events import DocumentEvent
 from shared.ports import Write
-from shared.services import campaigns as service
-from shared.services.campaigns_conversions import on_lead_campaigns
 from tests.outreach_support import COMPANY, MANAGER, CountingMessenger, Env, new_env, save_campaign
 
 CAMPAIGN = f"companies/{COMPANY}/campaigns/c1"

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.domain.compliance import (
+from shared.campaigns.domain.compliance import (
     quiet_until,
     sign,
     sms_keyword,
@@ -18,8 +18,8 @@ from shared.domain.compliance import (
     unsign,
     zone_of,
 )
-from shared.domain.compliance_content import marketing_email, marketing_sms
-from shared.domain.tracking import LinkSigner, bot_reason, links_in
+from shared.campaigns.domain.compliance_content import marketing_email, marketing_sms
+from shared.campaigns.domain.tracking import LinkSigner, bot_reason, links_in
 from shared.errors import InvalidInput
 
 KEY = b"k" * 32

@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from shared.adapters.messaging import message_id
-from shared.domain.compliance import suppression_path
-from shared.domain.email_events import (
+from shared.campaigns.domain.compliance import suppression_path
+from shared.campaigns.domain.email_events import (
     REPLY_TEXT_CHARS,
     EmailEvent,
     EmailEventBatch,
@@ -19,10 +19,14 @@ from shared.domain.email_events import (
     signature,
     valid_signature,
 )
+from shared.campaigns.services.campaigns import change_status
+from shared.campaigns.services.email_events import (
+    EventResult,
+    record_email_event,
+    record_email_events,
+)
+from shared.campaigns.services.policy import links_from_settings
 from shared.ports import SEND_HEADER
-from shared.services.campaigns import change_status
-from shared.services.email_events import EventResult, record_email_event, record_email_events
-from shared.services.outreach_policy import links_from_settings
 from tests.outreach_support import COMPANY, MANAGER, Env, new_env, save_campaign
 
 KEY = links_from_settings().key

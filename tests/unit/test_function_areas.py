@@ -73,7 +73,7 @@ def test_workflow_areas_load_croniter_only_for_schedules() -> None:
         "import functions.main as m; m.workflows; m.on_lead_workflows; "
         "m.on_interaction_workflows; m.enrol_scheduled_workflows"
     )
-    assert "shared.domain.workflows_triggers" in loaded
+    assert "shared.workflows.domain.triggers" in loaded
     assert "croniter" not in loaded
 
 

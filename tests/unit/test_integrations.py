@@ -12,9 +12,7 @@ from shared.adapters.crypto import AesGcmCipher, parse_key
 from shared.adapters.token_refresher import LocalTokenRefresher
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.secrets import SecretUnreadable
-from shared.domain.staff_api import Scope
 from shared.errors import AlreadyExists
-from shared.services import staff_api_writes as writes
 from shared.services.integrations import (
     resource_specs,
     reveal_credentials,
@@ -22,7 +20,9 @@ from shared.services.integrations import (
     reveal_tokens,
 )
 from shared.services.integrations_refresh import refresh_due_tokens
-from shared.services.staff_api import get_item
+from shared.staff_api.domain.lists import Scope
+from shared.staff_api.services import writes
+from shared.staff_api.services.resources import get_item
 from tests.fakes import FailingTokenRefresher, FakeClock, FakeStore
 
 KEY = "q4G1t0v2cVq3gZ8v8r0pQm3nW5x7y9zA1b3c5d7e9fA="

@@ -57,7 +57,7 @@ print(json.dumps(names(m for m in ours if not m.__pydantic_complete__)))
 RACE = """
 import json, threading
 from pydantic import ValidationError
-from shared.domain.scoring_rules import LeadScoringRule
+from shared.scoring.domain.rules import LeadScoringRule
 from shared.domain.events import EventBatch
 
 GOOD_RULE = {"name": "Opened", "category": "engagement", "points": 5,

@@ -8,23 +8,23 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from shared.domain.common import NOT_AN_ADDRESS
-from shared.domain.compliance import suppression_path
-from shared.domain.identity import Role, StaffIdentity
-from shared.domain.outreach import business_id, contact_id
-from shared.domain.outreach_templates import (
+from shared.campaigns.domain.compliance import suppression_path
+from shared.campaigns.domain.outreach import business_id, contact_id
+from shared.campaigns.domain.templates import (
     TemplateProblem,
     contact_context,
     render_message,
     template_error,
 )
-from shared.domain.tracking import links_in
+from shared.campaigns.domain.tracking import links_in
+from shared.campaigns.services.campaigns import change_status
+from shared.campaigns.services.compliance import inbound_sms
+from shared.campaigns.services.outreach_import import import_csv
+from shared.campaigns.services.policy import links_from_settings
+from shared.campaigns.services.tracking import Hit, record_hit
+from shared.domain.common import NOT_AN_ADDRESS
+from shared.domain.identity import Role, StaffIdentity
 from shared.errors import InvalidInput, PermissionDenied, Refused
-from shared.services.campaigns import change_status
-from shared.services.compliance import inbound_sms
-from shared.services.outreach import import_csv
-from shared.services.outreach_policy import links_from_settings
-from shared.services.tracking import Hit, record_hit
 from tests.outreach_support import COMPANY, MANAGER, Env, new_env, save_campaign
 
 KEY = links_from_settings().key  # what the campaign's batch task signs its links with

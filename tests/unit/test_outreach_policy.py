@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from shared.campaigns.domain.compliance import cap_counter_path, suppression_path
+from shared.campaigns.services.policy import Outreach, send_id_for, send_marketing, send_path
 from shared.domain.company import Company
-from shared.domain.compliance import cap_counter_path, suppression_path
 from shared.errors import InvalidInput, Refused
 from shared.ports import OutboundMessage, Write
-from shared.services.outreach_policy import Outreach, send_id_for, send_marketing, send_path
 from tests.fakes import FakeStore
 from tests.outreach_support import LINKS, SETTINGS, CountingMessenger
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from shared.domain.scoring import ScoringConfig, ScoringRule, score_lead
 from shared.errors import Contention
 from shared.events import DocumentEvent
 from shared.ports import Write
-from shared.services.scoring import on_lead_written
+from shared.scoring.domain.fit import ScoringConfig, ScoringRule, score_lead
+from shared.scoring.services.on_lead import on_lead_written
 from tests.fakes import FakeClock, FakeStore, FakeTaskQueue
 
 LEAD = "companies/acme/leads/l1"

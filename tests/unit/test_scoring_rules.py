@@ -10,20 +10,20 @@ import pytest
 from msgspec.structs import astuple
 from pydantic import ValidationError
 
-from shared.domain.scoring_rules import LeadScoringRule
-from shared.domain.scoring_sheet import ScoreSheet, decayed
 from shared.domain.tasks import ScheduledTask
 from shared.events import DocumentEvent, ScheduledEvent
 from shared.ports import Write
-from shared.services.scoring import on_lead_written
-from shared.services.scoring_engagement import (
+from shared.scoring.domain.rules import LeadScoringRule
+from shared.scoring.domain.sheet import ScoreSheet, decayed
+from shared.scoring.services.engagement import (
     decay_engagement_scores,
     on_interaction_scored,
     score_notify_task,
 )
-from shared.services.scoring_rules_copy import on_scoring_rule_written
+from shared.scoring.services.on_lead import on_lead_written
+from shared.scoring.services.rules_copy import on_scoring_rule_written
 from shared.services.task_handlers import TaskContext
-from shared.services.workflows_triggers import on_lead_workflows
+from shared.workflows.services.triggers import on_lead_workflows
 from tests.fakes import FakeClock, FakeMessenger, FakeStore, FakeTaskQueue
 
 LEAD = "companies/acme/leads/l1"

@@ -13,13 +13,13 @@ from pydantic import ValidationError
 
 from functions._http import validation_error
 from shared.domain.identity import Role, StaffIdentity
-from shared.domain.scoring import ScoringConfig
-from shared.domain.staff_api import Scope
 from shared.errors import InvalidInput, PermissionDenied
-from shared.services.scoring_rules_copy import parse_rules, query_rules, refresh_copy
-from shared.services.staff_api import get_item, list_items
-from shared.services.staff_api_resources import RESOURCES
-from shared.services.staff_api_writes import create_item, delete_item, update_item
+from shared.scoring.domain.fit import ScoringConfig
+from shared.scoring.services.rules_copy import parse_rules, query_rules, refresh_copy
+from shared.staff_api.domain.lists import Scope
+from shared.staff_api.services.registry import RESOURCES
+from shared.staff_api.services.resources import get_item, list_items
+from shared.staff_api.services.writes import create_item, delete_item, update_item
 from tests.fakes import FakeStore
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.domain.scoring_rules import rules_copy_path
 from shared.events import DocumentEvent
 from shared.ports import Write
-from shared.services.scoring import on_lead_written
-from shared.services.scoring_rules_copy import on_scoring_rule_written, write_copy
+from shared.scoring.domain.rules import rules_copy_path
+from shared.scoring.services.on_lead import on_lead_written
+from shared.scoring.services.rules_copy import on_scoring_rule_written, write_copy
 from tests.fakes import FakeClock, FakeStore, FakeTaskQueue, RecordingStore
 
 LEAD = "companies/acme/leads/l1"

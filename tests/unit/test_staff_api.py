@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from shared.domain.identity import Role, StaffIdentity
-from shared.domain.staff_api import (
+from shared.errors import InvalidInput, PermissionDenied
+from shared.staff_api.domain.lists import (
     ID_MAX,
     ID_MIN,
     Cursor,
@@ -23,11 +24,10 @@ from shared.domain.staff_api import (
     refuse_fixed_fields,
     windows,
 )
-from shared.domain.staff_api_models import parse_mentions
-from shared.errors import InvalidInput, PermissionDenied
-from shared.services.staff_api import list_items
-from shared.services.staff_api_resources import RESOURCES
-from shared.services.staff_api_writes import create_item, update_item
+from shared.staff_api.domain.models import parse_mentions
+from shared.staff_api.services.registry import RESOURCES
+from shared.staff_api.services.resources import list_items
+from shared.staff_api.services.writes import create_item, update_item
 from tests.fakes import FakeStore
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

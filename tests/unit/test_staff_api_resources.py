@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 
-from shared.services.staff_api_resources import FAMILIES, RESOURCES, family_specs
+from shared.staff_api.services.registry import FAMILIES, RESOURCES, family_specs
 from tests.support import in_fresh_interpreter
 
 OTHER_FAMILIES = (
-    "shared.services.record_resources",
+    "shared.staff_api.services.record_resources",
     "shared.services.business",
-    "shared.services.outreach_resources",
-    "shared.services.scoring_rule_resources",
-    "shared.domain.campaigns",
+    "shared.campaigns.services.outreach_resources",
+    "shared.scoring.services.rule_resources",
+    "shared.campaigns.domain.campaigns",
 )
 
 
@@ -36,7 +36,7 @@ def test_the_lead_list_loads_only_the_lead_family() -> None:
     code = f"""
 import json, sys
 import functions.staff
-from shared.services.staff_api_resources import RESOURCES
+from shared.staff_api.services.registry import RESOURCES
 spec = RESOURCES["leads"]
 before = sorted(m for m in {OTHER_FAMILIES!r} if m in sys.modules)
 RESOURCES["campaigns"]
@@ -45,4 +45,7 @@ print(json.dumps([spec.name, before, after]))
 """
     name, before, after = json.loads(in_fresh_interpreter(code))
     assert (name, before) == ("leads", [])
-    assert after == ["shared.domain.campaigns", "shared.services.record_resources"]
+    assert after == [
+        "shared.campaigns.domain.campaigns",
+        "shared.staff_api.services.record_resources",
+    ]

@@ -8,9 +8,9 @@ import ipaddress
 import pytest
 
 from shared.domain.url_safety import UnsafeUrl, address_allowed, parse_target
-from shared.domain.workflows_validation import parse_definition
 from shared.errors import InvalidInput
 from shared.settings import from_environment
+from shared.workflows.domain.validation import parse_definition
 
 
 @pytest.mark.parametrize(

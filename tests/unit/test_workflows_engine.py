@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from shared.domain.workflows_runtime import ExecutionStatus, execution_path, ledger_path
 from shared.errors import Contention, InvalidInput, Transient
-from shared.services.workflows_enrolment import enrol
+from shared.workflows.domain.runtime import ExecutionStatus, execution_path, ledger_path
+from shared.workflows.services.enrolment import enrol
 from tests.workflow_support import COMPANY, EMAIL, LEAD, Env, at, enrol_lead, new_env, save
 
 WAIT = {"type": "wait", "duration": {"days": 2}}

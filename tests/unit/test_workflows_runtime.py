@@ -8,15 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.domain.workflows import Wait
-from shared.domain.workflows_conditions import (
+from shared.workflows.domain.conditions import (
     EngagementCondition,
     FieldCondition,
     Goal,
     ScoreCondition,
     WorkflowTrigger,
 )
-from shared.domain.workflows_runtime import (
+from shared.workflows.domain.definition import Wait
+from shared.workflows.domain.runtime import (
     engaged,
     enrolment_id,
     holds,
@@ -25,7 +25,7 @@ from shared.domain.workflows_runtime import (
     time_zone,
     wait_until,
 )
-from shared.domain.workflows_triggers import last_fire, lead_fires, lead_trigger_types
+from shared.workflows.domain.triggers import last_fire, lead_fires, lead_trigger_types
 
 NOW = datetime(2026, 3, 27, 15, 30, tzinfo=UTC)  # a Friday; Europe moves clocks on Sunday
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from shared.events import DocumentEvent, ScheduledEvent
 from shared.services.task_handlers import TaskContext
-from shared.services.workflows_schedule import enrol_scheduled_workflows, workflow_fire_task
-from shared.services.workflows_triggers import on_interaction_workflows, on_lead_workflows
+from shared.workflows.services.schedule import enrol_scheduled_workflows, workflow_fire_task
+from shared.workflows.services.triggers import on_interaction_workflows, on_lead_workflows
 from tests.workflow_support import EMAIL, LEAD, Env, at, enrol_lead, new_env, save
 
 WAIT = {"type": "wait", "duration": {"days": 1}}

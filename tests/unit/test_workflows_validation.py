@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from shared.domain.workflows import Branch, SendEmail, Wait
-from shared.domain.workflows_validation import error_path, parse_definition
 from shared.errors import InvalidInput
+from shared.workflows.domain.definition import Branch, SendEmail, Wait
+from shared.workflows.domain.validation import error_path, parse_definition
 
 EMAIL = {"type": "send_email", "subject": "Hi {first_name}", "body": "Welcome to {company}"}
 WAIT = {"type": "wait", "duration": {"days": 2}}

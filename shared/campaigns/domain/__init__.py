@@ -1,0 +1,1 @@
+"""The campaigns feature's pure models and rules (no I/O)."""

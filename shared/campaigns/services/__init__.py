@@ -1,0 +1,1 @@
+"""The campaigns feature's use cases, taking their ports as arguments."""

@@ -1,0 +1,1 @@
+"""Lead scoring: fit rules, engagement points and their decay, the score sheet."""

@@ -1,0 +1,1 @@
+"""The scoring feature's pure models and rules (no I/O)."""

@@ -1,0 +1,1 @@
+"""The scoring feature's use cases, taking their ports as arguments."""

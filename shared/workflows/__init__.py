@@ -1,0 +1,1 @@
+"""Nurture workflows: definitions, enrolment, the step engine and its triggers."""

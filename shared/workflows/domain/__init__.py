@@ -1,0 +1,1 @@
+"""The workflows feature's pure models and rules (no I/O)."""

@@ -1,0 +1,1 @@
+"""The workflows feature's use cases, taking their ports as arguments."""
