@@ -291,6 +291,10 @@ class FakeUserAdmin:
     def sign_in_link(self, email: str) -> str:
         return f"https://auth.example/reset?email={email}"
 
+    def delete(self, uid: str) -> None:
+        if self.accounts.pop(uid, None) is None:
+            raise NotFound("no such account")
+
 
 class FailingTokenRefresher:
     """A ``TokenRefresher`` whose platform refuses every refresh token (revoked access),

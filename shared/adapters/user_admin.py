@@ -83,6 +83,10 @@ class FirebaseUserAdmin:
         _call(lambda: self.client.revoke_refresh_tokens(uid))
         log.info("tokens of %s revoked", uid)
 
+    def delete(self, uid: str) -> None:
+        _call(lambda: self.client.delete_user(uid))
+        log.info("Firebase Auth account %s deleted", uid)
+
     def sign_in_link(self, email: str) -> str:
         # A password-reset link is how Firebase lets a new account choose its password.
         link: str = _call(lambda: self.client.generate_password_reset_link(email))
