@@ -114,6 +114,12 @@ def _client(project_id: str, emulator_host: str | None, production: bool) -> Any
     return client
 
 
+def user_admin_for(project_id: str, emulator_host: str | None) -> FirebaseUserAdmin:
+    """The adapter for an explicit target (operator commands): the stand-in at
+    ``emulator_host``, or, without one, Google with application default credentials."""
+    return FirebaseUserAdmin(_client(project_id, emulator_host, emulator_host is None))
+
+
 def user_admin() -> FirebaseUserAdmin:
     """The adapter for the configured project (and local stand-in, if any)."""
     from shared.settings import get_settings
