@@ -1,4 +1,4 @@
-"""``growthkit company ...``: create.
+"""``growthkit company ...``: create, list, rotate-form-key.
 
 Thin on purpose: each command parses, calls ``shared.services.companies`` and prints.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from msgspec.structs import asdict
@@ -20,6 +20,16 @@ def register(groups: Any) -> None:
     group = groups.add_parser("company", help="set up companies and move their data")
     commands = group.add_subparsers(dest="command", required=True)
     _register_create(commands)
+    listing = commands.add_parser("list", help="one line per company")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(run=_list)
+    rotate = commands.add_parser("rotate-form-key", help="issue a new public form key")
+    rotate.add_argument("id")
+    rotate.add_argument(
+        "--grace-days", type=float, default=7.0, help="days the old key keeps working (7)"
+    )
+    rotate.add_argument("--json", action="store_true", help="print a JSON object")
+    rotate.set_defaults(run=_rotate)
 
 
 def _register_create(commands: Any) -> None:
@@ -65,4 +75,28 @@ def _create(args: argparse.Namespace) -> int:
     )
     created = create_company(runtime.store(), runtime.user_admin(), _now(), setup)
     _print_json(asdict(created))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from shared.services.companies import list_companies
+
+    for company in list_companies(runtime.store()):
+        if args.json:
+            _print_json(asdict(company))
+            continue
+        created = company.created_at.date().isoformat() if company.created_at else "-"
+        print(f"{company.id}\t{company.name}\t{created}\t{company.staff} staff")
+    return 0
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    from shared.services.companies import rotate_form_key
+
+    grace = timedelta(days=args.grace_days)
+    key, until = rotate_form_key(runtime.store(), _now(), args.id, grace)
+    if args.json:
+        _print_json({"company_id": args.id, "form_key": key, "previous_key_until": until})
+    else:
+        print(key)
     return 0

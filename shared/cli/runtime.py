@@ -19,7 +19,7 @@ import os
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from shared.ports import DocumentStore
+    from shared.ports import PagedStore
     from shared.services.users import UserAdmin
 
 PROJECT_VARIABLES = ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "GROWTHKIT_PROJECT_ID")
@@ -54,7 +54,7 @@ def target() -> Target:
     return "local" if local else "production"
 
 
-def store() -> DocumentStore:
+def store() -> PagedStore:
     """Firestore, on the target's project."""
     target()
     from shared.adapters.clients import firestore_client

@@ -1,4 +1,5 @@
-"""Companies as an operator sets them up: create one with its form key and first admin.
+"""Companies as an operator sets them up: create one with its form key and first admin,
+list them, rotate a form key.
 
 Creating a company touches two systems that share no transaction: Firebase Auth (the
 admin's account and claims) and Firestore (the company, its form key and the admin's
@@ -11,21 +12,24 @@ creation leaves nothing behind.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
 
 from msgspec import Struct
 
-from shared.domain.company import company_path, new_form_key
+from shared.domain.company import Company, company_path, new_form_key, rotated_form_keys
 from shared.domain.company_setup import CompanySetup
 from shared.domain.identity import Role
 from shared.domain.users import AuthAccount, CompanyUser, UserStatus, claims_for, user_path
-from shared.errors import AlreadyExists, InvalidInput, Refused
-from shared.ports import DocumentStore, Write
+from shared.errors import AlreadyExists, InvalidInput, NotFound, Refused
+from shared.ports import Data, DocumentStore, PagedStore, Transaction, Write
 from shared.services.users import UserAdmin
 
 log = logging.getLogger("growthkit.companies")
 # Who the audit fields name for what an operator command wrote.
 OPERATOR = "operator"
+PAGE = 100
 
 
 class CreatedCompany(Struct, frozen=True):
@@ -142,3 +146,60 @@ def _first_documents(
         Write(company_path(setup.id), company | audit, "create"),
         Write(user_path(setup.id, account.uid), profile | audit, "create"),
     ]
+
+
+class CompanySummary(Struct, frozen=True):
+    id: str
+    name: str
+    created_at: datetime | None
+    staff: int
+
+
+def list_companies(store: PagedStore) -> Iterator[CompanySummary]:
+    """Every company in id order, with its staff count, a page at a time."""
+    after: str | None = None
+    while True:
+        page = store.page("", "companies", after, PAGE)
+        for snap in page:
+            data = snap.data or {}
+            company_id = snap.path.rsplit("/", 1)[1]
+            staff = store.count(f"{snap.path}/users")
+            yield CompanySummary(company_id, str(data.get("name", "")), _time(data), staff)
+        if len(page) < PAGE:
+            return
+        after = page[-1].path
+
+
+def _time(data: Data) -> datetime | None:
+    created: Any = data.get("created_at")
+    return created if isinstance(created, datetime) else None
+
+
+def rotate_form_key(
+    store: DocumentStore, now: datetime, company_id: str, grace: timedelta
+) -> tuple[str, datetime | None]:
+    """Give the company a new form key; the current one keeps working for ``grace``.
+
+    Returns:
+        The new key, and until when the previous one is accepted (None: not at all).
+
+    Raises:
+        NotFound: No such company. InvalidInput: a grace out of range.
+    """
+
+    def run(tx: Transaction) -> tuple[str, datetime | None]:
+        snap = tx.get(company_path(company_id))
+        if snap.data is None:
+            raise NotFound(f"No company {company_id}.")
+        company = Company.model_validate({**snap.data, "id": company_id})
+        try:
+            fields = rotated_form_keys(company, now, grace)
+        except ValueError as err:
+            raise InvalidInput(f"--grace-days: {err}") from err
+        tx.write(Write(snap.path, {**fields, "updated_at": now, "updated_by": OPERATOR}, "update"))
+        kept = now + grace if company.public_form_key and grace else None
+        return str(fields["public_form_key"]), kept
+
+    key, kept = store.run_transaction(run)
+    log.info("form key of %s rotated; the previous one accepted until %s", company_id, kept)
+    return key, kept

@@ -1,4 +1,4 @@
-"""``growthkit company create`` through the local Firestore, the
+"""``growthkit company create|list|rotate-form-key`` through the local Firestore, the
 local Auth stand-in and the real clients, in-process (``shared.cli.main``) and once as
 the installed console script."""
 
@@ -19,6 +19,7 @@ from shared.cli import main
 from shared.domain.company_setup import company_setup
 from shared.errors import AlreadyExists
 from shared.services.companies import create_company
+from tests.fakes import FakeClock
 from tests.support import seed_company
 
 SITE = "https://www.acme-plumbing.example"
@@ -176,12 +177,76 @@ def admin_claims(auth: Any, project_id: str, uid: str) -> str:
     return claims
 
 
+def test_list_prints_a_line_per_company_or_json(db: Any, auth_emulator: Any, capsys: Any) -> None:
+    assert 0 == main([*CREATE])
+    seed_company(db, "zeta", name="Zeta Corp")
+    capsys.readouterr()
+    status, out, _ = run(capsys, "company", "list")
+    lines = [line.split("\t") for line in out.splitlines()]
+    today = datetime.now(UTC).date().isoformat()
+    assert (
+        0,
+        [["acme", "Acme Plumbing", today, "1 staff"], ["zeta", "Zeta Corp", "-", "0 staff"]],
+    ) == (
+        status,
+        lines,
+    )
+    _, out, _ = run(capsys, "company", "list", "--json")
+    assert [("acme", 1), ("zeta", 0)] == [
+        (row["id"], row["staff"]) for row in map(json.loads, out.splitlines())
+    ]
+
+
+def test_a_rotated_key_keeps_working_for_the_grace_period_then_is_refused(
+    db: Any, function_client: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through lead_intake on the clock port: the new key works at once, the old one
+    until the grace period ends (a second before: 201; at its end: 404)."""
+    seed_company(db)
+    clock = FakeClock(datetime.now(UTC))
+    monkeypatch.setattr(bootstrap, "clock", clock)
+    status, out, _ = run(capsys, "company", "rotate-form-key", "acme", "--grace-days", "2")
+    new_key, old_key = out.strip(), "acme.public-key-123"
+    assert 0 == status and new_key.startswith("acme.") and new_key != old_key
+    intake = function_client("lead_intake")
+
+    def post(key: str, email: str) -> int:
+        res = intake.post(f"/?key={key}", json={"email": email}, headers={"Origin": SITE})
+        return int(res.status_code)
+
+    assert (201, 201) == (post(new_key, "a@example.com"), post(old_key, "b@example.com"))
+    clock.advance(days=2, seconds=-1)
+    assert 201 == post(old_key, "c@example.com")
+    clock.advance(seconds=1)
+    assert (404, 201) == (post(old_key, "d@example.com"), post(new_key, "e@example.com"))
+
+
+def test_rotating_twice_drops_expired_keys_and_unknown_companies_are_refused(
+    db: Any, functions_env: None, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_company(db)
+    clock = FakeClock(datetime.now(UTC))
+    monkeypatch.setattr(bootstrap, "clock", clock)
+    assert 0 == main(["company", "rotate-form-key", "acme"])
+    clock.advance(days=8)
+    status, out, _ = run(
+        capsys, "company", "rotate-form-key", "acme", "--json", "--grace-days", "0"
+    )
+    printed = json.loads(out.splitlines()[-1])
+    assert (0, None) == (status, printed["previous_key_until"])
+    assert [] == db.document("companies/acme").get().to_dict()["retired_form_keys"]
+    status, _, err = run(capsys, "company", "rotate-form-key", "nope")
+    assert (1, ["growthkit: No company nope."]) == (status, err)
+    status, _, err = run(capsys, "company", "rotate-form-key", "acme", "--grace-days", "-1")
+    assert 1 == status and "grace period must be 0 to 90 days" in err[0]
+
+
 def test_without_a_project_or_with_a_half_local_environment_nothing_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     for name in ("GROWTHKIT_PROJECT_ID", "GCLOUD_PROJECT", "GROWTHKIT_AUTH_EMULATOR_HOST"):
         monkeypatch.delenv(name, raising=False)
-    status, _, err = run(capsys, *CREATE)
+    status, _, err = run(capsys, "company", "list")
     assert 1 == status and "set GOOGLE_CLOUD_PROJECT" in err[0]
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "p")
     monkeypatch.setenv("GROWTHKIT_AUTH_EMULATOR_HOST", "127.0.0.1:1")

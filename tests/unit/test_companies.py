@@ -1,13 +1,14 @@
-"""Setting up companies, pure: the operator's input checks and
+"""Setting up companies, pure: the operator's input checks, form-key rotation, and
 ``create_company``'s all-or-nothing on in-memory ports."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from shared.domain.company import Company, RetiredFormKey, rotated_form_keys
 from shared.domain.company_setup import canonical_origin, company_setup
 from shared.errors import AlreadyExists, Contention, InvalidInput
 from shared.services.companies import create_company
@@ -71,6 +72,22 @@ def test_setup_checks_every_field_with_one_line_naming_it() -> None:
         with pytest.raises(InvalidInput) as caught:
             company_setup(**{**good, field: value})
         assert caught.value.message.startswith(f"{label} ") and "\n" not in caught.value.message
+
+
+def test_rotation_retires_the_key_for_the_grace_and_drops_expired_ones() -> None:
+    expired = RetiredFormKey(key="acme.old", valid_until=NOW - timedelta(seconds=1))
+    company = Company(id="acme", public_form_key="acme.current", retired_form_keys=[expired])
+    fields = rotated_form_keys(company, NOW, timedelta(days=7))
+    rotated = Company.model_validate({**company.model_dump(), **fields})
+    assert rotated.public_form_key.startswith("acme.") and rotated.public_form_key != "acme.current"
+    assert ["acme.current"] == [r.key for r in rotated.retired_form_keys]
+    assert rotated.form_key_matches("acme.current", NOW + timedelta(days=7, seconds=-1))
+    assert not rotated.form_key_matches("acme.current", NOW + timedelta(days=7))
+    assert not rotated.form_key_matches("acme.old", NOW - timedelta(days=1))
+    assert [] == rotated_form_keys(company, NOW, timedelta(0))["retired_form_keys"]
+    for grace in (timedelta(seconds=-1), timedelta(days=91)):
+        with pytest.raises(ValueError):
+            rotated_form_keys(company, NOW, grace)
 
 
 class FailingCommitStore(FakeStore):
