@@ -26,8 +26,9 @@ from shared.manifest import write_index
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("functions", "shared")
-# Needed to deploy, never at runtime (and it would pull the Scheduler client into builds).
-EXCLUDED = ("shared/deploy",)
+# Needed to deploy, never at runtime (and it would pull the Scheduler client into builds);
+# the operator's command (shared/cli) runs on a workstation too.
+EXCLUDED = ("shared/deploy", "shared/cli")
 
 
 def requirement_names(pyproject: Path) -> list[str]:

@@ -36,7 +36,8 @@ print(json.dumps({"kinds": kinds, "outside": outside}))
 
 def test_package_layout_and_pins(tmp_path: Path) -> None:
     """main.py at the root (functions/main.py itself), both packages without the deploy
-    tooling, every dependency of pyproject.toml pinned to an exact version."""
+    tooling and the operator command, every dependency of pyproject.toml pinned to an exact
+    version."""
     out = build_package(tmp_path / "deploy")
     assert (ROOT / "functions" / "main.py").read_bytes() == (out / "main.py").read_bytes()
     requirements = (out / "requirements.txt").read_text(encoding="utf-8").splitlines()
@@ -49,7 +50,7 @@ def test_package_layout_and_pins(tmp_path: Path) -> None:
     assert {f.name: f.module for f in FUNCTIONS} == index["functions"]
     assert {t.name: t.module for t in task_types()} == index["tasks"]
     assert ([], []) == (
-        [p for p in present if p.startswith("shared/deploy")],
+        [p for p in present if p.startswith(("shared/deploy", "shared/cli"))],
         list(out.rglob("__pycache__")),
     )
 
