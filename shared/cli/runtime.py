@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from shared.ports import PagedStore
+    from shared.services.company_transfer import CompanyData
     from shared.services.users import UserAdmin
 
 PROJECT_VARIABLES = ("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "GROWTHKIT_PROJECT_ID")
@@ -61,6 +62,15 @@ def store() -> PagedStore:
     from shared.adapters.firestore_store import FirestoreStore
 
     return FirestoreStore(firestore_client())
+
+
+def company_data() -> CompanyData:
+    """A company's documents read and written raw (export and import)."""
+    target()
+    from shared.adapters.clients import firestore_client
+    from shared.adapters.firestore_transfer import FirestoreCompanyData
+
+    return FirestoreCompanyData(firestore_client())
 
 
 def user_admin() -> UserAdmin:

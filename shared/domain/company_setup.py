@@ -41,6 +41,18 @@ def _company_id(value: str) -> str:
     return value
 
 
+def check_company_id(value: str) -> str:
+    """``value`` if a new company may take it as its id.
+
+    Raises:
+        InvalidInput: one line saying why not.
+    """
+    try:
+        return _company_id(value)
+    except ValueError as err:
+        raise InvalidInput(f"{LABELS['id']} {value!r} is not valid: {err}") from err
+
+
 def canonical_origin(value: str) -> str:
     """``scheme://host[:port]`` as browsers send it in ``Origin`` (lower case, no default
     port), so the stored origin matches what arrives.

@@ -239,6 +239,9 @@ def test_rotating_twice_drops_expired_keys_and_unknown_companies_are_refused(
     assert (1, ["growthkit: No company nope."]) == (status, err)
     status, _, err = run(capsys, "company", "rotate-form-key", "acme", "--grace-days", "-1")
     assert 1 == status and "grace period must be 0 to 90 days" in err[0]
+    with pytest.raises(SystemExit) as usage:  # argparse's refusal: status 2, before any work
+        main(["company", "rotate-form-key", "acme", "--grace-days", "nan"])
+    assert 2 == usage.value.code and "not a number of days: 'nan'" in capsys.readouterr().err
 
 
 def test_without_a_project_or_with_a_half_local_environment_nothing_runs(
