@@ -11,7 +11,7 @@ from msgspec import Struct
 from shared.domain.common import normalize_email, stable_id
 from shared.domain.company import CompanySettings
 from shared.domain.counters import allowances
-from shared.domain.leads import Consent, Lead, LeadSubmission, Touch
+from shared.domain.leads import Consent, Lead, LeadSubmission, Touch, name_parts, split_name
 
 
 class SpamReason(StrEnum):
@@ -119,12 +119,15 @@ def consent_of(sub: LeadSubmission, ip: str, now: datetime) -> Consent:
 
 def new_lead(company_id: str, lead_id: str, sub: LeadSubmission, ip: str, now: datetime) -> Lead:
     touch = touch_of(sub, now)
+    first_name, last_name = split_name(sub.name)
     return Lead(
         id=lead_id,
         company_id=company_id,
         email=sub.email,
         email_normalized=normalize_email(sub.email),
         name=sub.name,
+        first_name=first_name,
+        last_name=last_name,
         phone=sub.phone,
         source=sub.source or (sub.utm.source and "campaign") or "web_form",
         custom_fields=dict(sub.custom_fields),
@@ -146,6 +149,7 @@ def merge_submission(lead: Lead, sub: LeadSubmission, ip: str, now: datetime) ->
     return lead.model_copy(
         update={
             "name": sub.name or lead.name,
+            **(name_parts(sub.name) if sub.name else {}),
             "phone": sub.phone or lead.phone,
             "custom_fields": {**lead.custom_fields, **sub.custom_fields},
             "last_touch": touch_of(sub, now),

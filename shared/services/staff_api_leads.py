@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.domain.common import normalize_email
 from shared.domain.identity import Role, StaffIdentity
-from shared.domain.leads import lead_path
+from shared.domain.leads import SCHEMA_VERSION, lead_path, name_parts
 from shared.domain.staff_api import Scope
 from shared.domain.staff_api_models import (
     AssignmentFields,
@@ -46,10 +46,14 @@ def lead_list_values(staff: StaffIdentity, args: Mapping[str, str]) -> dict[str,
 
 
 def derive_lead(_store: DocumentStore, staff: StaffIdentity, _scope: Scope, data: Data) -> Data:
-    """The normalised e-mail; on creation, the owner (a user's own leads are theirs)."""
+    """The normalised e-mail, first and last name from the name; on creation, the owner
+    (a user's own leads are theirs) and the schema version (an update leaves a stored
+    version alone: only the migrations move it)."""
     derived: Data = {"email_normalized": normalize_email(str(data["email"]))}
+    derived |= name_parts(data.get("name"))
     if "assigned_to" not in data:
         derived["assigned_to"] = staff.uid if staff.role is Role.USER else None
+        derived["schema_version"] = SCHEMA_VERSION
     return derived
 
 
