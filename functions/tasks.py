@@ -123,3 +123,11 @@ def consultation_reminder(ctx: TaskContext, task: ScheduledTask) -> Result:
     from shared.services.consultations_lifecycle import consultation_reminder_task
 
     return consultation_reminder_task(ctx, task)
+
+
+@tasks_fn.on_task("migrate_company")
+def migrate_company(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Run a company's pending schema migrations (``growthkit migrate --via-tasks``)."""
+    from shared.services.migrations import migrate_company_task
+
+    return migrate_company_task(ctx, task)

@@ -1,6 +1,6 @@
 """``growthkit``: the operator's command (a console script of the distribution).
 
-One module per command group (``company``, ``deploy``), each with
+One module per command group (``company``, ``migrate``, ``deploy``), each with
 ``register(subparsers)`` adding its parser and setting ``run=`` to a function that takes
 the parsed arguments and returns the exit status. The modules only parse, call a service
 and print; the work is in ``shared.services``.
@@ -17,12 +17,13 @@ import importlib
 import logging
 import sys
 
-COMMANDS = ("shared.cli.company", "shared.cli.deploy")
+COMMANDS = ("shared.cli.company", "shared.cli.migrate", "shared.cli.deploy")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="growthkit", description="Operate growthkit: set up companies, deploy."
+        prog="growthkit",
+        description="Operate growthkit: set up companies, migrate their data, deploy.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     groups = parser.add_subparsers(dest="group", required=True)

@@ -19,7 +19,7 @@ import os
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from shared.ports import PagedStore
+    from shared.ports import PagedStore, TaskQueue
     from shared.services.company_transfer import CompanyData
     from shared.services.users import UserAdmin
 
@@ -81,3 +81,25 @@ def user_admin() -> UserAdmin:
     from shared.adapters.user_admin import user_admin_for
 
     return user_admin_for(project(), host)
+
+
+def task_queue() -> TaskQueue:
+    """Cloud Tasks, delivering to the target's ``run_task``."""
+    where = target()
+    from shared.adapters.cloud_tasks import CloudTasksQueue
+    from shared.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except ValueError as err:
+        raise UsageError(f"the GROWTHKIT_* settings are not valid: {err}") from err
+    if where == "local" and not os.environ.get("CLOUD_TASKS_EMULATOR_HOST"):
+        raise UsageError("set CLOUD_TASKS_EMULATOR_HOST (make serve prints it)")
+    if where == "production" and not (
+        settings.functions_base_url.startswith("https://") and settings.task_service_account
+    ):
+        raise UsageError(
+            "set GROWTHKIT_FUNCTIONS_BASE_URL (https://...) and GROWTHKIT_TASK_SERVICE_ACCOUNT "
+            "as the deployed functions have them (growthkit deploy plan shows both)"
+        )
+    return CloudTasksQueue(settings)
