@@ -72,7 +72,13 @@ def _register_transfer(commands: Any) -> None:
     export.add_argument("--out", required=True, type=Path, help="a new or empty directory")
     export.add_argument("--quiet", action="store_true", help="no progress on a terminal")
     export.set_defaults(run=_export)
-    restore = commands.add_parser("import", help="restore an export, under this or another id")
+    restore = commands.add_parser(
+        "import",
+        help="restore an export, under this or another id",
+        description="Restore an export. Beware: where the functions are deployed, their "
+        "Firestore triggers run for the imported documents as for new ones (an active "
+        "workflow triggered by lead_created or form_submitted enrols the imported leads).",
+    )
     restore.add_argument("id")
     restore.add_argument("--from", dest="source", required=True, type=Path, help="an export")
     restore.add_argument("--merge", action="store_true", help="into a company with documents")
@@ -144,7 +150,7 @@ def _export(args: argparse.Namespace) -> int:
     with _progress(args) as progress:
         data = runtime.company_data()
         done = export_company(data, DumpWriter(args.out), args.id, _now(), progress)
-    _print_json(asdict(done) | {"out": str(args.out)})
+    _print_json({"company_id": done.company_id, "documents": done.documents, "out": str(args.out)})
     return 0
 
 
