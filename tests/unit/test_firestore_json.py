@@ -54,7 +54,11 @@ def _container(kind: str, items: Any) -> Any:
     return value
 
 
-SEGMENT = st.text(st.characters(blacklist_characters="/"), min_size=1, max_size=8)
+# Firestore strings are UTF-8: no lone surrogates (protobuf refuses them before we could).
+CHARACTERS = st.characters(blacklist_categories=("Cs",))
+SEGMENT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="/"), min_size=1, max_size=8
+)
 SCALARS = st.one_of(
     st.none().map(lambda _: _value(null_value=None)),
     st.booleans().map(lambda b: _value(boolean_value=b)),
@@ -63,7 +67,7 @@ SCALARS = st.one_of(
     st.tuples(st.integers(-62135596800, 253402300799), st.integers(0, 999_999_999)).map(
         lambda t: _value(timestamp_value=t)
     ),
-    st.text().map(lambda s: _value(string_value=s)),
+    st.text(CHARACTERS).map(lambda s: _value(string_value=s)),
     st.binary().map(lambda b: _value(bytes_value=b)),
     st.lists(SEGMENT, min_size=1, max_size=3).map(
         lambda segs: _value(
@@ -76,7 +80,7 @@ VALUES = st.recursive(
     SCALARS,
     lambda inner: st.one_of(
         st.lists(inner, max_size=4).map(lambda items: _container("array", items)),
-        st.dictionaries(st.text(max_size=6), inner, max_size=4).map(
+        st.dictionaries(st.text(CHARACTERS, max_size=6), inner, max_size=4).map(
             lambda items: _container("map", items)
         ),
     ),
