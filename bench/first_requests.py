@@ -279,7 +279,7 @@ def _sent_email(stack: BenchStack, n: int) -> Sent:
         refs={"lead_id": lead_id},
     )
     when = datetime.now(UTC) - timedelta(minutes=2)  # a person reads it, not a scanner
-    company = load_company(store, FORM_KEY)
+    company = load_company(store, FORM_KEY, when)
     result = send_marketing(
         store, bootstrap.messenger(), links_from_settings(), when, company, outreach
     )

@@ -29,6 +29,8 @@ from shared.errors import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from shared.ports import DocumentStore
 
 log = logging.getLogger("growthkit.http")
@@ -309,7 +311,7 @@ def cors_headers(origin: str | None, allowed: list[str]) -> dict[str, str]:
     }
 
 
-def refusal_cors(request: flask.Request, store: DocumentStore) -> dict[str, str]:
+def refusal_cors(request: flask.Request, store: DocumentStore, now: datetime) -> dict[str, str]:
     """CORS headers for a refused post from one of the company's own pages, so its script
     can read the messages (without them the browser hands it only a network error). The
     company is found by ``?key=``, as the preflight finds it; read only for refusals that
@@ -320,7 +322,7 @@ def refusal_cors(request: flask.Request, store: DocumentStore) -> dict[str, str]
     from shared.services.intake import load_company
 
     try:
-        company = load_company(store, request.args.get("key", ""))
+        company = load_company(store, request.args.get("key", ""), now)
     except DomainError as err:  # an unknown key: the refusal stands as it is
         log.info("no CORS headers for a refused post from %s: %s", origin, err.message)
         return {}

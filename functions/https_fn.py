@@ -175,7 +175,7 @@ def _preflight(req: Request) -> flask.Response:
     """A CORS preflight, answered from the origins of the company named by ``?key=``."""
     from shared.services.intake import load_company
 
-    company = load_company(req.store, req.args.get("key", ""))
+    company = load_company(req.store, req.args.get("key", ""), req.now())
     return preflight(req.origin, company.allowed_origins)
 
 
@@ -185,4 +185,4 @@ def _add_cors(req: Request, response: flask.Response) -> None:
     if req.origins is not None:
         response.headers.update(req.cors_headers())
     elif response.status_code >= 400 and req.method == "POST":
-        response.headers.update(refusal_cors(req.flask, req.store))
+        response.headers.update(refusal_cors(req.flask, req.store, req.now()))

@@ -131,3 +131,11 @@ def periodic_retry(ctx: TaskContext, task: ScheduledTask) -> Result:
     from shared.services.periodic import periodic_retry_task
 
     return periodic_retry_task(ctx, task)
+
+
+@tasks_fn.on_task("migrate_company")
+def migrate_company(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Run a company's pending schema migrations (``growthkit migrate --via-tasks``)."""
+    from shared.services.migrations import migrate_company_task
+
+    return migrate_company_task(ctx, task)

@@ -93,6 +93,29 @@ class DocumentStore(Protocol):
         ...
 
 
+class PagedStore(DocumentStore, Protocol):
+    """A store that also walks whole collections, a page at a time (operator commands and
+    migrations: work that must not hold a company's data in memory)."""
+
+    def page(
+        self,
+        parent: str,
+        collection_id: str,
+        after: str | None,
+        limit: int,
+        descendants: bool = False,
+    ) -> list[Snapshot]:
+        """Up to ``limit`` documents of ``{parent}/{collection_id}`` in path order, after
+        the document path ``after`` (None: from the start). ``parent`` is a document path,
+        or "" for the root. With ``descendants``, every collection named ``collection_id``
+        at any depth below ``parent``."""
+        ...
+
+    def count(self, collection: str) -> int:
+        """How many documents ``collection`` holds (one aggregation, not a read of each)."""
+        ...
+
+
 class TaskRequest(Struct, frozen=True):
     """A Cloud Task to create: ``name`` makes it idempotent (ALREADY_EXISTS is success)."""
 

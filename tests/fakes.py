@@ -94,6 +94,31 @@ class FakeStore:
             snaps.sort(key=lambda s, f=field: _field(s.data or {}, f), reverse=descending)
         return snaps[:limit] if limit is not None else snaps
 
+    def page(
+        self,
+        parent: str,
+        collection_id: str,
+        after: str | None,
+        limit: int,
+        descendants: bool = False,
+    ) -> list[Snapshot]:
+        """``PagedStore.page``: documents in path order (segment by segment)."""
+        prefix = f"{parent}/" if parent else ""
+
+        def in_scope(path: str) -> bool:
+            collection = path.rsplit("/", 1)[0]
+            if not descendants:
+                return collection == prefix + collection_id
+            return path.startswith(prefix) and collection.rsplit("/", 1)[-1] == collection_id
+
+        order = sorted((p for p in self.docs if in_scope(p)), key=lambda p: p.split("/"))
+        if after is not None:
+            order = [p for p in order if p.split("/") > after.split("/")]
+        return [self._snap(p) for p in order[:limit]]
+
+    def count(self, collection: str) -> int:
+        return sum(1 for p in self.docs if p.rsplit("/", 1)[0] == collection)
+
     def run_transaction(self, fn: Callable[[Any], T]) -> T:
         tx = FakeTransaction(self)
         result = fn(tx)
@@ -290,6 +315,10 @@ class FakeUserAdmin:
 
     def sign_in_link(self, email: str) -> str:
         return f"https://auth.example/reset?email={email}"
+
+    def delete(self, uid: str) -> None:
+        if self.accounts.pop(uid, None) is None:
+            raise NotFound("no such account")
 
 
 class FailingTokenRefresher:

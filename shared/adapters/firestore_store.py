@@ -102,6 +102,32 @@ class FirestoreStore:
         except Exception as err:
             raise _translate(err) from err
 
+    def page(
+        self,
+        parent: str,
+        collection_id: str,
+        after: str | None,
+        limit: int,
+        descendants: bool = False,
+    ) -> list[Snapshot]:
+        """Implements ``shared.ports.PagedStore.page``: a cursor on the document name, so
+        each page costs its own documents whatever came before."""
+        query = _collection_source(self.client, parent, collection_id, descendants)
+        query = query.order_by("__name__").limit(limit)
+        if after:
+            query = query.start_after({"__name__": self.client.document(after)})
+        try:
+            return [_snapshot(s, s.reference.path) for s in query.stream()]
+        except Exception as err:
+            raise _translate(err) from err
+
+    def count(self, collection: str) -> int:
+        try:
+            result = self.client.collection(collection).count().get()
+        except Exception as err:
+            raise _translate(err) from err
+        return int(result[0][0].value)
+
     def run_transaction(self, fn: Callable[[Any], T]) -> T:
         from google.cloud import firestore
 
@@ -116,6 +142,17 @@ class FirestoreStore:
         except Exception as err:
             raise _translate(err) from err
         return result
+
+
+def _collection_source(client: Any, parent: str, collection_id: str, descendants: bool) -> Any:
+    """The collection ``{parent}/{collection_id}``, or with ``descendants`` every collection
+    of that id below ``parent`` (a collection-group query scoped to ``parent``)."""
+    collection = client.collection(f"{parent}/{collection_id}" if parent else collection_id)
+    if not descendants:
+        return collection
+    from google.cloud.firestore_v1.query import Query
+
+    return Query(collection, all_descendants=True)
 
 
 def _build_query(

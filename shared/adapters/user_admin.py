@@ -84,6 +84,10 @@ class FirebaseUserAdmin:
         _call(lambda: self.client.revoke_refresh_tokens(uid))
         log.info("tokens of %s revoked", uid)
 
+    def delete(self, uid: str) -> None:
+        _call(lambda: self.client.delete_user(uid))
+        log.info("Firebase Auth account %s deleted", uid)
+
     def sign_in_link(self, email: str) -> str:
         # A password-reset link is how Firebase lets a new account choose its password.
         link: str = _call(lambda: self.client.generate_password_reset_link(email))
@@ -109,6 +113,12 @@ def _client(project_id: str, emulator_host: str | None, production: bool) -> Any
         url = f"http://{emulator_host}/identitytoolkit.googleapis.com/v1"
         client._user_manager = _user_mgt.UserManager(http, project_id, url_override=url)
     return client
+
+
+def user_admin_for(project_id: str, emulator_host: str | None) -> FirebaseUserAdmin:
+    """The adapter for an explicit target (operator commands): the stand-in at
+    ``emulator_host``, or, without one, Google with application default credentials."""
+    return FirebaseUserAdmin(_client(project_id, emulator_host, emulator_host is None))
 
 
 def user_admin() -> FirebaseUserAdmin:

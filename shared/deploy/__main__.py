@@ -1,4 +1,6 @@
-"""``python -m shared.deploy <command>``: one subcommand per deployment step.
+"""``python -m shared.deploy <command>``: one subcommand per deployment step (the same
+commands as ``growthkit deploy <command>``, which registers these modules; this stays as
+an alias).
 
 Each command module has ``register(subparsers)``, which adds its parser and sets
 ``run=`` to a function taking the parsed arguments and returning the exit status. A new

@@ -27,8 +27,9 @@ from shared.manifest import write_index
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("functions", "shared")
 # Needed to deploy, never at runtime (and it would pull the Scheduler client into builds);
-# the development stack runs on localcloud, which is never deployed.
-EXCLUDED = ("shared/deploy", "shared/devstack")
+# the development stack runs on localcloud, which is never deployed, and the operator's
+# command (shared/cli) runs on a workstation.
+EXCLUDED = ("shared/deploy", "shared/devstack", "shared/cli")
 
 
 def requirement_names(pyproject: Path) -> list[str]:

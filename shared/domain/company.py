@@ -2,8 +2,9 @@
 
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -82,6 +83,14 @@ class Subscription(DeferredModel):
     trial_ends_at: datetime | None = None
 
 
+class RetiredFormKey(DeferredModel):
+    """A form key a rotation replaced: pages still carrying it keep working until
+    ``valid_until``, so a site can be updated without losing a submission."""
+
+    key: str
+    valid_until: datetime
+
+
 class Company(StoredModel):
     id: str
     name: str = ""
@@ -90,16 +99,45 @@ class Company(StoredModel):
     logo_url: str | None = None
     subscription: Subscription = Field(default_factory=Subscription)
     public_form_key: str = ""
+    retired_form_keys: list[RetiredFormKey] = []
     allowed_origins: list[str] = []
     settings: CompanySettings = Field(default_factory=CompanySettings)
 
-    def form_key_matches(self, key: str) -> bool:
-        return bool(self.public_form_key) and hmac.compare_digest(self.public_form_key, key)
+    def form_key_matches(self, key: str, now: datetime) -> bool:
+        """The current key, or a retired one still in its grace period at ``now``."""
+        if self.public_form_key and hmac.compare_digest(self.public_form_key, key):
+            return True
+        # Every retired key is compared (no early exit), so timing says nothing of which.
+        live = [
+            hmac.compare_digest(r.key, key) and now < r.valid_until for r in self.retired_form_keys
+        ]
+        return any(live)
 
 
 def new_form_key(company_id: str) -> str:
     """``{companyId}.{secret}``: the company is found from the key without a lookup."""
     return f"{company_id}.{secrets.token_urlsafe(18)}"
+
+
+MAX_FORM_KEY_GRACE = timedelta(days=90)
+
+
+def rotated_form_keys(company: Company, now: datetime, grace: timedelta) -> dict[str, Any]:
+    """The fields of ``company`` after a rotation: a new key, the current one retired
+    until ``now + grace``, and retired keys whose grace ran out dropped.
+
+    Raises:
+        ValueError: a negative grace, or one longer than ``MAX_FORM_KEY_GRACE``.
+    """
+    if not timedelta(0) <= grace <= MAX_FORM_KEY_GRACE:
+        raise ValueError(f"the grace period must be 0 to {MAX_FORM_KEY_GRACE.days} days")
+    kept = [r for r in company.retired_form_keys if now < r.valid_until]
+    if company.public_form_key and grace:
+        kept.append(RetiredFormKey(key=company.public_form_key, valid_until=now + grace))
+    return {
+        "public_form_key": new_form_key(company.id),
+        "retired_form_keys": [r.model_dump() for r in kept],
+    }
 
 
 def company_id_from_form_key(key: str) -> str | None:

@@ -12,7 +12,7 @@ from msgspec import Struct
 from shared.domain.common import normalize_email, stable_id
 from shared.domain.company import CompanySettings
 from shared.domain.counters import allowances
-from shared.domain.leads import Consent, Lead, LeadSubmission, Touch
+from shared.domain.leads import Consent, Lead, LeadSubmission, Touch, name_parts, split_name
 
 # Custom fields a lead may gather from posts (staff may add more through the API).
 MAX_LEAD_CUSTOM_FIELDS = 50
@@ -123,12 +123,15 @@ def consent_of(sub: LeadSubmission, ip: str, now: datetime) -> Consent:
 
 def new_lead(company_id: str, lead_id: str, sub: LeadSubmission, ip: str, now: datetime) -> Lead:
     touch = touch_of(sub, now)
+    first_name, last_name = split_name(sub.name)
     return Lead(
         id=lead_id,
         company_id=company_id,
         email=sub.email,
         email_normalized=normalize_email(sub.email),
         name=sub.name,
+        first_name=first_name,
+        last_name=last_name,
         phone=sub.phone,
         source=sub.source or (sub.utm.source and "campaign") or "web_form",
         custom_fields=dict(sub.custom_fields),
@@ -152,6 +155,7 @@ def merge_submission(lead: Lead, sub: LeadSubmission, ip: str, now: datetime) ->
     return lead.model_copy(
         update={
             "name": lead.name or sub.name,
+            **(name_parts(sub.name) if sub.name and not lead.name else {}),
             "phone": lead.phone or sub.phone,
             "custom_fields": _filled(lead.custom_fields, sub.custom_fields),
             "last_touch": touch_of(sub, now),

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from shared.domain.common import (
     DeferredModel,
@@ -21,6 +21,27 @@ from shared.domain.common import (
 MAX_CUSTOM_FIELDS = 20
 MAX_CUSTOM_VALUE = 1000
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+# The schema of lead documents written now (shared/migrations: the highest VERSION of
+# the migrations of "leads"; a stored lead without one is at 1).
+SCHEMA_VERSION = 2
+
+
+def split_name(name: object) -> tuple[str | None, str | None]:
+    """The first and last name in a full name: the first word, and the rest ("Jean de La
+    Fontaine": "Jean", "de La Fontaine"); "Lovelace, Ada" (one comma) is read last name
+    first; a single word is a first name; no name (or not a string), neither."""
+    text = " ".join(name.split()) if isinstance(name, str) else ""
+    last, _, first = (part.strip() for part in text.partition(","))
+    if text.count(",") == 1 and first and last:
+        return first, last
+    first, _, rest = " ".join(text.replace(",", " ").split()).partition(" ")
+    return first or None, rest or None
+
+
+def name_parts(name: object) -> dict[str, str | None]:
+    """``{"first_name": ..., "last_name": ...}`` of ``split_name``."""
+    first, last = split_name(name)
+    return {"first_name": first, "last_name": last}
 
 
 class LeadStatus(StrEnum):
@@ -137,6 +158,8 @@ class Lead(StoredModel):
     email: str
     email_normalized: str
     name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
     phone: str | None = None
     source: str = "web_form"
     status: LeadStatus = LeadStatus.NEW
@@ -156,6 +179,21 @@ class Lead(StoredModel):
     submission_count: int = 0
     referred_by: str | None = None
     last_engagement_at: datetime | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_as_current(cls, data: Any) -> Any:
+        """A lead stored before schema 2 reads as migration 2 leaves it (what the model
+        writes back is then current, and the migration skips it)."""
+        if isinstance(data, dict) and _version(data) < 2:
+            return {**data, **name_parts(data.get("name")), "schema_version": 2}
+        return data
+
+
+def _version(data: dict[str, Any]) -> int:
+    version = data.get("schema_version", 1)
+    return version if isinstance(version, int) else 1
 
 
 class Interaction(StoredModel):

@@ -79,7 +79,7 @@ def ingest_events(
         RateLimited: The IP address sent its hour's events already.
         Contention: Concurrent batches kept colliding (the snippet retries).
     """
-    company = load_company(store, batch.form_key)
+    company = load_company(store, batch.form_key, now)
     check_origin(company, visitor.origin)
     ids = [event_doc_id(company.id, e) or random_id() for e in batch.events]
     budget = company.settings.events_per_ip_per_hour

@@ -58,19 +58,20 @@ class IntakeResult(Struct, frozen=True):
     redirect_url: str | None = None
 
 
-def load_company(store: DocumentStore, form_key: str) -> Company:
-    """The company a public form key belongs to (404 for any unknown or wrong key)."""
+def load_company(store: DocumentStore, form_key: str, now: datetime) -> Company:
+    """The company a public form key belongs to at ``now`` (its current key, or a retired
+    one still in its grace period); 404 for any unknown, wrong or expired key."""
     company_id = company_id_from_form_key(form_key)
     if company_id is None:
         raise NotFound("Unknown form key.")
-    return _company_from(store.get_all([company_path(company_id)])[0], form_key)
+    return _company_from(store.get_all([company_path(company_id)])[0], form_key, now)
 
 
-def _company_from(snap: Snapshot, form_key: str) -> Company:
+def _company_from(snap: Snapshot, form_key: str, now: datetime) -> Company:
     if snap.data is None:
         raise NotFound("Unknown form key.")
     company = Company.model_validate({**snap.data, "id": snap.path.rsplit("/", 1)[1]})
-    if not company.form_key_matches(form_key):
+    if not company.form_key_matches(form_key, now):
         raise NotFound("Unknown form key.")
     return company
 
@@ -133,7 +134,7 @@ def _attempt(
     paths += [f"companies/{company_id}/rate_limits/{w.own_doc_id(lead_id)}" for w in windows]
     company_snap, lead_snap, *snaps = store.get_all(paths)
     replay_snaps, counter_snaps = snaps[: len(replays)], snaps[len(replays) :]
-    company = _company_from(company_snap, sub.form_key)
+    company = _company_from(company_snap, sub.form_key, now)
     check_origin(company, origin)
     if any(s.exists for s in replay_snaps):
         return _duplicate(company, replay_snaps[0], sub)

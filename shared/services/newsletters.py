@@ -86,7 +86,7 @@ def signup(
     Raises:
         NotFound: Unknown form key. PermissionDenied: Origin not allowed.
     """
-    company = load_company(store, req.form_key)
+    company = load_company(store, req.form_key, now)
     check_origin(company, origin)
     if req.website:
         log.warning("newsletter signup for %s caught by the honeypot", company.id)

@@ -139,7 +139,7 @@ def _attempt(
             *(shard_path(code, i) for i in shards),
         ]
     )
-    company = _company(company_snap, req.form_key)
+    company = _company(company_snap, req.form_key, now)
     check_origin(company, origin)
     if int((counter_snap.data or {}).get("count", 0)) >= ATTEMPTS_PER_IP_PER_HOUR:
         log.warning("referral attempts limit hit for company %s by %s", company_id, ip)
@@ -199,12 +199,12 @@ def _count_write(drawn: Snapshot, referral: Referral, lead_id: str, now: datetim
     return Write(drawn.path, {**counts, "updated_at": now}, "merge")
 
 
-def _company(snap: Snapshot, form_key: str) -> Company:
+def _company(snap: Snapshot, form_key: str, now: datetime) -> Company:
     """The company behind the form key; any mismatch looks like an unknown key."""
     if snap.data is None:
         raise NotFound("Unknown form key.")
     company = Company.model_validate({**snap.data, "id": snap.path.rsplit("/", 1)[1]})
-    if not company.form_key_matches(form_key):
+    if not company.form_key_matches(form_key, now):
         raise NotFound("Unknown form key.")
     return company
 

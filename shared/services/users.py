@@ -69,6 +69,10 @@ class UserAdmin(Protocol):
         """A link that lets the account's owner set a password and sign in."""
         ...
 
+    def delete(self, uid: str) -> None:
+        """Remove the account (``NotFound`` if there is none): undoes a ``create``."""
+        ...
+
 
 def _view(data: Data) -> Data:
     return CompanyUser.model_validate(data).model_dump(mode="json")

@@ -36,8 +36,8 @@ print(json.dumps({"kinds": kinds, "outside": outside}))
 
 def test_package_layout_and_pins(tmp_path: Path) -> None:
     """main.py at the root (functions/main.py itself), both packages without the deploy
-    tooling and the development stack (nor localcloud, which that stack runs on), every
-    dependency of pyproject.toml pinned to an exact version."""
+    tooling, the development stack (nor localcloud, which that stack runs on) and the
+    operator command, every dependency of pyproject.toml pinned to an exact version."""
     out = build_package(tmp_path / "deploy")
     assert (ROOT / "functions" / "main.py").read_bytes() == (out / "main.py").read_bytes()
     requirements = (out / "requirements.txt").read_text(encoding="utf-8").splitlines()
@@ -49,7 +49,7 @@ def test_package_layout_and_pins(tmp_path: Path) -> None:
     index = json.loads((out / "functions" / "entry_points.json").read_text(encoding="utf-8"))
     assert {f.name: f.module for f in FUNCTIONS} == index["functions"]
     assert {t.name: t.module for t in task_types()} == index["tasks"]
-    workstation_only = ("shared/deploy", "shared/devstack", "localcloud")
+    workstation_only = ("shared/deploy", "shared/devstack", "shared/cli", "localcloud")
     assert ([], [], []) == (
         [p for p in present if p.startswith(workstation_only)],
         [p for p in pins if p.split("==")[0] == "localcloud"],

@@ -13,7 +13,7 @@ from shared import bootstrap
 from shared.adapters.auth import verify_bearer
 from shared.adapters.user_admin import FirebaseUserAdmin, _client, user_admin
 from shared.domain.identity import Role
-from shared.errors import AlreadyExists
+from shared.errors import AlreadyExists, NotFound
 
 
 def test_accounts_and_claims_round_trip(auth_emulator: Any) -> None:
@@ -28,6 +28,18 @@ def test_accounts_and_claims_round_trip(auth_emulator: Any) -> None:
     with pytest.raises(AlreadyExists):
         admin.create("pat@acme.example", None)
     assert (None, None) == (admin.get("nobody"), admin.find_by_email("no@acme.example"))
+
+
+def test_a_deleted_account_is_gone_and_its_e_mail_free_again(auth_emulator: Any) -> None:
+    """delete undoes create: the uid is unknown after it, the e-mail can be used again,
+    and deleting twice is NotFound."""
+    admin = user_admin()
+    made = admin.create("gone@acme.example", None)
+    admin.delete(made.uid)
+    assert (None, None) == (admin.get(made.uid), admin.find_by_email("gone@acme.example"))
+    assert made.uid != admin.create("gone@acme.example", None).uid
+    with pytest.raises(NotFound):
+        admin.delete(made.uid)
 
 
 def test_the_stand_ins_tokens_verify_for_real(

@@ -41,6 +41,18 @@ def test_plan_for_the_sample_project_matches_the_checked_in_plan(
     assert SAMPLE.read_text(encoding="utf-8") == capsys.readouterr().out, REGENERATE
 
 
+def test_growthkit_deploy_is_the_same_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    """``growthkit deploy plan`` prints the same plan as ``python -m shared.deploy plan``
+    (kept as an alias), and offers the same four commands."""
+    import shared.cli
+
+    assert 0 == shared.cli.main(["deploy", "plan", *SAMPLE_ARGS])
+    assert SAMPLE.read_text(encoding="utf-8") == capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        shared.cli.main(["deploy", "--help"])
+    assert "{schedules,plan,apply,package}" in capsys.readouterr().out
+
+
 def test_every_manifest_function_is_deployed_once_from_its_entry_point() -> None:
     """One ``gcloud functions deploy`` per manifest function, each resolvable in main.py."""
     steps = deploy_steps(Target("p", "us-central1"))

@@ -16,7 +16,7 @@ from typing import Any
 from shared.domain.common import normalize_email
 from shared.domain.consent import recorded_basis
 from shared.domain.identity import Role, StaffIdentity, sees_every_lead
-from shared.domain.leads import lead_path
+from shared.domain.leads import SCHEMA_VERSION, lead_path, name_parts
 from shared.domain.users import user_path
 from shared.errors import InvalidInput, NotFound, PermissionDenied, Refused
 from shared.ports import Data, DocumentStore, Transaction, Write
@@ -48,13 +48,16 @@ def lead_list_values(staff: StaffIdentity, args: Mapping[str, str]) -> dict[str,
 
 def derive_lead(_store: DocumentStore, staff: StaffIdentity, _scope: Scope, data: Data) -> Data:
     """On creation, the normalised e-mail (the address is create-only, so a change keeps
-    the stored one) and the owner (a user's own leads are theirs); a lawful basis just
-    set, as the record of who set it and when."""
+    the stored one), the owner (a user's own leads are theirs) and the schema version (an
+    update leaves a stored version alone: only the migrations move it); first and last
+    name from the name; a lawful basis just set, as the record of who set it and when."""
     derived: Data = {}
     if "email_normalized" not in data:
         derived["email_normalized"] = normalize_email(str(data["email"]))
+    derived |= name_parts(data.get("name"))
     if "assigned_to" not in data:
         derived["assigned_to"] = staff.uid if staff.role is Role.USER else None
+        derived["schema_version"] = SCHEMA_VERSION
     return derived | recorded_basis(staff, data)
 
 
