@@ -45,13 +45,15 @@ def _post(req: Request, staff: StaffIdentity) -> tuple[Any, int]:
     asked = WorkflowRequest.model_validate(req.body())
     staff.require_company(asked.company_id or staff.company_id)
     store, now = req.store, req.now()
+    loopback = req.settings.webhooks_allow_loopback
     if asked.action == "create":
-        created = service.create_workflow(store, now, staff, asked.workflow or {}, asked.id)
+        raw = asked.workflow or {}
+        created = service.create_workflow(store, now, staff, raw, asked.id, allow_loopback=loopback)
         return {"workflow": _view(created)}, 201
     if asked.action == "update":
-        workflow_id, raw = asked.id or "", asked.workflow or {}
+        workflow_id, raw, version = asked.id or "", asked.workflow or {}, asked.expected_version
         updated = service.update_workflow(
-            store, now, staff, workflow_id, raw, asked.expected_version
+            store, now, staff, workflow_id, raw, version, allow_loopback=loopback
         )
         return {"workflow": _view(updated)}, 200
     enrolment = service.enrol_manually(

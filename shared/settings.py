@@ -103,6 +103,10 @@ class Settings(BaseModel):
     # appends; 2 behind an external HTTPS load balancer (it appends its own address too);
     # 0 trusts the header not at all (nothing in front: the connection's peer is the client).
     trusted_proxies: int = Field(default=1, ge=0, le=10)
+    # Lets workflow webhooks call this machine (127.0.0.0/8, ::1, localhost): for local
+    # receivers in tests and development. Never in production (refused below); private
+    # and link-local addresses are refused everywhere.
+    webhooks_allow_loopback: bool = False
 
     @model_validator(mode="after")
     def _no_local_secrets_in_production(self) -> Self:
@@ -113,6 +117,8 @@ class Settings(BaseModel):
                 raise ValueError("GROWTHKIT_FUNCTIONS_BASE_URL must be set in production")
             if self.sms_backend == "http" and self.sms_auth_token is None:
                 raise ValueError("GROWTHKIT_SMS_AUTH_TOKEN must be set for SMS in production")
+            if self.webhooks_allow_loopback:
+                raise ValueError("GROWTHKIT_WEBHOOKS_ALLOW_LOOPBACK is refused in production")
             if self.token_refresher == "local":
                 raise ValueError("GROWTHKIT_TOKEN_REFRESHER=local hands out fake tokens")
             for platform in OAUTH_PLATFORMS:

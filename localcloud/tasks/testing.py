@@ -97,9 +97,10 @@ class Receiver:
         with self._lock:
             self._delays[path] = seconds
 
-    def hits(self, path: str) -> list[Hit]:
+    def hits(self, path: str | None = None) -> list[Hit]:
+        """The requests to ``path`` (None: every request, whatever its path)."""
         with self._lock:
-            return [h for h in self._hits if h.path == path]
+            return [h for h in self._hits if path is None or h.path == path]
 
     def wait_for(self, path: str, count: int = 1, timeout: float = 5.0) -> list[Hit]:
         """The first ``count`` requests to ``path``, waiting up to ``timeout`` seconds."""

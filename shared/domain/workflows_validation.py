@@ -2,8 +2,10 @@
 
 Pydantic checks each piece; then the steps are checked as a graph: unique ids, targets
 that exist, and no cycle that could run without passing a wait (it would send and
-re-send as fast as tasks run). Errors are reported as ``{"steps[3].branch.else": "..."}``
-in ``InvalidInput.details["fields"]``, the shape every 400 of the bundle has.
+re-send as fast as tasks run); webhook URLs by the rules of ``shared.domain.url_safety``,
+which the adapter applies again before each call. Errors are reported as
+``{"steps[3].branch.else": "..."}`` in ``InvalidInput.details["fields"]``, the shape every
+400 of the bundle has.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
+from shared.domain.url_safety import UnsafeUrl, parse_target
 from shared.domain.workflows import (
     END,
     Branch,
@@ -23,6 +26,7 @@ from shared.domain.workflows import (
     SendSms,
     Step,
     Wait,
+    Webhook,
     WorkflowDefinition,
 )
 from shared.domain.workflows_conditions import EngagementCondition, TriggerType
@@ -67,13 +71,15 @@ def with_default_ids(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "steps": named}
 
 
-def parse_definition(raw: dict[str, Any]) -> WorkflowDefinition:
-    """The validated definition, or ``InvalidInput`` naming every problem by path."""
+def parse_definition(raw: dict[str, Any], *, allow_loopback: bool = False) -> WorkflowDefinition:
+    """The validated definition, or ``InvalidInput`` naming every problem by path
+    (``allow_loopback``: webhooks may call this machine, ``webhooks_allow_loopback``)."""
     try:
         definition = WorkflowDefinition.model_validate(with_default_ids(raw))
     except ValidationError as err:
         _refuse(_pydantic_errors(err))
     errors = {**trigger_errors(definition), **graph_errors(definition.steps)}
+    errors |= webhook_errors(definition.steps, allow_loopback)
     if errors:
         _refuse(errors)
     return definition
@@ -121,6 +127,18 @@ def trigger_errors(definition: WorkflowDefinition) -> dict[str, str]:
     problem = cron_problem(trigger.cron or "") if trigger.type == TriggerType.SCHEDULE else None
     if problem:
         errors["trigger.cron"] = problem
+    return errors
+
+
+def webhook_errors(steps: Sequence[Step], allow_loopback: bool) -> dict[str, str]:
+    """Webhook URLs the platform would refuse to call (by the rules of every call)."""
+    errors = {}
+    for i, step in enumerate(steps):
+        if isinstance(step, Webhook):
+            try:
+                parse_target(step.url, allow_loopback=allow_loopback)
+            except UnsafeUrl as err:
+                errors[f"steps[{i}].url"] = str(err)
     return errors
 
 

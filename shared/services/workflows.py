@@ -51,6 +51,8 @@ def create_workflow(
     staff: StaffIdentity,
     raw: dict[str, Any],
     workflow_id: str | None = None,
+    *,
+    allow_loopback: bool = False,
 ) -> Workflow:
     """Validate and store a new workflow.
 
@@ -60,6 +62,7 @@ def create_workflow(
         staff: The caller; needs the manager role.
         raw: The definition as sent (``name``, ``trigger``, ``steps``, ``goals``...).
         workflow_id: An id of the caller's choosing (default: a random one).
+        allow_loopback: Webhook steps may call this machine (local receivers only).
 
     Returns:
         The stored workflow, version 1.
@@ -69,7 +72,7 @@ def create_workflow(
         AlreadyExists: a workflow with that id exists.
     """
     staff.require_role(Role.MANAGER)
-    definition = parse_definition(raw)
+    definition = parse_definition(raw, allow_loopback=allow_loopback)
     workflow = _workflow(definition, staff, workflow_id or random_id(), 1, now, now)
     try:
         store.commit(
@@ -113,15 +116,18 @@ def update_workflow(
     workflow_id: str,
     raw: dict[str, Any],
     expected_version: int | None = None,
+    *,
+    allow_loopback: bool = False,
 ) -> Workflow:
-    """Replace a workflow's definition (validated like a new one) and bump its version.
+    """Replace a workflow's definition (validated like a new one, ``allow_loopback``
+    too) and bump its version.
 
     Raises:
         PermissionDenied: below manager. InvalidInput: the definition, by path.
         NotFound: no such workflow. Refused: ``expected_version`` is not the stored one.
     """
     staff.require_role(Role.MANAGER)
-    definition = parse_definition(raw)
+    definition = parse_definition(raw, allow_loopback=allow_loopback)
 
     def update(tx: Transaction) -> Workflow:
         snap = tx.get(workflow_path(staff.company_id, workflow_id))

@@ -74,7 +74,7 @@ def workflow_step_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
     if not (execution_id and lead_id and workflow_id):
         raise InvalidInput("A workflow_step task needs execution_id, lead_id and workflow_id.")
     ref = EnrolmentRef(task.company_id, execution_id, lead_id, workflow_id, task.id)
-    webhooks = HttpWebhooks(allow_internal=get_settings().environment != "production")
+    webhooks = HttpWebhooks(allow_loopback=get_settings().webhooks_allow_loopback)
     return run_enrolment(ctx.store, ctx.queue, ctx.messenger, webhooks, ctx.now, ref)
 
 
