@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -67,6 +68,16 @@ class Transient(DomainError):
     """A failure worth retrying (a provider timeout, contention); tasks answer 5xx for it."""
 
     code = ErrorCode.UNAVAILABLE
+
+
+class RetryLater(Transient):
+    """A transient failure whose remedy is time: the provider said when to come back (a
+    rate limit's reset, a ``Retry-After``). A task failing so is rescheduled for ``at``
+    rather than retried at once."""
+
+    def __init__(self, message: str, at: datetime, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details)
+        self.at = at
 
 
 class Contention(Transient):
