@@ -80,5 +80,11 @@ class RetryLater(Transient):
         self.at = at
 
 
+class Unconfirmed(Transient):
+    """A request that may have acted, with no outcome to show for it: sent and not
+    answered in time, cut off mid-answer, or answered "you have done this already". Look
+    before sending it again."""
+
+
 class Contention(Transient):
     """A precondition on a document failed because another request changed it."""

@@ -4,8 +4,9 @@ accounts a company connects, with their OAuth tokens.
 Credentials and tokens are written as ``SecretStr`` and stored sealed
 (``shared.domain.secrets``); what reads back is whether they are set, their names and
 expiry, never a value. One connection per company and platform: the platform is its id.
-A connection whose token cannot be refreshed is marked ``expired`` with the reason, so
-staff see it must be reconnected; sending new tokens (PATCH) reconnects it.
+A connection whose token cannot be refreshed is marked ``expired``, one a platform
+refused while publishing ``reconnect``, each with the reason, so staff see it must be
+reconnected; sending new tokens (PATCH) reconnects it.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ class IntegrationStatus(StrEnum):
     INACTIVE = "inactive"
     ERROR = "error"
     EXPIRED = "expired"
+    RECONNECT = "reconnect"  # a platform refused the token while publishing
 
 
 class SyncFrequency(StrEnum):
@@ -162,3 +164,8 @@ class RefresherMisconfigured(Exception):
 
 def connection_path(company_id: str, platform: str) -> str:
     return f"companies/{company_id}/social_connections/{platform}"
+
+
+def connection_of(platform: str) -> str:
+    """The connection a content platform name posts through (``x`` is ``twitter``)."""
+    return "twitter" if platform == "x" else platform
