@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from shared.domain.content import Post, Receipt, ledger_path
+from shared.domain.integrations import connection_check
 from shared.domain.publishing import NEWSLETTER, NO_BLOG, NO_PLATFORMS, refusal, x_weight
 from shared.errors import RetryLater, Transient, Unauthenticated, Unconfirmed
 from shared.ports import Write
@@ -201,3 +202,31 @@ def test_instagram_needs_an_image_and_email_is_not_posted() -> None:
         is None
     )
     assert NEWSLETTER == refusal("email", title="t", body="b", content_type="email", image_url=None)
+
+
+def test_connections_need_what_publishing_needs() -> None:
+    with pytest.raises(ValueError, match="needs site_url, username, app_password"):
+        connection_check({"platform": "wordpress"})
+    with pytest.raises(ValueError, match="use https://"):
+        connection_check(
+            {
+                "platform": "wordpress",
+                "site_url": "http://blog.acme.example",
+                "username": "u",
+                "app_password": {"ct": 1},
+            }
+        )
+    with pytest.raises(ValueError, match="not a public"):
+        connection_check(
+            {
+                "platform": "webhook",
+                "webhook_url": "https://10.0.0.5/hook",
+                "webhook_secret": {"ct": 1},
+            }
+        )
+    connection_check(
+        {"platform": "webhook", "webhook_url": "http://127.0.0.1:9/h", "webhook_secret": "s"},
+        allow_loopback=True,
+    )
+    with pytest.raises(ValueError, match="needs platform_user_id, access_token"):
+        connection_check({"platform": "linkedin"})
