@@ -24,6 +24,8 @@ _LOCAL_SECRETS_KEY = "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWNyZXQ="
 ENV_PREFIX = "GROWTHKIT_"
 # Platforms whose OAuth tokens are renewed with a refresh-token grant (``oauth_<platform>_*``).
 OAUTH_PLATFORMS = ("linkedin", "twitter")
+# The publishing platforms' API base URLs (each overridable, https in production).
+PLATFORM_URLS = ("linkedin_api_url", "x_api_url", "facebook_graph_url")
 
 
 class Settings(BaseModel):
@@ -89,6 +91,18 @@ class Settings(BaseModel):
     oauth_twitter_client_secret: SecretStr | None = None
     oauth_twitter_client_auth: Literal["basic", "body"] = "basic"
     oauth_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Publishing (shared.adapters.publishers): the platforms' API base URLs. Setting any
+    # of them sends posts to the platforms even locally (`make serve` points them at
+    # localcloud's stand-ins); with none set, a local instance records posts in Firestore
+    # instead (the local publisher). WordPress and webhooks use each connection's URL.
+    linkedin_api_url: str = "https://api.linkedin.com"
+    # The Posts API version (LinkedIn-Version, YYYYMM); LinkedIn serves each for a year.
+    linkedin_version: str = Field(default="202609", pattern=r"^20[0-9]{4}$")
+    x_api_url: str = "https://api.x.com"
+    # The Graph API version is part of the URL: Meta serves each for about two years.
+    facebook_graph_url: str = "https://graph.facebook.com/v23.0"
+    # How long one call to a platform may take; past it a post is looked up, not resent.
+    publish_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
     # Tests point firebase-admin's certificate lookup at a local server.
     id_token_cert_url: str | None = None
     # Look each staff caller's account up (one Firebase Auth call per request) so that a
@@ -125,7 +139,15 @@ class Settings(BaseModel):
                 if not getattr(self, f"oauth_{platform}_token_url").startswith("https://"):
                     name = f"GROWTHKIT_OAUTH_{platform.upper()}_TOKEN_URL"
                     raise ValueError(f"{name} must be an https:// URL in production")
+            for field in PLATFORM_URLS:
+                if not getattr(self, field).startswith("https://"):
+                    raise ValueError(f"GROWTHKIT_{field.upper()} must be an https:// URL")
         return self
+
+    @property
+    def platform_urls_set(self) -> bool:
+        """Whether any platform base URL was configured (rather than left default)."""
+        return any(field in self.model_fields_set for field in PLATFORM_URLS)
 
     @property
     def revocation_checked(self) -> bool:

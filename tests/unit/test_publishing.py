@@ -4,17 +4,22 @@ the platforms' limits checked before sending."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from shared.adapters.crypto import new_key
+from shared.adapters.publishers import LocalPublisher, build_publisher
+from shared.adapters.publishers.connections import ConnectedPublisher
 from shared.domain.content import Post, Receipt, ledger_path
 from shared.domain.integrations import connection_check
 from shared.domain.publishing import NEWSLETTER, NO_BLOG, NO_PLATFORMS, refusal, x_weight
 from shared.errors import RetryLater, Transient, Unauthenticated, Unconfirmed
 from shared.ports import Write
 from shared.services.publishing import publish
+from shared.settings import get_settings
 from tests.fakes import FakeClock, FakeStore
 
 NOW = FakeClock().now()
@@ -230,3 +235,29 @@ def test_connections_need_what_publishing_needs() -> None:
     )
     with pytest.raises(ValueError, match="needs platform_user_id, access_token"):
         connection_check({"platform": "linkedin"})
+
+
+@pytest.fixture
+def fresh_settings() -> Iterator[None]:
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_the_local_publisher_serves_only_locally_without_platform_urls(
+    fresh_settings: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Local and no platform base URL: the local publisher; one URL set (how `make serve`
+    points at the stand-ins), or production: the platforms."""
+    monkeypatch.setenv("GROWTHKIT_ENVIRONMENT", "local")
+    assert isinstance(build_publisher(FakeStore()), LocalPublisher)
+    monkeypatch.setenv("GROWTHKIT_X_API_URL", "http://127.0.0.1:8690/x")
+    get_settings.cache_clear()
+    assert isinstance(build_publisher(FakeStore()), ConnectedPublisher)
+    monkeypatch.delenv("GROWTHKIT_X_API_URL")
+    monkeypatch.setenv("GROWTHKIT_ENVIRONMENT", "production")
+    monkeypatch.setenv("GROWTHKIT_SIGNING_KEY", "s3cret")
+    monkeypatch.setenv("GROWTHKIT_FUNCTIONS_BASE_URL", "https://r-p.cloudfunctions.net")
+    monkeypatch.setenv("GROWTHKIT_SECRETS_KEY", new_key())
+    get_settings.cache_clear()
+    assert isinstance(build_publisher(FakeStore()), ConnectedPublisher)

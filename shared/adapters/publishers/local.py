@@ -5,6 +5,8 @@ at ``companies/{c}/published_posts/{content_id}-{platform}`` (create-only, so a 
 call with the same post is answered with the first one's URL, as providers with
 idempotency keys do) and answers a made-up URL under ``https://posts.growthkit.local``.
 It needs no connection, and every platform name (``blog`` too) is its own destination.
+``build_publisher`` uses it only with ``environment=local`` and no platform base URL set;
+with any set, locally as in production, posts go to the platforms.
 """
 
 from __future__ import annotations
