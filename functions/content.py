@@ -8,9 +8,11 @@ from shared.domain.content import ContentStatus, PublishRequest
 from shared.services.content import request_publication
 
 
-@https_fn.on_request(methods=("POST",))
+@https_fn.on_request(methods=("POST",), secrets=("GROWTHKIT_SECRETS_KEY",))
 def publish_content(req: https_fn.Request) -> https_fn.Result:
-    """``{"content_id", "scheduled_at"?, "platforms"?}`` -> published now or scheduled."""
+    """``{"content_id", "scheduled_at"?, "platforms"?}`` -> published now or scheduled.
+    A platform that would refuse the content (Instagram without an image, X over its
+    length) is a 400 before anything is sent."""
     staff = req.staff()
     body = PublishRequest.model_validate(req.body())
     publisher = build_publisher(req.store)

@@ -44,10 +44,10 @@ def _route(path: str) -> tuple[str, str, str | None]:
     return parts[1], parts[2], parts[3] if len(parts) == 4 else None
 
 
-def _spec(resource: str) -> ResourceSpec:
+def _spec(resource: str, allow_loopback: bool) -> ResourceSpec:
     from shared.adapters.crypto import cipher
 
-    return resource_specs(cipher())[resource]
+    return resource_specs(cipher(), allow_loopback=allow_loopback)[resource]
 
 
 def _collection(req: Request, staff: StaffIdentity, spec: ResourceSpec, scope: Scope) -> Result:
@@ -82,7 +82,8 @@ def integrations(req: Request) -> Result:
     company_id, resource, item_id = _route(req.path)
     # Another company's data is refused before anything about it is looked at.
     staff.require_company(company_id)
-    spec, scope = _spec(resource), Scope(company_id)
+    spec = _spec(resource, req.settings.webhooks_allow_loopback)
+    scope = Scope(company_id)
     if item_id is None:
         return _collection(req, staff, spec, scope)
     return _item(req, staff, spec, scope, item_id)

@@ -21,7 +21,10 @@ from shared.services.task_runner import run_scheduled_task
 Result = dict[str, Any]
 
 
-@tasks_fn.on_task_dispatched(timeout_seconds=RUN_TASK_TIMEOUT_SECONDS)
+# The secrets key opens the social connections publish_content tasks post through.
+@tasks_fn.on_task_dispatched(
+    timeout_seconds=RUN_TASK_TIMEOUT_SECONDS, secrets=("GROWTHKIT_SECRETS_KEY",)
+)
 def run_task(event: tasks_fn.TaskEvent, ctx: tasks_fn.Context) -> Result:
     """Run one scheduled task. 503 (so Cloud Tasks retries) only for transient failures
     and for a task another delivery is running; every other outcome is a 200."""

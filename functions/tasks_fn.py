@@ -42,9 +42,10 @@ def on_task(task_type: str) -> Callable[[Handler], Handler]:
 
 
 def on_task_dispatched(
-    *, timeout_seconds: int, memory: str = "256Mi"
+    *, timeout_seconds: int, memory: str = "256Mi", secrets: tuple[str, ...] = ()
 ) -> Callable[[Dispatched], Callable[[flask.Request], flask.Response]]:
-    """Declare the function Cloud Tasks delivers the queue's tasks to."""
+    """Declare the function Cloud Tasks delivers the queue's tasks to (``secrets``: the
+    variables its handlers read, as for any function)."""
 
     def decorate(handler: Dispatched) -> Callable[[flask.Request], flask.Response]:
         name = handler.__name__
@@ -54,6 +55,7 @@ def on_task_dispatched(
                 Trigger.TASK,
                 timeout_seconds=timeout_seconds,
                 memory=memory,
+                secrets=secrets,
                 methods=METHODS,
                 module=handler.__module__,
             )

@@ -51,9 +51,9 @@ def _post(req: Request, staff: StaffIdentity) -> tuple[Any, int]:
         created = service.create_workflow(store, now, staff, raw, asked.id, allow_loopback=loopback)
         return {"workflow": _view(created)}, 201
     if asked.action == "update":
-        workflow_id, raw = asked.id or "", asked.workflow or {}
+        workflow_id, raw, version = asked.id or "", asked.workflow or {}, asked.expected_version
         updated = service.update_workflow(
-            store, now, staff, workflow_id, raw, asked.expected_version, allow_loopback=loopback
+            store, now, staff, workflow_id, raw, version, allow_loopback=loopback
         )
         return {"workflow": _view(updated)}, 200
     enrolment = service.enrol_manually(

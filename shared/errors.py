@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -67,6 +68,22 @@ class Transient(DomainError):
     """A failure worth retrying (a provider timeout, contention); tasks answer 5xx for it."""
 
     code = ErrorCode.UNAVAILABLE
+
+
+class RetryLater(Transient):
+    """A transient failure whose remedy is time: the provider said when to come back (a
+    rate limit's reset, a ``Retry-After``). A task failing so is rescheduled for ``at``
+    rather than retried at once."""
+
+    def __init__(self, message: str, at: datetime, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details)
+        self.at = at
+
+
+class Unconfirmed(Transient):
+    """A request that may have acted, with no outcome to show for it: sent and not
+    answered in time, cut off mid-answer, or answered "you have done this already". Look
+    before sending it again."""
 
 
 class Contention(Transient):

@@ -24,6 +24,8 @@ _LOCAL_SECRETS_KEY = "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWNyZXQ="
 ENV_PREFIX = "GROWTHKIT_"
 # Platforms whose OAuth tokens are renewed with a refresh-token grant (``oauth_<platform>_*``).
 OAUTH_PLATFORMS = ("linkedin", "twitter")
+# The publishing platforms' API base URLs (each overridable, https in production).
+PLATFORM_URLS = ("linkedin_api_url", "x_api_url", "facebook_graph_url")
 
 
 class Settings(BaseModel):
@@ -193,6 +195,35 @@ class Settings(BaseModel):
         "localhost), for local receivers in tests and development; refused in production. "
         "Private and link-local addresses are refused everywhere.",
     )
+    linkedin_api_url: str = Field(
+        "https://api.linkedin.com",
+        description="LinkedIn's API base URL (publishing; https:// in production). Setting "
+        "any platform's URL sends posts to the platforms even locally (`make serve` points "
+        "them at localcloud's stand-ins); with none set, a local instance records posts in "
+        "Firestore instead (the local publisher). WordPress and webhooks use each "
+        "connection's own URL.",
+    )
+    linkedin_version: str = Field(
+        default="202609",
+        pattern=r"^20[0-9]{4}$",
+        description="The Posts API version sent as `LinkedIn-Version` (YYYYMM); LinkedIn "
+        "serves each for a year.",
+    )
+    x_api_url: str = Field(
+        "https://api.x.com", description="X's API base URL (publishing; https:// in production)."
+    )
+    facebook_graph_url: str = Field(
+        "https://graph.facebook.com/v23.0",
+        description="The Graph API base URL, version included (Facebook Pages and Instagram; "
+        "https:// in production); Meta serves each version for about two years.",
+    )
+    publish_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=60,
+        description="How long one call to a platform may take; past it a post is looked up, "
+        "not resent.",
+    )
 
     @model_validator(mode="after")
     def _no_local_secrets_in_production(self) -> Self:
@@ -211,7 +242,15 @@ class Settings(BaseModel):
                 if not getattr(self, f"oauth_{platform}_token_url").startswith("https://"):
                     name = f"GROWTHKIT_OAUTH_{platform.upper()}_TOKEN_URL"
                     raise ValueError(f"{name} must be an https:// URL in production")
+            for field in PLATFORM_URLS:
+                if not getattr(self, field).startswith("https://"):
+                    raise ValueError(f"GROWTHKIT_{field.upper()} must be an https:// URL")
         return self
+
+    @property
+    def platform_urls_set(self) -> bool:
+        """Whether any platform base URL was configured (rather than left default)."""
+        return any(field in self.model_fields_set for field in PLATFORM_URLS)
 
     @property
     def revocation_checked(self) -> bool:

@@ -233,6 +233,17 @@ class RecordingPublisher:
         self.posts.append(post)
         return Receipt(f"https://example.test/{post.platform}/{post.content_id}", post.platform)
 
+    def find(self, post: Any) -> Any:
+        """The post if it was published: platforms keep what they were sent."""
+        from shared.domain.content import Receipt
+
+        found = [p for p in self.posts if p.idempotency_key == post.idempotency_key]
+        url = f"https://example.test/{post.platform}/{post.content_id}"
+        return Receipt(url, post.platform) if found else None
+
+    def destinations(self, company_id: str, platform: str) -> list[str]:
+        return [platform]
+
 
 class FlakyPublisher:
     """Wraps a publisher: the first ``failures`` calls fail with ``Transient``."""
@@ -249,6 +260,12 @@ class FlakyPublisher:
         if self.calls <= self.failures:
             raise Transient(f"{post.platform} timed out (call {self.calls})")
         return self.inner.publish(post)
+
+    def find(self, post: Any) -> Any:
+        return self.inner.find(post)
+
+    def destinations(self, company_id: str, platform: str) -> list[str]:
+        return list(self.inner.destinations(company_id, platform))
 
 
 class RecordingStore:

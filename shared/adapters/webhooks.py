@@ -14,7 +14,11 @@ and a closed port read alike. The log has the details, for operators.
 
 Timeouts, connection failures, 429 and 5xx are worth retrying (``Transient``); any other
 non-2xx answer is the receiver refusing the call for good (``InvalidInput``). Each call
-carries an ``Idempotency-Key`` so a receiver can fold the retries of one step.
+carries an ``Idempotency-Key`` so a receiver can fold the retries of one step. A call sent
+and not answered (timed out, cut off) is ``Unconfirmed``, a ``Transient`` that may have
+acted. ``request`` is the same pinned call for any method, headers and body, answering the
+status, headers and body as they came (publishing calls the URLs of WordPress sites and
+hooks staff connect through it).
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from msgspec import Struct
+
 from shared.domain.url_safety import IPAddress, Target, UnsafeUrl, address_allowed, parse_target
-from shared.errors import InvalidInput, Transient
+from shared.errors import InvalidInput, Transient, Unconfirmed
 
 log = logging.getLogger("growthkit.webhooks")
 
@@ -38,6 +44,15 @@ UNREACHABLE = "Webhook could not be reached."
 # Addresses of one name tried in turn when connecting fails (each within the timeout).
 MAX_ADDRESSES_TRIED = 3
 Resolver = Callable[[str, int], list[str]]
+
+
+class Answer(Struct, frozen=True):
+    """What a pinned call got back: header names in lower case; the body as read (up to
+    the size asked for)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
 
 
 def resolve_host(host: str, port: int) -> list[str]:
@@ -72,20 +87,39 @@ class HttpWebhooks:
     def post(
         self, url: str, payload: dict[str, Any], *, timeout: float, idempotency_key: str
     ) -> int:
-        try:
-            target = parse_target(url, allow_loopback=self.allow_loopback)
-        except UnsafeUrl as err:
-            raise InvalidInput(f"Webhook URL refused: {err}.") from err
-        addresses = self._addresses(target)
         headers = {
-            "Host": target.authority,
             "Content-Type": "application/json",
             "Idempotency-Key": idempotency_key,
             "User-Agent": "growthkit-workflows",
         }
         body = json.dumps(payload).encode()
-        status = self._call(target, addresses, body, headers, timeout)
-        return _answer(target, status)
+        answer = self.request("POST", url, body=body, headers=headers, timeout=timeout)
+        return _answer(_host_of(url), answer.status)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes = b"",
+        headers: dict[str, str],
+        timeout: float,
+        max_bytes: int = 0,
+    ) -> Answer:
+        """One call to ``url`` at an address checked, reading up to ``max_bytes`` of the
+        answer's body (``InvalidInput`` beyond them).
+
+        Raises:
+            InvalidInput: the URL or its host's addresses are refused; the answer is too
+                large. Unconfirmed: sent, and no answer came. Transient: not sent.
+        """
+        try:
+            target = parse_target(url, allow_loopback=self.allow_loopback)
+        except UnsafeUrl as err:
+            raise InvalidInput(f"Webhook URL refused: {err}.") from err
+        addresses = self._addresses(target)
+        sent = {**headers, "Host": target.authority}
+        return self._call(target, addresses, method, body, sent, timeout, max_bytes)
 
     def _addresses(self, target: Target) -> list[IPAddress]:
         """Where to connect: the URL's address, or every address of its name, all checked."""
@@ -103,27 +137,36 @@ class HttpWebhooks:
         self,
         target: Target,
         addresses: list[IPAddress],
+        method: str,
         body: bytes,
         headers: dict[str, str],
         timeout: float,
-    ) -> int:
-        """POST to the first address that takes the connection (the next ones are tried
+        max_bytes: int,
+    ) -> Answer:
+        """Call the first address that takes the connection (the next ones are tried
         only when one refuses it or times out connecting, before anything was sent)."""
-        from urllib3.exceptions import ConnectTimeoutError, HTTPError, ReadTimeoutError
+        from urllib3.exceptions import (
+            ConnectTimeoutError,
+            HTTPError,
+            ProtocolError,
+            ReadTimeoutError,
+        )
 
         for address in addresses[:MAX_ADDRESSES_TRIED]:
             pool = self._pool(target, address, timeout)
             try:
                 response = pool.urlopen(
-                    "POST", target.path, body=body, headers=headers, redirect=False,
+                    method, target.path, body=body, headers=headers, redirect=False,
                     retries=False, assert_same_host=False, preload_content=False,
                 )  # fmt: skip
-                response.close()  # the answer is its status: the body is never read
-                return int(response.status)
+                return _read(response, max_bytes)
             except ConnectTimeoutError as err:  # refused, or timed out (NewConnectionError too)
                 log.warning("webhook %s at %s: cannot connect: %s", target.host, address, err)
             except ReadTimeoutError as err:
-                raise Transient(f"Webhook timed out after {timeout:g}s.") from err
+                raise Unconfirmed(f"Webhook timed out after {timeout:g}s.") from err
+            except ProtocolError as err:  # the connection was cut once the call was out
+                log.warning("webhook %s at %s cut off: %r", target.host, address, err)
+                raise Unconfirmed(UNREACHABLE) from err
             except HTTPError as err:
                 log.warning("webhook %s at %s failed: %r", target.host, address, err)
                 raise Transient(UNREACHABLE) from err
@@ -148,7 +191,25 @@ class HttpWebhooks:
         )  # fmt: skip
 
 
-def _answer(target: Target, status: int) -> int:
+def _read(response: Any, max_bytes: int) -> Answer:
+    """The answer, its body read up to ``max_bytes`` (none by default: for a webhook
+    step the answer is its status)."""
+    try:
+        body = response.read(max_bytes + 1) if max_bytes else b""
+    finally:
+        response.close()
+    if len(body) > max_bytes:
+        raise InvalidInput(f"The answer is over {max_bytes} bytes.")
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    return Answer(int(response.status), headers, body)
+
+
+def _host_of(url: str) -> str:
+    """The host of a URL already checked (for the log)."""
+    return parse_target(url, allow_loopback=True).host
+
+
+def _answer(host: str, status: int) -> int:
     """The status of a call that went through, or why it counts as failed."""
     if status == 429 or status >= 500:
         raise Transient(f"Webhook answered {status}; will retry.")
@@ -156,5 +217,5 @@ def _answer(target: Target, status: int) -> int:
         raise InvalidInput(f"Webhook answered a redirect ({status}); redirects are not followed.")
     if not 200 <= status < 300:
         raise InvalidInput(f"Webhook refused the call with {status}.")
-    log.info("webhook %s answered %d", target.host, status)
+    log.info("webhook %s answered %d", host, status)
     return status

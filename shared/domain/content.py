@@ -3,7 +3,13 @@
 A content item (``companies/{c}/content/{id}``) is published to one or more platforms.
 Each platform has its own state (pending, published or failed, with the URL, the last
 error and the number of attempts), so a retry only touches the platforms still pending and
-a platform once published is never published again.
+a platform once published is never published again. ``unknown`` is a platform whose post
+may or may not exist (the request was sent, no answer came, and the platform could not be
+asked): it is never posted again by itself; staff check and publish it again if need be.
+
+While a request that may post is out, the state says so (``sent_at``, and the run's
+``lease_until``), so a run that died mid-request is followed by a lookup, not a repost;
+``retry_at`` is when a platform that rate-limited us may be called again.
 """
 
 import re
@@ -20,8 +26,11 @@ MAX_PLATFORMS = 10
 MAX_ATTEMPTS = 8  # below the queue's 10, so the last word is ours, recorded as "failed"
 MAX_AHEAD = timedelta(days=365)
 RECONNECT = "reconnect"
+UNKNOWN = "unknown"
+# How long a run may hold a request in flight: past it, the run is taken for dead (above
+# run_task's 300 s timeout, as the task lease is).
+IN_FLIGHT = timedelta(seconds=330)
 _PLATFORM = re.compile(r"^[a-z0-9_-]{1,30}$")
-_DEFAULT_PLATFORMS = {"blog": ["blog"], "email": ["email"]}
 
 
 class ContentType(StrEnum):
@@ -41,6 +50,7 @@ class PlatformStatus(StrEnum):
     PENDING = "pending"
     PUBLISHED = "published"
     FAILED = "failed"
+    UNKNOWN = "unknown"
 
 
 class PlatformState(DeferredModel):
@@ -49,6 +59,10 @@ class PlatformState(DeferredModel):
     error: str | None = None
     attempts: int = 0
     published_at: datetime | None = None
+    external_id: str | None = None
+    retry_at: datetime | None = None  # a rate limit: not called again before this
+    sent_at: datetime | None = None  # a request that may post went out; no outcome yet
+    lease_until: datetime | None = None  # the run that sent it is alive until then
 
 
 class Content(StoredModel):
@@ -61,6 +75,7 @@ class Content(StoredModel):
     platform_status: dict[str, PlatformState] = {}
     url: str | None = None
     tags: list[str] = []
+    image_url: str | None = None
     scheduled_at: datetime | None = None
     published_at: datetime | None = None
     failure_reason: str | None = None
@@ -112,6 +127,7 @@ class Post(Struct, frozen=True):
     type: str
     tags: tuple[str, ...]
     idempotency_key: str
+    image_url: str | None = None
 
 
 class Receipt(Struct, frozen=True):
@@ -143,15 +159,8 @@ def post_for(company_id: str, content: Content, platform: str) -> Post:
         content.type.value,
         tuple(content.tags),
         f"{company_id}:{content.id}:{platform}",
+        content.image_url,
     )
-
-
-def target_platforms(content: Content, requested: list[str] | None) -> list[str]:
-    """The request's platforms, else the content's, else the default for its type."""
-    platforms = requested or content.platforms or _DEFAULT_PLATFORMS.get(content.type, [])
-    if not platforms:
-        raise ValueError("social content needs platforms, e.g. ['linkedin']")
-    return platforms
 
 
 def prepared(content: Content, platforms: list[str], when: datetime, now: datetime) -> Content:
@@ -175,7 +184,8 @@ def prepared(content: Content, platforms: list[str], when: datetime, now: dateti
 
 
 def overall_status(platforms: list[str], states: dict[str, PlatformState]) -> ContentStatus:
-    """Published when every platform is; failed when none is pending and one failed."""
+    """Published when every platform is; failed when none is pending and one failed (or
+    is unknown)."""
     statuses = [(states.get(p) or PlatformState()).status for p in platforms]
     if all(s is PlatformStatus.PUBLISHED for s in statuses):
         return ContentStatus.PUBLISHED
@@ -186,14 +196,28 @@ def overall_status(platforms: list[str], states: dict[str, PlatformState]) -> Co
 
 def with_platform(content: Content, platform: str, state: PlatformState, now: datetime) -> Content:
     """The content after one platform's attempt, with its overall status recomputed."""
-    states = {**content.platform_status, platform: state}
+    return with_states(content, {**content.platform_status, platform: state}, now)
+
+
+def failure_reason(platforms: list[str], states: dict[str, PlatformState]) -> str:
+    """Why content that did not publish everywhere failed: ``reconnect`` when an account
+    must be reconnected, ``unknown`` when a post must be checked, else the first failed
+    platform's error."""
+    settled = [(p, states[p]) for p in platforms if p in states]
+    if any(s.status is PlatformStatus.FAILED and s.error == RECONNECT for _, s in settled):
+        return RECONNECT
+    if any(s.status is PlatformStatus.UNKNOWN for _, s in settled):
+        return UNKNOWN
+    failed = [f"{p}: {s.error}" for p, s in settled if s.status is PlatformStatus.FAILED]
+    return next(iter(failed), "error")
+
+
+def with_states(content: Content, states: dict[str, PlatformState], now: datetime) -> Content:
+    """The content with these platform states, its overall status recomputed."""
     status = overall_status(content.platforms, states)
-    failed = [
-        s for p, s in states.items() if p in content.platforms and s.status is PlatformStatus.FAILED
-    ]
     reason = None
     if status is ContentStatus.FAILED:
-        reason = RECONNECT if any(s.error == RECONNECT for s in failed) else "error"
+        reason = failure_reason(content.platforms, states)
     urls = [states[p].url for p in content.platforms if p in states and states[p].url]
     return content.model_copy(
         update={

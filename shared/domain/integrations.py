@@ -3,9 +3,19 @@ accounts a company connects, with their OAuth tokens.
 
 Credentials and tokens are written as ``SecretStr`` and stored sealed
 (``shared.domain.secrets``); what reads back is whether they are set, their names and
-expiry, never a value. One connection per company and platform: the platform is its id.
-A connection whose token cannot be refreshed is marked ``expired`` with the reason, so
-staff see it must be reconnected; sending new tokens (PATCH) reconnects it.
+expiry, never a value. A connection's id is its platform (``linkedin``), or the platform
+and a label for a second account (``wordpress-shop``): content names platforms by these
+ids. A connection whose token cannot be refreshed is marked ``expired``, one a platform
+refused while publishing ``reconnect``, each with the reason, so staff see it must be
+reconnected; sending new credentials (PATCH) reconnects it.
+
+What publishing needs of each platform (``connection_check`` refuses a connection
+without it): LinkedIn, a token (posting as ``author_urn``, by default the member
+``urn:li:person:{platform_user_id}``); X, a user token and the user's id; a Facebook Page,
+the Page token and ``page_id`` (default: ``platform_user_id``); Instagram, a token and
+``ig_user_id`` (default: ``platform_user_id``); WordPress, ``site_url``, ``username`` and an
+application password (``app_password``); a webhook (Zapier, Make, n8n), ``webhook_url`` and
+``webhook_secret``, with which each delivery is signed.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -13,10 +23,11 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from msgspec import Struct
-from pydantic import ConfigDict, Field, SecretStr, computed_field, field_validator
+from pydantic import ConfigDict, Field, computed_field, field_validator
 
 from shared.domain.common import ShortText, StoredModel
 from shared.domain.secrets import SecretValue, is_sealed
+from shared.domain.url_safety import UnsafeUrl, parse_target
 from shared.staff_api.domain.edits import EditModel
 
 # Refresh tokens this long before they expire: a run every 15 minutes gets two tries.
@@ -37,6 +48,7 @@ class IntegrationStatus(StrEnum):
     INACTIVE = "inactive"
     ERROR = "error"
     EXPIRED = "expired"
+    RECONNECT = "reconnect"  # a platform refused the token while publishing
 
 
 class SyncFrequency(StrEnum):
@@ -87,6 +99,13 @@ class SocialPlatform(StrEnum):
     FACEBOOK = "facebook"
     INSTAGRAM = "instagram"
     LINKEDIN = "linkedin"
+    WORDPRESS = "wordpress"
+    WEBHOOK = "webhook"
+
+
+# The sealed fields of a connection; sending any of them reconnects it.
+CONNECTION_SECRETS = ("access_token", "refresh_token", "app_password", "webhook_secret")
+Url = Annotated[str, Field(max_length=2000)]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -97,12 +116,23 @@ def _aware(value: datetime | None) -> datetime | None:
 
 class ConnectionFields(EditModel):
     platform: SocialPlatform = SocialPlatform.TWITTER  # create only: the id
+    # Create only: a second account of a platform is ``{platform}-{label}``.
+    label: str | None = Field(default=None, pattern=r"^[a-z0-9]{1,20}$")
     platform_user_id: str = Field(default="", min_length=1, max_length=200)
-    username: ShortText | None = None
-    access_token: SecretValue = SecretStr("x")  # required on create
+    username: ShortText | None = None  # WordPress: the user the password belongs to
+    access_token: SecretValue | None = None  # required on create, but for WordPress, hooks
     refresh_token: SecretValue | None = None
     expires_at: datetime | None = None
     scopes: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=30)
+    author_urn: str | None = Field(
+        default=None, pattern=r"^urn:li:(person|organization):[A-Za-z0-9_-]{1,100}$"
+    )
+    page_id: str | None = Field(default=None, pattern=r"^[0-9]{1,40}$")
+    ig_user_id: str | None = Field(default=None, pattern=r"^[0-9]{1,40}$")
+    site_url: Url | None = None
+    app_password: SecretValue | None = None
+    webhook_url: Url | None = None
+    webhook_secret: SecretValue | None = None
 
     _aware = field_validator("expires_at")(classmethod(lambda cls, v: _aware(v)))
 
@@ -119,6 +149,14 @@ class SocialConnection(StoredModel):
     refresh_token: dict[str, Any] | None = Field(default=None, exclude=True)
     expires_at: datetime | None = None
     scopes: list[str] = []
+    label: str | None = None
+    author_urn: str | None = None
+    page_id: str | None = None
+    ig_user_id: str | None = None
+    site_url: str | None = None
+    app_password: dict[str, Any] | None = Field(default=None, exclude=True)
+    webhook_url: str | None = None
+    webhook_secret: dict[str, Any] | None = Field(default=None, exclude=True)
     status: IntegrationStatus = IntegrationStatus.ACTIVE
     last_refreshed_at: datetime | None = None
     error_message: str | None = None
@@ -135,6 +173,16 @@ class SocialConnection(StoredModel):
     @property
     def has_refresh_token(self) -> bool:
         return is_sealed(self.refresh_token)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_app_password(self) -> bool:
+        return is_sealed(self.app_password)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_webhook_secret(self) -> bool:
+        return is_sealed(self.webhook_secret)
 
 
 class RefreshedToken(Struct, frozen=True):
@@ -162,3 +210,41 @@ class RefresherMisconfigured(Exception):
 
 def connection_path(company_id: str, platform: str) -> str:
     return f"companies/{company_id}/social_connections/{platform}"
+
+
+def connection_id(data: dict[str, Any]) -> str:
+    """A new connection's id: its platform, and its label for a second account."""
+    platform = SocialPlatform(data["platform"]).value
+    return f"{platform}-{data['label']}" if data.get("label") else platform
+
+
+def connection_of(platform: str) -> str:
+    """The connection a content platform name posts through (``x`` is ``twitter``)."""
+    return "twitter" if platform == "x" else platform
+
+
+def connection_check(data: dict[str, Any], *, allow_loopback: bool = False) -> None:
+    """``ValueError`` naming what this connection lacks to publish, or why its URLs are
+    refused (``allow_loopback``: local receivers, ``webhooks_allow_loopback``)."""
+    platform = str(data.get("platform", ""))
+    needed = {
+        "wordpress": ("site_url", "username", "app_password"),
+        "webhook": ("webhook_url", "webhook_secret"),
+    }.get(platform, ("platform_user_id", "access_token"))
+    missing = [name for name in needed if not data.get(name)]
+    if missing:
+        raise ValueError(f"a {platform} connection needs {', '.join(missing)}")
+    for field in ("site_url", "webhook_url"):
+        if data.get(field):
+            _check_url(field, str(data[field]), platform, allow_loopback)
+
+
+def _check_url(field: str, url: str, platform: str, allow_loopback: bool) -> None:
+    try:
+        target = parse_target(url, allow_loopback=allow_loopback)
+    except UnsafeUrl as err:
+        raise ValueError(f"{field}: {err}") from err
+    # An application password goes with every call: only over TLS (WordPress itself
+    # offers them on https sites only), but to local receivers in tests and development.
+    if platform == "wordpress" and target.scheme != "https" and not allow_loopback:
+        raise ValueError(f"{field}: use https:// (the application password is sent)")

@@ -20,9 +20,9 @@ from shared.domain.content import (
     prepared,
     publication_key,
     stored_fields,
-    target_platforms,
 )
 from shared.domain.identity import Role, StaffIdentity
+from shared.domain.publishing import default_platforms, refusals
 from shared.domain.tasks import ScheduledTask
 from shared.errors import InvalidInput, Transient
 from shared.ports import DocumentStore, TaskQueue, Write
@@ -66,7 +66,9 @@ def request_publication(
 
     Raises:
         PermissionDenied: not a manager of the content's company. NotFound: no such
-        content. InvalidInput: bad time or platforms. Contention: edited meanwhile.
+        content. InvalidInput: bad time or platforms, or a platform that would refuse
+        the content (Instagram without an image, X over its length, e-mail), before
+        anything is sent. Contention: edited meanwhile.
     """
     identity.require_role(Role.MANAGER)
     company_id = request.company_id or identity.company_id
@@ -126,9 +128,19 @@ def _prepare(
     """Store the content as scheduled for ``when``, its unpublished platforms pending."""
     snap, content = load(store, company_id, request.content_id)
     try:
-        platforms = target_platforms(content, request.platforms)
+        platforms = request.platforms or content.platforms or default_platforms(content)
     except ValueError as err:
         raise InvalidInput(str(err)) from err
+    refused = refusals(
+        platforms,
+        title=content.title,
+        body=content.body,
+        content_type=content.type.value,
+        image_url=content.image_url,
+    )
+    if refused:
+        message = "; ".join(f"{p}: {why}" for p, why in refused.items())
+        raise InvalidInput(f"Not publishable: {message}.", {"platforms": refused})
     content = prepared(content, platforms, when, now)
     store.commit([Write(snap.path, stored_fields(content), "update", snap.update_time)])
     return content

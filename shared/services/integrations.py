@@ -25,12 +25,14 @@ from pydantic import SecretStr
 
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.integrations import (
+    CONNECTION_SECRETS,
     ConnectionFields,
     Integration,
     IntegrationFields,
     IntegrationStatus,
     SocialConnection,
-    SocialPlatform,
+    connection_check,
+    connection_id,
     connection_path,
 )
 from shared.domain.secrets import Cipher, NamedSecret, SecretFields, seal_value
@@ -62,13 +64,14 @@ def _seal_credentials(cipher: Cipher) -> Derive:
 
 
 def _seal_tokens(cipher: Cipher) -> Derive:
-    """Seal newly sent tokens; new tokens reconnect the account (active, no error)."""
+    """Seal newly sent tokens, passwords and secrets; new credentials (anything but a
+    refresh token alone) reconnect the account (active, no error)."""
 
     def derive(_store: DocumentStore, _staff: StaffIdentity, scope: Scope, data: Data) -> Data:
         path = f"{scope.base}/social_connections/{data['id']}"
-        sent = [k for k in ("access_token", "refresh_token") if isinstance(data.get(k), SecretStr)]
+        sent = [k for k in CONNECTION_SECRETS if isinstance(data.get(k), SecretStr)]
         sealed = {k: seal_value(cipher, data[k], f"{path}#{k}") for k in sent}
-        if "access_token" in sent:
+        if set(sent) - {"refresh_token"}:
             sealed |= {"status": "active", "error_message": None, "expired_at": None}
         return sealed
 
@@ -83,8 +86,9 @@ def _seal_secret(cipher: Cipher) -> Derive:
     return derive
 
 
-def resource_specs(cipher: Cipher) -> dict[str, ResourceSpec]:
-    """The three resources, sealing with ``cipher``."""
+def resource_specs(cipher: Cipher, *, allow_loopback: bool = False) -> dict[str, ResourceSpec]:
+    """The three resources, sealing with ``cipher`` (``allow_loopback``: connections may
+    name receivers on this machine, ``webhooks_allow_loopback``)."""
     specs = (
         ResourceSpec(
             "integrations",
@@ -104,13 +108,14 @@ def resource_specs(cipher: Cipher) -> dict[str, ResourceSpec]:
             {"created_at": ("time", queries.connections)},
             ConnectionFields,
             filters={"status": _values(IntegrationStatus)},
-            required=frozenset({"platform", "platform_user_id", "access_token"}),
-            create_only=frozenset({"platform"}),
+            required=frozenset({"platform"}),
+            create_only=frozenset({"platform", "label"}),
             read=Role.MANAGER,
             write=Role.ADMIN,
             delete=Role.ADMIN,
             derive=_seal_tokens(cipher),
-            new_id=lambda data: str(SocialPlatform(data["platform"]).value),
+            new_id=connection_id,
+            check=lambda data: connection_check(data, allow_loopback=allow_loopback),
         ),
         ResourceSpec(
             "secrets",

@@ -4,6 +4,7 @@ A run first takes a processing lease in a transaction (a pending task, or one wh
 holder died and let the lease expire), runs the handler, then records the outcome only if
 it still holds that lease. Cloud Tasks retries on non-2xx answers, so only a ``Transient``
 failure (or a live lease held by another run) raises; everything else is answered as done.
+A ``RetryLater`` (a provider's rate limit) reschedules the task for the time it names.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from shared.domain.tasks import (
     task_path,
     task_payload,
 )
-from shared.errors import Transient
+from shared.errors import RetryLater, Transient
 from shared.events import TaskEvent
 from shared.ports import Clock, DocumentStore, Messenger, TaskQueue, TaskRequest, Transaction, Write
 from shared.services.task_handlers import TaskContext, resolve
@@ -130,15 +131,7 @@ def _execute(
     try:
         result = resolve(task.type)(ctx, task)
     except Transient as err:
-        error = _describe(err)
-        if task.retry_count >= MAX_ATTEMPTS:
-            _record(store, task, lease_id, _final(TaskStatus.FAILED, clock.now(), error=error))
-            log.error("task %s failed for good after %d attempts", task.id, task.retry_count)
-            return RunResult("failed", task.id, error=error)
-        retry = {"status": TaskStatus.PENDING.value, "error": error, "updated_at": clock.now()}
-        _record(store, task, lease_id, {**retry, "lease_until": None, "lease_id": None})
-        log.warning("task %s (%s) failed transiently, will retry: %s", task.id, task.type, error)
-        raise
+        return _transient(store, queue, clock, task, lease_id, err)
     except Exception as err:
         # Deliberately broad: anything but Transient is a permanent failure of this task,
         # recorded on it and answered 200 so Cloud Tasks does not retry a lost cause.
@@ -149,6 +142,46 @@ def _execute(
     _record(store, task, lease_id, _final(TaskStatus.COMPLETED, clock.now(), result=result))
     log.info("task %s (%s) completed: %s", task.id, task.type, result)
     return RunResult("completed", task.id, result=result)
+
+
+def _transient(
+    store: DocumentStore,
+    queue: TaskQueue,
+    clock: Clock,
+    task: ScheduledTask,
+    lease_id: str,
+    err: Transient,
+) -> RunResult:
+    """Record a transient failure: failed for good past the attempts allowed; rescheduled
+    for the time a ``RetryLater`` names (answered 200: our own Cloud Task wakes it then,
+    so Cloud Tasks' backoff does not call the provider early); else pending, re-raised for
+    Cloud Tasks to retry."""
+    error, now = _describe(err), clock.now()
+    if task.retry_count >= MAX_ATTEMPTS:
+        _record(store, task, lease_id, _final(TaskStatus.FAILED, now, error=error))
+        log.error("task %s failed for good after %d attempts", task.id, task.retry_count)
+        return RunResult("failed", task.id, error=error)
+    retry = {"status": TaskStatus.PENDING.value, "error": error, "updated_at": now}
+    retry |= {"lease_until": None, "lease_id": None}
+    if isinstance(err, RetryLater) and err.at > now:
+        _record(store, task, lease_id, {**retry, "scheduled_for": err.at})
+        # A new name: the Cloud Task delivering this run still holds the task's own.
+        name = f"{cloud_task_name(task.company_id, task.id)}-retry-{lease_id}"
+        _enqueue_best_effort(queue, name, task, err.at)
+        log.warning("task %s (%s) rescheduled for %s: %s", task.id, task.type, err.at, error)
+        return RunResult("deferred", task.id, error=error)
+    _record(store, task, lease_id, retry)
+    log.warning("task %s (%s) failed transiently, will retry: %s", task.id, task.type, error)
+    raise err
+
+
+def _enqueue_best_effort(queue: TaskQueue, name: str, task: ScheduledTask, at: datetime) -> None:
+    try:
+        queue.enqueue(TaskRequest(name, task_payload(task.company_id, task.id), at))
+    except Exception:
+        # Deliberately broad: the task is stored pending and due at ``at``, so the
+        # dispatcher (every minute) wakes it if this Cloud Task was never created.
+        log.warning("could not enqueue the retry of task %s; the dispatcher will", task.id)
 
 
 def _final(

@@ -159,3 +159,45 @@ def test_roles_and_other_companies(api: Any, staff_auth: Any) -> None:
     expected = {"manager reads": 200, "manager writes": 403, "manager secrets": 403}
     expected |= {"user reads": 403} | {k: 403 for k in answers if k.startswith("foreign")}
     assert expected == answers
+
+
+def test_publishing_connections_keep_their_secrets_and_urls_checked(
+    db: Any, api: Any, staff_auth: Any
+) -> None:
+    """A WordPress site (and a second one, labelled) and a webhook: application password
+    and signing secret sealed, shown as flags only; what publishing needs is required,
+    and URLs are held to the rules of every URL staff give (no inside address, no plain
+    http with a password)."""
+    admin = staff_auth("acme", "admin")
+    wordpress = {
+        "platform": "wordpress",
+        "site_url": "https://blog.acme.example",
+        "username": "editor",
+        "app_password": "wp-APP-PASS-1",
+    }
+    hook = {
+        "platform": "webhook",
+        "webhook_url": "https://hooks.zapier.com/hooks/catch/1/abc/",
+        "webhook_secret": "whsec-SECRET-2",
+    }
+    bodies = [wordpress, wordpress | {"label": "shop"}, hook]
+    made = [api.post(f"{BASE}/social_connections", json=b, headers=admin) for b in bodies]
+    assert [201] * 3 == [r.status_code for r in made]
+    assert ["wordpress", "wordpress-shop", "webhook"] == [r.get_json()["id"] for r in made]
+    assert (True, True) == (
+        made[0].get_json()["has_app_password"],
+        made[2].get_json()["has_webhook_secret"],
+    )
+    listed = api.get(f"{BASE}/social_connections", headers=admin).get_data(as_text=True)
+    raw = json.dumps(all_documents(db), default=str) + listed
+    assert [] == [s for s in ("wp-APP-PASS-1", "whsec-SECRET-2") if s in raw]
+    refused = [
+        wordpress | {"label": "plain", "site_url": "http://blog.acme.example"},
+        {"platform": "wordpress", "label": "nopass", "site_url": "https://b.acme.example"},
+        hook | {"label": "inside", "webhook_url": "https://169.254.169.254/latest"},
+        {"platform": "linkedin", "platform_user_id": "li-7"},
+    ]
+    answers = [api.post(f"{BASE}/social_connections", json=b, headers=admin) for b in refused]
+    assert [400] * 4 == [r.status_code for r in answers]
+    assert "use https://" in json.dumps(answers[0].get_json())
+    assert "needs username, app_password" in json.dumps(answers[1].get_json())

@@ -14,7 +14,7 @@ import pytest
 from shared import bootstrap
 from shared.domain.common import stable_id
 from shared.domain.tasks import ScheduledTask, cloud_task_name, task_path
-from shared.errors import Transient
+from shared.errors import RetryLater, Transient
 from shared.ports import Increment, Write
 from shared.services import task_handlers
 from shared.services.scheduling import schedule_task
@@ -25,10 +25,16 @@ TRANSIENT_FAILURES: list[str] = []
 JOB = "growthkit-dispatch-due-tasks"
 
 
+RETRY_AT: list[datetime] = []
+
+
 def counting_handler(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
-    """Counts its effect in Firestore; fails with Transient while failures are queued."""
+    """Counts its effect in Firestore; fails with Transient while failures are queued,
+    with RetryLater while retry times are."""
     if TRANSIENT_FAILURES:
         raise Transient(TRANSIENT_FAILURES.pop(0))
+    if RETRY_AT:
+        raise RetryLater("rate limited", RETRY_AT.pop(0))
     ctx.store.commit([Write(f"effects/{task.id}", {"count": Increment(1)}, "merge")])
     return {"counted": task.data["n"]}
 
@@ -41,6 +47,7 @@ def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue
     monkeypatch.setattr(bootstrap, "task_queue", functools.cache(lambda: fake))
     monkeypatch.setitem(task_handlers.HANDLERS, "count", counting_handler)
     TRANSIENT_FAILURES.clear()
+    RETRY_AT.clear()
     return fake
 
 
@@ -90,6 +97,33 @@ def test_transient_failure_then_success_gives_exactly_one_effect(
         doc["error"],
     )
     assert doc["executed_at"] is not None
+    assert {"count": 1} == db.document(f"effects/{task_id}").get().to_dict()
+
+
+def test_retry_later_reschedules_the_task_for_the_time_given(
+    db: Any, queue: FakeTaskQueue, function_client: Any
+) -> None:
+    """A handler told to come back at a time (a rate limit's reset): 200 deferred, the
+    task pending again and due at that time, a Cloud Task for then; a delivery before
+    that time runs nothing, one after it runs the handler once."""
+    task_id = schedule("limited")
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=15)
+    RETRY_AT.append(later)
+    client = function_client("run_task")
+    res = deliver(client, task_id)
+    doc = task_doc(db, task_id)
+    assert (200, "deferred") == (res.status_code, res.get_json()["outcome"])
+    assert ("pending", later, "RetryLater: rate limited") == (
+        doc["status"],
+        doc["scheduled_for"],
+        doc["error"],
+    )
+    woken = [t for n, t in queue.tasks.items() if n != cloud_task_name("acme", task_id)]
+    assert [later] == [t.schedule_time for t in woken]
+    assert "deferred" == deliver(client, task_id, retry=1).get_json()["outcome"]
+    assert not db.document(f"effects/{task_id}").get().exists
+    db.document(task_path("acme", task_id)).update({"scheduled_for": datetime.now(UTC)})
+    assert "completed" == deliver(client, task_id, retry=2).get_json()["outcome"]
     assert {"count": 1} == db.document(f"effects/{task_id}").get().to_dict()
 
 

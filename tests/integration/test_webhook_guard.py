@@ -17,6 +17,7 @@ import pytest
 
 from localcloud.tasks.testing import Receiver
 from shared import bootstrap
+from shared.adapters.crypto import new_key
 from shared.domain.common import stable_id
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.tasks import task_path
@@ -60,6 +61,8 @@ def production(db: Any, functions_env: None, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("GROWTHKIT_ENVIRONMENT", "production")
     monkeypatch.setenv("GROWTHKIT_SIGNING_KEY", "a-production-signing-key")
     monkeypatch.setenv("GROWTHKIT_FUNCTIONS_BASE_URL", "https://fn.example")
+    # run_task opens social connections' tokens (publishing): it needs the key.
+    monkeypatch.setenv("GROWTHKIT_SECRETS_KEY", new_key())
     bootstrap.reset()
     queue = memory_queue(monkeypatch)
     seed_company(db)

@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 
 from localcloud.tasks.testing import Receiver
 from shared.adapters.webhooks import REFUSED, HttpWebhooks
-from shared.errors import InvalidInput, Transient
+from shared.errors import InvalidInput, Transient, Unconfirmed
 
 
 @pytest.fixture
@@ -67,6 +67,35 @@ def test_a_slow_receiver_times_out_transiently(receiver: Receiver) -> None:
         HttpWebhooks(allow_loopback=True).post(
             receiver.url("/slow"), {}, timeout=0.2, idempotency_key="k"
         )
+
+
+def test_a_call_sent_and_not_answered_is_unconfirmed_one_never_sent_is_not(
+    receiver: Receiver,
+) -> None:
+    """A timeout after the request went out may have acted (Unconfirmed, which is still
+    Transient for workflows); a refused connection did not."""
+    from tests.integration.test_messaging import free_port
+
+    receiver.slow("/slow", 1.0)
+    pinned = HttpWebhooks(allow_loopback=True)
+    with pytest.raises(Unconfirmed, match="timed out"):
+        pinned.request("POST", receiver.url("/slow"), body=b"{}", headers={}, timeout=0.2)
+    with pytest.raises(Transient) as never_sent:
+        pinned.request("POST", f"http://127.0.0.1:{free_port()}/", headers={}, timeout=1)
+    assert not isinstance(never_sent.value, Unconfirmed)
+
+
+def test_request_answers_status_headers_and_body_up_to_a_size(platforms: Any) -> None:
+    """Any method and headers; the answer's status, headers (lower-case names) and body,
+    refused past ``max_bytes``."""
+    platforms.grant("x", "t0ken", subject="2244994945", username="acme")
+    url, auth = platforms.base_url("x") + "/2/users/me", {"Authorization": "Bearer t0ken"}
+    pinned = HttpWebhooks(allow_loopback=True)
+    answer = pinned.request("GET", url, headers=auth, timeout=5, max_bytes=4096)
+    assert (200, "acme") == (answer.status, json.loads(answer.body)["data"]["username"])
+    assert answer.headers["x-rate-limit-remaining"].isdigit()
+    with pytest.raises(InvalidInput, match="over 10 bytes"):
+        pinned.request("GET", url, headers=auth, timeout=5, max_bytes=10)
 
 
 def test_nobody_listening_is_transient() -> None:

@@ -149,7 +149,7 @@ def test_permanent_errors_and_exhausted_retries_fail() -> None:
     """A refusal fails at once; a transient error on the last allowed attempt fails too."""
     world = World()
     content, _ = world.request(RecordingPublisher(Refused("too long")), platforms=["x"])
-    assert ("failed", "error") == (content.status, world.content()["failure_reason"])
+    assert ("failed", "x: too long") == (content.status, world.content()["failure_reason"])
     world, publisher = World(), RecordingPublisher(Transient("down"))
     _, task_id = world.request(
         publisher, scheduled_at=(NOW + timedelta(hours=1)).isoformat(), platforms=["x"]

@@ -72,3 +72,21 @@ def test_missing_secrets_counts_only_in_production_and_blank_is_missing() -> Non
         missing_secrets(names, env),
         missing_secrets(names, {**env, "GROWTHKIT_ENVIRONMENT": "local"}),
     )
+
+
+@pytest.mark.parametrize(
+    "name", ["GROWTHKIT_LINKEDIN_API_URL", "GROWTHKIT_X_API_URL", "GROWTHKIT_FACEBOOK_GRAPH_URL"]
+)
+def test_platform_base_urls_are_https_in_production(name: str) -> None:
+    """A publishing platform's base URL may point anywhere locally (the stand-ins), and
+    setting one says so; production takes https only."""
+    production = {
+        "GROWTHKIT_ENVIRONMENT": "production",
+        "GROWTHKIT_SIGNING_KEY": "s3cret",
+        "GROWTHKIT_FUNCTIONS_BASE_URL": "https://r-p.cloudfunctions.net",
+    }
+    assert not from_environment(production).platform_urls_set
+    assert from_environment({name: "http://127.0.0.1:8690/x"}).platform_urls_set
+    with pytest.raises(ValidationError, match=f"{name} must be an https:// URL"):
+        from_environment(production | {name: "http://api.example.com"})
+    assert from_environment(production | {name: "https://api.example.com"}).platform_urls_set

@@ -17,6 +17,7 @@ from shared.domain.common import ONE_LINE, Email, ShortText, StoredModel, as_utc
 from shared.domain.consent import LawfulBasis
 from shared.domain.content import ContentType
 from shared.domain.leads import InteractionStatus, InteractionType, LeadStatus
+from shared.domain.publishing import refusals
 from shared.staff_api.domain.edits import DocId, EditModel, Tag
 
 MAX_TAGS = 20
@@ -114,6 +115,8 @@ class ContentFields(EditModel):
     platforms: list[Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,30}$")]] = Field(
         default=[], max_length=10
     )
+    # The picture Instagram posts and WordPress features (a public URL platforms fetch).
+    image_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     scheduled_at: datetime | None = None
 
     _aware = field_validator("scheduled_at")(classmethod(lambda cls, v: _utc(v)))
@@ -132,9 +135,21 @@ def mention_matches(handle: str, uid: str, email: str) -> bool:
 
 
 def content_check(merged: dict[str, Any]) -> None:
-    """Scheduled content needs a time to be published at."""
-    if merged.get("status") == "scheduled" and merged.get("scheduled_at") is None:
+    """Scheduled content needs a time to be published at, and platforms that take it
+    (Instagram an image, X at most its length): refused now, not when it is due."""
+    if merged.get("status") != "scheduled":
+        return
+    if merged.get("scheduled_at") is None:
         raise ValueError("scheduled content needs scheduled_at")
+    refused = refusals(
+        merged.get("platforms") or [],
+        title=str(merged.get("title") or ""),
+        body=str(merged.get("body") or ""),
+        content_type=str(merged.get("type") or "blog"),
+        image_url=merged.get("image_url"),
+    )
+    if refused:
+        raise ValueError("; ".join(f"{p}: {why}" for p, why in refused.items()))
 
 
 Origin = Annotated[str, Field(max_length=200, pattern=r"^https?://[^/\s?#]+$")]

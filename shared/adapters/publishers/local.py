@@ -1,9 +1,12 @@
-"""Publishers: where content goes. The local one needs no social accounts.
+"""The local publisher: a stand-in that posts nowhere, for ``make serve`` and tests.
 
-``LocalPublisher`` stands in for every platform: it records the post in Firestore at
-``companies/{c}/published_posts/{content_id}-{platform}`` (create-only, so a repeated call
-with the same post is answered with the first one's URL, as providers with idempotency keys
-do) and returns a URL for it.
+``LocalPublisher`` is not a platform and reaches none: it records each post in Firestore
+at ``companies/{c}/published_posts/{content_id}-{platform}`` (create-only, so a repeated
+call with the same post is answered with the first one's URL, as providers with
+idempotency keys do) and answers a made-up URL under ``https://posts.growthkit.local``.
+It needs no connection, and every platform name (``blog`` too) is its own destination.
+``build_publisher`` uses it only with ``environment=local`` and no platform base URL set;
+with any set, locally as in production, posts go to the platforms.
 """
 
 from __future__ import annotations
@@ -30,6 +33,16 @@ class LocalPublisher:
         self.store = store
         self.base_url = base_url.rstrip("/")
 
+    def destinations(self, company_id: str, platform: str) -> list[str]:
+        return [platform]
+
+    def find(self, post: Post) -> Receipt | None:
+        path = post_path(post.company_id, post.content_id, post.platform)
+        found = self.store.get_all([path])[0].data
+        if found is None:
+            return None
+        return Receipt(url=str(found.get("url") or ""), external_id=path.rsplit("/", 1)[1])
+
     def publish(self, post: Post) -> Receipt:
         path = post_path(post.company_id, post.content_id, post.platform)
         url = f"{self.base_url}/{post.company_id}/{post.platform}/{post.content_id}"
@@ -52,9 +65,3 @@ class LocalPublisher:
             url = str(existing.get("url") or url)
             log.info("post %s already published; returning its URL", path)
         return Receipt(url=url, external_id=path.rsplit("/", 1)[1])
-
-
-def build_publisher(store: DocumentStore) -> LocalPublisher:
-    """The configured publisher. Only the local one exists so far; real platforms plug in
-    here, chosen per platform, behind the same port."""
-    return LocalPublisher(store)
