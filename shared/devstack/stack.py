@@ -42,7 +42,10 @@ class DevStack(Stack):
         self.demo_token_url = ""
 
     def start(self) -> DevStack:
+        from shared.devstack.api_reference import render_api_reference
+
         render_site(self.data_dir / "site", DEMO_FORM_KEY, self.ports)
+        render_api_reference(self.data_dir / "site" / "api")
         super().start()
         # This process's own clients (the seeding below) reach the stack as the functions do.
         os.environ.update(self.functions_env())
@@ -72,7 +75,8 @@ class DevStack(Stack):
         }
 
     def site_rows(self) -> list[Row]:
-        return [("Example page", f"{self.ports.base_url}/", "")]
+        base = self.ports.base_url
+        return [("Example page", f"{base}/", ""), ("API reference", f"{base}/api/", "")]
 
     def service_rows(self) -> list[Row]:
         return [*super().service_rows(), ("Demo admin ID token", self.demo_token_url, "POST it")]

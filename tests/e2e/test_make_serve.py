@@ -40,6 +40,23 @@ def test_table_lists_every_function_and_emulator(stack: dict[str, Any]) -> None:
     assert f"127.0.0.1:{stack['ports']['FIRESTORE']}" in text
 
 
+def test_the_api_reference_page_renders_the_checked_in_openapi(stack: dict[str, Any]) -> None:
+    """`/api/` is Swagger UI from the local distribution (no CDN), reading the repository's
+    openapi.json; the table names the page."""
+    base = f"http://127.0.0.1:{stack['ports']['FUNCTIONS']}"
+    with urllib.request.urlopen(f"{base}/api/", timeout=30) as response:
+        page = response.read().decode()
+    with urllib.request.urlopen(f"{base}/api/openapi.json", timeout=30) as response:
+        served = json.loads(response.read())
+    with urllib.request.urlopen(f"{base}/api/swagger-ui-bundle.js", timeout=30) as response:
+        bundle = response.read()
+    assert 'SwaggerUIBundle({url: "openapi.json"' in page
+    assert json.loads((ROOT / "openapi.json").read_text(encoding="utf-8")) == served
+    assert b"SwaggerUIBundle" in bundle
+    stack["log"].seek(0)
+    assert f"{base}/api/" in stack["log"].read()
+
+
 def test_form_post_creates_lead_and_trigger_scores_it(stack: dict[str, Any]) -> None:
     """A form post from the example page's origin creates a lead; the trigger scores it."""
     from google.cloud import firestore
