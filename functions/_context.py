@@ -3,9 +3,15 @@ settings, built once per instance on first use (``shared.bootstrap``), never at 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
+import flask
+import functions_framework
+
+from functions._http import method_not_allowed, respond
 from shared import bootstrap
 
 if TYPE_CHECKING:
@@ -43,3 +49,25 @@ class Context:
 
     def now(self) -> datetime:
         return bootstrap.clock.now()
+
+
+View = Callable[[flask.Request], flask.Response]
+
+
+def json_view(
+    handler: Callable[..., Any],
+    methods: tuple[str, ...],
+    answer: Callable[[flask.Request, Context], dict[str, Any]],
+) -> View:
+    """The functions-framework view of a function called by a Google service (Scheduler,
+    Cloud Tasks): other methods get a 405, ``answer`` turns the request into the JSON
+    body of a 200, and domain errors get their status."""
+
+    @functools.wraps(handler)
+    def view(request: flask.Request) -> flask.Response:
+        if request.method not in methods:
+            return method_not_allowed(methods)
+        ctx = Context(handler.__name__)
+        return respond(lambda: (answer(request, ctx), 200))
+
+    return cast(View, functions_framework.http(view))

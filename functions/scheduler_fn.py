@@ -13,15 +13,13 @@ answered 200; a domain error gets its status, so only a transient one is retried
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import flask
-import functions_framework
 
-from functions._context import Context
-from functions._http import headers_of, method_not_allowed, respond
+from functions._context import Context, json_view
+from functions._http import headers_of
 from shared.events import ScheduledEvent, scheduled_event
 from shared.manifest import Function, Trigger, declare
 
@@ -60,18 +58,10 @@ def on_schedule(
             )
         )
 
-        @functools.wraps(handler)
-        def view(request: flask.Request) -> flask.Response:
-            if request.method not in METHODS:
-                return method_not_allowed(METHODS)
-            ctx = Context(name)
-
-            def run() -> tuple[dict[str, Any], int]:
-                event = scheduled_event(headers_of(request), ctx.now())
-                return handler(event, ctx), 200
-
-            return respond(run)
-
-        return cast(Callable[[flask.Request], flask.Response], functions_framework.http(view))
+        return json_view(
+            handler,
+            METHODS,
+            lambda request, ctx: handler(scheduled_event(headers_of(request), ctx.now()), ctx),
+        )
 
     return decorate

@@ -11,15 +11,13 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import flask
-import functions_framework
 
-from functions._context import Context
-from functions._http import headers_of, method_not_allowed, read_body, respond
+from functions._context import Context, json_view
+from functions._http import headers_of, read_body
 from shared.events import TaskEvent, task_event
 from shared.manifest import Function, TaskType, Trigger, declare, declare_task
 from shared.services.task_handlers import Handler, TaskContext, register
@@ -61,18 +59,10 @@ def on_task_dispatched(
             )
         )
 
-        @functools.wraps(handler)
-        def view(request: flask.Request) -> flask.Response:
-            if request.method not in METHODS:
-                return method_not_allowed(METHODS)
-            ctx = Context(name)
+        def answer(request: flask.Request, ctx: Context) -> dict[str, Any]:
+            body = read_body(request, ctx.settings.max_body_bytes)
+            return handler(task_event(headers_of(request), body), ctx)
 
-            def run() -> tuple[dict[str, Any], int]:
-                body = read_body(request, ctx.settings.max_body_bytes)
-                return handler(task_event(headers_of(request), body), ctx), 200
-
-            return respond(run)
-
-        return cast(Callable[[flask.Request], flask.Response], functions_framework.http(view))
+        return json_view(handler, METHODS, answer)
 
     return decorate
