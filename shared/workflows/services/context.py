@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from msgspec import Struct, field
 
+from shared.domain.company import Company
 from shared.ports import DocumentStore, Messenger, Snapshot, Write
 from shared.workflows.domain.definition import Step, Workflow
 from shared.workflows.domain.runtime import Execution, following, message_key
@@ -39,7 +40,7 @@ class StepContext(Struct, frozen=True):
     step: Step
     visit: int
     lead: Snapshot
-    company: dict[str, Any]
+    company: Company
     interactions: list[dict[str, Any]]
 
     @property
@@ -52,7 +53,7 @@ class StepContext(Struct, frozen=True):
 
     @property
     def company_name(self) -> str:
-        return str(self.company.get("name") or "")
+        return self.company.name
 
     @property
     def key(self) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 
 from msgspec import Struct
 
-from shared.domain.company import company_path
+from shared.domain.company import Company, company_path
 from shared.domain.leads import lead_path
 from shared.domain.tasks import ScheduledTask
 from shared.errors import DomainError, InvalidInput, Transient
@@ -155,7 +155,9 @@ def _advance(
     assert execution.cursor is not None  # checked by _not_runnable
     step = workflow.step(execution.cursor.step_id)
     visit = execution.visits.get(step.id, 0) + 1
-    context = (execution, workflow, step, visit, lead, company.data or {}, interactions)
+    # The company read through its model, so a renamed setting is caught, not read as None.
+    company_model = Company.model_validate({**(company.data or {}), "id": ref.company_id})
+    context = (execution, workflow, step, visit, lead, company_model, interactions)
     ctx = StepContext(store, messenger, webhooks, now, *context)
     started = wall()
     effect = _perform(ctx)

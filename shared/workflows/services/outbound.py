@@ -13,7 +13,6 @@ from typing import Literal
 
 from shared.campaigns.services.policy import Outreach, links_from_settings, send_marketing
 from shared.domain.common import stable_id
-from shared.domain.company import Company
 from shared.domain.leads import InteractionStatus, interaction_path
 from shared.ports import Write
 from shared.workflows.domain.definition import SendEmail, SendSms, Webhook
@@ -40,7 +39,7 @@ def send(ctx: StepContext, step: SendEmail | SendSms) -> StepEffect:
         ctx.messenger,
         links_from_settings(),
         ctx.now,
-        Company.model_validate({**ctx.company, "id": ctx.company_id}),
+        ctx.company,
         Outreach(channel, to, subject, body, ctx.key, lead, _refs(ctx), filled),
     )
     if result.outcome == "deferred" and result.until is not None:

@@ -37,7 +37,7 @@ from shared.workflows.services.outbound import call_webhook, send
 
 def _wait(ctx: StepContext, step: Wait) -> StepEffect:
     """Waits end on the lead's wall clock: its own time zone, else the company's."""
-    default = str((ctx.company.get("settings") or {}).get("time_zone") or "UTC")
+    default = ctx.company.settings.time_zone or "UTC"
     until = wait_until(step, ctx.now, time_zone(ctx.lead_data, default))
     return StepEffect(f"waiting until {until.isoformat()}", ctx.after, resume_at=until)
 
