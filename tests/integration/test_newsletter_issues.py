@@ -20,6 +20,7 @@ from shared.adapters.messaging import build_messenger
 from shared.campaigns.domain.compliance import suppression_path
 from shared.campaigns.domain.tracking import links_in
 from shared.domain.newsletters import subscription_id
+from shared.ports import SEND_HEADER
 from tests.fakes import FakeClock, FakeTaskQueue
 from tests.integration import test_campaigns_e2e as e2e
 from tests.integration.event_support import memory_queue
@@ -251,6 +252,48 @@ def test_figures_count_a_persons_open_and_click_but_not_a_scanners_or_apples(
         function_client("track_click").get(_query(click), headers={"User-Agent": BROWSER})
     figures = _figures(function_client, staff_auth, issue_id)
     assert (1, 1, 1.0) == (figures["opened"], figures["clicked"], figures["click_rate"])
+
+
+def test_figures_count_a_bounce_and_a_complaint_once_each(
+    db: Any, queue: FakeTaskQueue, function_client: Any, staff_auth: Any
+) -> None:
+    """The provider reports Ann's mail bounced (twice: one event id retried) and Bob's
+    complained: each counts once in the issue's figures, and each address is suppressed."""
+    seed_company(db)
+    for name in ("ann", "bob", "cy"):
+        subscribe(db, f"{name}@example.com")
+    issue_id = _send_now(db, function_client, staff_auth)
+    events = [
+        {
+            "type": "bounced",
+            "bounce_type": "hard",
+            "event_id": "ev-1",
+            "message_id": _mid(db, "ann"),
+        },
+        {
+            "type": "bounced",
+            "bounce_type": "hard",
+            "event_id": "ev-2",
+            "message_id": _mid(db, "ann"),
+        },
+        {"type": "complained", "event_id": "ev-3", "message_id": _mid(db, "bob")},
+    ]
+    res = function_client("email_events").post("/", json={"events": events})
+    assert 200 == res.status_code, res.get_json()
+    figures = _figures(function_client, staff_auth, issue_id)
+    assert (3, 1, 1) == (figures["sent"], figures["bounced"], figures["complained"])
+    bob = db.document(suppression_path("acme", "email", "bob@example.com")).get()
+    assert "complained" == bob.get("reason")
+
+
+def _mid(db: Any, name: str) -> str:
+    """The Message-ID the provider reports the mail to ``name`` by."""
+    (mail,) = [
+        d.to_dict()
+        for d in db.collection("outbox").stream()
+        if d.get("to") == f"{name}@example.com"
+    ]
+    return f"<{mail['headers'][SEND_HEADER]}@growthkit.local>"
 
 
 def _query(url: str) -> str:
