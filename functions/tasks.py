@@ -120,6 +120,22 @@ def campaign_wake(ctx: TaskContext, task: ScheduledTask) -> Result:
     return campaign_wake_task(ctx, task)
 
 
+@tasks_fn.on_task("newsletter_start")
+def newsletter_start(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Send a scheduled newsletter issue (or reschedule it if its time changed)."""
+    from shared.services.newsletter_issues import newsletter_start_task
+
+    return newsletter_start_task(ctx, task)
+
+
+@tasks_fn.on_task("newsletter_batch")
+def newsletter_batch(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Send a newsletter issue's next batch of mails, throttled."""
+    from shared.services.newsletter_sending import newsletter_batch_task
+
+    return newsletter_batch_task(ctx, task)
+
+
 @tasks_fn.on_task("consultation_reminder")
 def consultation_reminder(ctx: TaskContext, task: ScheduledTask) -> Result:
     """Remind the attendee of an upcoming consultation."""

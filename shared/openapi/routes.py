@@ -16,6 +16,7 @@ from shared.campaigns.domain.keys import RecipientStatus
 from shared.domain.business_resources import DownloadRequest
 from shared.domain.consultations import BookingRequest, CancelRequest, CompleteRequest
 from shared.domain.events import EventBatch
+from shared.domain.newsletter_issues import IssueRequest
 from shared.domain.newsletters import SignupRequest
 from shared.domain.users import InviteFields, UserFields
 from shared.openapi.operations import Op, header, query
@@ -229,6 +230,23 @@ def campaigns_ops() -> tuple[Op, ...]:
     return get, post
 
 
+def newsletters_ops() -> tuple[Op, ...]:
+    get = _query_op(
+        "get",
+        "A newsletter issue's figures (?id=): recipients, sent, skipped, bounced, complained, "
+        "opened and clicked (people only)",
+        {200: "The issue and its figures"},
+        query("id", "The issue", required=True),
+    )
+    post = _staff(
+        "post",
+        "Send, schedule, unschedule or cancel a newsletter issue, or preview it",
+        {200: "Moved or previewed"},
+        IssueRequest,
+    )
+    return get, post
+
+
 CSV_BODY: Inline = {
     "type": "object",
     "required": ["csv"],
@@ -378,6 +396,20 @@ def later_ops() -> dict[str, tuple[Op, ...]]:
                 parameters=(query("token", "The signed token (or token in the body)"),),
             ),
         ),
+        "newsletter_archive": (
+            Op(
+                "get",
+                "The company's archive of past newsletter issues, newest first, or one issue's "
+                "web version (&issue=): an HTML page, no personal fields, nothing tracked",
+                {200: "An HTML page"},
+                (400, 404, 405),
+                parameters=(
+                    query("key", "The company's form key", required=True),
+                    query("issue", "One issue"),
+                ),
+            ),
+        ),
+        "newsletters": newsletters_ops(),
         "download_resource": public_form(
             "A download form: the lead and the download recorded, then the file",
             DownloadRequest,

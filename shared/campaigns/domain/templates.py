@@ -260,6 +260,12 @@ def _present(value: Any, path: str) -> Any:
     return value
 
 
+def context_fields(data: Mapping[str, Any], path: str) -> Any:
+    """``data`` as a template sees it under ``path``: empty values left out (so they are
+    missing, and ``default`` applies), a missing field named ``{path}.{field}``."""
+    return _present(data, path)
+
+
 def _person(data: Mapping[str, Any]) -> dict[str, Any]:
     """A lead or contact, with ``first_name``/``last_name`` split from ``name`` if absent."""
     person = dict(data)

@@ -170,3 +170,19 @@ def _in_apple_network(ip: str) -> bool:
 def hit_id(send_id: str, kind: HitKind, at: datetime, nonce: str) -> str:
     """Tracking events are kept one per hit; the id orders them by send and time."""
     return f"{send_id}-{kind}-{int(at.timestamp() * 1000)}-{nonce}"
+
+
+_HREF = re.compile(r'href="([^"]*)"')
+
+
+def tracked_hrefs(page: str, replace: Callable[[str], str], allowed: tuple[str, ...]) -> str:
+    """An HTML ``page`` with each ``href`` whose URL staff wrote (``allowed``, as the
+    attribute reads unescaped) through ``replace``; any other link is left untracked."""
+
+    def one(match: re.Match[str]) -> str:
+        url = html.unescape(match.group(1))
+        if url not in allowed:
+            return match.group(0)
+        return f'href="{html.escape(replace(url))}"'
+
+    return _HREF.sub(one, page)

@@ -49,7 +49,7 @@ from shared.campaigns.domain.email_events import (
     EmailEventBatch,
     read_send_reference,
 )
-from shared.campaigns.domain.keys import campaign_path
+from shared.campaigns.domain.keys import counted_in
 from shared.campaigns.domain.outreach_keys import MESSAGE_RANK, MessageStatus, message_path
 from shared.campaigns.services.compliance import record_suppression
 from shared.campaigns.services.policy import send_path
@@ -63,7 +63,7 @@ log = logging.getLogger("growthkit.email_events")
 Outcome = Literal["applied", "duplicate", "unmatched"]
 # Long enough for operators to look into an unmatched event, short enough not to pile up.
 UNMATCHED_TTL = timedelta(days=30)
-_REFS = ("lead_id", "contact_id", "campaign_id", "workflow_id", "execution_id")
+_REFS = ("lead_id", "contact_id", "campaign_id", "issue_id", "workflow_id", "execution_id")
 
 
 class EventResult(Struct, frozen=True):
@@ -231,9 +231,8 @@ def _effects(store: DocumentStore, now: datetime, event: EmailEvent, send: Snaps
         mark[f"{field}_detail"] = event.detail[:DETAIL_CHARS]
     writes = [Write(send.path, mark, "merge")]
     company_id = str(data["company_id"])
-    if isinstance(data.get("campaign_id"), str):
-        stats = {"stats": {field: Increment(1)}}
-        writes.append(Write(campaign_path(company_id, data["campaign_id"]), stats, "merge"))
+    for owner in counted_in(data):
+        writes.append(Write(owner, {"stats": {field: Increment(1)}}, "merge"))
     if field == "bounced" and isinstance(data.get("message_id"), str):
         writes += _message_failed(store, company_id, data["message_id"], event, now)
     return writes

@@ -35,7 +35,7 @@ from shared.campaigns.domain.compliance import (
     suppression_path,
     zone_of,
 )
-from shared.campaigns.domain.compliance_content import marketing_email, marketing_sms
+from shared.campaigns.domain.compliance_content import ListMail, marketing_email, marketing_sms
 from shared.campaigns.domain.tracking import LinkSigner, Spans
 from shared.domain.common import as_utc, normalize_email, one_line, stable_id
 from shared.domain.company import Company
@@ -63,7 +63,9 @@ class Outreach(Struct, frozen=True):
     (``lead_id``, ``contact_id``, ``campaign_id``, ``message_id``, ``interaction``: the
     timeline entry's path, workflow ids), kept on the send record for tracking.
     ``filled``: the spans of ``body`` filled in from values (the recipient's own data),
-    never linked or tracked; None when unknown, and then no link of the body is tracked."""
+    never linked or tracked; None when unknown, and then no link of the body is tracked.
+    ``list_mail``: a newsletter issue's own HTML and unsubscribe link; such mail is not
+    held to the marketing frequency cap (the subscriber chose how often they get it)."""
 
     channel: Channel
     to: str
@@ -73,6 +75,7 @@ class Outreach(Struct, frozen=True):
     recipient: Mapping[str, Any] = field(default_factory=dict)
     refs: Mapping[str, str] = field(default_factory=dict)
     filled: Spans | None = None
+    list_mail: ListMail | None = None
 
 
 class SendResult(Struct, frozen=True):
@@ -190,13 +193,15 @@ def _reserve(
     counter = cap_counter_path(
         company.id, outreach.channel, outreach.to, now, settings.frequency_cap_days
     )
+    capped = outreach.list_mail is None
     paths = [
         suppression_path(company.id, outreach.channel, outreach.to),
         send_path(company.id, sid),
-        counter,
+        *([counter] if capped else []),
     ]
     for _ in range(RESERVE_ATTEMPTS):
-        suppressed, existing, count = store.get_all(paths)
+        suppressed, existing, *counts = store.get_all(paths)
+        count = counts[0] if counts else None
         if suppressed.data is not None:
             reason = f"suppressed ({suppressed.data.get('reason', 'do not contact')})"
             return SendResult("blocked", sid, reason=reason)
@@ -205,10 +210,12 @@ def _reserve(
         refusal = _refusal(company, outreach, count, now, sid)
         if refusal is not None:
             return refusal
-        record = _record(company, outreach, sid, counter, now)
+        record = _record(company, outreach, sid, counter if capped else "", now)
         try:
             writes = [Write(existing.path, record, "create")]
-            store.commit([*writes, _count(count, outreach, now, settings.frequency_cap_days)])
+            if count is not None:
+                writes.append(_count(count, outreach, now, settings.frequency_cap_days))
+            store.commit(writes)
         except (AlreadyExists, Contention):
             continue  # another send to this address counted first: decide again
         return record
@@ -226,17 +233,18 @@ def _resumed(record: dict[str, Any], sid: str) -> dict[str, Any] | SendResult:
 
 
 def _refusal(
-    company: Company, outreach: Outreach, count: Snapshot, now: datetime, sid: str
+    company: Company, outreach: Outreach, count: Snapshot | None, now: datetime, sid: str
 ) -> SendResult | None:
-    """Why a new send may not go out now: quiet hours (SMS) or the frequency cap."""
+    """Why a new send may not go out now: quiet hours (SMS) or the frequency cap (None:
+    not capped)."""
     settings = company.settings
     if outreach.channel == "sms":
         zone = zone_of(dict(outreach.recipient), settings.time_zone)
         until = quiet_until(now, zone, settings.quiet_hours_start, settings.quiet_hours_end)
         if until is not None:
             return SendResult("deferred", sid, reason="quiet hours", until=until)
-    sent = int((count.data or {}).get("count", 0))
-    if sent >= settings.frequency_cap:
+    sent = int((count.data or {}).get("count", 0)) if count is not None else 0
+    if count is not None and sent >= settings.frequency_cap:
         reason = f"frequency cap ({settings.frequency_cap} per {settings.frequency_cap_days} days)"
         return SendResult("blocked", sid, reason=reason)
     return None
@@ -280,6 +288,8 @@ def _failed(record: dict[str, Any], sid: str, now: datetime) -> tuple[Write, ...
     """A send refused for good is marked failed and gives its place in the cap back."""
     mark = {"status": "failed", "failed_at": now}
     path = send_path(str(record["company_id"]), sid)
+    if not record.get("counter"):  # not capped: no place to give back
+        return (Write(path, mark, "merge"),)
     return (
         Write(path, mark, "merge"),
         Write(str(record["counter"]), {"count": Increment(-1)}, "merge"),
@@ -310,6 +320,7 @@ def _compose(
         address=outreach.to,
         filled=outreach.filled,
         issued=issued,
+        list_mail=outreach.list_mail,
     )
     # The send's reference: providers' events and replies (In-Reply-To) name it.
     headers = (*content.headers, (SEND_HEADER, links.send_reference(company.id, sid)))

@@ -121,7 +121,7 @@ def run_batch(
         store.commit(
             [Write(campaign_path(ref.company_id, ref.campaign_id), {"materialized": True}, "merge")]
         )
-    granted, window = _claim_rate(store, now, company, campaign.channel)
+    granted, window = claim_rate(store, now, company, campaign.channel)
     counts = _send_queued(store, queue, messenger, links, now, company, campaign, ref, granted)
     done = sum(counts.values())
     if done < granted:  # give the unused rate back to the company's other campaigns
@@ -164,11 +164,12 @@ def _acquire(tx: Transaction, now: datetime, ref: BatchRef) -> tuple[Company, Ca
     return company, campaign
 
 
-def _claim_rate(
+def claim_rate(
     store: DocumentStore, now: datetime, company: Company, channel: str
 ) -> tuple[int, tuple[str, datetime]]:
-    """Take up to the channel's rate from the company's current window: (granted,
-    (the window's counter path, when the next window opens))."""
+    """Take up to the channel's rate from the company's current window, which all its
+    campaigns and newsletter issues share: (granted, (the window's counter path, when the
+    next window opens))."""
     settings = company.settings
     seconds = settings.send_window_seconds
     window = int(now.timestamp() // seconds)

@@ -17,7 +17,12 @@ from typing import Any
 from msgspec import Struct
 
 from shared.campaigns.domain.compliance import Channel, address_id, unsign
-from shared.campaigns.domain.keys import RecipientStatus, campaign_path, recipient_path
+from shared.campaigns.domain.keys import (
+    RecipientStatus,
+    campaign_path,
+    counted_in,
+    recipient_path,
+)
 from shared.campaigns.domain.outreach_keys import MESSAGE_RANK, MessageStatus, message_path
 from shared.campaigns.domain.tracking import CLICK_MAX_AGE, HitKind, bot_reason
 from shared.campaigns.services.policy import send_path
@@ -156,7 +161,11 @@ def _event(
         "method": hit.method,
         "user_agent": hit.user_agent[:300],
         "ip_hash": stable_id("ip", hit.ip),  # enough to tell hits apart, not to find anyone
-        **{k: send.get(k) for k in ("campaign_id", "lead_id", "contact_id") if send.get(k)},
+        **{
+            k: send.get(k)
+            for k in ("campaign_id", "issue_id", "lead_id", "contact_id")
+            if send.get(k)
+        },
         "at": now,
     }
     return Write(f"companies/{company_id}/tracking_events/{random_id()}", data, "create")
@@ -173,10 +182,8 @@ def _engagement(
     if not firsts:
         return []
     writes = [Write(send.path, {f"{k}_at": now for k in firsts}, "merge")]
-    if isinstance(data.get("campaign_id"), str):
-        stats = {"stats": {k: Increment(1) for k in firsts}}
-        path = campaign_path(str(data["company_id"]), data["campaign_id"])
-        writes.append(Write(path, stats, "merge"))
+    for owner in counted_in(data):
+        writes.append(Write(owner, {"stats": {k: Increment(1) for k in firsts}}, "merge"))
     top = firsts[-1]
     interaction = extra.get("interaction")
     if interaction is not None and interaction.data is not None:

@@ -9,6 +9,7 @@
 | content, campaigns | user | manager | manager (campaigns: drafts) |
 | reviews, referrals | user (of the leads they see) | their own functions | - |
 | scoring_rules | user | admin | admin |
+| newsletter_issues | manager | manager (not while sending) | manager (drafts) |
 
 The specs live with their families (the modules below); ``RESOURCES`` imports a family's
 module when a request first names one of its resources, so an instance serving the lead
@@ -46,6 +47,8 @@ FAMILIES: dict[tuple[str, str], tuple[str, ...]] = {
         "resource_downloads",
         "newsletter_subscriptions",
     ),
+    # Newsletter issues (sent by the newsletters function).
+    ("shared.services.newsletter_issues", "ISSUE_RESOURCES"): ("newsletter_issues",),
     # Businesses, outreach contacts, suppressions, outreach messages.
     ("shared.campaigns.services.outreach_resources", "OUTREACH_RESOURCES"): (
         "businesses",
