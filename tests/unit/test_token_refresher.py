@@ -22,7 +22,12 @@ from shared.adapters.token_refresher import (
 )
 from shared.deploy.__main__ import main
 from shared.deploy.plan import Target, deploy_steps
-from shared.domain.integrations import RefreshedToken, RefresherMisconfigured, RefreshFailed
+from shared.domain.integrations import (
+    NotRenewable,
+    RefreshedToken,
+    RefresherMisconfigured,
+    RefreshFailed,
+)
 from shared.errors import Transient
 from shared.services.integrations import reveal_tokens
 from shared.services.integrations_refresh import refresh_due_tokens
@@ -133,10 +138,10 @@ def test_basic_client_authentication_form_encodes_id_and_secret(
         (418, {}, Transient, "418"),
     ],
 )
-def test_answers_map_to_expired_misconfigured_or_retried(
+def test_answers_map_to_reconnect_misconfigured_or_retried(
     monkeypatch: pytest.MonkeyPatch, status: int, body: Any, raised: type[Exception], said: str
 ) -> None:
-    """invalid_grant and other 400/403 refusals expire the connection; refusals of our
+    """invalid_grant and other 400/403 refusals ask to reconnect; refusals of our
     client are configuration errors; 429, 5xx and odd answers are retried."""
     refresher_with(monkeypatch, Response(status, body))
     with pytest.raises(raised, match=said) as err:
@@ -164,14 +169,20 @@ def test_unusable_expires_in_keeps_the_tokens(monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.mark.parametrize(
-    ("platform", "said"),
-    [("facebook", "fb_exchange_token"), ("instagram", "ig_refresh_token"), ("x", "CLIENT_ID")],
+    ("platform", "said", "error"),
+    [
+        ("facebook", "fb_exchange_token", NotRenewable),
+        ("instagram", "ig_refresh_token", NotRenewable),
+        ("x", "CLIENT_ID", Transient),
+    ],
 )
-def test_platforms_without_a_grant_or_client_are_deferred_without_a_request(
-    monkeypatch: pytest.MonkeyPatch, platform: str, said: str
+def test_platforms_without_a_grant_or_client_are_not_asked(
+    monkeypatch: pytest.MonkeyPatch, platform: str, said: str, error: type[Exception]
 ) -> None:
+    """No refresh grant: nothing can renew the token (it expires when its time is up);
+    no client configured: deferred until one is. Neither makes a request."""
     post = refresher_with(monkeypatch, Response(200, {"access_token": "AT"}))
-    with pytest.raises(Transient, match=said):
+    with pytest.raises(error, match=said):
         OAuthTokenRefresher({}).refresh(platform, "RT1", NOW)
     assert [] == post.calls
 
