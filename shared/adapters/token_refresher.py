@@ -56,7 +56,7 @@ from shared.domain.integrations import (
 )
 from shared.errors import Transient
 from shared.services.integrations_refresh import TokenRefresher
-from shared.settings import OAUTH_PLATFORMS, Settings, get_settings
+from shared.settings import REFRESH_PLATFORMS, Settings, get_settings
 
 log = logging.getLogger("growthkit.integrations")
 
@@ -97,9 +97,9 @@ class OAuthClient(Struct, frozen=True):
 
 
 def oauth_clients(settings: Settings) -> dict[str, OAuthClient]:
-    """The platforms with a client id and secret configured, by platform."""
+    """The platforms with a refresh grant and a client id and secret configured."""
     clients = {}
-    for platform in OAUTH_PLATFORMS:
+    for platform in REFRESH_PLATFORMS:
         client_id = getattr(settings, f"oauth_{platform}_client_id").strip()
         secret = getattr(settings, f"oauth_{platform}_client_secret")
         if client_id and secret is not None and secret.get_secret_value():
@@ -144,7 +144,7 @@ class OAuthTokenRefresher:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         headers = {"Accept": "application/json", "User-Agent": "growthkit-oauth"}
         if client.auth == "basic":
-            headers["Authorization"] = _basic(client.client_id, client.client_secret)
+            headers["Authorization"] = basic_auth(client.client_id, client.client_secret)
         else:
             form |= {"client_id": client.client_id, "client_secret": client.client_secret}
         try:
@@ -162,17 +162,17 @@ class OAuthTokenRefresher:
         except requests.RequestException as err:
             # The exception's text names the URL and the socket error, never the form.
             raise Transient(f"The {platform} token endpoint is unreachable: {err}") from err
-        return response.status_code, _json(response)
+        return response.status_code, json_object(response)
 
 
-def _basic(client_id: str, client_secret: str) -> str:
+def basic_auth(client_id: str, client_secret: str) -> str:
     """HTTP Basic credentials of an OAuth client: both parts form-encoded first
     (RFC 6749 section 2.3.1)."""
     pair = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
     return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
-def _json(response: Any) -> dict[str, Any]:
+def json_object(response: Any) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:

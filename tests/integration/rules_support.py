@@ -60,6 +60,7 @@ READ_ROLE = {
     "processed_events/e1": "admin",
     "rate_limits/x": "admin",
     "schema_migrations/0002": "admin",
+    "oauth_states/s1": "admin",
     "business_profiles/p1": "user",
     "business_audits/a1": "user",
     "growth_strategies/g1": "user",

@@ -241,6 +241,9 @@ def test_production_refuses_fake_tokens_and_plain_http_token_urls() -> None:
         from_environment(production | {"GROWTHKIT_TOKEN_REFRESHER": "local"})
     with pytest.raises(ValidationError, match="GROWTHKIT_OAUTH_TWITTER_TOKEN_URL"):
         from_environment(production | {"GROWTHKIT_OAUTH_TWITTER_TOKEN_URL": "http://x.test/t"})
+    for name in ("GROWTHKIT_OAUTH_FACEBOOK_AUTHORIZE_URL", "GROWTHKIT_OAUTH_RETURN_URL"):
+        with pytest.raises(ValidationError, match=name):
+            from_environment(production | {name: "http://app.test/back"})
 
 
 class Scripted:
@@ -290,18 +293,25 @@ def test_a_refused_client_leaves_connections_alone_and_fails_the_run_after_the_o
     assert "AT2" == reveal_tokens(store, CIPHER, "acme", "twitter")[0]
 
 
-def test_the_deploy_gives_token_refresh_the_chosen_platforms_clients_only() -> None:
+def test_the_deploy_gives_the_chosen_platforms_clients_to_the_oauth_functions_only() -> None:
     """``--oauth-platforms`` mounts each platform's client id and secret from Secret
-    Manager on ``refresh_social_tokens`` alone; without it nothing is mounted."""
-    target = Target("p", "r", oauth_platforms=("linkedin",))
-    flags = {s.argv[3]: s.argv[-2] for s in deploy_steps(target) if "functions" in s.argv}
+    Manager on the functions that connect accounts and refresh tokens, and no other; the
+    public callback runs as its own account; without it nothing is mounted."""
+    target = Target("p", "r", oauth_platforms=("linkedin", "facebook"))
+    steps = [s for s in deploy_steps(target) if "functions" in s.argv]
+    flags = {s.argv[3]: s.argv[-2] for s in steps}
     wanted = (
         "GROWTHKIT_OAUTH_LINKEDIN_CLIENT_ID=growthkit-oauth-linkedin-client-id:latest,"
-        "GROWTHKIT_OAUTH_LINKEDIN_CLIENT_SECRET=growthkit-oauth-linkedin-client-secret:latest"
+        "GROWTHKIT_OAUTH_LINKEDIN_CLIENT_SECRET=growthkit-oauth-linkedin-client-secret:latest,"
+        "GROWTHKIT_OAUTH_FACEBOOK_CLIENT_ID=growthkit-oauth-facebook-client-id:latest,"
+        "GROWTHKIT_OAUTH_FACEBOOK_CLIENT_SECRET=growthkit-oauth-facebook-client-secret:latest"
     )
-    assert flags["refresh_social_tokens"].endswith(wanted)
-    assert [] == [n for n, f in flags.items() if "OAUTH" in f and n != "refresh_social_tokens"]
+    given = sorted(n for n, f in flags.items() if "OAUTH" in f)
+    assert ["integrations", "oauth_callback", "refresh_social_tokens"] == given
+    assert all(flags[name].endswith(wanted) for name in given)
+    accounts = {s.argv[3]: s.argv[-4] for s in steps}
+    assert accounts["oauth_callback"].startswith("--service-account=growthkit-oauth@")
     plain = {s.argv[3]: s.argv[-2] for s in deploy_steps(Target("p", "r")) if "functions" in s.argv}
     assert "OAUTH" not in plain["refresh_social_tokens"]
     with pytest.raises(SystemExit):
-        main(["plan", "--project", "p", "--region", "r", "--oauth-platforms", "facebook"])
+        main(["plan", "--project", "p", "--region", "r", "--oauth-platforms", "instagram"])
