@@ -18,6 +18,7 @@ from shared.domain.consultations import BookingRequest, CancelRequest, CompleteR
 from shared.domain.events import EventBatch
 from shared.domain.newsletters import SignupRequest
 from shared.domain.oauth import AuthorizeRequest
+from shared.domain.posting_queue import PostingSchedule, QueueRequest
 from shared.domain.users import InviteFields, UserFields
 from shared.openapi.operations import Op, header, query
 from shared.staff_api.domain.models import CompanyFields
@@ -113,6 +114,24 @@ def staff_api_paths() -> dict[str, tuple[Op, ...]]:
     for spec in RESOURCES.values():
         base = f"{company}/leads/{{leadId}}" if spec.under_lead else company
         paths.update(resource_paths(spec, base))
+    paths[f"{company}/posting_schedule"] = (
+        _staff("get", "The posting schedule and the company's time zone", {200: "It"}),
+        _staff(
+            "patch",
+            "Change the posting schedule's days named (managers); [] clears a day",
+            {200: "The schedule"},
+            PostingSchedule,
+        ),
+    )
+    paths[f"{company}/content/{{id}}/queue"] = (
+        _staff(
+            "post",
+            "Put content in the posting queue (managers): scheduled for the next free slot "
+            "of the schedule, on the company's clock; a repeat keeps the slot",
+            {200: "Scheduled: scheduled_at, local_time, queue_slot, platform_status"},
+            QueueRequest,
+        ),
+    )
     return paths
 
 

@@ -44,6 +44,7 @@ READ_ROLE = {
     "lead_score_history/h2": "manager",
     "publications/c1-blog": "user",
     "published_posts/c1": "user",
+    "queue_slots/20260309T1300Z": "user",
     "workflows/w1": "user",
     "workflow_executions/x1": "user",
     "workflow_executions/x2": "manager",
