@@ -374,3 +374,18 @@ def test_a_refused_refresh_asks_to_reconnect_and_oauth_reconnects(
         *(g.token for g in platforms.hub.tokens.of("linkedin")),
     ]
     assert [] == [s for s in secrets if s in caplog.text]
+
+
+def test_the_browser_goes_back_to_the_app_when_one_is_set(
+    function_client: Any, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``oauth_return_url``, a connected account sends the browser there (303, the
+    connection named); a refusal is still the page saying what to do."""
+    monkeypatch.setenv("GROWTHKIT_OAUTH_RETURN_URL", "https://app.acme.example/settings?tab=social")
+    bootstrap.reset()
+    done = dance(function_client, world, "x")
+    assert (303, "https://app.acme.example/settings?tab=social&connected=twitter") == (
+        done.status_code,
+        done.headers["Location"],
+    )
+    assert 400 == callback(function_client, {"state": "acme." + "f" * 43, "code": "c"}).status_code
