@@ -4,6 +4,8 @@ for its staff. Both take a Firebase ID token and a path naming the company:
     staff_api      /companies/{c}                          GET, PATCH (admin)
                    /companies/{c}/{resource}[/{id}]        GET (list), POST | GET, PATCH, DELETE
                    /companies/{c}/leads/{id}/{sub}[/{id}]  notes, interactions, assignments
+                   /companies/{c}/posting_schedule         GET, PATCH (manager)
+                   /companies/{c}/content/{id}/queue       POST (manager): the next free slot
     company_users  /companies/{c}/users[/{uid}|/me]        GET, POST (invite) | GET, PATCH, DELETE
                    /companies/{c}/users/me/session         POST (the app reports a sign-in)
 
@@ -103,16 +105,52 @@ def _company(req: Request, staff: StaffIdentity, company_id: str) -> Result:
     raise MethodNotAllowed(("GET", "PATCH"))
 
 
+def _posting_schedule(req: Request, staff: StaffIdentity, company_id: str) -> Result:
+    from shared.services import posting_queue
+
+    if req.method == "GET":
+        return posting_queue.get_schedule(req.store, staff, company_id), 200
+    if req.method == "PATCH":
+        body = req.body()
+        return posting_queue.update_schedule(req.store, req.now(), staff, company_id, body), 200
+    raise MethodNotAllowed(("GET", "PATCH"))
+
+
+def _queue(req: Request, staff: StaffIdentity, parts: list[str]) -> Result:
+    """``POST /companies/{c}/content/{id}/queue``: the content takes the next free slot."""
+    from shared.services import posting_queue
+
+    if req.method != "POST":
+        raise MethodNotAllowed(("POST",))
+    route = parse_route("/".join(parts[:-1]))
+    staff.require_company(route.company_id)
+    answer = posting_queue.add_to_queue(
+        req.store,
+        req.queue,
+        req.now(),
+        staff,
+        company_id=route.company_id,
+        content_id=str(route.item_id),
+        body=req.body(),
+    )
+    return answer, 200
+
+
 @https_fn.on_request(methods=METHODS)
 def staff_api(req: Request) -> Result:
     """The company and its leads, notes, interactions, assignments, content, campaigns,
-    reviews and referrals, as REST resources for staff."""
+    reviews and referrals, as REST resources for staff; the posting queue."""
     staff = req.staff()
+    parts = [p for p in req.path.split("/") if p]
+    if len(parts) == 5 and parts[2] == "content" and parts[4] == "queue":
+        return _queue(req, staff, parts)
     route = parse_route(req.path)
     # Another company's data is refused before anything about it is looked at.
     staff.require_company(route.company_id)
     if route.resource is None:
         return _company(req, staff, route.company_id)
+    if route.resource == "posting_schedule" and route.item_id is None:
+        return _posting_schedule(req, staff, route.company_id)
     if route.resource == "users" and not route.lead_id:
         raise NotFound("Staff are served by the company_users function.")
     return _resource(req, staff, route)

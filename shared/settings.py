@@ -22,8 +22,11 @@ _LOCAL_SECRETS_KEY = "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWNyZXQ="
 
 
 ENV_PREFIX = "GROWTHKIT_"
-# Platforms whose OAuth tokens are renewed with a refresh-token grant (``oauth_<platform>_*``).
-OAUTH_PLATFORMS = ("linkedin", "twitter")
+# Platforms with an OAuth client (``oauth_<platform>_*``): staff connect accounts through
+# them (Instagram through Facebook's).
+OAUTH_PLATFORMS = ("linkedin", "twitter", "facebook")
+# Those whose tokens are renewed with a refresh-token grant.
+REFRESH_PLATFORMS = ("linkedin", "twitter")
 # The publishing platforms' API base URLs (each overridable, https in production).
 PLATFORM_URLS = ("linkedin_api_url", "x_api_url", "facebook_graph_url")
 
@@ -128,12 +131,19 @@ class Settings(BaseModel):
         "`oauth` asks each platform's token endpoint; unset, `oauth` in production and "
         "`local` elsewhere.",
     )
+    oauth_linkedin_authorize_url: str = Field(
+        "https://www.linkedin.com/oauth/v2/authorization",
+        description="LinkedIn's authorization page, where staff connect an account "
+        "(https:// in production).",
+    )
     oauth_linkedin_token_url: str = Field(
         "https://www.linkedin.com/oauth/v2/accessToken",
         description="LinkedIn's token endpoint (https:// in production).",
     )
     oauth_linkedin_client_id: str = Field(
-        "", description="LinkedIn OAuth client id (with the secret: refreshes LinkedIn)."
+        "",
+        description="LinkedIn OAuth client id (with the secret: connects and refreshes "
+        "LinkedIn accounts).",
     )
     oauth_linkedin_client_secret: SecretStr | None = Field(
         None, description="LinkedIn OAuth client secret."
@@ -141,12 +151,16 @@ class Settings(BaseModel):
     oauth_linkedin_client_auth: Literal["basic", "body"] = Field(
         "body", description="How the client authenticates: HTTP Basic or in the form body."
     )
+    oauth_twitter_authorize_url: str = Field(
+        "https://x.com/i/oauth2/authorize",
+        description="X (Twitter)'s authorization page (https:// in production).",
+    )
     oauth_twitter_token_url: str = Field(
         "https://api.x.com/2/oauth2/token",
         description="X (Twitter)'s token endpoint (https:// in production).",
     )
     oauth_twitter_client_id: str = Field(
-        "", description="X OAuth client id (with the secret: refreshes X)."
+        "", description="X OAuth client id (with the secret: connects and refreshes X)."
     )
     oauth_twitter_client_secret: SecretStr | None = Field(
         None, description="X OAuth client secret."
@@ -154,8 +168,36 @@ class Settings(BaseModel):
     oauth_twitter_client_auth: Literal["basic", "body"] = Field(
         "basic", description="How the client authenticates: HTTP Basic or in the form body."
     )
+    oauth_facebook_authorize_url: str = Field(
+        "https://www.facebook.com/v21.0/dialog/oauth",
+        description="Facebook Login's dialog, where staff connect a Page or its Instagram "
+        "account (https:// in production).",
+    )
+    oauth_facebook_token_url: str = Field(
+        "https://graph.facebook.com/v21.0/oauth/access_token",
+        description="Facebook's token endpoint: codes, then long-lived tokens "
+        "(https:// in production).",
+    )
+    oauth_facebook_client_id: str = Field(
+        "",
+        description="The Facebook app id (with the secret: connects Facebook Pages and "
+        "Instagram accounts).",
+    )
+    oauth_facebook_client_secret: SecretStr | None = Field(
+        None, description="The Facebook app secret."
+    )
+    oauth_return_url: str = Field(
+        "",
+        description="Where the browser goes once an account is connected (`oauth_callback` "
+        "redirects there with `?connected=<connection id>`; https:// in production); "
+        "unset: a page saying it worked.",
+    )
     oauth_timeout_seconds: float = Field(
-        default=10.0, gt=0, le=60, description="Timeout of one call to a token endpoint."
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Timeout of one call to a token endpoint (or, connecting an account, "
+        "to the platform's API).",
     )
     id_token_cert_url: str | None = Field(
         None,
@@ -239,9 +281,12 @@ class Settings(BaseModel):
             if self.token_refresher == "local":
                 raise ValueError("GROWTHKIT_TOKEN_REFRESHER=local hands out fake tokens")
             for platform in OAUTH_PLATFORMS:
-                if not getattr(self, f"oauth_{platform}_token_url").startswith("https://"):
-                    name = f"GROWTHKIT_OAUTH_{platform.upper()}_TOKEN_URL"
-                    raise ValueError(f"{name} must be an https:// URL in production")
+                for url in ("authorize_url", "token_url"):
+                    if not getattr(self, f"oauth_{platform}_{url}").startswith("https://"):
+                        name = f"GROWTHKIT_OAUTH_{platform.upper()}_{url.upper()}"
+                        raise ValueError(f"{name} must be an https:// URL in production")
+            if self.oauth_return_url and not self.oauth_return_url.startswith("https://"):
+                raise ValueError("GROWTHKIT_OAUTH_RETURN_URL must be an https:// URL")
             for field in PLATFORM_URLS:
                 if not getattr(self, field).startswith("https://"):
                     raise ValueError(f"GROWTHKIT_{field.upper()} must be an https:// URL")

@@ -43,8 +43,8 @@ COMPANY_HELP = {
     '`{"google": "https://g.page/r/..."}`; a request for a platform without one is refused.',
     "review_message_template": "The review request's text: `{name}`, `{company}` and "
     "`{url}` are filled in.",
-    "time_zone": "The company's clock (IANA name): workflow waits and SMS quiet hours of "
-    "leads without a time zone of their own.",
+    "time_zone": "The company's clock (IANA name): the posting queue's times, and workflow "
+    "waits and SMS quiet hours of leads without a time zone of their own.",
     "score_notify_at": "E-mail the lead's assignee when its score reaches this (unset: never).",
     "engagement_decay_percent": "Engagement points lose this percentage every "
     "`engagement_decay_days` without new engagement (0: no decay).",

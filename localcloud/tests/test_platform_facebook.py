@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from localcloud.platforms.oauth import s256
+
 PAGE, USER, IG = "1015552244", "10215241773831025", "17841405822304914"
 REDIRECT = "https://app.example/facebook/callback"
 
@@ -247,3 +249,51 @@ def test_login_code_exchange_and_long_lived_token(platforms: Any) -> None:
         },
     )
     assert bad_secret.json()["error"]["code"] == 1
+
+
+def test_login_with_pkce_needs_the_verifier(platforms: Any) -> None:
+    """OIDC code flow with PKCE (facebook-login/guides/advanced/oidc-token): a code issued
+    for a ``code_challenge`` is redeemed only with its ``code_verifier``; a wrong one burns
+    it."""
+    platforms.register_client("facebook", "app-id", "app-secret", redirect_uris=[REDIRECT])
+    platforms.sign_in_as("facebook", USER)
+    verifier = "v" * 43
+    challenge = s256(verifier)
+
+    def code() -> str:
+        dialog = requests.get(
+            platforms.base_url("facebook") + "/v21.0/dialog/oauth",
+            params={
+                "client_id": "app-id",
+                "redirect_uri": REDIRECT,
+                "state": "s1",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+            allow_redirects=False,
+        )
+        return parse_qs(urlsplit(dialog.headers["Location"]).query)["code"][0]
+
+    def redeem(given: str, with_verifier: str | None) -> requests.Response:
+        params = {"client_id": "app-id", "client_secret": "app-secret", "redirect_uri": REDIRECT}
+        params |= {"code": given} | ({"code_verifier": with_verifier} if with_verifier else {})
+        return requests.get(graph(platforms, "/oauth/access_token"), params=params)
+
+    first = code()
+    assert redeem(first, "w" * 43).json()["error"]["code"] == 100
+    assert redeem(first, verifier).status_code == 400  # burnt by the wrong verifier
+    assert redeem(code(), None).json()["error"]["code"] == 100
+    assert redeem(code(), verifier).json()["expires_in"] == 3600
+
+
+def test_a_page_names_its_instagram_business_account(fb: Any) -> None:
+    """``GET /{page-id}?fields=instagram_business_account`` answers the linked Instagram
+    account's id, as the Instagram Graph API's getting-started guide reads it; a Page
+    without one answers no such field; ``fields`` chooses what is shown."""
+    fb.platform("facebook").add_page("77", "No Insta", owner=USER, page_token="other-page")
+    wanted = {"fields": "instagram_business_account", "access_token": "user-token"}
+    linked = requests.get(graph(fb, f"/{PAGE}"), params=wanted).json()
+    assert linked == {"instagram_business_account": {"id": IG}, "id": PAGE}
+    assert requests.get(graph(fb, "/77"), params=wanted).json() == {"id": "77"}
+    plain = requests.get(graph(fb, f"/{PAGE}"), params={"access_token": "page-token"}).json()
+    assert plain == {"id": PAGE, "name": "Corner Cafe"}

@@ -11,7 +11,7 @@ become a ``RefreshedToken`` (the service seals and stores both tokens). How answ
 - 2xx with an access token: refreshed.
 - ``invalid_grant`` (revoked, expired or already used refresh token), or any other 400 or
   403 refusal: ``RefreshFailed`` with the platform's ``error_description``, so the
-  connection is marked ``expired`` with the reason.
+  connection is marked ``reconnect`` with the reason.
 - ``invalid_client``, ``unauthorized_client``, ``unsupported_grant_type``, a 401 without
   ``invalid_grant``, a redirect, 404 or 405: ``RefresherMisconfigured``: our client id,
   secret or token URL is wrong, which is no reason to make staff reconnect; the
@@ -20,11 +20,13 @@ become a ``RefreshedToken`` (the service seals and stores both tokens). How answ
   ``Transient``, tried again next run.
 
 A platform without a client id and secret configured is deferred (``Transient`` naming
-the settings to set). Facebook and Instagram are deferred too, by design: they issue
+the settings to set). Facebook and Instagram are ``NotRenewable``, by design: they issue
 long-lived access tokens without refresh tokens (Facebook extends one with
 ``grant_type=fb_exchange_token``, Instagram with ``ig_refresh_token``, both exchanging the
-access token itself, which this port is not given); such connections are reconnected by
-staff. Neither a token nor the client secret is ever logged or put in an error message.
+access token itself, which this port is not given), so such a connection works until its
+token expires, is then marked ``expired``, and staff connect it again. (Page tokens got
+through Facebook Login, ``shared.adapters.oauth_connect``, do not expire.) Neither a
+token nor the client secret is ever logged or put in an error message.
 
 Locally (``make serve``, tests) no platform is reachable, so ``LocalTokenRefresher``
 stands in: it issues new opaque tokens valid for an hour, refusing refresh tokens that
@@ -46,10 +48,15 @@ from urllib.parse import quote_plus
 
 from msgspec import Struct
 
-from shared.domain.integrations import RefreshedToken, RefresherMisconfigured, RefreshFailed
+from shared.domain.integrations import (
+    NotRenewable,
+    RefreshedToken,
+    RefresherMisconfigured,
+    RefreshFailed,
+)
 from shared.errors import Transient
 from shared.services.integrations_refresh import TokenRefresher
-from shared.settings import OAUTH_PLATFORMS, Settings, get_settings
+from shared.settings import REFRESH_PLATFORMS, Settings, get_settings
 
 log = logging.getLogger("growthkit.integrations")
 
@@ -59,9 +66,9 @@ CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client", "unsupported
 # Platforms without a refresh-token grant, and why their refresh is deferred.
 NO_REFRESH_GRANT = {
     "facebook": "Facebook issues long-lived tokens without refresh tokens "
-    "(fb_exchange_token is not supported here): reconnect the account before it expires",
+    "(fb_exchange_token is not used here)",
     "instagram": "Instagram issues long-lived tokens without refresh tokens "
-    "(ig_refresh_token is not supported here): reconnect the account before it expires",
+    "(ig_refresh_token is not used here)",
 }
 
 
@@ -90,9 +97,9 @@ class OAuthClient(Struct, frozen=True):
 
 
 def oauth_clients(settings: Settings) -> dict[str, OAuthClient]:
-    """The platforms with a client id and secret configured, by platform."""
+    """The platforms with a refresh grant and a client id and secret configured."""
     clients = {}
-    for platform in OAUTH_PLATFORMS:
+    for platform in REFRESH_PLATFORMS:
         client_id = getattr(settings, f"oauth_{platform}_client_id").strip()
         secret = getattr(settings, f"oauth_{platform}_client_secret")
         if client_id and secret is not None and secret.get_secret_value():
@@ -114,7 +121,7 @@ class OAuthTokenRefresher:
 
     def refresh(self, platform: str, refresh_token: str, now: datetime) -> RefreshedToken:
         if platform in NO_REFRESH_GRANT:
-            raise Transient(f"Token refresh deferred: {NO_REFRESH_GRANT[platform]}.")
+            raise NotRenewable(NO_REFRESH_GRANT[platform])
         client = self.clients.get(platform)
         if client is None:
             prefix = f"GROWTHKIT_OAUTH_{platform.upper()}"
@@ -137,7 +144,7 @@ class OAuthTokenRefresher:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
         headers = {"Accept": "application/json", "User-Agent": "growthkit-oauth"}
         if client.auth == "basic":
-            headers["Authorization"] = _basic(client.client_id, client.client_secret)
+            headers["Authorization"] = basic_auth(client.client_id, client.client_secret)
         else:
             form |= {"client_id": client.client_id, "client_secret": client.client_secret}
         try:
@@ -155,17 +162,17 @@ class OAuthTokenRefresher:
         except requests.RequestException as err:
             # The exception's text names the URL and the socket error, never the form.
             raise Transient(f"The {platform} token endpoint is unreachable: {err}") from err
-        return response.status_code, _json(response)
+        return response.status_code, json_object(response)
 
 
-def _basic(client_id: str, client_secret: str) -> str:
+def basic_auth(client_id: str, client_secret: str) -> str:
     """HTTP Basic credentials of an OAuth client: both parts form-encoded first
     (RFC 6749 section 2.3.1)."""
     pair = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
     return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
-def _json(response: Any) -> dict[str, Any]:
+def json_object(response: Any) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:

@@ -7,7 +7,8 @@ update) the Cloud Tasks queues, deploy every function, then sync the Scheduler j
 list, so what is printed is what is run.
 
 Least privilege: each function runs as the account of its kind (``ACCOUNTS``): public
-forms and webhooks may only use Firestore, staff functions may also look Firebase Auth
+forms, webhooks and the OAuth callback may only use Firestore (each under its own
+account, so each reads only its own secrets), staff functions may also look Firebase Auth
 accounts up, only company_users may set claims; Cloud Tasks and Scheduler call as an
 account that may only invoke, Eventarc as one that may only receive events and invoke.
 Each secret is readable only by the accounts that run a function given it.
@@ -47,6 +48,9 @@ ACCOUNTS = (
     Account("public", "public web forms and links", (_FIRESTORE,)),
     # Apart from the forms, so that only the webhooks may read the webhooks' secrets.
     Account("webhooks", "public webhooks of other platforms", (_FIRESTORE,)),
+    # The OAuth callback, apart too: it reads the OAuth clients and the key that seals the
+    # tokens it stores, which no web form may.
+    Account("oauth", "the public OAuth callback (stores connected accounts)", (_FIRESTORE,)),
     Account(
         "staff",
         "staff functions (ID tokens' accounts looked up)",
@@ -74,6 +78,8 @@ def runtime_key(function: Function) -> str:
     if function.trigger is not Trigger.HTTP:
         return "worker"
     if function.public:
+        if function.oauth_clients:
+            return "oauth"
         return "webhooks" if function.webhook else "public"
     return "users" if function.user_admin else "staff"
 
@@ -87,8 +93,8 @@ class Target:
     source: str = SOURCE
     account_prefix: str = ACCOUNT_PREFIX
     firestore_location: str = ""
-    # Platforms whose OAuth client (id and secret, from Secret Manager) token refresh uses;
-    # the others stay deferred.
+    # Platforms whose OAuth client (id and secret, from Secret Manager) connecting accounts
+    # and token refresh use; the others cannot be connected by OAuth, nor refreshed.
     oauth_platforms: tuple[str, ...] = ()
 
     def account(self, key: str) -> str:
@@ -313,7 +319,8 @@ def secret_id(name: str) -> str:
 
 def oauth_secrets(function: Function, target: Target) -> list[str]:
     """``GROWTHKIT_OAUTH_<PLATFORM>_CLIENT_ID`` and ``_CLIENT_SECRET`` of each configured
-    platform, for the functions that call the platforms' token endpoints."""
+    platform, for the functions that connect accounts or call the platforms' token
+    endpoints."""
     if not function.oauth_clients:
         return []
     prefixes = [f"GROWTHKIT_OAUTH_{platform.upper()}" for platform in target.oauth_platforms]
@@ -373,7 +380,8 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         "--oauth-platforms",
         default="",
         type=_platforms,
-        help=f"comma-separated platforms whose OAuth client token refresh uses, of "
+        help=f"comma-separated platforms whose OAuth client connects accounts (and "
+        f"refreshes their tokens), of "
         f"{','.join(OAUTH_PLATFORMS)}; their client id and secret come from Secret Manager "
         "(growthkit-oauth-<platform>-client-id, -client-secret); default none",
     )
@@ -384,7 +392,7 @@ def _platforms(text: str) -> tuple[str, ...]:
     unknown = [name for name in names if name not in OAUTH_PLATFORMS]
     if unknown:
         raise argparse.ArgumentTypeError(
-            f"no OAuth refresh for {', '.join(unknown)} (known: {', '.join(OAUTH_PLATFORMS)})"
+            f"no OAuth client for {', '.join(unknown)} (known: {', '.join(OAUTH_PLATFORMS)})"
         )
     return names
 

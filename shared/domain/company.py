@@ -27,7 +27,8 @@ class CompanySettings(DeferredModel):
     review_message_template: str = (
         "Hi {name}, thank you for choosing {company}! Would you share your experience? {url}"
     )
-    # Workflows: the wall clock of waits for leads without a time zone of their own.
+    # The company's wall clock: the posting queue's times, and workflow waits for leads
+    # without a time zone of their own.
     time_zone: str = "UTC"
     # Scoring: tell the lead's assignee when the score reaches this (None: never).
     score_notify_at: int | None = None

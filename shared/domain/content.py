@@ -79,6 +79,8 @@ class Content(StoredModel):
     scheduled_at: datetime | None = None
     published_at: datetime | None = None
     failure_reason: str | None = None
+    # The posting-queue slot it was put in (``shared.domain.posting_queue``), if any.
+    queue_slot: str | None = None
 
     def state(self, platform: str) -> PlatformState:
         return self.platform_status.get(platform) or PlatformState()
@@ -93,7 +95,8 @@ class Content(StoredModel):
         )
 
 
-def _platforms(value: list[str] | None) -> list[str] | None:
+def platform_names(value: list[str] | None) -> list[str] | None:
+    """Platform names as requests give them: trimmed, lower-cased, once each, 1 to 10."""
     if value is None:
         return None
     unique = list(dict.fromkeys(p.strip().lower() for p in value))
@@ -112,7 +115,7 @@ class PublishRequest(RequestModel):
     scheduled_at: datetime | None = None
     platforms: list[str] | None = None
 
-    _platforms = field_validator("platforms")(classmethod(lambda cls, v: _platforms(v)))
+    _platforms = field_validator("platforms")(classmethod(lambda cls, v: platform_names(v)))
     _utc = field_validator("scheduled_at")(classmethod(lambda cls, v: v and as_utc(v)))
 
 

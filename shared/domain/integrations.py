@@ -5,9 +5,12 @@ Credentials and tokens are written as ``SecretStr`` and stored sealed
 (``shared.domain.secrets``); what reads back is whether they are set, their names and
 expiry, never a value. A connection's id is its platform (``linkedin``), or the platform
 and a label for a second account (``wordpress-shop``): content names platforms by these
-ids. A connection whose token cannot be refreshed is marked ``expired``, one a platform
-refused while publishing ``reconnect``, each with the reason, so staff see it must be
-reconnected; sending new credentials (PATCH) reconnects it.
+ids. A connection's ``status`` says whether it works: ``active``; ``reconnect`` when a
+platform refused it (its refresh token, or a post); ``expired`` when its token's time ran
+out with nothing to renew it (Facebook's long-lived tokens, a token without a refresh
+token). Each change says why (``error_message``) and when (``status_changed_at``), so
+staff see what to reconnect; sending new credentials (PATCH), or connecting again by
+OAuth, makes it active.
 
 What publishing needs of each platform (``connection_check`` refuses a connection
 without it): LinkedIn, a token (posting as ``author_urn``, by default the member
@@ -161,6 +164,7 @@ class SocialConnection(StoredModel):
     last_refreshed_at: datetime | None = None
     error_message: str | None = None
     expired_at: datetime | None = None
+    status_changed_at: datetime | None = None
     created_by: str | None = None
     updated_by: str | None = None
 
@@ -200,6 +204,11 @@ class RefreshedToken(Struct, frozen=True):
 
 class RefreshFailed(Exception):
     """The provider refused the refresh for good (revoked, invalid grant): reconnect."""
+
+
+class NotRenewable(Exception):
+    """Nothing can renew this token (the platform has no refresh grant, or there is no
+    refresh token): it works until it expires, and then the connection is expired."""
 
 
 class RefresherMisconfigured(Exception):

@@ -18,6 +18,8 @@ from shared.domain.consultations import BookingRequest, CancelRequest, CompleteR
 from shared.domain.events import EventBatch
 from shared.domain.newsletter_issues import IssueRequest
 from shared.domain.newsletters import SignupRequest
+from shared.domain.oauth import AuthorizeRequest
+from shared.domain.posting_queue import PostingSchedule, QueueRequest
 from shared.domain.users import InviteFields, UserFields
 from shared.openapi.operations import Op, header, query
 from shared.staff_api.domain.models import CompanyFields
@@ -113,6 +115,24 @@ def staff_api_paths() -> dict[str, tuple[Op, ...]]:
     for spec in RESOURCES.values():
         base = f"{company}/leads/{{leadId}}" if spec.under_lead else company
         paths.update(resource_paths(spec, base))
+    paths[f"{company}/posting_schedule"] = (
+        _staff("get", "The posting schedule and the company's time zone", {200: "It"}),
+        _staff(
+            "patch",
+            "Change the posting schedule's days named (managers); [] clears a day",
+            {200: "The schedule"},
+            PostingSchedule,
+        ),
+    )
+    paths[f"{company}/content/{{id}}/queue"] = (
+        _staff(
+            "post",
+            "Put content in the posting queue (managers): scheduled for the next free slot "
+            "of the schedule, on the company's clock; a repeat keeps the slot",
+            {200: "Scheduled: scheduled_at, local_time, queue_slot, platform_status"},
+            QueueRequest,
+        ),
+    )
     return paths
 
 
@@ -182,7 +202,40 @@ def integrations_paths() -> dict[str, tuple[Op, ...]]:
     paths: dict[str, tuple[Op, ...]] = {}
     for spec in resource_specs(None).values():  # type: ignore[arg-type]  # no sealing here
         paths.update(resource_paths(spec, "/companies/{companyId}"))
+    paths["/companies/{companyId}/social_connections/{id}/authorize"] = (
+        _staff(
+            "post",
+            "Connect a social account by OAuth 2.0 with PKCE (admins): the platform's "
+            "authorization URL to send the browser to, with a single-use state valid 10 "
+            "minutes. {id}: linkedin, x (twitter), facebook or instagram, -<label> for a "
+            "second account",
+            {200: "authorize_url, state, expires_at, connection_id, platform, redirect_uri"},
+            AuthorizeRequest,
+        ),
+    )
     return paths
+
+
+def oauth_callback_ops() -> tuple[Op, ...]:
+    params = (
+        query("state", "The state the authorization URL carried", maxLength=400),
+        query("code", "The authorization code", maxLength=2000),
+        query("error", "The platform's refusal (access_denied...)", maxLength=100),
+        query("error_description", "Its words", maxLength=500),
+    )
+    return (
+        Op(
+            "get",
+            "Where the platforms send the browser back: the account is stored, its tokens "
+            "sealed, and a page says so (or 303 to oauth_return_url); an unknown (400), "
+            "used or expired (409) state, or a refusal (409), stores nothing and is a page "
+            "for browsers (Accept: text/html)",
+            {200: "An HTML page: connected", 303: "To oauth_return_url?connected=<id>"},
+            (400, 405, 409, 503),
+            parameters=params,
+            html_errors=(400, 409, 503),
+        ),
+    )
 
 
 def _query_op(method: str, summary: str, ok: dict[int, str], *params: dict[str, Any]) -> Op:
@@ -349,6 +402,7 @@ def later_ops() -> dict[str, tuple[Op, ...]]:
         "workflows": workflows_ops(),
         "campaigns": campaigns_ops(),
         "outreach_import": outreach_import_ops(),
+        "oauth_callback": oauth_callback_ops(),
         "newsletter_signup": public_form(
             "A newsletter signup: pending until confirmed by mail (the same answer whatever "
             "the address's state)",

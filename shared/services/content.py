@@ -37,6 +37,7 @@ SAFETY_NET_DELAY = timedelta(seconds=60)
 
 __all__ = [
     "Publisher",
+    "checked_platforms",
     "publish_content_task",
     "request_publication",
     "schedule_publication",
@@ -127,8 +128,22 @@ def _prepare(
 ) -> Content:
     """Store the content as scheduled for ``when``, its unpublished platforms pending."""
     snap, content = load(store, company_id, request.content_id)
+    platforms = checked_platforms(content, request.platforms)
+    content = prepared(content, platforms, when, now)
+    store.commit([Write(snap.path, stored_fields(content), "update", snap.update_time)])
+    return content
+
+
+def checked_platforms(content: Content, requested: list[str] | None) -> list[str]:
+    """Where the content is to go (``requested``, else its own, else its type's default),
+    if every platform would take it.
+
+    Raises:
+        InvalidInput: no platform, or one that would refuse the content (Instagram without
+            an image, X over its length, e-mail), each with why in ``details.platforms``.
+    """
     try:
-        platforms = request.platforms or content.platforms or default_platforms(content)
+        platforms = requested or content.platforms or default_platforms(content)
     except ValueError as err:
         raise InvalidInput(str(err)) from err
     refused = refusals(
@@ -141,9 +156,7 @@ def _prepare(
     if refused:
         message = "; ".join(f"{p}: {why}" for p, why in refused.items())
         raise InvalidInput(f"Not publishable: {message}.", {"platforms": refused})
-    content = prepared(content, platforms, when, now)
-    store.commit([Write(snap.path, stored_fields(content), "update", snap.update_time)])
-    return content
+    return platforms
 
 
 def _publish_now(

@@ -65,7 +65,7 @@ def _seal_credentials(cipher: Cipher) -> Derive:
 
 def _seal_tokens(cipher: Cipher) -> Derive:
     """Seal newly sent tokens, passwords and secrets; new credentials (anything but a
-    refresh token alone) reconnect the account (active, no error)."""
+    refresh token alone) reconnect the account (active, no error, changed now)."""
 
     def derive(_store: DocumentStore, _staff: StaffIdentity, scope: Scope, data: Data) -> Data:
         path = f"{scope.base}/social_connections/{data['id']}"
@@ -73,6 +73,7 @@ def _seal_tokens(cipher: Cipher) -> Derive:
         sealed = {k: seal_value(cipher, data[k], f"{path}#{k}") for k in sent}
         if set(sent) - {"refresh_token"}:
             sealed |= {"status": "active", "error_message": None, "expired_at": None}
+            sealed["status_changed_at"] = data.get("updated_at")
         return sealed
 
     return derive

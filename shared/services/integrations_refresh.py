@@ -4,8 +4,10 @@ every 15 minutes).
 One collection-group query finds the active connections expiring within
 ``REFRESH_AHEAD``; each is refreshed through the ``TokenRefresher`` port and rewritten
 only if nobody changed it meanwhile (a reconnect wins). A provider's refusal marks the
-connection ``expired`` with the reason, which staff see until they reconnect; a provider
-that is down leaves it for the next run. A token that cannot be opened (the wrong key is
+connection ``reconnect`` with the reason and the time, which staff see until they
+reconnect; a provider that is down leaves it for the next run. A token nothing can renew
+(Facebook's, one without a refresh token) is left alone while it lasts and marked
+``expired`` once its time is up. A token that cannot be opened (the wrong key is
 configured, or the document was tampered with), or a provider refusing our OAuth client
 itself (a wrong client secret), leaves the connection untouched and fails the run
 loudly after the others are done, so a configuration mistake is noticed and destroys
@@ -20,8 +22,11 @@ from typing import Protocol
 
 from msgspec import Struct, field
 
+from shared.domain.common import as_utc
 from shared.domain.integrations import (
     REFRESH_AHEAD,
+    IntegrationStatus,
+    NotRenewable,
     RefreshedToken,
     RefresherMisconfigured,
     RefreshFailed,
@@ -40,15 +45,17 @@ JOB = "refresh_social_tokens"
 
 class TokenRefresher(Protocol):
     def refresh(self, platform: str, refresh_token: str, now: datetime) -> RefreshedToken:
-        """New tokens; ``RefreshFailed`` when the provider refuses for good, ``Transient``
-        when it cannot answer now."""
+        """New tokens; ``RefreshFailed`` when the provider refuses for good,
+        ``NotRenewable`` when it has no refresh grant, ``Transient`` when it cannot
+        answer now."""
         ...
 
 
 class RefreshResult(Struct):
     due: int = 0
     refreshed: int = 0
-    expired: int = 0
+    reconnect: int = 0  # refused: staff must connect the account again
+    expired: int = 0  # its time is up and nothing could renew it
     retry_later: int = 0
     unreadable: list[str] = field(default_factory=list)
     misconfigured: list[str] = field(default_factory=list)
@@ -67,7 +74,8 @@ def refresh_due_tokens(
         now: The run's time.
 
     Returns:
-        How many were due, refreshed, marked expired and left for the next run.
+        How many were due, refreshed, marked reconnect or expired, and left for the
+        next run.
 
     Raises:
         SecretUnreadable: Some tokens could not be opened (after all the others ran).
@@ -122,32 +130,48 @@ def _refresh_one(
         log.error("token refresh of %s: %s", snap.path, err)
         result.misconfigured.append(str(err))
         return
-    except Transient as err:  # a provider timeout, or Contention (a reconnect won)
+    # A provider timeout, Contention (a reconnect won), or a token that cannot be renewed
+    # but still works.
+    except Transient as err:
         log.warning("token refresh of %s deferred: %s", snap.path, err)
         result.retry_later += 1
         return
-    if outcome == "expired":
-        log.warning("connection %s expired: %s", snap.path, update["error_message"])
-        result.expired += 1
-    else:
+    if outcome == "refreshed":
         result.refreshed += 1
+        return
+    log.warning("connection %s is now %s: %s", snap.path, outcome, update["error_message"])
+    setattr(result, outcome, getattr(result, outcome) + 1)
 
 
 def _attempt(
     cipher: Cipher, refresher: TokenRefresher, now: datetime, snap: Snapshot
 ) -> tuple[dict[str, object], str]:
-    """The connection's update after asking for new tokens, and which outcome it is."""
+    """The connection's update after asking for new tokens, and which outcome it is
+    (refreshed, reconnect or expired); ``Transient`` when it is left for the next run."""
     data = snap.data or {}
     platform = str(data.get("platform") or snap.path.rsplit("/", 1)[1])
     sealed = data.get("refresh_token")
     try:
         if not sealed:
-            raise RefreshFailed("there is no refresh token")
+            raise NotRenewable("there is no refresh token")
         token = cipher.open(sealed, f"{snap.path}#refresh_token")
         fresh = refresher.refresh(platform, token, now)
     except RefreshFailed as err:
-        return _expired(platform, str(err), now), "expired"
+        reason = f"Token refresh failed: {err}."
+        return _status(IntegrationStatus.RECONNECT, platform, reason, now), "reconnect"
+    except NotRenewable as err:
+        return _run_out(platform, data.get("expires_at"), str(err), now), "expired"
     return _refreshed(cipher, snap.path, fresh, now), "refreshed"
+
+
+def _run_out(platform: str, expires_at: object, why: str, now: datetime) -> dict[str, object]:
+    """A token nothing can renew: expired once its time is up; until then it still works,
+    so the run leaves it (``Transient``: counted as left for later)."""
+    if not isinstance(expires_at, datetime) or as_utc(expires_at) > now:
+        raise Transient(f"{platform} token cannot be renewed ({why}); it works until it expires")
+    when = as_utc(expires_at).strftime("%Y-%m-%d %H:%M UTC")
+    reason = f"The token expired at {when} and cannot be renewed ({why})."
+    return _status(IntegrationStatus.EXPIRED, platform, reason, now) | {"expired_at": now}
 
 
 def _refreshed(
@@ -165,12 +189,14 @@ def _refreshed(
     return update
 
 
-def _expired(platform: str, reason: str, now: datetime) -> dict[str, object]:
-    message = f"Token refresh failed: {reason}. Reconnect the {platform} account."
+def _status(
+    status: IntegrationStatus, platform: str, reason: str, now: datetime
+) -> dict[str, object]:
+    message = f"{reason} Reconnect the {platform} account."
     return {
-        "status": "expired",
+        "status": status.value,
         "error_message": message[:500],
-        "expired_at": now,
+        "status_changed_at": now,
         "updated_at": now,
     }
 

@@ -333,7 +333,9 @@ def _mark_reconnect(
     message = f"{platform} refused the account while publishing: {said} Reconnect it."
     update = {"status": IntegrationStatus.RECONNECT.value, "error_message": message[:500]}
     try:
-        store.commit([Write(path, update | {"updated_at": now}, "update")])
+        store.commit(
+            [Write(path, update | {"status_changed_at": now, "updated_at": now}, "update")]
+        )
     except NotFound:
         log.info("no connection %s to mark for reconnecting", path)
         return

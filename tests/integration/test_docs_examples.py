@@ -43,6 +43,10 @@ def demo_stack(
 
     server = start_tasks("127.0.0.1", port=0)
     monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", server.address)
+    # The operator's OAuth apps: the integrations guide shows their authorization URLs.
+    for app in ("LINKEDIN", "TWITTER", "FACEBOOK"):
+        monkeypatch.setenv(f"GROWTHKIT_OAUTH_{app}_CLIENT_ID", f"demo-{app.lower()}-app")
+        monkeypatch.setenv(f"GROWTHKIT_OAUTH_{app}_CLIENT_SECRET", "not-a-real-secret")
     bootstrap.reset()
     queue = get_settings().queue_path
     tasks_client().create_queue(parent=queue.rsplit("/queues/", 1)[0], queue={"name": queue})

@@ -1,6 +1,6 @@
 """Integrations, social connections and secrets through the functions, real ID tokens and
 the local Firestore: no plaintext in any document or response, the wrong key fails
-loudly, a refused token refresh marks the connection expired."""
+loudly, a refused token refresh asks to reconnect the account."""
 
 from __future__ import annotations
 
@@ -102,28 +102,28 @@ def test_the_wrong_key_fails_loudly(
     assert (500, before) == (run.status_code, after)
 
 
-def test_a_refused_refresh_marks_the_connection_expired(
+def test_a_refused_refresh_asks_to_reconnect(
     db: Any, api: Any, function_client: Any, staff_auth: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The platform refuses the refresh token: the connection reads back expired with the
+    """The platform refuses the refresh token: the connection reads back reconnect with the
     reason for staff; a connection far from expiry is not touched."""
     admin = staff_auth("acme", "admin")
     store_everything(api, admin, timedelta(minutes=10))
     failing = FailingTokenRefresher()
     monkeypatch.setattr(token_refresher, "token_refresher", functools.cache(lambda: failing))
     run = function_client("refresh_social_tokens").post("/")
-    assert ({"due": 1, "expired": 1}, ["linkedin"]) == (
-        {k: run.get_json()[k] for k in ("due", "expired")},
+    assert ({"due": 1, "reconnect": 1}, ["linkedin"]) == (
+        {k: run.get_json()[k] for k in ("due", "reconnect")},
         failing.asked,
     )
     shown = api.get(f"{BASE}/social_connections/linkedin", headers=admin).get_json()
-    assert ("expired", True, True) == (
+    assert ("reconnect", True, True) == (
         shown["status"],
         "invalid_grant" in shown["error_message"],
-        shown["expired_at"] is not None,
+        shown["status_changed_at"] is not None,
     )
     manager = staff_auth("acme", "manager")
-    listed = api.get(f"{BASE}/social_connections?status=expired", headers=manager).get_json()
+    listed = api.get(f"{BASE}/social_connections?status=reconnect", headers=manager).get_json()
     assert ["linkedin"] == [i["id"] for i in listed["items"]]
 
 

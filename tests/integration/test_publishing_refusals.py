@@ -59,7 +59,7 @@ def test_an_expired_token_fails_the_post_and_asks_to_reconnect(
     )
     api, admin = function_client("integrations"), staff_auth("acme", "admin")
     conn = api.get("/companies/acme/social_connections/linkedin", headers=admin).get_json()
-    assert "reconnect" == conn["status"]
+    assert ("reconnect", True) == (conn["status"], conn["status_changed_at"] is not None)
     assert "The token used in the request has expired" in conn["error_message"]
     assert 1 == len(posting(stack.platforms, "linkedin", "/rest/posts"))
     again = publish(function_client, staff_auth, "c1", platforms=["linkedin"]).get_json()
@@ -76,6 +76,7 @@ def test_an_expired_token_fails_the_post_and_asks_to_reconnect(
         headers=admin,
     )
     assert "active" == patched.get_json()["status"]
+    assert patched.get_json()["status_changed_at"] > conn["status_changed_at"]
     assert (
         "published"
         == publish(function_client, staff_auth, "c1", platforms=["linkedin"]).get_json()["status"]

@@ -189,20 +189,21 @@ def test_refresh_with_rotation_stores_both_new_tokens_sealed(
     assert 0 == run(function_client).get_json()["due"]
 
 
-def test_invalid_grant_marks_the_connection_expired_with_the_reason(
+def test_invalid_grant_asks_to_reconnect_with_the_reason(
     api: Any, oauth: TokenEndpoint, function_client: Any, staff_auth: Any
 ) -> None:
-    """The platform refuses the refresh token: expired, with its error_description for
-    staff; the stored tokens stay what they were."""
+    """The platform refuses the refresh token: reconnect, with its error_description for
+    staff and when; the stored tokens stay what they were."""
     admin = staff_auth("acme", "admin")
     connect(api, admin, "linkedin", timedelta(minutes=10))
     refusal = {"error": "invalid_grant", "error_description": "The token has been revoked"}
     oauth.answers["linkedin"] = [(400, refusal)]
     answer = run(function_client)
-    assert (200, 1) == (answer.status_code, answer.get_json()["expired"])
+    assert (200, 1) == (answer.status_code, answer.get_json()["reconnect"])
     shown = api.get(f"{BASE}/social_connections/linkedin", headers=admin).get_json()
-    assert ("expired", True, True) == (
+    assert ("reconnect", True, True, True) == (
         shown["status"],
+        shown["status_changed_at"] is not None,
         "invalid_grant: The token has been revoked" in shown["error_message"],
         "Reconnect the linkedin account" in shown["error_message"],
     )

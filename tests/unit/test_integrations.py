@@ -1,15 +1,16 @@
 """Integrations, social connections and secrets against in-memory fakes: what is stored
-is sealed, what is shown has no secret, and refreshing tokens marks refusals expired."""
+is sealed, what is shown has no secret, and refreshing tokens marks refusals to be
+reconnected and tokens nothing can renew expired once their time is up."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from shared.adapters.crypto import AesGcmCipher, parse_key
-from shared.adapters.token_refresher import LocalTokenRefresher
+from shared.adapters.token_refresher import LocalTokenRefresher, OAuthTokenRefresher
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.secrets import SecretUnreadable
 from shared.errors import AlreadyExists
@@ -108,9 +109,9 @@ def test_patching_other_fields_keeps_the_sealed_value() -> None:
     )
 
 
-def test_a_refused_refresh_marks_the_connection_expired_with_the_reason() -> None:
-    """Due within 30 minutes: refused -> expired with the reason, tokens kept sealed;
-    later ones are not asked for."""
+def test_a_refused_refresh_asks_to_reconnect_with_the_reason_and_when() -> None:
+    """Due within 30 minutes: refused -> reconnect with the reason and the time, tokens
+    kept sealed; later ones are not asked for."""
     store = FakeStore()
     connect(store, timedelta(minutes=10))
     connect(store, timedelta(days=3), platform="twitter")
@@ -118,12 +119,42 @@ def test_a_refused_refresh_marks_the_connection_expired_with_the_reason() -> Non
     result = refresh_due_tokens(store, CIPHER, refresher, NOW)
     spec = resource_specs(CIPHER)["social_connections"]
     shown = get_item(store, ADMIN, spec, SCOPE, "linkedin")
-    assert (1, ["linkedin"], "expired", True) == (
+    assert (1, 0, ["linkedin"], "reconnect", True, NOW) == (
+        result.reconnect,
         result.expired,
         refresher.asked,
         shown["status"],
         "invalid_grant" in shown["error_message"],
+        datetime.fromisoformat(shown["status_changed_at"]),
     )
+
+
+@pytest.mark.parametrize(
+    ("platform", "tokens"),
+    [("facebook", {}), ("linkedin", {"refresh_token": None})],
+)
+def test_a_token_nothing_can_renew_expires_when_its_time_is_up(
+    platform: str, tokens: dict[str, Any]
+) -> None:
+    """Facebook has no refresh grant, a connection may have no refresh token: while the
+    token lasts the run leaves it active (nothing to ask); once its time is up it is
+    expired, with when and why, and the platform is never called."""
+    store = FakeStore()
+    connect(store, timedelta(minutes=10), platform=platform, **tokens)
+    refresher = OAuthTokenRefresher({})
+    early = refresh_due_tokens(store, CIPHER, refresher, NOW)
+    later = NOW + timedelta(minutes=11)
+    late = refresh_due_tokens(store, CIPHER, refresher, later)
+    spec = resource_specs(CIPHER)["social_connections"]
+    shown = get_item(store, ADMIN, spec, SCOPE, platform)
+    assert ((1, 0), (0, 1), "expired", later, later) == (
+        (early.retry_later, early.expired),
+        (late.retry_later, late.expired),
+        shown["status"],
+        datetime.fromisoformat(shown["status_changed_at"]),
+        datetime.fromisoformat(shown["expired_at"]),
+    )
+    assert f"Reconnect the {platform} account" in shown["error_message"]
 
 
 def test_a_refresh_stores_new_sealed_tokens_and_reconnecting_clears_expiry() -> None:

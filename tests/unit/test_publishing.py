@@ -144,7 +144,7 @@ def test_a_refused_account_is_marked_for_reconnecting() -> None:
     store.commit([Write("companies/acme/social_connections/twitter", {"status": "active"})])
     run(store, Scripted(Unauthenticated("X refused the token: Unauthorized")))
     conn = store.docs["companies/acme/social_connections/twitter"][0]
-    assert "reconnect" == conn["status"]
+    assert ("reconnect", NOW) == (conn["status"], conn["status_changed_at"])
     assert "X refused the token: Unauthorized" in conn["error_message"]
 
 

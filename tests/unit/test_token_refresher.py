@@ -22,7 +22,12 @@ from shared.adapters.token_refresher import (
 )
 from shared.deploy.__main__ import main
 from shared.deploy.plan import Target, deploy_steps
-from shared.domain.integrations import RefreshedToken, RefresherMisconfigured, RefreshFailed
+from shared.domain.integrations import (
+    NotRenewable,
+    RefreshedToken,
+    RefresherMisconfigured,
+    RefreshFailed,
+)
 from shared.errors import Transient
 from shared.services.integrations import reveal_tokens
 from shared.services.integrations_refresh import refresh_due_tokens
@@ -133,10 +138,10 @@ def test_basic_client_authentication_form_encodes_id_and_secret(
         (418, {}, Transient, "418"),
     ],
 )
-def test_answers_map_to_expired_misconfigured_or_retried(
+def test_answers_map_to_reconnect_misconfigured_or_retried(
     monkeypatch: pytest.MonkeyPatch, status: int, body: Any, raised: type[Exception], said: str
 ) -> None:
-    """invalid_grant and other 400/403 refusals expire the connection; refusals of our
+    """invalid_grant and other 400/403 refusals ask to reconnect; refusals of our
     client are configuration errors; 429, 5xx and odd answers are retried."""
     refresher_with(monkeypatch, Response(status, body))
     with pytest.raises(raised, match=said) as err:
@@ -164,14 +169,20 @@ def test_unusable_expires_in_keeps_the_tokens(monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.mark.parametrize(
-    ("platform", "said"),
-    [("facebook", "fb_exchange_token"), ("instagram", "ig_refresh_token"), ("x", "CLIENT_ID")],
+    ("platform", "said", "error"),
+    [
+        ("facebook", "fb_exchange_token", NotRenewable),
+        ("instagram", "ig_refresh_token", NotRenewable),
+        ("x", "CLIENT_ID", Transient),
+    ],
 )
-def test_platforms_without_a_grant_or_client_are_deferred_without_a_request(
-    monkeypatch: pytest.MonkeyPatch, platform: str, said: str
+def test_platforms_without_a_grant_or_client_are_not_asked(
+    monkeypatch: pytest.MonkeyPatch, platform: str, said: str, error: type[Exception]
 ) -> None:
+    """No refresh grant: nothing can renew the token (it expires when its time is up);
+    no client configured: deferred until one is. Neither makes a request."""
     post = refresher_with(monkeypatch, Response(200, {"access_token": "AT"}))
-    with pytest.raises(Transient, match=said):
+    with pytest.raises(error, match=said):
         OAuthTokenRefresher({}).refresh(platform, "RT1", NOW)
     assert [] == post.calls
 
@@ -230,6 +241,9 @@ def test_production_refuses_fake_tokens_and_plain_http_token_urls() -> None:
         from_environment(production | {"GROWTHKIT_TOKEN_REFRESHER": "local"})
     with pytest.raises(ValidationError, match="GROWTHKIT_OAUTH_TWITTER_TOKEN_URL"):
         from_environment(production | {"GROWTHKIT_OAUTH_TWITTER_TOKEN_URL": "http://x.test/t"})
+    for name in ("GROWTHKIT_OAUTH_FACEBOOK_AUTHORIZE_URL", "GROWTHKIT_OAUTH_RETURN_URL"):
+        with pytest.raises(ValidationError, match=name):
+            from_environment(production | {name: "http://app.test/back"})
 
 
 class Scripted:
@@ -279,18 +293,25 @@ def test_a_refused_client_leaves_connections_alone_and_fails_the_run_after_the_o
     assert "AT2" == reveal_tokens(store, CIPHER, "acme", "twitter")[0]
 
 
-def test_the_deploy_gives_token_refresh_the_chosen_platforms_clients_only() -> None:
+def test_the_deploy_gives_the_chosen_platforms_clients_to_the_oauth_functions_only() -> None:
     """``--oauth-platforms`` mounts each platform's client id and secret from Secret
-    Manager on ``refresh_social_tokens`` alone; without it nothing is mounted."""
-    target = Target("p", "r", oauth_platforms=("linkedin",))
-    flags = {s.argv[3]: s.argv[-2] for s in deploy_steps(target) if "functions" in s.argv}
+    Manager on the functions that connect accounts and refresh tokens, and no other; the
+    public callback runs as its own account; without it nothing is mounted."""
+    target = Target("p", "r", oauth_platforms=("linkedin", "facebook"))
+    steps = [s for s in deploy_steps(target) if "functions" in s.argv]
+    flags = {s.argv[3]: s.argv[-2] for s in steps}
     wanted = (
         "GROWTHKIT_OAUTH_LINKEDIN_CLIENT_ID=growthkit-oauth-linkedin-client-id:latest,"
-        "GROWTHKIT_OAUTH_LINKEDIN_CLIENT_SECRET=growthkit-oauth-linkedin-client-secret:latest"
+        "GROWTHKIT_OAUTH_LINKEDIN_CLIENT_SECRET=growthkit-oauth-linkedin-client-secret:latest,"
+        "GROWTHKIT_OAUTH_FACEBOOK_CLIENT_ID=growthkit-oauth-facebook-client-id:latest,"
+        "GROWTHKIT_OAUTH_FACEBOOK_CLIENT_SECRET=growthkit-oauth-facebook-client-secret:latest"
     )
-    assert flags["refresh_social_tokens"].endswith(wanted)
-    assert [] == [n for n, f in flags.items() if "OAUTH" in f and n != "refresh_social_tokens"]
+    given = sorted(n for n, f in flags.items() if "OAUTH" in f)
+    assert ["integrations", "oauth_callback", "refresh_social_tokens"] == given
+    assert all(flags[name].endswith(wanted) for name in given)
+    accounts = {s.argv[3]: s.argv[-4] for s in steps}
+    assert accounts["oauth_callback"].startswith("--service-account=growthkit-oauth@")
     plain = {s.argv[3]: s.argv[-2] for s in deploy_steps(Target("p", "r")) if "functions" in s.argv}
     assert "OAUTH" not in plain["refresh_social_tokens"]
     with pytest.raises(SystemExit):
-        main(["plan", "--project", "p", "--region", "r", "--oauth-platforms", "facebook"])
+        main(["plan", "--project", "p", "--region", "r", "--oauth-platforms", "instagram"])

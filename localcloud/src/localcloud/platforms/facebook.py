@@ -14,7 +14,11 @@ From Meta's documentation (developers.facebook.com):
 - Manually build a login flow (documentation/facebook-login/guides/advanced/manual-flow) and
   long-lived tokens (.../access-tokens/get-long-lived): ``/dialog/oauth`` redirects back with
   ``code`` and ``state``; ``GET /oauth/access_token`` exchanges a code, or with
-  ``grant_type=fb_exchange_token`` turns a user token into a 60-day one.
+  ``grant_type=fb_exchange_token`` turns a user token into a 60-day one. With PKCE
+  (.../advanced/oidc-token): a code issued for a ``code_challenge`` is redeemed only with
+  its ``code_verifier``.
+- A Page's linked Instagram account (instagram-platform/instagram-graph-api/getting-
+  started): ``GET /{page-id}?fields=instagram_business_account`` answers ``{"id"}`` of it.
 
 Set-up: ``add_page(page_id, name, owner=user_id, page_token=..., instagram_id=...)``.
 """
@@ -221,12 +225,10 @@ class Facebook(Platform):
 
     def _read(self, grant: Grant, node: str, wanted: str | None) -> Reply:
         page = self._page(node)
-        if page is not None or node == grant.subject:
-            found = {
-                "id": node,
-                "name": page["name"] if page else grant.extra.get("name", "Local User"),
-            }
-            return json_reply(200, found)
+        if page is not None:
+            return json_reply(200, _page_fields(page, wanted))
+        if node == grant.subject:
+            return json_reply(200, {"id": node, "name": grant.extra.get("name", "Local User")})
         for kind in ("post", "container"):
             if (thing := self.records.find(self.name, kind, node)) is not None:
                 return json_reply(200, fields(thing, wanted))
@@ -258,7 +260,11 @@ class Facebook(Platform):
                 ttl = LONG_TTL
             else:
                 found = self.oauth.redeem(
-                    self.name, request.arg("code"), client, request.arg("redirect_uri"), None
+                    self.name,
+                    request.arg("code"),
+                    client,
+                    request.arg("redirect_uri"),
+                    request.arg("code_verifier"),
                 )
                 ttl = SHORT_TTL
         except TokenRefused as err:
@@ -270,3 +276,13 @@ class Facebook(Platform):
         return json_reply(
             200, {"access_token": access.token, "token_type": "bearer", "expires_in": ttl}
         )
+
+
+def _page_fields(page: Json, wanted: str | None) -> Json:
+    """A Page as Graph shows it: ``id`` and ``name``, or the ``fields=`` asked for (a
+    Page without a linked Instagram account has no ``instagram_business_account``)."""
+    shown: Json = {"name": page["name"], "category": page["category"]}
+    if page["instagram"]:
+        shown["instagram_business_account"] = {"id": page["instagram"]}
+    names = wanted.split(",") if wanted else ["name"]
+    return {k: shown[k] for k in names if k in shown} | {"id": page["id"]}
