@@ -15,7 +15,7 @@ def publish_content(req: https_fn.Request) -> https_fn.Result:
     length) is a 400 before anything is sent."""
     staff = req.staff()
     body = PublishRequest.model_validate(req.body())
-    publisher = build_publisher(req.store)
+    publisher = build_publisher(req.store, req.queue)
     content, task_id = request_publication(req.store, req.queue, publisher, req.now(), staff, body)
     answer = {
         "content_id": content.id,

@@ -4,7 +4,7 @@ named platforms goes.
 Content names platforms by connection id (``linkedin``, ``wordpress``, ``wordpress-shop``
 for a second site; ``x`` is ``twitter``). Two names are not connections: ``blog``, which
 stands for every WordPress connection of the company, and ``email``, which is sent as a
-newsletter issue rather than posted (not available yet, so it fails saying so).
+newsletter issue to the company's confirmed subscribers rather than posted.
 
 The refusals here are the platforms' own documented limits, so staff get a 400 when they
 schedule rather than a failure later: Instagram publishes images only, and X counts at
@@ -34,10 +34,6 @@ EMAIL = "email"
 X_MAX_WEIGHT = 280
 X_URL_WEIGHT = 23
 NO_BLOG = "no platform connected: connect WordPress, or name platforms"
-NEWSLETTER = (
-    "e-mail content is sent as a newsletter issue, which cannot be sent from here yet: "
-    "name platforms to post it elsewhere"
-)
 NO_PLATFORMS = "no platform named: name platforms, e.g. ['linkedin']"
 _ALIASES = {"x": "twitter", BLOG: "wordpress"}
 _KINDS = ("twitter", "linkedin", "facebook", "instagram", "wordpress", "webhook")
@@ -89,8 +85,6 @@ def refusal(
 ) -> str | None:
     """Why ``platform`` would refuse this content, or None when it would take it."""
     kind = platform_kind(platform)
-    if platform == EMAIL:
-        return NEWSLETTER
     if kind == "instagram" and not image_url:
         return "Instagram publishes images only: set image_url"
     if kind == "twitter":
@@ -115,11 +109,11 @@ def refusals(
 
 
 def default_platforms(content: Content) -> list[str]:
-    """Where content without named platforms goes: a blog post to the blog; ``ValueError``
-    with the reason for the rest."""
-    if content.type.value == BLOG:
-        return [BLOG]
-    raise ValueError(NEWSLETTER if content.type.value == EMAIL else NO_PLATFORMS)
+    """Where content without named platforms goes: a blog post to the blog, an e-mail to
+    the newsletter; ``ValueError`` with the reason for the rest."""
+    if content.type.value in (BLOG, EMAIL):
+        return [content.type.value]
+    raise ValueError(NO_PLATFORMS)
 
 
 def with_destinations(
@@ -127,16 +121,16 @@ def with_destinations(
 ) -> Content:
     """The content with each pending platform named in ``destinations`` replaced by
     where it goes (``blog``: every WordPress connection). One going nowhere stays, failed
-    with the reason; e-mail fails as not sendable here yet."""
+    with the reason."""
     platforms: list[str] = []
     states = dict(content.platform_status)
     for name in content.platforms:
         state = content.state(name)
         found = [name]
         if state.status is PlatformStatus.PENDING:
-            found = [] if name == EMAIL else list(destinations.get(name, [name]))
+            found = list(destinations.get(name, [name]))
         if not found:
-            states[name] = failure(state, NEWSLETTER if name == EMAIL else NO_BLOG)
+            states[name] = failure(state, NO_BLOG)
         platforms += found or [name]
     for name in platforms:
         states.setdefault(name, PlatformState())

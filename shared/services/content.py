@@ -198,7 +198,7 @@ def publish_content_task(
     scheduled = task.data.get("scheduled_at")
     content = publish(
         ctx.store,
-        publisher or _default_publisher(ctx.store),
+        publisher or _default_publisher(ctx.store, ctx.queue),
         ctx.now,
         company_id=task.company_id,
         content_id=str(task.data["content_id"]),
@@ -207,7 +207,7 @@ def publish_content_task(
     return {"status": content.status.value, "url": content.url}
 
 
-def _default_publisher(store: DocumentStore) -> Publisher:
+def _default_publisher(store: DocumentStore, queue: TaskQueue) -> Publisher:
     from shared.adapters.publishers import build_publisher
 
-    return build_publisher(store)
+    return build_publisher(store, queue)

@@ -276,6 +276,11 @@ def archived_issue(store: DocumentStore, now: datetime, form_key: str, issue_id:
     return WebIssue(company.name or company.id, web.subject, web.html, issue.started_at)
 
 
+def issue_id_for(company_id: str, key: str) -> str:
+    """The id of the issue ``send_issue`` makes for ``key`` (a content item's id)."""
+    return stable_id("newsletter-issue", company_id, key)
+
+
 def send_issue(
     store: DocumentStore,
     queue: TaskQueue,
@@ -293,7 +298,7 @@ def send_issue(
     """
     staff.require_role(Role.MANAGER)
     key = source_content_id or f"{staff.uid}:{now.isoformat()}"
-    issue_id = stable_id("newsletter-issue", staff.company_id, key)
+    issue_id = issue_id_for(staff.company_id, key)
     data = {**fields.model_dump(mode="python"), "id": issue_id, "company_id": staff.company_id,
             "status": IssueStatus.DRAFT.value, "source_content_id": source_content_id,
             "created_at": now, "updated_at": now, "created_by": staff.uid}  # fmt: skip

@@ -13,14 +13,15 @@ import pytest
 from shared.adapters.crypto import new_key
 from shared.adapters.publishers import LocalPublisher, build_publisher
 from shared.adapters.publishers.connections import ConnectedPublisher
+from shared.adapters.publishers.newsletter import WithNewsletter
 from shared.domain.content import Post, Receipt, ledger_path
 from shared.domain.integrations import connection_check
-from shared.domain.publishing import NEWSLETTER, NO_BLOG, NO_PLATFORMS, refusal, x_weight
+from shared.domain.publishing import NO_BLOG, NO_PLATFORMS, refusal, x_weight
 from shared.errors import RetryLater, Transient, Unauthenticated, Unconfirmed
 from shared.ports import Write
 from shared.services.publishing import publish
 from shared.settings import get_settings
-from tests.fakes import FakeClock, FakeStore
+from tests.fakes import FakeClock, FakeStore, FakeTaskQueue
 
 NOW = FakeClock().now()
 PATH = "companies/acme/content/c1"
@@ -162,12 +163,9 @@ def test_blog_stands_for_each_wordpress_connection() -> None:
     assert "published" == content["platform_status"]["x"]["status"]
 
 
-@pytest.mark.parametrize(("kind", "reason"), [("email", NEWSLETTER), ("social", NO_PLATFORMS)])
-def test_content_without_platforms_that_goes_nowhere_fails_saying_why(
-    kind: str, reason: str
-) -> None:
-    content = run(world(type=kind, platforms=[]), Scripted())
-    assert ("failed", reason, []) == (
+def test_social_content_without_platforms_fails_saying_why() -> None:
+    content = run(world(type="social", platforms=[]), Scripted())
+    assert ("failed", NO_PLATFORMS, []) == (
         content["status"],
         content["failure_reason"],
         content["platforms"],
@@ -192,7 +190,7 @@ def test_x_counts_as_x_does() -> None:
     assert "this post counts 281" in str(why)
 
 
-def test_instagram_needs_an_image_and_email_is_not_posted() -> None:
+def test_instagram_needs_an_image_and_email_goes_to_the_newsletter() -> None:
     assert "image" in str(
         refusal("instagram-2", title="t", body="b", content_type="social", image_url=None)
     )
@@ -206,7 +204,10 @@ def test_instagram_needs_an_image_and_email_is_not_posted() -> None:
         )
         is None
     )
-    assert NEWSLETTER == refusal("email", title="t", body="b", content_type="email", image_url=None)
+    assert refusal("email", title="t", body="b", content_type="email", image_url=None) is None
+    email = world(type="email", platforms=[])
+    content = run(email, Scripted())
+    assert ["email"] == content["platforms"]
 
 
 def test_connections_need_what_publishing_needs() -> None:
@@ -250,14 +251,21 @@ def test_the_local_publisher_serves_only_locally_without_platform_urls(
     """Local and no platform base URL: the local publisher; one URL set (how `make serve`
     points at the stand-ins), or production: the platforms."""
     monkeypatch.setenv("GROWTHKIT_ENVIRONMENT", "local")
-    assert isinstance(build_publisher(FakeStore()), LocalPublisher)
+    assert isinstance(_platforms(), LocalPublisher)
     monkeypatch.setenv("GROWTHKIT_X_API_URL", "http://127.0.0.1:8690/x")
     get_settings.cache_clear()
-    assert isinstance(build_publisher(FakeStore()), ConnectedPublisher)
+    assert isinstance(_platforms(), ConnectedPublisher)
     monkeypatch.delenv("GROWTHKIT_X_API_URL")
     monkeypatch.setenv("GROWTHKIT_ENVIRONMENT", "production")
     monkeypatch.setenv("GROWTHKIT_SIGNING_KEY", "s3cret")
     monkeypatch.setenv("GROWTHKIT_FUNCTIONS_BASE_URL", "https://r-p.cloudfunctions.net")
     monkeypatch.setenv("GROWTHKIT_SECRETS_KEY", new_key())
     get_settings.cache_clear()
-    assert isinstance(build_publisher(FakeStore()), ConnectedPublisher)
+    assert isinstance(_platforms(), ConnectedPublisher)
+
+
+def _platforms() -> object:
+    """The publisher ``build_publisher`` picks for every platform but ``email``."""
+    publisher = build_publisher(FakeStore(), FakeTaskQueue())
+    assert isinstance(publisher, WithNewsletter)
+    return publisher.platforms

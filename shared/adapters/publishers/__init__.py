@@ -9,7 +9,8 @@
 - ``webhook``: the post as signed JSON to a Zapier, Make or n8n hook;
 - ``connections``: the router, picking the module from the company's connection;
 - ``http``: the one way they call out, and what every platform's answers share;
-- ``local``: the stand-in that posts nowhere (``make serve`` and tests).
+- ``local``: the stand-in that posts nowhere (``make serve`` and tests);
+- ``newsletter``: the ``email`` platform, content sent as a newsletter issue.
 
 ``build_publisher`` is the router in production, and locally as soon as one platform
 base URL is set (``GROWTHKIT_LINKEDIN_API_URL``, ``_X_API_URL``,
@@ -21,7 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shared.adapters.publishers.local import LocalPublisher
-from shared.ports import DocumentStore
+from shared.ports import DocumentStore, TaskQueue
 
 if TYPE_CHECKING:
     from shared.services.publishing import Publisher
@@ -29,17 +30,20 @@ if TYPE_CHECKING:
 __all__ = ["LocalPublisher", "build_publisher"]
 
 
-def build_publisher(store: DocumentStore) -> Publisher:
-    """The publisher this instance's settings call for."""
+def build_publisher(store: DocumentStore, queue: TaskQueue) -> Publisher:
+    """The publisher this instance's settings call for; ``email`` is always the
+    newsletter, locally too."""
     from shared import bootstrap
+    from shared.adapters.publishers.newsletter import NewsletterPublisher, WithNewsletter
     from shared.settings import get_settings
 
     settings = get_settings()
+    clock = bootstrap.clock.now
+    newsletter = NewsletterPublisher(store, queue, clock, settings.functions_base_url)
     if settings.environment == "local" and not settings.platform_urls_set:
-        return LocalPublisher(store)
+        return WithNewsletter(LocalPublisher(store), newsletter)
     from shared.adapters.crypto import cipher
     from shared.adapters.publishers.connections import ConnectedPublisher, PlatformConfig
 
-    return ConnectedPublisher(
-        store, cipher(), PlatformConfig.of(settings), clock=bootstrap.clock.now
-    )
+    connected = ConnectedPublisher(store, cipher(), PlatformConfig.of(settings), clock=clock)
+    return WithNewsletter(connected, newsletter)
