@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,38 @@ def function_client(functions_env: None) -> Any:
         return functions_framework.create_app(target, "functions/main.py").test_client()
 
     return make
+
+
+@pytest.fixture
+def cloud_tasks(
+    functions_env: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Any]]:
+    """``cloud_tasks(max_attempts=5, paused=False)``: a local Cloud Tasks server that the
+    bundle's clients use, holding the bundle's queue created by the real client (retries
+    200 ms apart, ``max_attempts`` in all; ``paused``: tasks are kept, not delivered)."""
+    from localcloud.tasks import start_tasks
+    from shared import bootstrap
+    from shared.adapters.clients import tasks_client
+    from shared.settings import get_settings
+
+    servers: list[Any] = []
+
+    def start(max_attempts: int = 5, paused: bool = False) -> Any:
+        servers.append(start_tasks("127.0.0.1", port=0))
+        monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", servers[-1].address)
+        bootstrap.reset()
+        queue = get_settings().queue_path
+        retry = {"min_backoff": timedelta(milliseconds=200), "max_attempts": max_attempts}
+        parent = queue.rsplit("/queues/", 1)[0]
+        tasks_client().create_queue(parent=parent, queue={"name": queue, "retry_config": retry})
+        if paused:
+            tasks_client().pause_queue(name=queue)
+        return servers[-1]
+
+    yield start
+    bootstrap.reset()  # drops the clients bound to these servers
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
