@@ -308,9 +308,9 @@ def _resolve(old: Any, new: Any, when: datetime) -> Any:
     if new is SERVER_TIME:
         return when
     if isinstance(new, Increment):
-        return (old if isinstance(old, int | float) and not isinstance(old, bool) else 0) + (
-            new.amount
-        )
+        # A boolean is no number to Firestore: it counts from zero, as a missing field does.
+        number = isinstance(old, int | float) and not isinstance(old, bool)
+        return (old if number else 0) + new.amount
     if isinstance(new, ArrayUnion):
         merged = list(old) if isinstance(old, list) else []
         for value in _stored(list(new.values)):
