@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test debian-tools bench-tools lint typecheck unit bench stress clean
+.PHONY: serve test debian-tools bench-tools lint typecheck unit integration e2e bench stress clean
+.PHONY: unit-tests integration-tests e2e-tests
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -41,11 +42,34 @@ debian-tools:
 bench-tools:
 	$(call apt_install,valgrind,valgrind)
 
-test: $(STAMP) debian-tools
+# Everything, in one pytest run: lint, types, then every tier (the docs build is a test).
+test: lint typecheck debian-tools
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
 	$(BIN)/mypy shared functions localcloud/src localcloud/tests
-	$(BIN)/python -m pytest
+
+# The tiers of `make test`, one at a time (docs/development.md). unit: the fast loop, pure
+# tests on the in-memory fakes, the network shut (tests/unit/conftest.py).
+unit: lint
+	$(BIN)/python -m pytest tests/unit
+
+# Whatever is neither unit nor e2e: localcloud and the real Google clients, the contract
+# suite, the hostile tests, the docs build and localcloud's own tests.
+integration: $(STAMP)
+	$(BIN)/python -m pytest --ignore=tests/unit --ignore=tests/e2e
+
+# `make serve` as a subprocess, and the form in a real (headless) browser.
+e2e: $(STAMP) debian-tools
+	$(BIN)/python -m pytest tests/e2e
+
+unit-tests: unit
+integration-tests: integration
+e2e-tests: e2e
 
 bench: $(STAMP) bench-tools
 	$(BIN)/python -m bench $(BENCH_ARGS)

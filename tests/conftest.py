@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +133,128 @@ def function_client(functions_env: None) -> Any:
         return functions_framework.create_app(target, "functions/main.py").test_client()
 
     return make
+
+
+@pytest.fixture
+def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Cloud Tasks replaced by the in-memory ``FakeTaskQueue`` (nothing runs the tasks:
+    tests deliver due ones to run_task themselves)."""
+    from tests.integration.event_support import memory_queue
+
+    return memory_queue(monkeypatch)
+
+
+@pytest.fixture
+def feed(firestore_server: FirestoreServer, project_id: str) -> Iterator[Any]:
+    """This test's commits, as the Eventarc bridge sees them (a ``ProjectFeed``), for
+    delivering Firestore-triggered functions."""
+    from tests.integration.event_support import ProjectFeed
+
+    captured = ProjectFeed(firestore_server.store, project_id)
+    yield captured
+    captured.close()
+
+
+@pytest.fixture
+def run_task_url(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """run_task served by a real HTTP server (as Cloud Tasks reaches it), set as the
+    functions' base URL; its URL."""
+    import functions_framework
+    from werkzeug.serving import make_server
+
+    from shared import bootstrap
+
+    app = functions_framework.create_app("run_task", "functions/main.py")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setenv("GROWTHKIT_FUNCTIONS_BASE_URL", url)
+    bootstrap.reset()
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture
+def cloud_tasks(
+    functions_env: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Any]]:
+    """``cloud_tasks(max_attempts=5, paused=False)``: a local Cloud Tasks server that the
+    bundle's clients use, holding the bundle's queue created by the real client (retries
+    200 ms apart, ``max_attempts`` in all; ``paused``: tasks are kept, not delivered)."""
+    from localcloud.tasks import start_tasks
+    from shared import bootstrap
+    from shared.adapters.clients import tasks_client
+    from shared.settings import get_settings
+
+    servers: list[Any] = []
+
+    def start(max_attempts: int = 5, paused: bool = False) -> Any:
+        servers.append(start_tasks("127.0.0.1", port=0))
+        monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", servers[-1].address)
+        bootstrap.reset()
+        queue = get_settings().queue_path
+        retry = {"min_backoff": timedelta(milliseconds=200), "max_attempts": max_attempts}
+        parent = queue.rsplit("/queues/", 1)[0]
+        tasks_client().create_queue(parent=parent, queue={"name": queue, "retry_config": retry})
+        if paused:
+            tasks_client().pause_queue(name=queue)
+        return servers[-1]
+
+    yield start
+    bootstrap.reset()  # drops the clients bound to these servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Any, int]]:
+    """A real SMTP server (aiosmtpd) on a free local port: its ``tests.support.Mailbox``
+    (what it received) and the port."""
+    from aiosmtpd.controller import Controller
+
+    from bench.instance import free_port
+    from tests.support import Mailbox
+
+    handler, port = Mailbox(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_mailbox(
+    functions_env: None, mailbox: tuple[Any, int], monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """The mailbox, the functions' e-mail sent to it (``mail_backend=smtp``)."""
+    from shared import bootstrap
+
+    monkeypatch.setenv("GROWTHKIT_MAIL_BACKEND", "smtp")
+    monkeypatch.setenv("GROWTHKIT_SMTP_PORT", str(mailbox[1]))
+    bootstrap.reset()
+    return mailbox[0]
+
+
+@pytest.fixture
+def mail_stack(
+    run_task_url: str,
+    cloud_tasks: Callable[..., Any],
+    mailbox: tuple[Any, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
+    """run_task on a real HTTP server, the local Cloud Tasks with the bundle's queue (fast
+    retries) delivering to it, e-mail over SMTP to the mailbox, all set through settings;
+    the functions' clock is the Tasks server's (``advance`` it: nobody sleeps). Returns
+    the Tasks server."""
+    from shared import bootstrap
+    from tests.support import ServerClock
+
+    monkeypatch.setenv("GROWTHKIT_MAIL_BACKEND", "smtp")
+    monkeypatch.setenv("GROWTHKIT_SMTP_PORT", str(mailbox[1]))
+    monkeypatch.setenv("GROWTHKIT_SMTP_SENDER", "hello@acme.example")
+    tasks = cloud_tasks()
+    monkeypatch.setattr(bootstrap, "clock", ServerClock(tasks))
+    return tasks
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -23,17 +24,20 @@ from shared.ports import (
 )
 
 T = TypeVar("T")
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a is not None and a != b,
-    "<": lambda a, b: a is not None and a < b,
-    "<=": lambda a, b: a is not None and a <= b,
-    ">": lambda a, b: a is not None and a > b,
-    ">=": lambda a, b: a is not None and a >= b,
-    "in": lambda a, b: a in b,
-    "not-in": lambda a, b: a is not None and a not in b,
-    "array_contains": lambda a, b: isinstance(a, list) and b in a,
-}
+# Firestore's limits, as the real service answers them (checked by tests/contract).
+MAX_WRITES = 500
+MAX_DISJUNCTION = 30
+MAX_ATTEMPTS = 10
+# Cloud Tasks schedules at most 30 days ahead (shared/adapters/cloud_tasks.py holds to 29).
+MAX_TASK_AHEAD = timedelta(days=29)
+READ_AFTER_WRITE = "Attempted read after write in a transaction."
+# A field a document lacks: unlike a field holding null, no filter or order matches it.
+_MISSING: Any = object()
+_INEQUALITIES = ("!=", "<", "<=", ">", ">=", "not-in")
+
+
+class ReadAfterWriteError(Exception):
+    """As the Firestore client raises it: a transaction reads everything before it writes."""
 
 
 class FakeClock:
@@ -48,7 +52,10 @@ class FakeClock:
 
 
 class FakeStore:
-    """A dict of path -> (data, update_time) with the port's commit semantics."""
+    """A dict of path -> (data, update_time) with the port's commit semantics, and
+    Firestore's: values stored as Firestore keeps them, queries matching and ordering by
+    type, transactions retried when what they read changed (tests/contract holds both to
+    the real adapter on localcloud)."""
 
     def __init__(self) -> None:
         self.docs: dict[str, tuple[dict[str, Any], datetime]] = {}
@@ -65,6 +72,8 @@ class FakeStore:
         return [self._snap(p) for p in paths]
 
     def commit(self, writes: Sequence[Write]) -> None:
+        if len(writes) > MAX_WRITES:
+            raise ValueError(f"A commit may hold at most {MAX_WRITES} writes")
         staged = dict(self.docs)
         when = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(microseconds=next(self._ticks))
         for w in writes:
@@ -82,16 +91,14 @@ class FakeStore:
     ) -> list[Snapshot]:
         def in_scope(path: str) -> bool:
             parent, _, _ = path.rpartition("/")
-            return parent.endswith("/" + collection) if collection_group else parent == collection
+            if collection_group:  # every collection of that id, the root's included
+                return parent.rpartition("/")[2] == collection
+            return parent == collection
 
-        snaps = [self._snap(p) for p in sorted(self.docs) if in_scope(p)]
-        snaps = [
-            s
-            for s in snaps
-            if all(_OPS[f.op](_field(s.data or {}, f.field), f.value) for f in filters)
-        ]
-        for field, descending in reversed(order_by):
-            snaps.sort(key=lambda s, f=field: _field(s.data or {}, f), reverse=descending)
+        _check_filters(filters)
+        snaps = [self._snap(p) for p in self.docs if in_scope(p)]
+        snaps = [s for s in snaps if all(_matches(s.data or {}, f) for f in filters)]
+        snaps = _ordered(snaps, _ordering(filters, order_by))
         return snaps[:limit] if limit is not None else snaps
 
     def page(
@@ -120,22 +127,35 @@ class FakeStore:
         return sum(1 for p in self.docs if p.rsplit("/", 1)[0] == collection)
 
     def run_transaction(self, fn: Callable[[Any], T]) -> T:
-        tx = FakeTransaction(self)
-        result = fn(tx)
-        self.commit(tx.writes)
-        return result
+        """Optimistic, as Firestore's retries look to the caller: when a document or a
+        query the attempt read changed before its commit, ``fn`` runs again (at most
+        ``MAX_ATTEMPTS`` times in all, then ``Contention``)."""
+        for _ in range(MAX_ATTEMPTS):
+            tx = FakeTransaction(self)
+            result = fn(tx)
+            if tx.unchanged():
+                self.commit(tx.writes)
+                return result
+        raise Contention(f"Failed to commit transaction in {MAX_ATTEMPTS} attempts.")
 
 
 class FakeTransaction:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
         self.writes: list[Write] = []
+        # What the attempt saw: update times by path, and each query with its answer.
+        self.seen: dict[str, datetime | None] = {}
+        self.queries: list[tuple[Callable[[], list[Snapshot]], list[Any]]] = []
 
     def get(self, path: str) -> Snapshot:
-        return self.store._snap(path)
+        return self.get_all([path])[0]
 
     def get_all(self, paths: Sequence[str]) -> list[Snapshot]:
-        return self.store.get_all(paths)
+        self._before_writes()
+        snaps = self.store.get_all(paths)
+        for snap in snaps:
+            self.seen.setdefault(snap.path, snap.update_time)
+        return snaps
 
     def query(
         self,
@@ -144,34 +164,192 @@ class FakeTransaction:
         order_by: Sequence[tuple[str, bool]] = (),
         limit: int | None = None,
     ) -> list[Snapshot]:
-        return self.store.query(collection, filters, order_by, limit)
+        self._before_writes()
+
+        def run() -> list[Snapshot]:
+            return self.store.query(collection, filters, order_by, limit)
+
+        found = run()
+        self.queries.append((run, _signature(found)))
+        return found
 
     def write(self, write: Write) -> None:
         self.writes.append(write)
 
+    def unchanged(self) -> bool:
+        """Whether everything this attempt read is as it was."""
+        docs = self.store.docs
+        if any((docs[p][1] if p in docs else None) != t for p, t in self.seen.items()):
+            return False
+        return all(_signature(run()) == seen for run, seen in self.queries)
+
+    def _before_writes(self) -> None:
+        if self.writes:
+            raise ReadAfterWriteError(READ_AFTER_WRITE)
+
+
+def _signature(snaps: list[Snapshot]) -> list[Any]:
+    return [(s.path, s.update_time) for s in snaps]
+
 
 def _field(data: dict[str, Any], path: str) -> Any:
-    """A dotted field path's value, as Firestore queries read ``settings.x``."""
+    """A dotted field path's value, as Firestore queries read ``settings.x``; ``_MISSING``
+    when the document lacks it."""
     value: Any = data
     for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
     return value
 
 
+def _rank(value: Any) -> int:
+    """Firestore's order of value types: null, booleans, numbers, timestamps, strings,
+    bytes, arrays, maps (a boolean is no number, unlike in Python)."""
+    kinds = (type(None), bool, int | float, datetime, str, bytes, list, dict)
+    rank = next((i for i, kind in enumerate(kinds) if isinstance(value, kind)), None)
+    if rank is None:
+        raise TypeError("Cannot convert to a Firestore Value", value, "Invalid type", type(value))
+    return rank
+
+
+def _key(value: Any) -> Any:
+    """A sort key ordering any two values as Firestore does (and equal where it does)."""
+    if isinstance(value, list | tuple):
+        return (_rank([]), [_key(v) for v in value])
+    if isinstance(value, dict):
+        return (_rank({}), [(k, _key(v)) for k, v in sorted(value.items())])
+    if isinstance(value, datetime):
+        return (_rank(value), _to_utc(value))
+    return (_rank(value), 0 if value is None else value)
+
+
+def _matches(data: dict[str, Any], f: Filter) -> bool:
+    """Firestore's filters: a missing field matches none, and values of another type
+    neither equal nor order against the operand; ``!=``/``not-in`` skip nulls too."""
+    value = _field(data, f.field)
+    if value is _MISSING:
+        return False
+    key = _key(value)
+    if f.op == "array_contains":
+        return isinstance(value, list) and any(_key(v) == _key(f.value) for v in value)
+    if f.op in ("in", "not-in"):
+        found = any(key == _key(v) for v in f.value)
+        return found if f.op == "in" else value is not None and not found
+    if f.op in ("==", "!="):
+        return key == _key(f.value) if f.op == "==" else value is not None and key != _key(f.value)
+    if key[0] != _key(f.value)[0]:
+        return False
+    compare: dict[str, Callable[[Any, Any], bool]] = {
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
+    }
+    return compare[f.op](key, _key(f.value))
+
+
+def _check_filters(filters: Sequence[Filter]) -> None:
+    """What Firestore refuses before it reads anything."""
+    for f in filters:
+        if f.op in ("in", "not-in") and not f.value:
+            raise ValueError(f"A '{f.op.upper()}' filter needs a non-empty array")
+        if f.op in ("in", "not-in") and len(f.value) > MAX_DISJUNCTION:
+            raise ValueError(f"A disjunction may have at most {MAX_DISJUNCTION} values")
+
+
+def _ordering(filters: Sequence[Filter], order_by: Sequence[tuple[str, bool]]) -> list[Any]:
+    """The order Firestore answers in: the explicit one, then each field under an
+    inequality (it orders by them implicitly), then the document name."""
+    order = list(order_by)
+    descending = order[-1][1] if order else False
+    unordered = {f.field for f in filters if f.op in _INEQUALITIES} - {o[0] for o in order}
+    return order + [(field, descending) for field in sorted(unordered)]
+
+
+def _ordered(snaps: list[Snapshot], order: list[tuple[str, bool]]) -> list[Snapshot]:
+    """Sorted by ``order`` and then by name (segment by segment, in the last direction);
+    documents missing an ordered field are left out, as Firestore leaves them."""
+    present = [s for s in snaps if all(_field(s.data or {}, f) is not _MISSING for f, _ in order)]
+    last_descending = order[-1][1] if order else False
+    present.sort(key=lambda s: s.path.split("/"), reverse=last_descending)
+    for field, descending in reversed(order):
+        present.sort(key=lambda s, f=field: _key(_field(s.data or {}, f)), reverse=descending)
+    return present
+
+
+def _to_utc(when: datetime) -> datetime:
+    """Firestore keeps instants in UTC, a naive time taken as UTC already."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _stored(value: Any) -> Any:
+    """``value`` as Firestore gives it back: tuples as lists, times in UTC, and what it
+    cannot hold refused as the client refuses it."""
+    if value is None or isinstance(value, bool | int | float | str | bytes):
+        return value
+    if isinstance(value, datetime):
+        return _to_utc(value)
+    if isinstance(value, list | tuple):
+        return [_stored(v) for v in value]
+    if isinstance(value, dict):
+        _check_keys(value)
+        return {k: _stored(v) for k, v in value.items()}
+    raise TypeError("Cannot convert to a Firestore Value", value, "Invalid type", type(value))
+
+
+def _check_keys(mapping: dict[Any, Any]) -> None:
+    if not all(isinstance(k, str) and k for k in mapping):
+        raise ValueError("One or more components is not a string or is empty.")
+
+
 def _resolve(old: Any, new: Any, when: datetime) -> Any:
+    """``new`` with its transforms applied to ``old`` (the value it replaces)."""
     if new is SERVER_TIME:
         return when
     if isinstance(new, Increment):
-        return (old if isinstance(old, int | float) else 0) + new.amount
+        # A boolean is no number to Firestore: it counts from zero, as a missing field does.
+        number = isinstance(old, int | float) and not isinstance(old, bool)
+        return (old if number else 0) + new.amount
     if isinstance(new, ArrayUnion):
-        base = list(old) if isinstance(old, list) else []
-        return base + [v for v in new.values if v not in base]
+        merged = list(old) if isinstance(old, list) else []
+        for value in _stored(list(new.values)):
+            if all(_key(value) != _key(v) for v in merged):
+                merged.append(value)
+        return merged
     if isinstance(new, dict):
+        _check_keys(new)
         return {
             k: _resolve((old or {}).get(k) if isinstance(old, dict) else None, v, when)
             for k, v in new.items()
         }
-    return copy.deepcopy(new)
+    return _stored(new)
+
+
+def _merged(old: Any, new: dict[str, Any], when: datetime) -> dict[str, Any]:
+    """A merge: maps merge key by key at every depth (an empty map replaces)."""
+    _check_keys(new)
+    base = dict(old) if isinstance(old, dict) else {}
+    for key, value in new.items():
+        if isinstance(value, dict) and value and isinstance(base.get(key), dict):
+            base[key] = _merged(base[key], value, when)
+        else:
+            base[key] = _resolve(base.get(key), value, when)
+    return base
+
+
+def _updated(old: dict[str, Any], new: dict[str, Any], when: datetime) -> dict[str, Any]:
+    """An update: each key is a field path (``settings.x``), its value replaced whole."""
+    base = copy.deepcopy(old)
+    for path, value in new.items():
+        *parents, last = path.split(".")
+        target = base
+        for part in parents:
+            if not isinstance(target.get(part), dict):
+                target[part] = {}
+            target = target[part]
+        target[last] = _resolve(target.get(last), value, when)
+    return base
 
 
 def _apply(docs: dict[str, tuple[dict[str, Any], datetime]], w: Write, when: datetime) -> None:
@@ -185,28 +363,41 @@ def _apply(docs: dict[str, tuple[dict[str, Any], datetime]], w: Write, when: dat
     if w.mode == "delete":
         docs.pop(w.path, None)
         return
-    base = dict(current[0]) if current and w.mode in ("merge", "update") else {}
-    for key, value in w.data.items():
-        base[key] = _resolve(base.get(key), value, when)
-    docs[w.path] = (base, when)
+    if w.mode == "update" and current is not None:
+        docs[w.path] = (_updated(current[0], w.data, when), when)
+        return
+    old = current[0] if current and w.mode == "merge" else {}
+    docs[w.path] = (_merged(old, w.data, when), when)
 
 
 class FakeTaskQueue:
-    """Records what was enqueued; a name is refused while it is known (like the dedup window)."""
+    """Records what was enqueued, as Cloud Tasks keeps it: a name is refused while it is
+    known and for the hour after its task is deleted (a deleted name stays refused here);
+    the payload is what ``run_task`` receives (JSON, times as text); with a ``clock``,
+    schedule times are held to 29 days ahead as ``CloudTasksQueue`` holds them."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Any = None) -> None:
         self.tasks: dict[str, TaskRequest] = {}
         self.cancelled: list[str] = []
+        self.deleted: set[str] = set()
+        self.clock = clock
 
     def enqueue(self, task: TaskRequest) -> bool:
-        if task.name in self.tasks:
+        if task.name in self.tasks or task.name in self.deleted:
             return False
-        self.tasks[task.name] = task
+        payload = json.loads(json.dumps(task.payload, default=str))
+        when = task.schedule_time
+        if when is not None and self.clock is not None:
+            when = min(when, self.clock.now() + MAX_TASK_AHEAD)
+        self.tasks[task.name] = msgspec.structs.replace(task, payload=payload, schedule_time=when)
         return True
 
     def cancel(self, name: str) -> bool:
         self.cancelled.append(name)
-        return self.tasks.pop(name, None) is not None
+        if self.tasks.pop(name, None) is None:
+            return False
+        self.deleted.add(name)
+        return True
 
 
 class FakeMessenger:

@@ -15,6 +15,7 @@ from shared.errors import Transient
 from shared.ports import OutboundMessage, Write
 from shared.services.task_handlers import TaskContext, resolve
 from tests.fakes import FakeClock, FakeStore, FakeTaskQueue
+from tests.support import FakeWorld
 
 COMPANY = "acme"
 MANAGER = StaffIdentity("u-manager", COMPANY, Role.MANAGER)
@@ -49,25 +50,11 @@ class CountingMessenger:
 
 
 @dataclass
-class Env:
+class Env(FakeWorld):
     store: FakeStore = field(default_factory=FakeStore)
     queue: FakeTaskQueue = field(default_factory=FakeTaskQueue)
     messenger: CountingMessenger = field(default_factory=CountingMessenger)
     clock: FakeClock = field(default_factory=FakeClock)
-
-    def seed(self, path: str, data: dict[str, Any]) -> None:
-        self.store.commit([Write(path, data)])
-
-    def doc(self, path: str) -> dict[str, Any]:
-        return self.store.docs[path][0]
-
-    def docs(self, collection: str) -> dict[str, dict[str, Any]]:
-        prefix = collection + "/"
-        return {
-            p.rsplit("/", 1)[1]: d
-            for p, (d, _) in self.store.docs.items()
-            if p.startswith(prefix) and "/" not in p[len(prefix) :]
-        }
 
     def pending(self) -> list[ScheduledTask]:
         tasks = self.docs(f"companies/{COMPANY}/scheduled_tasks").values()

@@ -7,15 +7,13 @@ platform through the ``integrations`` function.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from shared import bootstrap
-from tests.support import seed_company
+from tests.support import ServerClock, seed_company
 
 GRAPH = "/v23.0"
 PAGE_ID = "1234567890"
@@ -26,16 +24,6 @@ WP_USER, WP_PASSWORD = "editor", "abcd EFGH ijkl MNOP qrst UVWX"
 HOOK_SECRET = "whsec-0123456789"
 TIMEOUT = 1.0  # the publish timeout: a stall of STALL outlasts it
 STALL = 3.0
-
-
-class ServerClock:
-    """The functions' clock, read from the local Cloud Tasks server's (advanceable) one."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.server.clock.now(), UTC)
 
 
 class Stack:
@@ -71,38 +59,22 @@ def platform_env(platforms: Any) -> dict[str, str]:
 
 @pytest.fixture
 def stack(
-    db: Any, functions_env: None, platforms: Any, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Stack]:
+    db: Any,
+    run_task_url: str,
+    cloud_tasks: Any,
+    platforms: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Stack:
     """run_task served over HTTP, the local Cloud Tasks (fast retries) calling it, the
     platforms' settings, Acme seeded; the functions' clock is the Tasks server's."""
-    import functions_framework
-    from werkzeug.serving import make_server
-
-    from localcloud.tasks import start_tasks
-    from shared.adapters.clients import tasks_client
     from shared.settings import get_settings
 
-    app = functions_framework.create_app("run_task", "functions/main.py")
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    tasks = start_tasks("127.0.0.1", port=0)
-    env = platform_env(platforms) | {
-        "GROWTHKIT_FUNCTIONS_BASE_URL": f"http://127.0.0.1:{http.server_port}",
-        "CLOUD_TASKS_EMULATOR_HOST": tasks.address,
-    }
-    for name, value in env.items():
+    for name, value in platform_env(platforms).items():
         monkeypatch.setenv(name, value)
-    bootstrap.reset()
+    tasks = cloud_tasks(max_attempts=10)
     monkeypatch.setattr(bootstrap, "clock", ServerClock(tasks))
-    queue_path = get_settings().queue_path
-    retry = {"min_backoff": timedelta(milliseconds=200), "max_attempts": 10}
-    parent = queue_path.rsplit("/queues/", 1)[0]
-    tasks_client().create_queue(parent=parent, queue={"name": queue_path, "retry_config": retry})
     seed_company(db)
-    yield Stack(tasks, platforms, queue_path)
-    bootstrap.reset()
-    tasks.stop()
-    http.shutdown()
+    return Stack(tasks, platforms, get_settings().queue_path)
 
 
 def set_up_platforms(platforms: Any) -> None:

@@ -17,6 +17,7 @@ from shared.workflows.services.engine import EnrolmentRef, run_enrolment
 from shared.workflows.services.enrolment import enrol
 from shared.workflows.services.manage import create_workflow
 from tests.fakes import FakeClock, FakeStore, FakeTaskQueue
+from tests.support import FakeWorld
 
 COMPANY = "acme"
 LEAD = "companies/acme/leads/l1"
@@ -58,26 +59,12 @@ class RecordingWebhooks:
 
 
 @dataclass
-class Env:
+class Env(FakeWorld):
     store: FakeStore = field(default_factory=FakeStore)
     queue: FakeTaskQueue = field(default_factory=FakeTaskQueue)
     messenger: CountingMessenger = field(default_factory=CountingMessenger)
     webhooks: RecordingWebhooks = field(default_factory=RecordingWebhooks)
     clock: FakeClock = field(default_factory=FakeClock)
-
-    def seed(self, path: str, data: dict[str, Any]) -> None:
-        self.store.commit([Write(path, data)])
-
-    def doc(self, path: str) -> dict[str, Any]:
-        return self.store.docs[path][0]
-
-    def docs(self, collection: str) -> dict[str, dict[str, Any]]:
-        prefix = collection + "/"
-        return {
-            p.rsplit("/", 1)[1]: d
-            for p, (d, _) in self.store.docs.items()
-            if p.startswith(prefix) and "/" not in p[len(prefix) :]
-        }
 
     def execution(self, execution_id: str) -> Execution:
         return Execution.model_validate(self.doc(execution_path(COMPANY, execution_id)))

@@ -9,35 +9,20 @@ nobody sleeps.
 from __future__ import annotations
 
 import functools
-import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from localcloud.tasks.testing import wait_until
 from shared import bootstrap
 from shared.adapters.messaging import build_messenger
 from shared.domain.tasks import cloud_task_name
 from shared.ports import Messenger, OutboundMessage
-from tests.integration.test_messaging import Mailbox, free_port
 from tests.outreach_support import zone_at_hour
-from tests.support import docs, seed_company
+from tests.support import Mailbox, docs, seed_company
 
 FAST = {"send_rate_email": 2, "send_rate_sms": 2, "send_window_seconds": 1}
-
-
-class ServerClock:
-    """The functions' clock, read from the local Cloud Tasks server's (advanceable) one."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.server.clock.now(), UTC)
 
 
 class CrashingMessenger:
@@ -55,53 +40,6 @@ class CrashingMessenger:
         if self.calls == self.crash_at:
             raise RuntimeError("the batch died right after handing a message over")
         return provider_id
-
-
-@pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    handler, port = Mailbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
-
-
-@pytest.fixture
-def stack(
-    functions_env: None, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
-    """run_task on a real HTTP server, the local Cloud Tasks with the bundle's queue (fast
-    retries), SMTP to the mailbox; the functions' clock is the Tasks server's."""
-    import functions_framework
-    from werkzeug.serving import make_server
-
-    from localcloud.tasks import start_tasks
-    from shared.adapters.clients import tasks_client
-    from shared.settings import get_settings
-
-    app = functions_framework.create_app("run_task", "functions/main.py")
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    tasks = start_tasks("127.0.0.1", port=0)
-    env = {
-        "GROWTHKIT_FUNCTIONS_BASE_URL": f"http://127.0.0.1:{http.server_port}",
-        "CLOUD_TASKS_EMULATOR_HOST": tasks.address,
-        "GROWTHKIT_MAIL_BACKEND": "smtp",
-        "GROWTHKIT_SMTP_PORT": str(mailbox[1]),
-        "GROWTHKIT_SMTP_SENDER": "hello@acme.example",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    bootstrap.reset()
-    monkeypatch.setattr(bootstrap, "clock", ServerClock(tasks))
-    queue_path = get_settings().queue_path
-    retry = {"min_backoff": {"nanos": 200_000_000}, "max_attempts": 5}
-    parent = queue_path.rsplit("/queues/", 1)[0]
-    tasks_client().create_queue(parent=parent, queue={"name": queue_path, "retry_config": retry})
-    yield tasks
-    bootstrap.reset()
-    tasks.stop()
-    http.shutdown()
 
 
 def seed_leads(db: Any, count: int, **fields: Any) -> None:
@@ -129,7 +67,7 @@ def campaign(db: Any, campaign_id: str) -> dict[str, Any]:
 
 def test_a_send_interrupted_halfway_resumes_without_duplicates(
     db: Any,
-    stack: Any,
+    mail_stack: Any,
     mailbox: tuple[Mailbox, int],
     function_client: Any,
     staff_auth: Any,
@@ -157,7 +95,7 @@ def test_a_send_interrupted_halfway_resumes_without_duplicates(
 
 def test_an_sms_due_at_23_local_time_goes_out_at_08(
     db: Any,
-    stack: Any,
+    mail_stack: Any,
     function_client: Any,
     staff_auth: Any,
     monkeypatch: pytest.MonkeyPatch,
@@ -192,7 +130,7 @@ def test_an_sms_due_at_23_local_time_goes_out_at_08(
         cloud.schedule_time,
     )
     assert [] == list(db.collection("outbox").stream())
-    stack.advance((until - bootstrap.clock.now()).total_seconds() + 1)
+    mail_stack.advance((until - bootstrap.clock.now()).total_seconds() + 1)
     (sms,) = wait_until(lambda: [d.to_dict() for d in db.collection("outbox").stream()], timeout=20)
     assert ("sms", "+15550102030") == (sms["channel"], sms["to"])
     assert "contacted" == wait_until(

@@ -4,14 +4,11 @@ through Cloud Tasks to run_task."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from shared import bootstrap
 from shared.adapters.firestore_store import FirestoreStore
 from shared.cli import main
 from shared.services import migrations as runner
@@ -186,31 +183,10 @@ def test_new_leads_are_written_at_the_current_schema(
 
 
 @pytest.fixture
-def run_task_over_http(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def run_task_over_http(run_task_url: str, cloud_tasks: Any) -> Any:
     """run_task behind a real HTTP server and the local Cloud Tasks delivering to it, with
     the queue created by the real client (as make serve does)."""
-    import functions_framework
-    from werkzeug.serving import make_server
-
-    from localcloud.tasks import start_tasks
-    from shared.adapters.clients import tasks_client
-    from shared.settings import get_settings
-
-    app = functions_framework.create_app("run_task", "functions/main.py")
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    tasks = start_tasks("127.0.0.1", port=0)
-    monkeypatch.setenv("GROWTHKIT_FUNCTIONS_BASE_URL", f"http://127.0.0.1:{http.server_port}")
-    monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", tasks.address)
-    bootstrap.reset()
-    queue_path = get_settings().queue_path
-    retry = {"min_backoff": timedelta(milliseconds=200), "max_attempts": 5}
-    parent = queue_path.rsplit("/queues/", 1)[0]
-    tasks_client().create_queue(parent=parent, queue={"name": queue_path, "retry_config": retry})
-    yield tasks
-    bootstrap.reset()
-    tasks.stop()
-    http.shutdown()
+    return cloud_tasks()
 
 
 def test_via_tasks_a_task_per_company_runs_the_migration_once(

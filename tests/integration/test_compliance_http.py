@@ -4,37 +4,31 @@ with its List-Unsubscribe headers, whose one-click POST unsubscribes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from shared import bootstrap
 from shared.adapters.sms import signature
 from shared.campaigns.domain.compliance import suppression_path
 from tests.fakes import FakeTaskQueue
-from tests.integration.event_support import memory_queue
-from tests.integration.test_messaging import Mailbox, free_port
 from tests.outreach_support import run_due_tasks, zone_at_hour
-from tests.support import docs, seed_company
+from tests.support import Mailbox, docs, seed_company, seed_lead
 
 SMS = {"body": "Spring offer for {{ lead.first_name }}"}
 EMAIL = {"subject": "Spring", "body": "Hello {{ lead.first_name }}, see https://acme.example"}
 
 
-@pytest.fixture
-def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
-    """Cloud Tasks recorded in memory; tests deliver due tasks to run_task themselves."""
-    return memory_queue(monkeypatch)
-
-
-def seed_lead(db: Any, lead_id: str, **fields: Any) -> None:
-    data = {"id": lead_id, "email": f"{lead_id}@example.com", "name": f"{lead_id.title()} Doe"}
-    data |= {"company_id": "acme", "email_normalized": data["email"], "status": "new"}
-    data |= {"consent": {"given": True}}  # marketing reaches only people who consented
-    db.document(f"companies/acme/leads/{lead_id}").set({**data, **fields})
+def seed_consenting(db: Any, lead_id: str, **fields: Any) -> None:
+    """{lead_id}@example.com, a new lead: marketing reaches only people who consented."""
+    fields = {
+        "name": f"{lead_id.title()} Doe",
+        "status": "new",
+        "consent": {"given": True},
+        **fields,
+    }
+    seed_lead(db, f"{lead_id}@example.com", lead_id=lead_id, **fields)
 
 
 def send_campaign(
@@ -60,8 +54,8 @@ def test_a_stop_reply_suppresses_the_next_sms(
     answer marks him responded, with the reply on his timeline."""
     seed_company(db)
     daytime = zone_at_hour(12)  # quiet hours are not what this test is about
-    seed_lead(db, "ann", phone="+1 (555) 010-2030", timezone=daytime)
-    seed_lead(db, "bob", phone="+15550109999", timezone=daytime)
+    seed_consenting(db, "ann", phone="+1 (555) 010-2030", timezone=daytime)
+    seed_consenting(db, "bob", phone="+15550109999", timezone=daytime)
     inbound = function_client("sms_inbound")
     stop = inbound.post("/?company_id=acme", data={"From": "+15550102030", "Body": "STOP"})
     assert (200, "text/xml") == (stop.status_code, stop.mimetype)
@@ -109,29 +103,16 @@ def test_start_lifts_a_stop_and_signed_webhooks_only_when_a_token_is_set(
     assert not db.document(path).get().exists
 
 
-@pytest.fixture
-def mailbox(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    """A real SMTP server on a free port, the SMTP messenger pointed at it."""
-    handler, port = Mailbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("GROWTHKIT_MAIL_BACKEND", "smtp")
-    monkeypatch.setenv("GROWTHKIT_SMTP_PORT", str(port))
-    bootstrap.reset()
-    yield handler
-    controller.stop()
-
-
 def test_list_unsubscribe_headers_arrive_and_one_click_unsubscribes(
-    db: Any, queue: FakeTaskQueue, mailbox: Mailbox, function_client: Any, staff_auth: Any
+    db: Any, queue: FakeTaskQueue, smtp_mailbox: Mailbox, function_client: Any, staff_auth: Any
 ) -> None:
     """The e-mail at the SMTP server has List-Unsubscribe (https) and the one-click
     header, the postal address and an HTML part; GET on the link asks to confirm, the
     one-click POST suppresses the address, and the next campaign does not mail it."""
     seed_company(db)
-    seed_lead(db, "ann")
+    seed_consenting(db, "ann")
     campaign_id, _ = send_campaign(db, function_client, staff_auth, "News", template=EMAIL)
-    (mail,) = mailbox.messages()
+    (mail,) = smtp_mailbox.messages()
     link = str(mail["List-Unsubscribe"]).strip("<>")
     text, page = (p.get_payload(decode=True).decode() for p in mail.get_payload())
     assert "List-Unsubscribe=One-Click" == mail["List-Unsubscribe-Post"]
@@ -154,7 +135,7 @@ def test_list_unsubscribe_headers_arrive_and_one_click_unsubscribes(
     stats = db.document(f"companies/acme/campaigns/{campaign_id}").get().get("stats")
     assert 1 == stats["unsubscribed"]
     send_campaign(db, function_client, staff_auth, "More news", template=EMAIL)
-    assert 1 == len(mailbox.messages())
+    assert 1 == len(smtp_mailbox.messages())
 
 
 def test_a_tampered_unsubscribe_link_is_refused(db: Any, function_client: Any) -> None:
@@ -168,7 +149,7 @@ def test_staff_set_a_leads_time_zone(db: Any, function_client: Any, staff_auth: 
     """``timezone`` on a lead (quiet hours run on its clock) is written through staff_api,
     and an unknown zone is a 400 naming the field."""
     seed_company(db)
-    seed_lead(db, "ann")
+    seed_consenting(db, "ann")
     api, headers = function_client("staff_api"), staff_auth("acme", "manager")
     ok = api.patch("/companies/acme/leads/ann", json={"timezone": "Asia/Tokyo"}, headers=headers)
     bad = api.patch("/companies/acme/leads/ann", json={"timezone": "Mars/Base"}, headers=headers)

@@ -3,14 +3,12 @@ refused (also when two bookings race), reminders scheduled, run and cancelled.""
 
 from __future__ import annotations
 
-import functools
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from shared import bootstrap
 from shared.domain.tasks import cloud_task_name, task_path
 from tests.fakes import FakeTaskQueue
 from tests.support import docs, seed_company
@@ -20,15 +18,13 @@ START = (datetime.now(UTC) + timedelta(days=3)).replace(minute=0, second=0, micr
 
 
 @pytest.fixture
-def queue(db: Any, monkeypatch: pytest.MonkeyPatch, functions_env: None) -> FakeTaskQueue:
+def queue(db: Any, queue: FakeTaskQueue) -> FakeTaskQueue:
     """Acme with two staff members; Cloud Tasks recorded in memory."""
     seed_company(db, name="Acme")
     seed_company(db, "globex")
     for uid in ("host", "other"):
         db.document(f"companies/acme/users/{uid}").set({"id": uid, "role": "user"})
-    fake = FakeTaskQueue()
-    monkeypatch.setattr(bootstrap, "task_queue", functools.cache(lambda: fake))
-    return fake
+    return queue
 
 
 def booking(start: datetime, minutes: int = 60, **more: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@ scheduled publications run through run_task with a publisher that fails once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +17,7 @@ from shared.services import task_handlers
 from shared.services.content import publish_content_task
 from shared.services.task_handlers import TaskContext
 from tests.fakes import FakeTaskQueue, FlakyPublisher
-from tests.integration.event_support import ProjectFeed, deliver, memory_queue
+from tests.integration.event_support import ProjectFeed, deliver
 from tests.support import docs
 
 PATH = "companies/acme/content/c1"
@@ -31,18 +30,10 @@ def flaky_publish(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
 
 
 @pytest.fixture
-def queue(db: Any, functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
+def queue(db: Any, queue: FakeTaskQueue) -> FakeTaskQueue:
     """A social post draft for Acme; Cloud Tasks recorded in memory."""
     db.document(PATH).set({"title": "Spring", "type": "social", "body": "Hi", "status": "draft"})
-    return memory_queue(monkeypatch)
-
-
-@pytest.fixture
-def feed(firestore_server: Any, project_id: str) -> Iterator[ProjectFeed]:
-    """This test's commits, for delivering on_content_written."""
-    captured = ProjectFeed(firestore_server.store, project_id)
-    yield captured
-    captured.close()
+    return queue
 
 
 def publish(function_client: Any, headers: dict[str, str], **body: Any) -> Any:

@@ -5,28 +5,20 @@ the local Firestore, with the local publisher."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.fakes import FakeTaskQueue
-from tests.integration.event_support import ProjectFeed, deliver, memory_queue
+from tests.integration.event_support import ProjectFeed, deliver
 from tests.support import docs, seed_company
 
 
 @pytest.fixture
-def feed(firestore_server: Any, project_id: str) -> Iterator[ProjectFeed]:
-    captured = ProjectFeed(firestore_server.store, project_id)
-    yield captured
-    captured.close()
-
-
-@pytest.fixture
-def queue(db: Any, functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
+def queue(db: Any, queue: FakeTaskQueue) -> FakeTaskQueue:
     seed_company(db)
-    return memory_queue(monkeypatch)
+    return queue
 
 
 def schedule_and_run(

@@ -9,10 +9,7 @@ from typing import Any
 from localcloud.tasks.testing import wait_until
 from tests.integration import test_campaigns_e2e as e2e
 from tests.integration import test_newsletter_issues as issues
-from tests.integration.test_messaging import Mailbox
-from tests.support import seed_company
-
-stack, mailbox = e2e.stack, e2e.mailbox
+from tests.support import Mailbox, seed_company
 
 
 def publish(function_client: Any, staff_auth: Any, content_id: str) -> Any:
@@ -23,7 +20,7 @@ def publish(function_client: Any, staff_auth: Any, content_id: str) -> Any:
 
 
 def test_email_content_is_sent_once_to_the_confirmed_subscribers(
-    db: Any, stack: Any, mailbox: tuple[Mailbox, int], function_client: Any, staff_auth: Any
+    db: Any, mail_stack: Any, mailbox: tuple[Mailbox, int], function_client: Any, staff_auth: Any
 ) -> None:
     """Content of type e-mail names no platform: it goes to the newsletter (not a failure,
     not left scheduled); the pending subscriber gets nothing; a second publish finds the

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,35 +28,28 @@ ROLES["$USER_TOKEN"] = ("demo-user", "user")
 
 @pytest.fixture
 def demo_stack(
-    db: Any, project_id: str, monkeypatch: pytest.MonkeyPatch, staff_auth: Any, auth_emulator: Any
-) -> Iterator[None]:
+    db: Any,
+    project_id: str,
+    staff_auth: Any,
+    auth_emulator: Any,
+    cloud_tasks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The demo company and admin as ``make serve`` makes them (staff accounts in the local
     Firebase Auth), and a local Cloud Tasks holding the bundle's queue, paused (reminders,
     scheduled posts and campaign batches are queued through the real client)."""
     from localcloud.serve import Ports
-    from localcloud.tasks import start_tasks
-    from shared import bootstrap
-    from shared.adapters.clients import tasks_client
     from shared.devstack.stack import seed_demo_admin, seed_demo_company
-    from shared.settings import get_settings
 
-    server = start_tasks("127.0.0.1", port=0)
-    monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", server.address)
     # The operator's OAuth apps: the integrations guide shows their authorization URLs.
     for app in ("LINKEDIN", "TWITTER", "FACEBOOK"):
         monkeypatch.setenv(f"GROWTHKIT_OAUTH_{app}_CLIENT_ID", f"demo-{app.lower()}-app")
         monkeypatch.setenv(f"GROWTHKIT_OAUTH_{app}_CLIENT_SECRET", "not-a-real-secret")
-    bootstrap.reset()
-    queue = get_settings().queue_path
-    tasks_client().create_queue(parent=queue.rsplit("/queues/", 1)[0], queue={"name": queue})
     # Paused: tasks are taken (the answers shown) but not delivered to a run_task that
     # nothing serves here (or to a developer's `make serve` on the same port).
-    tasks_client().pause_queue(name=queue)
+    cloud_tasks(paused=True)
     seed_demo_company(Ports("127.0.0.1", 8080, 0, 0, 0))
     seed_demo_admin(auth_emulator, project_id, DEMO)
-    yield
-    bootstrap.reset()
-    server.stop()
 
 
 def _tokens(token_issuer: Any, project_id: str) -> dict[str, str]:

@@ -22,9 +22,8 @@ from shared.domain.leads import lead_id_for
 from shared.errors import InvalidInput
 from shared.ports import OutboundMessage
 from tests.fakes import FakeTaskQueue
-from tests.integration.event_support import memory_queue
 from tests.integration.test_compliance_http import send_campaign
-from tests.support import SITE, docs, seed_company
+from tests.support import SITE, docs, seed_company, seed_lead
 
 KEY = "acme.public-key-123"
 VICTIM = "victim@example.com"
@@ -48,11 +47,6 @@ NOT_PLAIN = [
 # Spellings of the same plain address: stored once, as victim@example.com.
 SAME = ["victim@example.com\n", " VICTIM@Example.COM ", "Victim@example.com\t"]
 EMAIL = {"subject": "Spring", "body": "Hello {{ lead.first_name }}"}
-
-
-@pytest.fixture
-def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
-    return memory_queue(monkeypatch)
 
 
 def refused_field(res: Any, field: str) -> str:
@@ -136,12 +130,11 @@ def test_the_outreach_import_refuses_rows_without_a_plain_address(
     ]
 
 
-def seed_lead(db: Any, lead_id: str, email: str) -> None:
+def seed_spelled_lead(db: Any, lead_id: str, email: str) -> None:
     """A lead as the old check stored it: the address as sent, lower-cased as its key."""
-    data = {"id": lead_id, "company_id": "acme", "email": email, "name": "Vic Tim"}
-    data |= {"email_normalized": email.strip().lower(), "status": "new"}
-    data |= {"consent": {"given": True, "text": "Yes, e-mail me"}}
-    db.document(f"companies/acme/leads/{lead_id}").set(data)
+    consent = {"given": True, "text": "Yes, e-mail me"}
+    fields = {"name": "Vic Tim", "status": "new", "consent": consent}
+    seed_lead(db, email, lead_id=lead_id, email_normalized=email.strip().lower(), **fields)
 
 
 def test_no_spelling_of_a_suppressed_address_gets_marketing(
@@ -154,10 +147,10 @@ def test_no_spelling_of_a_suppressed_address_gets_marketing(
     api, manager = function_client("staff_api"), staff_auth("acme", "manager")
     sup = {"channel": "email", "address": VICTIM}
     assert 201 == api.post("/companies/acme/suppressions", json=sup, headers=manager).status_code
-    seed_lead(db, "angle", "<victim@example.com>")
-    seed_lead(db, "named", '"Victim" <victim@example.com>')
-    seed_lead(db, "caps", " Victim@Example.COM")
-    seed_lead(db, "ann", "ann@example.com")
+    seed_spelled_lead(db, "angle", "<victim@example.com>")
+    seed_spelled_lead(db, "named", '"Victim" <victim@example.com>')
+    seed_spelled_lead(db, "caps", " Victim@Example.COM")
+    seed_spelled_lead(db, "ann", "ann@example.com")
     campaign_id, _ = send_campaign(db, function_client, staff_auth, "News", template=EMAIL)
     assert ["ann@example.com"] == [d["to"] for d in docs(db, "outbox").values()]
     recipients = docs(db, f"companies/acme/campaigns/{campaign_id}/recipients")
@@ -181,7 +174,7 @@ def test_an_unsubscribe_link_mailed_to_a_bracketed_address_suppresses_the_addres
     assert 200 == res.status_code, res.get_data()
     stored = db.document(suppression_path("acme", "email", VICTIM)).get().to_dict()
     assert (VICTIM, "unsubscribed") == (stored["address"], stored["reason"])
-    seed_lead(db, "vic", VICTIM)
+    seed_spelled_lead(db, "vic", VICTIM)
     send_campaign(db, function_client, staff_auth, "News", template=EMAIL)
     assert [] == [d["to"] for d in docs(db, "outbox").values()]
 
@@ -204,7 +197,7 @@ def test_a_lead_stored_with_a_bracketed_address_can_still_be_edited(
     """Staff can still work a lead stored before this fix (a PATCH keeps its stored key
     instead of reading its address again), and no mail goes to it."""
     seed_company(db)
-    seed_lead(db, "angle", "<victim@example.com>")
+    seed_spelled_lead(db, "angle", "<victim@example.com>")
     api, manager = function_client("staff_api"), staff_auth("acme", "manager")
     res = api.patch("/companies/acme/leads/angle", json={"status": "lost"}, headers=manager)
     assert (200, "lost") == (res.status_code, res.get_json()["status"])

@@ -7,7 +7,6 @@ signatures, malformed bodies and unknown messages get the answers providers need
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,40 +18,12 @@ from shared.campaigns.domain.email_events import SIGNATURE_HEADER, signature
 from shared.ports import SEND_HEADER
 from shared.settings import MissingSecret
 from tests.fakes import FakeTaskQueue
-from tests.integration.event_support import ProjectFeed, deliver, memory_queue
-from tests.integration.test_compliance_http import seed_lead, send_campaign
-from tests.integration.test_messaging import Mailbox, free_port
+from tests.integration.event_support import ProjectFeed, deliver
+from tests.integration.test_compliance_http import seed_consenting, send_campaign
 from tests.outreach_support import run_due_tasks
-from tests.support import docs, seed_company
+from tests.support import Mailbox, docs, seed_company
 
 EMAIL = {"subject": "Spring", "body": "Hello {{ lead.first_name }}, see https://acme.example"}
-
-
-@pytest.fixture
-def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
-    return memory_queue(monkeypatch)
-
-
-@pytest.fixture
-def feed(firestore_server: Any, project_id: str) -> Iterator[ProjectFeed]:
-    captured = ProjectFeed(firestore_server.store, project_id)
-    yield captured
-    captured.close()
-
-
-@pytest.fixture
-def smtp(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    """A real SMTP server on a free port, the SMTP messenger pointed at it."""
-    from aiosmtpd.controller import Controller
-
-    handler, port = Mailbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("GROWTHKIT_MAIL_BACKEND", "smtp")
-    monkeypatch.setenv("GROWTHKIT_SMTP_PORT", str(port))
-    bootstrap.reset()
-    yield handler
-    controller.stop()
 
 
 def reference(db: Any, to: str) -> str:
@@ -92,8 +63,8 @@ def test_a_hard_bounce_or_a_complaint_keeps_the_next_campaign_from_the_address(
     """A campaign mails Ann and Bob; the provider reports Ann's message (by its
     Message-ID); the next campaign mails Bob only and excludes Ann with the reason."""
     seed_company(db)
-    seed_lead(db, "ann")
-    seed_lead(db, "bob")
+    seed_consenting(db, "ann")
+    seed_consenting(db, "bob")
     first, _ = send_campaign(db, function_client, staff_auth, "News", template=EMAIL)
     message_id = f"<{reference(db, 'ann@example.com')}@growthkit.local>"
     res = post(function_client, {**event, "event_id": "ev-1", "message_id": message_id})
@@ -119,7 +90,7 @@ def test_a_reply_delivered_twice_marks_the_recipient_responded_once(
     interaction holding its text, the recipient responded, counted once; the event is
     kept for managers."""
     seed_company(db)
-    seed_lead(db, "ann")
+    seed_consenting(db, "ann")
     campaign_id, _ = send_campaign(db, function_client, staff_auth, "News", template=EMAIL)
     reply = {"from": "ann@example.com", "subject": "Re: Spring", "text": "<b>Yes</b>, call me"}
     event = {
@@ -144,14 +115,14 @@ def test_a_reply_delivered_twice_marks_the_recipient_responded_once(
 
 
 def test_the_message_id_at_the_smtp_server_leads_back_to_the_send(
-    db: Any, queue: FakeTaskQueue, smtp: Mailbox, function_client: Any, staff_auth: Any
+    db: Any, queue: FakeTaskQueue, smtp_mailbox: Mailbox, function_client: Any, staff_auth: Any
 ) -> None:
     """Through SMTP the mail's Message-ID is the send reference at the sender's domain;
     a reply naming it in In-Reply-To (what the relay passes as message_id) finds the send."""
     seed_company(db)
-    seed_lead(db, "ann")
+    seed_consenting(db, "ann")
     send_campaign(db, function_client, staff_auth, "News", template=EMAIL)
-    (mail,) = smtp.messages()
+    (mail,) = smtp_mailbox.messages()
     reply = {"from": "ann@example.com", "text": "Interested"}
     event = {"type": "replied", "event_id": "i-1", "message_id": mail["Message-ID"]}
     (result,) = post(function_client, {**event, "reply": reply}).get_json()["results"]
@@ -172,7 +143,7 @@ def test_a_reply_ends_an_enrolment_with_a_reply_goal(
     References (In-Reply-To missing), becomes a replied interaction whose trigger ends
     the enrolment."""
     seed_company(db)
-    seed_lead(db, "jane")
+    seed_consenting(db, "jane")
     workflow = {
         "name": "Nurture",
         "trigger": {"type": "manual"},

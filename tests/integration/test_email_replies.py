@@ -10,22 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from shared.campaigns.domain.email_events import read_send_reference
 from shared.ports import SEND_HEADER
 from shared.settings import get_settings
 from tests.fakes import FakeTaskQueue
-from tests.integration.event_support import memory_queue
 from tests.outreach_support import run_due_tasks
 from tests.support import docs, seed_company
 
 EMAIL = {"subject": "Spring", "body": "Hello {{ lead.first_name }}"}
-
-
-@pytest.fixture
-def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
-    return memory_queue(monkeypatch)
 
 
 def mail_jane(db: Any, function_client: Any, staff_auth: Any, company: str) -> str:

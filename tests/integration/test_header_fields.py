@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
-
-from shared import bootstrap
 from tests.integration.event_support import memory_queue
-from tests.integration.test_messaging import Mailbox, free_port
-from tests.support import SITE, docs, seed_company
+from tests.support import SITE, Mailbox, docs, seed_company
 
 KEY = "acme.public-key-123"
 # (Blanks around a value are trimmed as ever; these are inside it.)
@@ -112,21 +106,8 @@ def test_the_import_refuses_rows_with_line_breaks_in_names(
     assert ["Cog"] == [b["name"] for b in docs(db, "companies/acme/businesses").values()]
 
 
-@pytest.fixture
-def mailbox(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    """A real SMTP server on a free port, the SMTP messenger pointed at it."""
-    handler, port = Mailbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("GROWTHKIT_MAIL_BACKEND", "smtp")
-    monkeypatch.setenv("GROWTHKIT_SMTP_PORT", str(port))
-    bootstrap.reset()
-    yield handler
-    controller.stop()
-
-
 def test_names_stored_before_go_out_on_one_line(
-    db: Any, mailbox: Mailbox, function_client: Any, staff_auth: Any, monkeypatch: Any
+    db: Any, smtp_mailbox: Mailbox, function_client: Any, staff_auth: Any, monkeypatch: Any
 ) -> None:
     """A company name stored with a line break (before this check) in a review request's
     subject: the mail reaches the SMTP server with the subject on one line and no
@@ -143,10 +124,10 @@ def test_names_stored_before_go_out_on_one_line(
         "/", json={"lead_id": "l1"}, headers=staff_auth("acme", "manager")
     )
     assert 201 == res.status_code, res.get_json()
-    (mail,) = mailbox.messages()
+    (mail,) = smtp_mailbox.messages()
     subject = "How was your experience with Acme Bcc: x@evil.example?"
     assert (subject, None) == (str(mail["Subject"]), mail["Bcc"])
-    assert ["jane@example.com"] == [r for e in mailbox.envelopes for r in e.rcpt_tos]
+    assert ["jane@example.com"] == [r for e in smtp_mailbox.envelopes for r in e.rcpt_tos]
     form = f"form_key={KEY}&email=bob%40example.com"
     posted = function_client("lead_intake").post(
         "/", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}

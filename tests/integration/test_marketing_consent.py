@@ -10,29 +10,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import pytest
-
 from tests.fakes import FakeTaskQueue
-from tests.integration.event_support import memory_queue
 from tests.integration.test_compliance_http import send_campaign
 from tests.outreach_support import run_due_tasks, zone_at_hour
-from tests.support import docs, seed_company
+from tests.support import docs, seed_company, seed_lead
 
 EMAIL = {"subject": "Spring", "body": "Hello {{ lead.first_name }}"}
 SMS = {"body": "Spring offer for {{ lead.first_name }}"}
 NO_CONSENT = "no marketing consent on record"
 
 
-@pytest.fixture
-def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
-    return memory_queue(monkeypatch)
-
-
-def seed_lead(db: Any, i: int, consent: bool, **fields: Any) -> None:
-    data = {"id": f"l{i}", "company_id": "acme", "email": f"p{i}@example.com", "name": f"Pat{i}"}
-    data |= {"email_normalized": data["email"], "status": "new"}
-    data |= {"consent": {"given": consent, **({"text": "Yes, e-mail me"} if consent else {})}}
-    db.document(f"companies/acme/leads/l{i}").set({**data, **fields})
+def seed_pat(db: Any, i: int, consent: bool, **fields: Any) -> None:
+    """Pat{i} <p{i}@example.com>, a new lead, with or without marketing consent."""
+    given = {"given": consent, **({"text": "Yes, e-mail me"} if consent else {})}
+    fields = {"name": f"Pat{i}", "status": "new", "consent": given, **fields}
+    seed_lead(db, f"p{i}@example.com", lead_id=f"l{i}", **fields)
 
 
 def outbox(db: Any) -> list[str]:
@@ -48,7 +40,7 @@ def test_a_leads_campaign_mails_only_consent_or_a_basis_a_manager_recorded(
     saying why."""
     seed_company(db)
     for i in range(8):
-        seed_lead(db, i, consent=i < 3)
+        seed_pat(db, i, consent=i < 3)
     db.document("companies/acme/leads/l4").update({"assigned_to": "u-user"})
     db.document("companies/acme/leads/l5").update({"lawful_basis": "legitimate_interest"})
     api = function_client("staff_api")
@@ -76,7 +68,7 @@ def test_another_edit_records_no_basis_and_needs_no_manager(
     basis a manager recorded, and a value written around the API stays unrecorded (no
     one is made its author)."""
     seed_company(db)
-    seed_lead(db, 0, consent=False, assigned_to="u-user", lawful_basis="legitimate_interest")
+    seed_pat(db, 0, consent=False, assigned_to="u-user", lawful_basis="legitimate_interest")
     user = staff_auth("acme", "user", uid="u-user")
     res = function_client("staff_api").patch(
         "/companies/acme/leads/l0", json={"status": "contacted"}, headers=user
@@ -91,8 +83,8 @@ def test_consent_withdrawn_after_the_start_stops_the_send(
     """A lead selected when the campaign started but without consent when its batch runs
     is not mailed: the send itself asks the rule again."""
     seed_company(db)
-    seed_lead(db, 0, consent=True)
-    seed_lead(db, 1, consent=True)
+    seed_pat(db, 0, consent=True)
+    seed_pat(db, 1, consent=True)
     headers = staff_auth("acme", "manager")
     body = {"name": "Later", "template": EMAIL}
     created = function_client("staff_api").post(
@@ -115,8 +107,8 @@ def test_marketing_texts_need_the_persons_own_consent(
     e-mail only."""
     seed_company(db)
     daytime = zone_at_hour(12)  # quiet hours are not what this test is about
-    seed_lead(db, 0, consent=True, phone="+15550100000", timezone=daytime)
-    seed_lead(db, 1, consent=False, phone="+15550100001", timezone=daytime)
+    seed_pat(db, 0, consent=True, phone="+15550100000", timezone=daytime)
+    seed_pat(db, 1, consent=False, phone="+15550100001", timezone=daytime)
     manager = staff_auth("acme", "manager")
     basis = {"lawful_basis": "existing_customer"}
     res = function_client("staff_api").patch(
@@ -137,8 +129,8 @@ def test_a_workflow_email_skips_a_lead_without_consent(
     """The same step, two leads: the one with consent gets the mail, the other's step is
     skipped with the reason and the enrolment goes on."""
     seed_company(db)
-    seed_lead(db, 0, consent=True)
-    seed_lead(db, 1, consent=False)
+    seed_pat(db, 0, consent=True)
+    seed_pat(db, 1, consent=False)
     step = {"id": "hello", "type": "send_email", "subject": "Hi {first_name}", "body": "Hi"}
     flow = {"name": "Welcome", "trigger": {"type": "manual"}, "steps": [step]}
     client, headers = function_client("workflows"), staff_auth("acme", "manager")
@@ -207,8 +199,8 @@ def test_a_review_request_is_transactional_but_respects_do_not_contact(
     """A customer without marketing consent still gets the review request about their
     purchase; one who asked not to be contacted does not."""
     seed_company(db, settings={"review_urls": {"google": "https://g.example/acme"}})
-    seed_lead(db, 0, consent=False)
-    seed_lead(db, 1, consent=True, do_not_contact=True)
+    seed_pat(db, 0, consent=False)
+    seed_pat(db, 1, consent=True, do_not_contact=True)
     client, headers = function_client("request_review"), staff_auth("acme", "manager")
     asked = client.post("/", json={"lead_id": "l0"}, headers=headers)
     refused = client.post("/", json={"lead_id": "l1"}, headers=headers)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from bench.instance import free_port
 from shared import bootstrap
 from shared.adapters.messaging import OutboxMessenger, SmtpMessenger, message_id, outbox_path
 from shared.errors import InvalidInput, Transient
 from shared.ports import OutboundMessage
+from tests.support import Mailbox
 
 UNSUBSCRIBE = (
     ("List-Unsubscribe", "<https://growthkit.example/u/abc>"),
@@ -23,39 +20,6 @@ UNSUBSCRIBE = (
 MESSAGE = OutboundMessage(
     "email", "jane@example.com", "Hello", "Body text", "review-request:acme:r1", UNSUBSCRIBE
 )
-
-
-class Mailbox:
-    """An aiosmtpd handler keeping each envelope; refuses recipients listed in ``refuse``."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-        self.refuse: dict[str, str] = {}
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self) -> list[Message]:
-        return [message_from_bytes(e.content) for e in self.envelopes]
-
-
-@pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    """A real SMTP server on a free local port, and what it received."""
-    handler, port = Mailbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
 
 
 @pytest.fixture

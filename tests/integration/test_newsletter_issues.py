@@ -24,12 +24,10 @@ from shared.ports import SEND_HEADER
 from tests.fakes import FakeClock, FakeTaskQueue
 from tests.integration import test_campaigns_e2e as e2e
 from tests.integration.event_support import memory_queue
-from tests.integration.test_messaging import Mailbox
 from tests.outreach_support import run_due_tasks
-from tests.support import docs, seed_company
+from tests.support import Mailbox, docs, seed_company
 
 # The campaigns' local stack (run_task over HTTP, local Cloud Tasks, SMTP to aiosmtpd).
-stack, mailbox = e2e.stack, e2e.mailbox
 FAST, CrashingMessenger = e2e.FAST, e2e.CrashingMessenger
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15"
 BODY = (
@@ -81,7 +79,7 @@ def received(box: Mailbox) -> list[str]:
 
 
 def test_an_issue_reaches_each_confirmed_subscriber_of_its_topics_once_throttled(
-    db: Any, stack: Any, mailbox: tuple[Mailbox, int], function_client: Any, staff_auth: Any
+    db: Any, mail_stack: Any, mailbox: tuple[Mailbox, int], function_client: Any, staff_auth: Any
 ) -> None:
     """Confirmed subscribers of the topic (and one who chose no topic) get the issue,
     once each, two per one-second window; the pending, the unsubscribed, a subscriber of
@@ -118,7 +116,7 @@ def test_an_issue_reaches_each_confirmed_subscriber_of_its_topics_once_throttled
 
 
 def test_every_mail_carries_one_click_unsubscribe_address_pixel_and_tracked_links(
-    db: Any, stack: Any, mailbox: tuple[Mailbox, int], function_client: Any, staff_auth: Any
+    db: Any, mail_stack: Any, mailbox: tuple[Mailbox, int], function_client: Any, staff_auth: Any
 ) -> None:
     seed_company(db, settings={"postal_address": "1 Main Street, Springfield", **FAST})
     subscribe(db, "pat@example.com", name="Pat Reader")
@@ -153,7 +151,7 @@ def _parts(message: Message) -> tuple[str, str]:
 
 def test_a_batch_killed_mid_way_and_a_batch_replayed_send_nothing_twice(
     db: Any,
-    stack: Any,
+    mail_stack: Any,
     mailbox: tuple[Mailbox, int],
     function_client: Any,
     staff_auth: Any,

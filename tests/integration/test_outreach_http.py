@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from shared.campaigns.domain.outreach import business_id, contact_id
 from tests.fakes import FakeTaskQueue
-from tests.integration.event_support import ProjectFeed, deliver, memory_queue
+from tests.integration.event_support import ProjectFeed, deliver
 from tests.outreach_support import run_due_tasks
 from tests.support import docs, seed_company
 
@@ -26,12 +24,6 @@ TEMPLATE = {
     "subject": "{{ business.name }} and {{ company.name }}",
     "body": "Dear {{ contact.title }} {{ contact.first_name }}, shall we talk?",
 }
-
-
-@pytest.fixture
-def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
-    """Cloud Tasks recorded in memory; tests deliver due tasks to run_task themselves."""
-    return memory_queue(monkeypatch)
 
 
 def import_csv(function_client: Any, headers: dict[str, str], text: str = CSV) -> Any:

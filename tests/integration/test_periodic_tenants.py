@@ -9,22 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from shared.domain.common import stable_id
 from tests.fakes import FakeTaskQueue
-from tests.integration.event_support import memory_queue
 from tests.support import docs, seed_company
 
 EVERY_MINUTE = {"type": "schedule", "cron": "* * * * *"}
 FEB_30 = {"type": "schedule", "cron": "0 0 30 2 *"}  # never comes
 STEP = {"id": "s1", "type": "add_tag", "tag": "weekly"}
-
-
-@pytest.fixture
-def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
-    """Cloud Tasks recorded in memory; run_task is called by the tests themselves."""
-    return memory_queue(monkeypatch)
 
 
 def scheduler(job: str, when: datetime) -> dict[str, str]:

@@ -6,12 +6,9 @@ arrived is checked against the platforms' documentation: paths, headers, bodies.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
-
-import pytest
 
 from localcloud.tasks.testing import wait_until
 from shared.domain.publishing import NO_BLOG
@@ -40,13 +37,6 @@ BODY = "20% off boiler checks (this week only) #spring"
 FEED = f"{GRAPH}/{PAGE_ID}/feed"
 POSTS = {"wordpress": "/wp-json/wp/v2/posts", "linkedin": "/rest/posts", "x": "/2/tweets"}
 POSTS["facebook"] = FEED
-
-
-@pytest.fixture
-def feed(firestore_server: Any, project_id: str) -> Iterator[ProjectFeed]:
-    captured = ProjectFeed(firestore_server.store, project_id)
-    yield captured
-    captured.close()
 
 
 def content(db: Any, **fields: Any) -> None:

@@ -8,19 +8,11 @@ from typing import Any
 
 from shared.domain.leads import lead_id_for
 from shared.domain.referrals import marker_path
-from tests.support import SITE, docs, seed_company
+from tests.support import SITE, docs, seed_company, seed_lead
 
 KEY = "acme.public-key-123"
 FORM = "application/x-www-form-urlencoded"
 REFERRER = "jane.doe@gmail.com"
-
-
-def seed_lead(db: Any, email: str, company_id: str = "acme", **fields: Any) -> str:
-    """A lead stored directly, as intake would have made it; returns its id."""
-    lead_id = lead_id_for(email)
-    data = {"id": lead_id, "company_id": company_id, "email": email, "email_normalized": email}
-    db.document(f"companies/{company_id}/leads/{lead_id}").set({**data, **fields})
-    return lead_id
 
 
 def seed_code(db: Any, code: str, company_id: str = "acme", **fields: Any) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,14 +18,6 @@ from tests.integration.event_support import ProjectFeed, RoundTrips, deliver
 from tests.support import seed_company
 
 SETTINGS = {"review_urls": {"google": "https://g.example/acme"}, "review_reminders": 3}
-
-
-@pytest.fixture
-def feed(firestore_server: Any, project_id: str) -> Iterator[ProjectFeed]:
-    """This test's commits, for delivering on_review_written."""
-    captured = ProjectFeed(firestore_server.store, project_id)
-    yield captured
-    captured.close()
 
 
 def test_completion_cancels_three_reminders_in_two_round_trips(

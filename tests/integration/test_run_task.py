@@ -3,9 +3,6 @@ one test end to end through the local Cloud Tasks and a real HTTP server."""
 
 from __future__ import annotations
 
-import functools
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,15 +37,12 @@ def counting_handler(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
 
 
 @pytest.fixture
-def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
+def queue(queue: FakeTaskQueue, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
     """Our own TaskQueue port recorded in memory, in place of Cloud Tasks."""
-    fake = FakeTaskQueue()
-    # Cached like the real one, so bootstrap.reset() can still clear it.
-    monkeypatch.setattr(bootstrap, "task_queue", functools.cache(lambda: fake))
     monkeypatch.setitem(task_handlers.HANDLERS, "count", counting_handler)
     TRANSIENT_FAILURES.clear()
     RETRY_AT.clear()
-    return fake
+    return queue
 
 
 def schedule(key: str, run_at: datetime | None = None, company_id: str = "acme") -> str:
@@ -199,43 +193,13 @@ def test_dispatch_touches_only_due_pending_tasks(
 
 
 @pytest.fixture
-def run_task_server(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """run_task served by a real HTTP server (as Cloud Tasks reaches it); its base URL."""
-    import functions_framework
-    from werkzeug.serving import make_server
-
-    server = make_server(
-        "127.0.0.1", 0, functions_framework.create_app("run_task", "functions/main.py"), True
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    monkeypatch.setenv("GROWTHKIT_FUNCTIONS_BASE_URL", url)
-    bootstrap.reset()
-    yield url
-    server.shutdown()
-
-
-@pytest.fixture
-def tasks_emulator(
-    run_task_server: str, project_id: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
-    """The local Cloud Tasks with our queue (fast retries) created by the real client."""
-    from localcloud.tasks import start_tasks
-    from shared.adapters.clients import tasks_client
-    from shared.settings import get_settings
-
-    server = start_tasks("127.0.0.1", port=0)
-    monkeypatch.setenv("CLOUD_TASKS_EMULATOR_HOST", server.address)
-    bootstrap.reset()
-    queue_path = get_settings().queue_path
-    retry = {"min_backoff": timedelta(milliseconds=200), "max_attempts": 5}
-    parent = queue_path.rsplit("/queues/", 1)[0]
-    tasks_client().create_queue(parent=parent, queue={"name": queue_path, "retry_config": retry})
+def tasks_emulator(run_task_url: str, cloud_tasks: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The local Cloud Tasks with our queue (fast retries) created by the real client,
+    delivering to run_task over HTTP."""
+    server = cloud_tasks()
     monkeypatch.setitem(task_handlers.HANDLERS, "count", counting_handler)
     TRANSIENT_FAILURES.clear()
-    yield server
-    bootstrap.reset()  # closes nothing itself, but drops the client bound to this server
-    server.stop()
+    return server
 
 
 def test_end_to_end_through_cloud_tasks(db: Any, tasks_emulator: Any) -> None:

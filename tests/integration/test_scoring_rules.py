@@ -42,13 +42,6 @@ RULES = {
 
 
 @pytest.fixture
-def feed(firestore_server: Any, project_id: str) -> Iterator[ProjectFeed]:
-    captured = ProjectFeed(firestore_server.store, project_id)
-    yield captured
-    captured.close()
-
-
-@pytest.fixture
 def bridge(
     feed: ProjectFeed, functions_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[EventBridge]:

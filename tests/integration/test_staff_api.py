@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.domain.leads import lead_id_for
-from tests.support import seed_company
+from tests.support import seed_company, seed_lead
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 LEADS = "/companies/acme/leads"
@@ -19,22 +19,10 @@ def api(function_client: Any) -> Any:
     return function_client("staff_api")
 
 
-def seed_lead(db: Any, email: str, company_id: str = "acme", **fields: Any) -> str:
-    """A lead as intake stores it; returns its id."""
-    lead_id = lead_id_for(email)
-    data = {
-        "id": lead_id,
-        "company_id": company_id,
-        "email": email,
-        "email_normalized": email,
-        "status": "new",
-        "score": 0,
-        "assigned_to": None,
-        "created_at": T0,
-        "updated_at": T0,
-    }
-    db.document(f"companies/{company_id}/leads/{lead_id}").set(data | fields)
-    return lead_id
+def seed_listed_lead(db: Any, email: str, company_id: str = "acme", **fields: Any) -> str:
+    """A lead as intake stores it, with what staff_api lists and sorts by; its id."""
+    listed = {"status": "new", "score": 0, "assigned_to": None, "created_at": T0}
+    return seed_lead(db, email, company_id, **(listed | {"updated_at": T0} | fields))
 
 
 def seed_user(db: Any, uid: str, role: str, company_id: str = "acme") -> None:
@@ -48,7 +36,7 @@ def test_every_resource_of_another_company_is_refused(
     """An admin of acme gets 403 for each of globex's resources, whatever the method."""
     seed_company(db, "acme")
     seed_company(db, "globex")
-    lead = seed_lead(db, "x@globex.example", "globex")
+    lead = seed_listed_lead(db, "x@globex.example", "globex")
     admin = staff_auth("acme", "admin", uid="a1")
     base = "/companies/globex"
     calls = [("GET", base), ("PATCH", base)]
@@ -75,7 +63,10 @@ def test_role_matrix(
     """Users read and write only their own leads; managers all leads; admins also the
     company's settings and its staff."""
     seed_company(db, "acme")
-    own, other = seed_lead(db, "own@x.example", assigned_to="u1"), seed_lead(db, "o@x.example")
+    own, other = (
+        seed_listed_lead(db, "own@x.example", assigned_to="u1"),
+        seed_listed_lead(db, "o@x.example"),
+    )
     users = function_client("company_users")
     actual = {}
     for role, uid in (("user", "u1"), ("manager", "m1"), ("admin", "a1")):
@@ -115,7 +106,7 @@ def test_pagination_over_three_pages_is_stable(db: Any, api: Any, staff_auth: An
     seed_company(db, "acme")
     times = [T0, T0, T0, T0, T0 + timedelta(hours=1), T0 - timedelta(hours=1), T0]
     for i, at in enumerate(times):
-        seed_lead(db, f"p{i}@x.example", created_at=at, score=[5, 5, 5, 9, 1, 0, 7][i])
+        seed_listed_lead(db, f"p{i}@x.example", created_at=at, score=[5, 5, 5, 9, 1, 0, 7][i])
     h = staff_auth("acme", "manager")
     for sort in ("-created_at", "score"):
         pages, cursor = [], None
@@ -136,7 +127,7 @@ def test_a_cursor_only_fits_its_own_query(db: Any, api: Any, staff_auth: Any) ->
     """A cursor reused with another filter, or tampered with, is a 400, not a wrong page."""
     seed_company(db, "acme")
     for i in range(3):
-        seed_lead(db, f"p{i}@x.example")
+        seed_listed_lead(db, f"p{i}@x.example")
     h = staff_auth("acme", "manager")
     cursor = api.get(LEADS, query_string={"limit": "1"}, headers=h).get_json()["next_cursor"]
     other = api.get(
@@ -150,7 +141,7 @@ def test_patch_of_fixed_fields_is_refused(db: Any, api: Any, staff_auth: Any) ->
     """Immutable fields (the e-mail a lead's id comes from, its score, the owner, the
     audit trail) and unknown ones are a 400 naming each; nothing is written."""
     seed_company(db, "acme")
-    lead = seed_lead(db, "p@x.example")
+    lead = seed_listed_lead(db, "p@x.example")
     h = staff_auth("acme", "manager")
     body = {"email": "q@x.example", "score": 99, "assigned_to": "m1", "created_by": "m1", "x": 1}
     answer = api.patch(f"{LEADS}/{lead}", json=body, headers=h)
@@ -200,7 +191,7 @@ def test_private_notes_and_mentions(db: Any, api: Any, staff_auth: Any) -> None:
     Mentions resolve to staff by e-mail or its local part."""
     seed_company(db, "acme")
     seed_user(db, "m2", "manager")
-    lead = seed_lead(db, "p@x.example")
+    lead = seed_listed_lead(db, "p@x.example")
     notes = f"{LEADS}/{lead}/notes"
     m1, m2 = staff_auth("acme", "manager", uid="m1"), staff_auth("acme", "admin", uid="m2")
     team = api.post(notes, json={"body": "Call back, @m2 please"}, headers=m1).get_json()
@@ -223,7 +214,7 @@ def test_assignment_keeps_history_and_moves_the_lead(db: Any, api: Any, staff_au
     seed_company(db, "acme")
     seed_user(db, "u1", "user")
     seed_user(db, "u2", "user")
-    lead = seed_lead(db, "p@x.example")
+    lead = seed_listed_lead(db, "p@x.example")
     path = f"{LEADS}/{lead}/assignments"
     m1 = staff_auth("acme", "manager", uid="m1")
     first = api.post(path, json={"to": "u1", "reason": "Territory"}, headers=m1)
@@ -246,7 +237,7 @@ def test_assignment_keeps_history_and_moves_the_lead(db: Any, api: Any, staff_au
 def test_deleting_a_lead_takes_its_notes(db: Any, api: Any, staff_auth: Any) -> None:
     """DELETE answers 204; the lead and its sub-documents are gone; users may not."""
     seed_company(db, "acme")
-    lead = seed_lead(db, "p@x.example", assigned_to="u1")
+    lead = seed_listed_lead(db, "p@x.example", assigned_to="u1")
     user, manager = staff_auth("acme", "user", uid="u1"), staff_auth("acme", "manager")
     api.post(f"{LEADS}/{lead}/notes", json={"body": "hi"}, headers=user)
     refused = api.delete(f"{LEADS}/{lead}", headers=user).status_code

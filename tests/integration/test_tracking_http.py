@@ -13,17 +13,11 @@ import pytest
 from shared import bootstrap
 from shared.campaigns.domain.tracking import PIXEL, links_in
 from tests.fakes import FakeClock, FakeTaskQueue
-from tests.integration.event_support import memory_queue
 from tests.outreach_support import run_due_tasks
 from tests.support import docs, seed_company
 
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15"
 TEMPLATE = {"subject": "Spring", "body": "Our offer: https://acme.example/spring?ref=mail"}
-
-
-@pytest.fixture
-def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
-    return memory_queue(monkeypatch)
 
 
 @pytest.fixture

@@ -18,26 +18,12 @@ from shared.domain.content import publication_key
 from shared.manifest import FUNCTIONS, Trigger
 from shared.services.scheduling import schedule_task
 from tests.fakes import FakeTaskQueue
-from tests.integration.event_support import ProjectFeed, RoundTrips, deliver, memory_queue
+from tests.integration.event_support import ProjectFeed, RoundTrips, deliver
 from tests.support import docs, seed_company
 
 LEAD = "companies/acme/leads/l1"
 SECOND_LEAD = "companies/acme/leads/l2"
 NEW_LEAD = {"email": "jane@example.com", "name": "Jane", "phone": "555-0100", "status": "new"}
-
-
-@pytest.fixture
-def feed(firestore_server: Any, project_id: str) -> Iterator[ProjectFeed]:
-    """This test's commits, as the Eventarc bridge sees them."""
-    captured = ProjectFeed(firestore_server.store, project_id)
-    yield captured
-    captured.close()
-
-
-@pytest.fixture
-def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
-    """Cloud Tasks replaced by the in-memory TaskQueue port."""
-    return memory_queue(monkeypatch)
 
 
 def markers(db: Any) -> list[str]:

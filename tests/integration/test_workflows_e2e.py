@@ -8,18 +8,13 @@ server's, so a two-day wait passes in a moment and nobody sleeps.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from localcloud.tasks.testing import wait_until
 from shared import bootstrap
 from shared.workflows.domain.runtime import execution_path
-from tests.integration.test_messaging import Mailbox, free_port
-from tests.support import seed_company
+from tests.support import Mailbox, seed_company
 
 LEAD = "companies/acme/leads/l1"
 # Marketing (a workflow's e-mail) reaches only people with consent on record.
@@ -44,67 +39,6 @@ NURTURE = {
 }
 
 
-class ServerClock:
-    """The functions' clock, read from the local Cloud Tasks server's (advanceable) one."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.server.clock.now(), UTC)
-
-
-@pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    """A real SMTP server on a free port."""
-    from aiosmtpd.controller import Controller
-
-    handler, port = Mailbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
-
-
-@pytest.fixture
-def stack(
-    functions_env: None, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
-    """run_task on a real HTTP server, the local Cloud Tasks with the bundle's queue
-    (fast retries) and the SMTP messenger, all configured through settings; the
-    functions' clock is the Tasks server's. Yields the Tasks server."""
-    import functions_framework
-    from werkzeug.serving import make_server
-
-    from localcloud.tasks import start_tasks
-    from shared.adapters.clients import tasks_client
-    from shared.settings import get_settings
-
-    app = functions_framework.create_app("run_task", "functions/main.py")
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    tasks = start_tasks("127.0.0.1", port=0)
-    env = {
-        "GROWTHKIT_FUNCTIONS_BASE_URL": f"http://127.0.0.1:{http.server_port}",
-        "CLOUD_TASKS_EMULATOR_HOST": tasks.address,
-        "GROWTHKIT_MAIL_BACKEND": "smtp",
-        "GROWTHKIT_SMTP_PORT": str(mailbox[1]),
-        "GROWTHKIT_SMTP_SENDER": "hello@acme.example",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    bootstrap.reset()
-    monkeypatch.setattr(bootstrap, "clock", ServerClock(tasks))
-    queue_path = get_settings().queue_path
-    retry = {"min_backoff": timedelta(milliseconds=200), "max_attempts": 5}
-    parent = queue_path.rsplit("/queues/", 1)[0]
-    tasks_client().create_queue(parent=parent, queue={"name": queue_path, "retry_config": retry})
-    yield tasks
-    bootstrap.reset()
-    tasks.stop()
-    http.shutdown()
-
-
 def post(client: Any, headers: dict[str, str], body: dict[str, Any]) -> Any:
     return client.post("/", json=body, headers=headers)
 
@@ -119,7 +53,7 @@ def execution(db: Any, execution_id: str) -> dict[str, Any]:
 
 
 def test_nurture_sequence_runs_to_its_end_through_cloud_tasks(
-    db: Any, stack: Any, function_client: Any, staff_auth: Any, mailbox: tuple[Mailbox, int]
+    db: Any, mail_stack: Any, function_client: Any, staff_auth: Any, mailbox: tuple[Mailbox, int]
 ) -> None:
     """Saved and enrolled over HTTP; the welcome e-mail arrives; the branch waits two
     days (its task due then); the welcome is opened; two days pass on the Tasks clock;
@@ -141,7 +75,7 @@ def test_nurture_sequence_runs_to_its_end_through_cloud_tasks(
     assert ["sent", "waiting until"] == [s["outcome"][:13] for s in waiting["steps"]]
     (interaction,) = db.collection(f"{LEAD}/interactions").stream()
     interaction.reference.update({"status": "opened", "updated_at": bootstrap.clock.now()})
-    stack.advance(timedelta(days=2, seconds=1).total_seconds())
+    mail_stack.advance(timedelta(days=2, seconds=1).total_seconds())
     done = wait_until(
         lambda: (e := execution(db, execution_id))["status"] != "active" and e, timeout=20
     )
@@ -151,7 +85,7 @@ def test_nurture_sequence_runs_to_its_end_through_cloud_tasks(
 
 
 def test_a_step_delivered_again_sends_one_email(
-    db: Any, stack: Any, function_client: Any, staff_auth: Any, mailbox: tuple[Mailbox, int]
+    db: Any, mail_stack: Any, function_client: Any, staff_auth: Any, mailbox: tuple[Mailbox, int]
 ) -> None:
     """The step's task delivered again after it ran; again after its completion was lost
     (the task back to pending); and again after even the step's commit was lost (the

@@ -10,18 +10,11 @@ import pytest
 
 from shared.workflows.domain.runtime import registry_path
 from tests.fakes import FakeTaskQueue
-from tests.integration.event_support import memory_queue
 from tests.support import seed_company
 
 LEAD = "companies/acme/leads/l1"
 EMAIL = {"type": "send_email", "subject": "Hi {first_name}", "body": "Welcome"}
 WORKFLOW = {"name": "Welcome", "trigger": {"type": "lead_created"}, "steps": [EMAIL]}
-
-
-@pytest.fixture
-def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
-    """Cloud Tasks replaced by the in-memory TaskQueue port (nothing runs the steps)."""
-    return memory_queue(monkeypatch)
 
 
 @pytest.fixture

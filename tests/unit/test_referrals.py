@@ -32,6 +32,7 @@ from shared.services.referral_codes import (
 )
 from shared.services.referrals import redeem_referral
 from tests.fakes import FakeClock, FakeStore, FakeTaskQueue
+from tests.support import lead_doc
 
 KEY = "acme.secret"
 ORIGIN = "https://acme.example"
@@ -63,9 +64,7 @@ def seed_referral(store: FakeStore, code: str = CODE, **fields: Any) -> None:
 
 
 def seed_lead(store: FakeStore, email: str, **fields: Any) -> None:
-    lead_id = lead_id_for(email)
-    data = {"id": lead_id, "company_id": "acme", "email": email, "email_normalized": email}
-    put(store, f"companies/acme/leads/{lead_id}", {**data, **fields})
+    put(store, *lead_doc(email, **fields))
 
 
 @pytest.fixture
