@@ -277,6 +277,7 @@ def _sent_email(stack: BenchStack, n: int) -> Sent:
         key=f"bench-mail-{n}",
         recipient={"id": lead_id, "email": email, "consent": consent},
         refs={"lead_id": lead_id},
+        filled=(),  # the whole body as staff wrote it: its link is tracked
     )
     when = datetime.now(UTC) - timedelta(minutes=2)  # a person reads it, not a scanner
     company = load_company(store, FORM_KEY, when)
@@ -485,6 +486,34 @@ def converted_after_campaign(stack: BenchStack, n: int) -> Request:
     return event(stack, "on_lead_campaigns", lead)
 
 
+def newsletter_issue(stack: BenchStack, n: int) -> Request:
+    """A manager sends a newsletter issue drafted through staff_api (its batches are
+    queued on the paused queue)."""
+    from shared import bootstrap
+    from shared.staff_api.domain.lists import Scope
+    from shared.staff_api.services import writes
+    from shared.staff_api.services.registry import RESOURCES
+
+    draft = {"subject": f"Spring news {n}", "body": "Spring is here.", "topics": []}
+    store, now = bootstrap.document_store(), datetime.now(UTC)
+    spec = RESOURCES["newsletter_issues"]
+    item, _ = writes.create_item(store, now, _staff(), spec, Scope(COMPANY), draft, None)
+    return json_request({"action": "send", "issue_id": item["id"]}, stack.staff())
+
+
+def newsletter_archive(_stack: BenchStack, _n: int) -> Request:
+    """A visitor opens the company's newsletter archive."""
+    return Request("GET", b"", {"Accept": "text/html"}, "/?" + urlencode({"key": FORM_KEY}))
+
+
+def oauth_return(_stack: BenchStack, n: int) -> Request:
+    """A browser comes back from a platform with a state this deployment never issued (an
+    old tab): a page saying to start again, nothing stored (400). A successful return
+    needs the platform's token endpoint; its cold start loads the same modules."""
+    query = urlencode({"state": f"stale-{n}", "code": "c"})
+    return Request("GET", b"", {"Accept": "text/html"}, f"/?{query}")
+
+
 REST = (
     Scenario("leads list", "staff_api", staff_leads),
     Scenario("sign-in", "company_users", sign_in),
@@ -512,6 +541,9 @@ REST = (
     Scenario("open pixel", "track_open", open_pixel),
     Scenario("click", "track_click", click),
     Scenario("trigger: converted after a campaign", "on_lead_campaigns", converted_after_campaign),
+    Scenario("newsletter issue sent", "newsletters", newsletter_issue),
+    Scenario("newsletter archive", "newsletter_archive", newsletter_archive),
+    Scenario("OAuth return, stale state", "oauth_callback", oauth_return),
 )
 
 
