@@ -123,13 +123,15 @@ def test_starttls_and_auth_as_a_relay_requires_them(tmp_path: Path) -> None:
 
 
 def test_implicit_tls_from_the_first_byte(tmp_path: Path) -> None:
+    """TLS from the first byte counts as TLS for AUTH (aiosmtpd alone would not offer it)."""
     cert, key = self_signed_certificate(tmp_path)
-    mailbox = start_mailbox(tls=server_context(cert, key), implicit_tls=True)
+    mailbox = start_mailbox(tls=server_context(cert, key), implicit_tls=True, users={"a": "b"})
     try:
         context = ssl.create_default_context(cafile=cert)
         with smtplib.SMTP_SSL(mailbox.host, mailbox.smtp_port, context=context, timeout=10) as s:
+            s.login("a", "b")
             s.send_message(email())
-        assert [True] == [m.tls for m in mailbox.messages()]
+        assert [(True, "a")] == [(m.tls, m.auth_user) for m in mailbox.messages()]
     finally:
         mailbox.stop()
 

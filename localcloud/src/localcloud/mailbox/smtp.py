@@ -144,7 +144,8 @@ def smtp_server(
         options |= {
             "authenticator": authenticator(dict(users)),
             "auth_required": True,
-            "auth_require_tls": auth_require_tls,
+            # aiosmtpd counts only STARTTLS as TLS; implicit TLS is TLS from the start.
+            "auth_require_tls": auth_require_tls and not implicit_tls,
         }
     server = SmtpServer(Handler(store, faults), sock, **options)
     try:
