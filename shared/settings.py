@@ -77,7 +77,25 @@ class Settings(BaseModel):
     )
     smtp_host: str = Field("127.0.0.1", description="The SMTP server (`mail_backend=smtp`).")
     smtp_port: int = Field(
-        25, description="Its port: 465 is implicit TLS; otherwise STARTTLS whenever offered."
+        587,
+        description="Its port: 587 (submission, STARTTLS) or 465 (implicit TLS); Google "
+        "Cloud blocks outbound connections to port 25.",
+    )
+    smtp_tls: Literal["starttls", "implicit", "none"] | None = Field(
+        None,
+        description="How the connection is protected: `starttls` (upgraded before anything "
+        "is said; a server that does not offer STARTTLS gets neither the password nor the "
+        "message), `implicit` (TLS from the first byte) or `none` (plain text: local "
+        "servers only, refused in production). Unset: `implicit` on port 465, else "
+        "`starttls`.",
+    )
+    smtp_ca_file: str | None = Field(
+        None,
+        description="A PEM file of the authorities the server's certificate is checked "
+        "against instead of the system's (a private relay; tests).",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=120, description="Timeout of each SMTP connection and reply."
     )
     smtp_sender: str = Field(
         "no-reply@growthkit.local",
@@ -232,6 +250,8 @@ class Settings(BaseModel):
                 raise ValueError("GROWTHKIT_SIGNING_KEY must be set in production")
             if self.functions_base_url.startswith("http://127."):
                 raise ValueError("GROWTHKIT_FUNCTIONS_BASE_URL must be set in production")
+            if self.mail_backend == "smtp":
+                self._production_smtp()
             if self.sms_backend == "http" and self.sms_auth_token is None:
                 raise ValueError("GROWTHKIT_SMS_AUTH_TOKEN must be set for SMS in production")
             if self.webhooks_allow_loopback:
@@ -246,6 +266,23 @@ class Settings(BaseModel):
                 if not getattr(self, field).startswith("https://"):
                     raise ValueError(f"GROWTHKIT_{field.upper()} must be an https:// URL")
         return self
+
+    def _production_smtp(self) -> None:
+        """Production mail goes out encrypted and authenticated."""
+        if self.smtp_tls_mode == "none":
+            raise ValueError("GROWTHKIT_SMTP_TLS=none sends mail in clear: refused in production")
+        if self.smtp_password is None or not self.smtp_username:
+            raise ValueError(
+                "GROWTHKIT_SMTP_USERNAME and GROWTHKIT_SMTP_PASSWORD must be set for mail "
+                "in production"
+            )
+
+    @property
+    def smtp_tls_mode(self) -> Literal["starttls", "implicit", "none"]:
+        """``smtp_tls``, or what the port implies (465: implicit TLS)."""
+        if self.smtp_tls is not None:
+            return self.smtp_tls
+        return "implicit" if self.smtp_port == 465 else "starttls"
 
     @property
     def platform_urls_set(self) -> bool:

@@ -50,6 +50,7 @@ def smtp(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailb
     controller.start()
     monkeypatch.setenv("GROWTHKIT_MAIL_BACKEND", "smtp")
     monkeypatch.setenv("GROWTHKIT_SMTP_PORT", str(port))
+    monkeypatch.setenv("GROWTHKIT_SMTP_TLS", "none")  # a plain local server
     bootstrap.reset()
     yield handler
     controller.stop()

@@ -89,6 +89,7 @@ def stack(
         "CLOUD_TASKS_EMULATOR_HOST": tasks.address,
         "GROWTHKIT_MAIL_BACKEND": "smtp",
         "GROWTHKIT_SMTP_PORT": str(mailbox[1]),
+        "GROWTHKIT_SMTP_TLS": "none",  # a plain local server
         "GROWTHKIT_SMTP_SENDER": "hello@acme.example",
     }
     for name, value in env.items():

@@ -90,3 +90,24 @@ def test_platform_base_urls_are_https_in_production(name: str) -> None:
     with pytest.raises(ValidationError, match=f"{name} must be an https:// URL"):
         from_environment(production | {name: "http://api.example.com"})
     assert from_environment(production | {name: "https://api.example.com"}).platform_urls_set
+
+
+def test_production_mail_is_encrypted_and_authenticated() -> None:
+    """With SMTP in production: no plain-text connection, and a login."""
+    production = {
+        "GROWTHKIT_ENVIRONMENT": "production",
+        "GROWTHKIT_SIGNING_KEY": "s3cret",
+        "GROWTHKIT_FUNCTIONS_BASE_URL": "https://r-p.cloudfunctions.net",
+        "GROWTHKIT_MAIL_BACKEND": "smtp",
+        "GROWTHKIT_SMTP_USERNAME": "apikey",
+        "GROWTHKIT_SMTP_PASSWORD": "pw",
+    }
+    with pytest.raises(ValidationError, match="GROWTHKIT_SMTP_TLS=none"):
+        from_environment(production | {"GROWTHKIT_SMTP_TLS": "none"})
+    without = {k: v for k, v in production.items() if k != "GROWTHKIT_SMTP_PASSWORD"}
+    with pytest.raises(ValidationError, match="GROWTHKIT_SMTP_PASSWORD"):
+        from_environment(without)
+    assert ("starttls", "implicit") == (
+        from_environment(production).smtp_tls_mode,
+        from_environment(production | {"GROWTHKIT_SMTP_PORT": "465"}).smtp_tls_mode,
+    )
