@@ -254,6 +254,8 @@ class Settings(BaseModel):
                 self._production_smtp()
             if self.sms_backend == "http" and self.sms_auth_token is None:
                 raise ValueError("GROWTHKIT_SMS_AUTH_TOKEN must be set for SMS in production")
+            if self.sms_backend == "http" and not self.sms_api_url.startswith("https://"):
+                raise ValueError("GROWTHKIT_SMS_API_URL must be an https:// URL in production")
             if self.webhooks_allow_loopback:
                 raise ValueError("GROWTHKIT_WEBHOOKS_ALLOW_LOOPBACK is refused in production")
             if self.token_refresher == "local":

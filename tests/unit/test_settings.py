@@ -111,3 +111,19 @@ def test_production_mail_is_encrypted_and_authenticated() -> None:
         from_environment(production).smtp_tls_mode,
         from_environment(production | {"GROWTHKIT_SMTP_PORT": "465"}).smtp_tls_mode,
     )
+
+
+def test_production_sms_goes_over_https_with_its_token() -> None:
+    """The provider's basic auth (the token) never travels in clear."""
+    production = {
+        "GROWTHKIT_ENVIRONMENT": "production",
+        "GROWTHKIT_SIGNING_KEY": "s3cret",
+        "GROWTHKIT_FUNCTIONS_BASE_URL": "https://r-p.cloudfunctions.net",
+        "GROWTHKIT_SMS_BACKEND": "http",
+        "GROWTHKIT_SMS_AUTH_TOKEN": "t",
+        "GROWTHKIT_SMS_API_URL": "http://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json",
+    }
+    with pytest.raises(ValidationError, match="GROWTHKIT_SMS_API_URL"):
+        from_environment(production)
+    https = production["GROWTHKIT_SMS_API_URL"].replace("http:", "https:")
+    assert from_environment(production | {"GROWTHKIT_SMS_API_URL": https}).sms_api_url == https
