@@ -303,7 +303,9 @@ class Settings(BaseModel):
 
 
 class MissingSecret(RuntimeError):
-    """A production function started without a secret it needs (``missing_secrets``)."""
+    """A production function started without a secret it needs (``missing_secrets``), or
+    without a setting it cannot work without (``unmet_settings``: a function that sends,
+    on the outbox backend)."""
 
 
 def missing_secrets(names: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
@@ -311,11 +313,33 @@ def missing_secrets(names: Iterable[str], environ: Mapping[str, str] | None = No
     elsewhere (locally a function works without what nobody configured). Read straight
     from the environment, as ``from_environment`` would, without building Settings: this
     runs when a function loads."""
+    env = _production_env(environ)
+    return [name for name in names if env is not None and not env.get(name.upper(), "").strip()]
+
+
+def unmet_settings(
+    required: Iterable[tuple[str, str]], environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """Those of the ``(variable, value)`` pairs the environment does not have, in
+    production, as ``VARIABLE=value`` (the setting to change); none elsewhere. Read as
+    ``missing_secrets`` reads, when the function loads."""
+    env = _production_env(environ)
+    if env is None:
+        return []
+    return [
+        f"{name}={value}"
+        for name, value in required
+        if env.get(name.upper(), "").strip().lower() != value.lower()
+    ]
+
+
+def _production_env(environ: Mapping[str, str] | None) -> dict[str, str] | None:
+    """The environment by upper-case name, in production only (else None)."""
     env = {k.upper(): v for k, v in (os.environ if environ is None else environ).items()}
     # Stricter than Settings, which refuses any other spelling of "production" anyway.
     if env.get(ENV_PREFIX + "ENVIRONMENT", "").strip().lower() != "production":
-        return []
-    return [name for name in names if not env.get(name.upper(), "").strip()]
+        return None
+    return env
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> Settings:

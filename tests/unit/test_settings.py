@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.settings import from_environment, missing_secrets
+from shared.settings import from_environment, missing_secrets, unmet_settings
 
 
 def test_prefixed_names_in_any_case_are_read_and_coerced() -> None:
@@ -127,3 +127,12 @@ def test_production_sms_goes_over_https_with_its_token() -> None:
         from_environment(production)
     https = production["GROWTHKIT_SMS_API_URL"].replace("http:", "https:")
     assert from_environment(production | {"GROWTHKIT_SMS_API_URL": https}).sms_api_url == https
+
+
+def test_unmet_settings_name_the_value_to_set_in_production_only() -> None:
+    required = [("GROWTHKIT_MAIL_BACKEND", "smtp"), ("GROWTHKIT_SMS_BACKEND", "http")]
+    production = {"GROWTHKIT_ENVIRONMENT": "production", "GROWTHKIT_SMS_BACKEND": "HTTP"}
+    assert (["GROWTHKIT_MAIL_BACKEND=smtp"], []) == (
+        unmet_settings(required, production),
+        unmet_settings(required, {"GROWTHKIT_ENVIRONMENT": "local"}),
+    )
