@@ -92,6 +92,9 @@ class OutboxMessenger:
     def __init__(self, store: DocumentStore) -> None:
         self.store = store
 
+    def accepts(self, channel: str) -> bool:
+        return False  # recorded only: nothing delivers the outbox
+
     def send(self, message: OutboundMessage) -> str:
         message = outgoing(message)
         path = outbox_path(message.idempotency_key)
@@ -125,6 +128,9 @@ class SmtpMessenger:
         self.store = store
         self.settings = settings
         self.retry_delays = retry_delays
+
+    def accepts(self, channel: str) -> bool:
+        return channel == "email"  # send returns once the server took the message
 
     def send(self, message: OutboundMessage) -> str:
         if message.channel != "email":

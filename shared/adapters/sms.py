@@ -5,7 +5,9 @@ basic auth (``sms_account``, ``sms_auth_token``) and an ``Idempotency-Key`` head
 records each message in the outbox like the SMTP messenger, so a retry of a message
 already sent is not posted again. Timeouts, connection failures, 429 and 5xx are worth
 retrying (``Transient``); other refusals are final (``InvalidInput``). Inbound messages
-are signed the Twilio way (``X-Twilio-Signature``), checked by ``valid_signature``.
+are signed the Twilio way (``X-Twilio-Signature``), checked by ``valid_signature``. A
+marketing SMS asks for status callbacks (``StatusCallback``) at ``sms_inbound`` with its
+send's reference, so its delivery shows on the lead's timeline.
 
 Twilio ignores ``Idempotency-Key``: a post whose answer is lost (a timeout after the
 provider created the message) would be sent again by the retry. So the attempt is
@@ -26,12 +28,13 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlencode
 
 from shared.adapters.messaging import outbox_path
 from shared.domain.common import as_utc, stable_id
 from shared.errors import InvalidInput, Transient, Unconfirmed
-from shared.ports import DocumentStore, Filter, Messenger, OutboundMessage, Write
+from shared.ports import SEND_HEADER, DocumentStore, Filter, Messenger, OutboundMessage, Write
 from shared.settings import Settings
 
 log = logging.getLogger("growthkit.sms")
@@ -48,6 +51,9 @@ class HttpSmsMessenger:
     def __init__(self, store: DocumentStore, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+
+    def accepts(self, channel: str) -> bool:
+        return channel == "sms"  # send returns once the provider took the message
 
     def send(self, message: OutboundMessage) -> str:
         if message.channel != "sms":
@@ -76,6 +82,7 @@ class HttpSmsMessenger:
 
         s = self.settings
         form = {"To": message.to, "From": s.sms_from, "Body": message.body}
+        form |= status_callback(message, s.functions_base_url)
         headers = {"Idempotency-Key": message.idempotency_key, "User-Agent": "growthkit-sms"}
         try:
             response = requests.post(
@@ -133,6 +140,16 @@ class HttpSmsMessenger:
         return any(s.data is not None and s.data.get("idempotency_key") != key for s in found)
 
 
+def status_callback(message: OutboundMessage, base_url: str) -> dict[str, str]:
+    """Where the provider reports the message's delivery: ``sms_inbound`` with the send's
+    signed reference (marketing SMS carry one), or nowhere."""
+    reference = dict(message.headers).get(SEND_HEADER)
+    if not reference:
+        return {}
+    url = f"{base_url.rstrip('/')}/sms_inbound?{urlencode({'send': reference})}"
+    return {"StatusCallback": url}
+
+
 def _record(
     message: OutboundMessage, status: str, provider_id: str, at: datetime
 ) -> dict[str, Any]:
@@ -187,6 +204,9 @@ class ChannelMessenger:
 
     def send(self, message: OutboundMessage) -> str:
         return (self.sms if message.channel == "sms" else self.email).send(message)
+
+    def accepts(self, channel: Literal["email", "sms"]) -> bool:
+        return (self.sms if channel == "sms" else self.email).accepts(channel)
 
 
 def signature(url: str, params: Mapping[str, str], token: str) -> str:

@@ -56,6 +56,9 @@ class CrashingMessenger:
             raise RuntimeError("the batch died right after handing a message over")
         return provider_id
 
+    def accepts(self, channel: Any) -> bool:
+        return self.inner.accepts(channel)
+
 
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
