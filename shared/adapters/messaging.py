@@ -246,7 +246,7 @@ def _setup_problem(what: str) -> Transient:
     """A problem of the configuration, not of the message: logged as an error, and
     transient, so the message is kept for when the set-up is fixed."""
     log.error("SMTP: %s", what)
-    return Transient(f"SMTP: {what}.")
+    return Transient(f"SMTP: {what.rstrip('.')}.")
 
 
 def _answered(code: int, reply: str) -> DomainError:

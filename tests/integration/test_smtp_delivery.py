@@ -3,7 +3,9 @@ STARTTLS with a certificate made here, AUTH, implicit TLS, deferrals and refusal
 
 from __future__ import annotations
 
+import json
 import logging
+import urllib.request
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -196,3 +198,35 @@ def test_a_wrong_password_is_a_configuration_problem_not_a_failed_message(
     with caplog.at_level(logging.ERROR), pytest.raises(Transient):
         smtp.send(MESSAGE)
     assert any("GROWTHKIT_SMTP_PASSWORD" in r.getMessage() for r in caplog.records)
+
+
+def test_the_mailbox_page_shows_what_the_smtp_backend_sent(
+    db: Any, functions_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As under `make serve`: the real SMTP backend to localcloud's mailbox (plain text,
+    a local server), read back over HTTP: the list, then the message's headers and both
+    parts."""
+    mailbox = start_mailbox()
+    try:
+        plain = {"GROWTHKIT_SMTP_TLS": "none", "GROWTHKIT_SMTP_USERNAME": ""}
+        smtp = smtp_messenger(monkeypatch, mailbox.smtp_port, **plain)
+        provider_id = smtp.send(MESSAGE)
+
+        def get(path: str) -> bytes:
+            with urllib.request.urlopen(mailbox.url + path, timeout=10) as answer:
+                return bytes(answer.read())
+
+        (listed,) = json.loads(get("/api/messages"))["messages"]
+        shown = json.loads(get(f"/api/messages/{listed['id']}"))
+        page = get("/").decode()
+    finally:
+        mailbox.stop()
+    headers = dict(shown["headers"])
+    assert ("Your quote", provider_id, "jane@example.com") == (
+        listed["subject"],
+        listed["message_id"],
+        headers["To"],
+    )
+    assert [v for _, v in UNSUBSCRIBE] == [headers[name] for name, _ in UNSUBSCRIBE]
+    assert ("Hello Jane\n", "<p>Hello <b>Jane</b></p>\n") == (shown["text"], shown["html"])
+    assert "Your quote" in page and "jane@example.com" in page
