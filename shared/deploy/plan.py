@@ -1,8 +1,9 @@
 """``python -m shared.deploy plan``: every command a deploy runs, read from the manifest.
 
 The plan is a list of ``Step``s, each one command line: package the source, deploy the
-Firestore rules and indexes, create the service accounts and bind their roles, create (or
-update) the Cloud Tasks queues, deploy every function, then sync the Scheduler jobs.
+Firestore rules and indexes, protect the data (point-in-time recovery, a daily backup
+schedule), create the service accounts and bind their roles, create (or update) the
+Cloud Tasks queues, deploy every function, then sync the Scheduler jobs.
 ``plan`` prints them as a shell script; ``apply`` (``shared.deploy.apply``) runs the same
 list, so what is printed is what is run.
 
@@ -32,6 +33,10 @@ from shared.settings import OAUTH_PLATFORMS
 RUNTIME = "python311"
 SOURCE = "build/deploy"
 ACCOUNT_PREFIX = "growthkit"
+DATABASE = "(default)"
+# Daily backups are kept this long unless --backup-retention-days says otherwise;
+# Firestore keeps a backup at most 14 weeks.
+BACKUP_RETENTION_DAYS, MAX_BACKUP_RETENTION_DAYS = 14, 98
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,7 @@ class Target:
     # Given to the functions that send; without them those refuse to start in production.
     mail: Mail | None = None
     sms: Sms | None = None
+    backup_retention_days: int = BACKUP_RETENTION_DAYS
 
     def account(self, key: str) -> str:
         """The e-mail of the service account ``key`` (``ACCOUNTS``)."""
@@ -184,6 +190,7 @@ def deploy_steps(target: Target) -> list[Step]:
     return [
         package_step(target),
         firestore_step(target),
+        *backup_steps(target),
         *(account_step(account, target) for account in ACCOUNTS),
         *binding_steps(target),
         *(queue_step(queue, target) for queue in QUEUES),
@@ -207,6 +214,26 @@ def firestore_step(target: Target) -> Step:
         "--non-interactive",
     )
     return Step("Firestore security rules and composite indexes (firebase.json)", argv)
+
+
+def backup_steps(target: Target) -> list[Step]:
+    """Point-in-time recovery (every version of the last 7 days, readable and exportable
+    at any minute) and a daily backup kept ``backup_retention_days``. A database has one
+    daily schedule: when it exists the create fails and the listing shows it (its
+    retention is changed with ``gcloud firestore backups schedules update``)."""
+    project, database = f"--project={target.project}", f"--database={DATABASE}"
+    pitr = ("gcloud", "firestore", "databases", "update", database, "--enable-pitr", project)
+    days = target.backup_retention_days
+    schedules = ("gcloud", "firestore", "backups", "schedules")
+    create = (*schedules, "create", database, "--recurrence=daily", f"--retention={days}d")
+    return [
+        Step("Firestore point-in-time recovery (7 days of versions)", (*pitr, "--quiet")),
+        Step(
+            f"Firestore daily backups kept {days} days: create the schedule, unless one exists",
+            (*create, project),
+            (*schedules, "list", database, project),
+        ),
+    ]
 
 
 def account_step(account: Account, target: Target) -> Step:
@@ -430,6 +457,13 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_messaging_arguments(parser)
     parser.add_argument(
+        "--backup-retention-days",
+        type=_retention,
+        default=BACKUP_RETENTION_DAYS,
+        help=f"how long each daily Firestore backup is kept, 1 to "
+        f"{MAX_BACKUP_RETENTION_DAYS} (default {BACKUP_RETENTION_DAYS})",
+    )
+    parser.add_argument(
         "--oauth-platforms",
         default="",
         type=_platforms,
@@ -476,6 +510,14 @@ def _env_value(text: str) -> str:
     return text.strip()
 
 
+def _retention(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_BACKUP_RETENTION_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: days from 1 to {MAX_BACKUP_RETENTION_DAYS} (Firestore's 14 weeks)"
+        )
+    return int(text)
+
+
 def _https(text: str) -> str:
     if text and not text.startswith("https://"):
         raise argparse.ArgumentTypeError(f"{text!r}: an https:// URL")
@@ -513,6 +555,7 @@ def target_from(args: argparse.Namespace) -> Target:
         args.oauth_platforms,
         Mail(args.smtp_host, args.smtp_user, args.smtp_sender, args.smtp_port, tls),
         Sms(args.sms_account, args.sms_from, args.sms_api_url),
+        args.backup_retention_days,
     )
 
 

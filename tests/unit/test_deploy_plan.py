@@ -367,3 +367,38 @@ def test_the_command_line_needs_the_relay_and_the_provider(
             main(["plan", *SAMPLE_ARGS, *bad])
     assert 0 == main(["plan", *SAMPLE_ARGS, "--smtp-port", "465"])
     assert "GROWTHKIT_SMTP_PORT=465,GROWTHKIT_SMTP_TLS=implicit" in capsys.readouterr().out
+
+
+def test_the_plan_turns_on_point_in_time_recovery_and_daily_backups(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Before any account or function: PITR on the database, and a daily backup schedule
+    kept 14 days unless --backup-retention-days says otherwise (at most Firestore's 14
+    weeks); a schedule that exists already does not fail the deploy."""
+    steps = deploy_steps(Target("p", "r"))
+    commands = [s.argv for s in steps]
+    pitr = ("gcloud", "firestore", "databases", "update", "--database=(default)", "--enable-pitr")
+    (enable,) = [a for a in commands if a[:6] == pitr]
+    (backups,) = [
+        s for s in steps if s.argv[:5] == ("gcloud", "firestore", "backups", "schedules", "create")
+    ]
+    assert ("--project=p", "--recurrence=daily", "--retention=14d") == (
+        flag_pair(enable, "project"),
+        flag_pair(backups.argv, "recurrence"),
+        flag_pair(backups.argv, "retention"),
+    )
+    assert backups.otherwise[:5] == ("gcloud", "firestore", "backups", "schedules", "list")
+    first_account = next(
+        i for i, a in enumerate(commands) if a[:3] == ("gcloud", "iam", "service-accounts")
+    )
+    assert commands.index(enable) < commands.index(backups.argv) < first_account
+    assert 0 == main(["plan", *SAMPLE_ARGS, "--backup-retention-days", "30"])
+    assert "--retention=30d" in capsys.readouterr().out
+    for bad in ("0", "99", "two"):
+        with pytest.raises(SystemExit):
+            main(["plan", *SAMPLE_ARGS, "--backup-retention-days", bad])
+    assert "--backup-retention-days" in capsys.readouterr().err
+
+
+def flag_pair(argv: Sequence[str], name: str) -> str:
+    return f"--{name}={flag(argv, name)}"
