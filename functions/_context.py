@@ -35,6 +35,14 @@ class Context:
 
     @property
     def messenger(self) -> Messenger:
+        """The messenger, for a function declared ``sends=True`` only: any other is deployed
+        without the mail and SMS settings and would send nothing in production, so its
+        reaching for the messenger is a bug, raised where the tests see it."""
+        from shared.manifest import declared
+
+        function = declared(self.name)
+        if function is None or not function.sends:
+            raise RuntimeError(f"{self.name} sends messages: declare it with sends=True")
         return bootstrap.messenger()
 
     @property

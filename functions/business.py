@@ -62,7 +62,7 @@ def _action(req: Request, staff: StaffIdentity, c: str, item: str, action: str) 
     return lifecycle.complete(*ports, req.now(), staff, c, item, done), 200
 
 
-@https_fn.on_request(methods=("GET", "POST", "PATCH"))
+@https_fn.on_request(methods=("GET", "POST", "PATCH"), sends=True)
 def consultations(req: Request) -> Result:
     """Book consultations (never overlapping, with reminders), list, edit, cancel and
     complete them."""

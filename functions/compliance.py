@@ -82,9 +82,12 @@ def _twiml(reply: str | None) -> flask.Response:
 def sms_inbound(req: https_fn.Request) -> https_fn.Result:
     """The SMS provider's webhook (``?company_id=``; form fields ``From``, ``Body``):
     STOP/UNSUBSCRIBE/CANCEL/END/QUIT opt the number out, START back in, HELP gets the
-    help text; answered as TwiML."""
+    help text; answered as TwiML. With ``?send=`` instead, a status callback of a
+    marketing SMS (``MessageSid``, ``MessageStatus``): its delivery or failure."""
     body = req.body()
     _verify(req, body)  # first: nothing about an unverified post is looked at
+    if "send" in req.args:
+        return _sms_status(req, body)
     company_id = req.args.get("company_id", "")
     if not is_document_id(company_id) or len(company_id) > 200:
         raise NotFound("Unknown company.")
@@ -100,6 +103,15 @@ def sms_inbound(req: https_fn.Request) -> https_fn.Result:
         message_sid=str(body.get("MessageSid") or "")[:100] or None,
     )
     return _twiml(reply.reply)
+
+
+def _sms_status(req: https_fn.Request, body: dict[str, Any]) -> https_fn.Result:
+    from shared.campaigns.services.delivery_reports import record_sms_status
+
+    report = {k: str(body.get(k) or "")[:100] for k in ("MessageSid", "MessageStatus", "ErrorCode")}
+    key = req.settings.signing_key.get_secret_value().encode()
+    outcome = record_sms_status(req.store, req.now(), key, req.args.get("send", ""), report)
+    return {"outcome": outcome}, 200
 
 
 def _verify_email_events(req: https_fn.Request, raw: bytes) -> None:

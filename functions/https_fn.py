@@ -127,11 +127,12 @@ def on_request(
     max_instances: int = 10,
     concurrency: int = 20,
     oauth_clients: bool = False,
+    sends: bool = False,
 ) -> Callable[[Handler], Callable[[flask.Request], flask.Response]]:
     """Declare an HTTP function answering ``methods`` (``public``: no IAM check, the
     function authenticates its callers itself or serves anyone; ``webhook``: another
     platform's servers call it, verified with one of its ``secrets``; ``user_admin``: it
-    sets staff accounts' claims)."""
+    sets staff accounts' claims; ``sends``: it sends e-mail or SMS)."""
     allowed = (*methods, "OPTIONS") if cors and "OPTIONS" not in methods else tuple(methods)
 
     def decorate(handler: Handler) -> Callable[[flask.Request], flask.Response]:
@@ -149,6 +150,7 @@ def on_request(
                 max_instances=max_instances,
                 concurrency=concurrency,
                 oauth_clients=oauth_clients,
+                sends=sends,
                 methods=allowed,
                 module=handler.__module__,
             )

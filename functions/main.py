@@ -59,18 +59,23 @@ def __getattr__(name: str) -> Any:
 
 
 def _require_secrets(name: str) -> None:
-    """Refuse to load a production function without every secret its declaration names:
-    the instance never starts (the deploy fails, the revision before it keeps serving)
-    rather than answer requests it cannot verify or sign."""
-    from shared.settings import MissingSecret, missing_secrets
+    """Refuse to load a production function without every secret its declaration names,
+    or with a setting it cannot work with (one that sends, on the outbox backend, which
+    delivers nothing): the instance never starts (the deploy fails, the revision before
+    it keeps serving) rather than answer requests it cannot verify, sign or deliver. One
+    critical log line says what to set."""
+    from shared.settings import MissingSecret, missing_secrets, unmet_settings
 
     function = declared(name)
-    missing = missing_secrets(function.required_secrets) if function else ()
-    if missing:
-        names = ", ".join(missing)
+    if function is None:
+        return
+    missing = missing_secrets(function.required_secrets)
+    unmet = unmet_settings(function.required_settings)
+    needs = [f"{n} (a secret, from Secret Manager)" for n in missing]
+    needs += [f"{s} (the outbox sends nothing)" for s in unmet]
+    if needs:
+        text = "; ".join(needs)
         logging.getLogger("growthkit.startup").critical(
-            "%s refuses to start: %s not set (production needs it from Secret Manager)",
-            name,
-            names,
+            "%s refuses to start in production: set %s", name, text
         )
-        raise MissingSecret(f"{name} needs {names} in production")
+        raise MissingSecret(f"{name} needs {', '.join([*missing, *unmet])} in production")

@@ -25,7 +25,7 @@ def _links(req: https_fn.Request) -> newsletters.Links:
     return newsletters.Links(settings.functions_base_url, settings.signing_key.get_secret_value())
 
 
-@https_fn.on_request(methods=("POST",), public=True, cors=True)
+@https_fn.on_request(methods=("POST",), public=True, cors=True, sends=True)
 def newsletter_signup(req: https_fn.Request) -> https_fn.Result:
     """Newsletter signup from a company's website: pending until confirmed by mail."""
     body = req.body()

@@ -54,7 +54,7 @@ def _complete(
     return _view(review), 200
 
 
-@https_fn.on_request(methods=("POST",))
+@https_fn.on_request(methods=("POST",), sends=True)
 def request_review(req: https_fn.Request) -> https_fn.Result:
     """POST ``{lead_id, platform?, message?}`` asks the customer for a review (201);
     ``{"action": "complete", review_id, rating}`` records that they left one (200)."""

@@ -38,8 +38,10 @@ def on_schedule(
     timeout_seconds: int = 60,
     memory: str = "256Mi",
     oauth_clients: bool = False,
+    sends: bool = False,
 ) -> Callable[[Handler], Callable[[flask.Request], flask.Response]]:
-    """Declare a function Cloud Scheduler calls on the unix-cron ``schedule``."""
+    """Declare a function Cloud Scheduler calls on the unix-cron ``schedule`` (``sends``:
+    it sends e-mail or SMS)."""
 
     def decorate(handler: Handler) -> Callable[[flask.Request], flask.Response]:
         name = handler.__name__
@@ -53,6 +55,7 @@ def on_schedule(
                 timeout_seconds=timeout_seconds,
                 memory=memory,
                 oauth_clients=oauth_clients,
+                sends=sends,
                 methods=METHODS,
                 module=handler.__module__,
             )

@@ -198,7 +198,7 @@ def _session(req: Request, parts: list[str]) -> Result:
     return users.record_sign_in(req.store, req.now(), staff, route.company_id), 200
 
 
-@https_fn.on_request(methods=METHODS, user_admin=True)
+@https_fn.on_request(methods=METHODS, user_admin=True, sends=True)
 def company_users(req: Request) -> Result:
     """Staff of a company: admins invite them (setting their Firebase Auth claims), change
     roles and remove them; everyone reads the team and edits their own profile."""

@@ -23,7 +23,7 @@ Result = dict[str, Any]
 
 # The secrets key opens the social connections publish_content tasks post through.
 @tasks_fn.on_task_dispatched(
-    timeout_seconds=RUN_TASK_TIMEOUT_SECONDS, secrets=("GROWTHKIT_SECRETS_KEY",)
+    timeout_seconds=RUN_TASK_TIMEOUT_SECONDS, secrets=("GROWTHKIT_SECRETS_KEY",), sends=True
 )
 def run_task(event: tasks_fn.TaskEvent, ctx: tasks_fn.Context) -> Result:
     """Run one scheduled task. 503 (so Cloud Tasks retries) only for transient failures

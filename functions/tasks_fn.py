@@ -40,10 +40,15 @@ def on_task(task_type: str) -> Callable[[Handler], Handler]:
 
 
 def on_task_dispatched(
-    *, timeout_seconds: int, memory: str = "256Mi", secrets: tuple[str, ...] = ()
+    *,
+    timeout_seconds: int,
+    memory: str = "256Mi",
+    secrets: tuple[str, ...] = (),
+    sends: bool = False,
 ) -> Callable[[Dispatched], Callable[[flask.Request], flask.Response]]:
     """Declare the function Cloud Tasks delivers the queue's tasks to (``secrets``: the
-    variables its handlers read, as for any function)."""
+    variables its handlers read, as for any function; ``sends``: its handlers send e-mail
+    or SMS)."""
 
     def decorate(handler: Dispatched) -> Callable[[flask.Request], flask.Response]:
         name = handler.__name__
@@ -54,6 +59,7 @@ def on_task_dispatched(
                 timeout_seconds=timeout_seconds,
                 memory=memory,
                 secrets=secrets,
+                sends=sends,
                 methods=METHODS,
                 module=handler.__module__,
             )

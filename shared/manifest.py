@@ -40,6 +40,10 @@ class Trigger(StrEnum):
 EVENT_TYPE_PREFIX = "google.cloud.firestore.document.v1."
 # Every function needs these (Settings refuses production without a signing key).
 COMMON_SECRETS = ("GROWTHKIT_SIGNING_KEY",)
+# A function that sends e-mail or SMS needs the providers' passwords...
+MESSAGING_SECRETS = ("GROWTHKIT_SMTP_PASSWORD", "GROWTHKIT_SMS_AUTH_TOKEN")
+# ... and, in production, the backends that really send (the outbox delivers nothing).
+MESSAGING_BACKENDS = (("GROWTHKIT_MAIL_BACKEND", "smtp"), ("GROWTHKIT_SMS_BACKEND", "http"))
 
 
 class Function(Struct, frozen=True):
@@ -68,6 +72,10 @@ class Function(Struct, frozen=True):
     user_admin: bool = False
     # Gets the OAuth clients of the platforms a deploy configures (``--oauth-platforms``).
     oauth_clients: bool = False
+    # Its code can reach the messenger (e-mail, SMS): it is given the mail and SMS settings
+    # and secrets, refuses to start in production without them, and only it may send
+    # (``functions._context.Context.messenger``).
+    sends: bool = False
     # HTTP methods it answers (OPTIONS included where it answers CORS preflights).
     methods: tuple[str, ...] = field(default=())
     # The module of ``functions/`` that declares it.
@@ -80,7 +88,13 @@ class Function(Struct, frozen=True):
     @property
     def required_secrets(self) -> tuple[str, ...]:
         """Every secret variable the function cannot run without."""
-        return tuple(dict.fromkeys((*COMMON_SECRETS, *self.secrets)))
+        messaging = MESSAGING_SECRETS if self.sends else ()
+        return tuple(dict.fromkeys((*COMMON_SECRETS, *self.secrets, *messaging)))
+
+    @property
+    def required_settings(self) -> tuple[tuple[str, str], ...]:
+        """The variables that must have these values for it to run in production."""
+        return MESSAGING_BACKENDS if self.sends else ()
 
     @property
     def full_event_type(self) -> str | None:

@@ -154,6 +154,11 @@ class Messenger(Protocol):
         """Send and return a provider message id."""
         ...
 
+    def accepts(self, channel: Literal["email", "sms"]) -> bool:
+        """Whether ``send`` returns only once a provider accepted the message (it is
+        ``sent``); False when it is only recorded (``queued``: the outbox)."""
+        ...
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...

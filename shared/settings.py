@@ -80,7 +80,25 @@ class Settings(BaseModel):
     )
     smtp_host: str = Field("127.0.0.1", description="The SMTP server (`mail_backend=smtp`).")
     smtp_port: int = Field(
-        25, description="Its port: 465 is implicit TLS; otherwise STARTTLS whenever offered."
+        587,
+        description="Its port: 587 (submission, STARTTLS) or 465 (implicit TLS); Google "
+        "Cloud blocks outbound connections to port 25.",
+    )
+    smtp_tls: Literal["starttls", "implicit", "none"] | None = Field(
+        None,
+        description="How the connection is protected: `starttls` (upgraded before anything "
+        "is said; a server that does not offer STARTTLS gets neither the password nor the "
+        "message), `implicit` (TLS from the first byte) or `none` (plain text: local "
+        "servers only, refused in production). Unset: `implicit` on port 465, else "
+        "`starttls`.",
+    )
+    smtp_ca_file: str | None = Field(
+        None,
+        description="A PEM file of the authorities the server's certificate is checked "
+        "against instead of the system's (a private relay; tests).",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=120, description="Timeout of each SMTP connection and reply."
     )
     smtp_sender: str = Field(
         "no-reply@growthkit.local",
@@ -274,8 +292,12 @@ class Settings(BaseModel):
                 raise ValueError("GROWTHKIT_SIGNING_KEY must be set in production")
             if self.functions_base_url.startswith("http://127."):
                 raise ValueError("GROWTHKIT_FUNCTIONS_BASE_URL must be set in production")
+            if self.mail_backend == "smtp":
+                self._production_smtp()
             if self.sms_backend == "http" and self.sms_auth_token is None:
                 raise ValueError("GROWTHKIT_SMS_AUTH_TOKEN must be set for SMS in production")
+            if self.sms_backend == "http" and not self.sms_api_url.startswith("https://"):
+                raise ValueError("GROWTHKIT_SMS_API_URL must be an https:// URL in production")
             if self.webhooks_allow_loopback:
                 raise ValueError("GROWTHKIT_WEBHOOKS_ALLOW_LOOPBACK is refused in production")
             if self.token_refresher == "local":
@@ -291,6 +313,23 @@ class Settings(BaseModel):
                 if not getattr(self, field).startswith("https://"):
                     raise ValueError(f"GROWTHKIT_{field.upper()} must be an https:// URL")
         return self
+
+    def _production_smtp(self) -> None:
+        """Production mail goes out encrypted and authenticated."""
+        if self.smtp_tls_mode == "none":
+            raise ValueError("GROWTHKIT_SMTP_TLS=none sends mail in clear: refused in production")
+        if self.smtp_password is None or not self.smtp_username:
+            raise ValueError(
+                "GROWTHKIT_SMTP_USERNAME and GROWTHKIT_SMTP_PASSWORD must be set for mail "
+                "in production"
+            )
+
+    @property
+    def smtp_tls_mode(self) -> Literal["starttls", "implicit", "none"]:
+        """``smtp_tls``, or what the port implies (465: implicit TLS)."""
+        if self.smtp_tls is not None:
+            return self.smtp_tls
+        return "implicit" if self.smtp_port == 465 else "starttls"
 
     @property
     def platform_urls_set(self) -> bool:
@@ -309,7 +348,9 @@ class Settings(BaseModel):
 
 
 class MissingSecret(RuntimeError):
-    """A production function started without a secret it needs (``missing_secrets``)."""
+    """A production function started without a secret it needs (``missing_secrets``), or
+    without a setting it cannot work without (``unmet_settings``: a function that sends,
+    on the outbox backend)."""
 
 
 def missing_secrets(names: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
@@ -317,11 +358,33 @@ def missing_secrets(names: Iterable[str], environ: Mapping[str, str] | None = No
     elsewhere (locally a function works without what nobody configured). Read straight
     from the environment, as ``from_environment`` would, without building Settings: this
     runs when a function loads."""
+    env = _production_env(environ)
+    return [name for name in names if env is not None and not env.get(name.upper(), "").strip()]
+
+
+def unmet_settings(
+    required: Iterable[tuple[str, str]], environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """Those of the ``(variable, value)`` pairs the environment does not have, in
+    production, as ``VARIABLE=value`` (the setting to change); none elsewhere. Read as
+    ``missing_secrets`` reads, when the function loads."""
+    env = _production_env(environ)
+    if env is None:
+        return []
+    return [
+        f"{name}={value}"
+        for name, value in required
+        if env.get(name.upper(), "").strip().lower() != value.lower()
+    ]
+
+
+def _production_env(environ: Mapping[str, str] | None) -> dict[str, str] | None:
+    """The environment by upper-case name, in production only (else None)."""
     env = {k.upper(): v for k, v in (os.environ if environ is None else environ).items()}
     # Stricter than Settings, which refuses any other spelling of "production" anyway.
     if env.get(ENV_PREFIX + "ENVIRONMENT", "").strip().lower() != "production":
-        return []
-    return [name for name in names if not env.get(name.upper(), "").strip()]
+        return None
+    return env
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> Settings:

@@ -54,8 +54,8 @@ class StressStack(DevStack):
 
     @classmethod
     def create(cls, data_dir: Path) -> StressStack:
-        functions, firestore, tasks, scheduler, auth = free_ports(5)
-        return cls(Ports(HOST, functions, firestore, tasks, scheduler, auth), data_dir, PROJECT)
+        # functions, firestore, tasks, scheduler, auth, smtp, mailbox, platforms
+        return cls(Ports(HOST, *free_ports(8)), data_dir, PROJECT)
 
     def start(self) -> StressStack:
         # A SIGKILLed instance's open transactions keep their locks until they expire idle.

@@ -231,6 +231,7 @@ def smtp_mailbox(
 
     monkeypatch.setenv("GROWTHKIT_MAIL_BACKEND", "smtp")
     monkeypatch.setenv("GROWTHKIT_SMTP_PORT", str(mailbox[1]))
+    monkeypatch.setenv("GROWTHKIT_SMTP_TLS", "none")  # a plain local server
     bootstrap.reset()
     return mailbox[0]
 
@@ -251,6 +252,7 @@ def mail_stack(
 
     monkeypatch.setenv("GROWTHKIT_MAIL_BACKEND", "smtp")
     monkeypatch.setenv("GROWTHKIT_SMTP_PORT", str(mailbox[1]))
+    monkeypatch.setenv("GROWTHKIT_SMTP_TLS", "none")  # a plain local server
     monkeypatch.setenv("GROWTHKIT_SMTP_SENDER", "hello@acme.example")
     tasks = cloud_tasks()
     monkeypatch.setattr(bootstrap, "clock", ServerClock(tasks))

@@ -408,6 +408,9 @@ class FakeMessenger:
         self.sent.setdefault(message.idempotency_key, message)
         return f"fake-{message.idempotency_key}"
 
+    def accepts(self, channel: str) -> bool:
+        return True  # stands for a provider that took the message
+
 
 class RecordingPublisher:
     """A ``Publisher`` that remembers every post; ``errors`` are raised first, in order."""

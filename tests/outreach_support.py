@@ -44,6 +44,9 @@ class CountingMessenger:
             raise Transient("crashed after handing the message over")
         return f"msg-{message.idempotency_key}"
 
+    def accepts(self, channel: str) -> bool:
+        return True
+
     @property
     def unique(self) -> dict[str, OutboundMessage]:
         return {m.idempotency_key: m for m in self.calls}

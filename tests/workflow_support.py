@@ -35,6 +35,9 @@ class CountingMessenger:
         self.calls.append(message)
         return f"msg-{message.idempotency_key}"
 
+    def accepts(self, channel: str) -> bool:
+        return True
+
     @property
     def unique(self) -> dict[str, OutboundMessage]:
         return {m.idempotency_key: m for m in self.calls}

@@ -96,7 +96,10 @@ def test_a_standalone_service_on_a_taken_port_says_so_in_one_line(
     ), result.stderr
 
 
-@pytest.mark.parametrize("variable", ["FIRESTORE", "TASKS", "SCHEDULER", "AUTH", "FUNCTIONS"])
+@pytest.mark.parametrize(
+    "variable",
+    ["FIRESTORE", "TASKS", "SCHEDULER", "AUTH", "SMTP", "MAILBOX", "PLATFORMS", "FUNCTIONS"],
+)
 def test_serve_on_a_taken_port_names_the_variable_in_one_line(
     variable: str, taken: int, tmp_path: Path
 ) -> None:
@@ -104,8 +107,8 @@ def test_serve_on_a_taken_port_names_the_variable_in_one_line(
     port silently); what had started is stopped again."""
     app = tmp_path / "app.json"
     app.write_text(json.dumps(toy_project(tmp_path / "toy").to_dict()), encoding="utf-8")
-    names = ["FUNCTIONS", "FIRESTORE", "TASKS", "SCHEDULER", "AUTH"]
-    ports = dict(zip(names, free_ports(5), strict=True))
+    names = ["FUNCTIONS", "FIRESTORE", "TASKS", "SCHEDULER", "AUTH", "SMTP", "MAILBOX", "PLATFORMS"]
+    ports = dict(zip(names, free_ports(8), strict=True))
     env = {**os.environ, **{f"LOCALCLOUD_{k}_PORT": str(v) for k, v in ports.items()}}
     env |= {f"LOCALCLOUD_{variable}_PORT": str(taken), "LOCALCLOUD_DATA_DIR": str(tmp_path)}
     result = _localcloud(["serve", "--manifest", str(app)], env)

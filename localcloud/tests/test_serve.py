@@ -37,7 +37,7 @@ def get(url: str) -> tuple[int, bytes]:
 
 @pytest.fixture
 def ports() -> Ports:
-    return Ports("127.0.0.1", *free_ports(5))
+    return Ports("127.0.0.1", *free_ports(8))
 
 
 @pytest.fixture
@@ -144,6 +144,30 @@ def test_the_table_lists_every_function_and_service(stack: Stack) -> None:
     assert "FIRESTORE_EMULATOR_HOST" in table and stack.firestore.address in table
 
 
+def test_mail_and_sms_show_in_the_stacks_mailbox(stack: Stack) -> None:
+    """What reaches the mailbox's SMTP port and the Twilio stand-in shows on one page,
+    whose URL the table lists; the functions are told where both are."""
+    import smtplib
+    from email.message import EmailMessage
+
+    import requests
+
+    env = stack.functions_env()
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "a@toy.example", "b@toy.example", "Hi"
+    mail.set_content("Hello")
+    with smtplib.SMTP(env["LOCALCLOUD_SMTP_HOST"], int(env["LOCALCLOUD_SMTP_PORT"])) as smtp:
+        smtp.send_message(mail)
+    account = "AC" + "1" * 32
+    stack.platforms.grant("twilio", "t0ken", subject=account)
+    sms = f"{env['LOCALCLOUD_PLATFORMS_URL']}/twilio/2010-04-01/Accounts/{account}/Messages.json"
+    form = {"To": "+15550100001", "From": "+15005550006", "Body": "Hello by SMS"}
+    assert 201 == requests.post(sms, data=form, auth=(account, "t0ken"), timeout=10).status_code
+    url = env["LOCALCLOUD_MAILBOX_URL"]
+    page = get(f"{url}/")[1].decode()
+    assert ("Hi" in page, "Hello by SMS" in page, f"{url}/" in stack.table()) == (True,) * 3
+
+
 def test_a_manifest_whose_source_is_missing_stops_before_anything_runs(
     tmp_path: Path, ports: Ports
 ) -> None:
@@ -184,6 +208,9 @@ def _port_env(ports: Ports) -> dict[str, str]:
         "LOCALCLOUD_TASKS_PORT": str(ports.tasks),
         "LOCALCLOUD_SCHEDULER_PORT": str(ports.scheduler),
         "LOCALCLOUD_AUTH_PORT": str(ports.auth),
+        "LOCALCLOUD_SMTP_PORT": str(ports.smtp),
+        "LOCALCLOUD_MAILBOX_PORT": str(ports.mailbox),
+        "LOCALCLOUD_PLATFORMS_PORT": str(ports.platforms),
     }
 
 

@@ -1,8 +1,9 @@
 """``python -m shared.deploy plan``: every command a deploy runs, read from the manifest.
 
 The plan is a list of ``Step``s, each one command line: package the source, deploy the
-Firestore rules and indexes, create the service accounts and bind their roles, create (or
-update) the Cloud Tasks queues, deploy every function, then sync the Scheduler jobs.
+Firestore rules and indexes, protect the data (point-in-time recovery, a daily backup
+schedule), create the service accounts and bind their roles, create (or update) the
+Cloud Tasks queues, deploy every function, then sync the Scheduler jobs.
 ``plan`` prints them as a shell script; ``apply`` (``shared.deploy.apply``) runs the same
 list, so what is printed is what is run.
 
@@ -12,6 +13,10 @@ account, so each reads only its own secrets), staff functions may also look Fire
 accounts up, only company_users may set claims; Cloud Tasks and Scheduler call as an
 account that may only invoke, Eventarc as one that may only receive events and invoke.
 Each secret is readable only by the accounts that run a function given it.
+
+Mail and SMS: the functions declared ``sends`` (and they alone) get the SMTP relay's and
+the SMS provider's settings (``Mail``, ``Sms``) as variables and their passwords from
+Secret Manager (``growthkit-smtp-password``, ``growthkit-sms-auth-token``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ from shared.settings import OAUTH_PLATFORMS
 RUNTIME = "python311"
 SOURCE = "build/deploy"
 ACCOUNT_PREFIX = "growthkit"
+DATABASE = "(default)"
+# Daily backups are kept this long unless --backup-retention-days says otherwise;
+# Firestore keeps a backup at most 14 weeks.
+BACKUP_RETENTION_DAYS, MAX_BACKUP_RETENTION_DAYS = 14, 98
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,47 @@ def runtime_key(function: Function) -> str:
     return "users" if function.user_admin else "staff"
 
 
+TWILIO_MESSAGES = "https://api.twilio.com/2010-04-01/Accounts/{account}/Messages.json"
+
+
+@dataclass(frozen=True)
+class Mail:
+    """The SMTP relay the sending functions use (its password is a secret)."""
+
+    host: str
+    username: str
+    sender: str
+    port: int = 587
+    tls: str = "starttls"  # or implicit (port 465)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "GROWTHKIT_MAIL_BACKEND": "smtp",
+            "GROWTHKIT_SMTP_HOST": self.host,
+            "GROWTHKIT_SMTP_PORT": str(self.port),
+            "GROWTHKIT_SMTP_TLS": self.tls,
+            "GROWTHKIT_SMTP_USERNAME": self.username,
+            "GROWTHKIT_SMTP_SENDER": self.sender,
+        }
+
+
+@dataclass(frozen=True)
+class Sms:
+    """The Twilio-compatible SMS provider (its auth token is a secret)."""
+
+    account: str
+    from_number: str
+    api_url: str = ""  # default: Twilio's Messages resource of the account
+
+    def env(self) -> dict[str, str]:
+        return {
+            "GROWTHKIT_SMS_BACKEND": "http",
+            "GROWTHKIT_SMS_API_URL": self.api_url or TWILIO_MESSAGES.format(account=self.account),
+            "GROWTHKIT_SMS_ACCOUNT": self.account,
+            "GROWTHKIT_SMS_FROM": self.from_number,
+        }
+
+
 @dataclass(frozen=True)
 class Target:
     """Where a deploy goes: the project, region and the identities functions run as."""
@@ -96,6 +146,10 @@ class Target:
     # Platforms whose OAuth client (id and secret, from Secret Manager) connecting accounts
     # and token refresh use; the others cannot be connected by OAuth, nor refreshed.
     oauth_platforms: tuple[str, ...] = ()
+    # Given to the functions that send; without them those refuse to start in production.
+    mail: Mail | None = None
+    sms: Sms | None = None
+    backup_retention_days: int = BACKUP_RETENTION_DAYS
 
     def account(self, key: str) -> str:
         """The e-mail of the service account ``key`` (``ACCOUNTS``)."""
@@ -142,6 +196,7 @@ def deploy_steps(target: Target) -> list[Step]:
     return [
         package_step(target),
         firestore_step(target),
+        *backup_steps(target),
         *(account_step(account, target) for account in ACCOUNTS),
         *binding_steps(target),
         *(queue_step(queue, target) for queue in QUEUES),
@@ -165,6 +220,26 @@ def firestore_step(target: Target) -> Step:
         "--non-interactive",
     )
     return Step("Firestore security rules and composite indexes (firebase.json)", argv)
+
+
+def backup_steps(target: Target) -> list[Step]:
+    """Point-in-time recovery (every version of the last 7 days, readable and exportable
+    at any minute) and a daily backup kept ``backup_retention_days``. A database has one
+    daily schedule: when it exists the create fails and the listing shows it (its
+    retention is changed with ``gcloud firestore backups schedules update``)."""
+    project, database = f"--project={target.project}", f"--database={DATABASE}"
+    pitr = ("gcloud", "firestore", "databases", "update", database, "--enable-pitr", project)
+    days = target.backup_retention_days
+    schedules = ("gcloud", "firestore", "backups", "schedules")
+    create = (*schedules, "create", database, "--recurrence=daily", f"--retention={days}d")
+    return [
+        Step("Firestore point-in-time recovery (7 days of versions)", (*pitr, "--quiet")),
+        Step(
+            f"Firestore daily backups kept {days} days: create the schedule, unless one exists",
+            (*create, project),
+            (*schedules, "list", database, project),
+        ),
+    ]
 
 
 def account_step(account: Account, target: Target) -> Step:
@@ -308,8 +383,19 @@ def env_vars(function: Function, target: Target) -> str:
         "GROWTHKIT_FUNCTIONS_BASE_URL": target.base_url,
         "GROWTHKIT_TASK_SERVICE_ACCOUNT": target.invoker_account,
         "THREADS": str(function.concurrency),
+        **messaging_env(function, target),
     }
     return ",".join(f"{k}={v}" for k, v in values.items())
+
+
+def messaging_env(function: Function, target: Target) -> dict[str, str]:
+    """The relay's and the SMS provider's settings, for the functions that send only."""
+    if not function.sends:
+        return {}
+    return {
+        **(target.mail.env() if target.mail else {}),
+        **(target.sms.env() if target.sms else {}),
+    }
 
 
 def secret_id(name: str) -> str:
@@ -376,6 +462,14 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--firestore-location", default="", help="the database's location (default: region)"
     )
+    add_messaging_arguments(parser)
+    parser.add_argument(
+        "--backup-retention-days",
+        type=_retention,
+        default=BACKUP_RETENTION_DAYS,
+        help=f"how long each daily Firestore backup is kept, 1 to "
+        f"{MAX_BACKUP_RETENTION_DAYS} (default {BACKUP_RETENTION_DAYS})",
+    )
     parser.add_argument(
         "--oauth-platforms",
         default="",
@@ -385,6 +479,57 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         f"{','.join(OAUTH_PLATFORMS)}; their client id and secret come from Secret Manager "
         "(growthkit-oauth-<platform>-client-id, -client-secret); default none",
     )
+
+
+def add_messaging_arguments(parser: argparse.ArgumentParser) -> None:
+    """The SMTP relay and the SMS provider (their passwords stay in Secret Manager)."""
+    mail = parser.add_argument_group(
+        "mail", "the SMTP relay; its password is the secret growthkit-smtp-password"
+    )
+    mail.add_argument("--smtp-host", required=True, type=_env_value, help="e.g. smtp.sendgrid.net")
+    mail.add_argument("--smtp-port", type=int, default=587, help="default 587 (465: implicit TLS)")
+    mail.add_argument(
+        "--smtp-tls",
+        choices=("starttls", "implicit"),
+        default=None,
+        help="default: implicit on port 465, else starttls",
+    )
+    mail.add_argument("--smtp-user", required=True, type=_env_value, help="the relay's login")
+    mail.add_argument(
+        "--smtp-sender", required=True, type=_env_value, help="the From address, verified there"
+    )
+    sms = parser.add_argument_group(
+        "SMS", "a Twilio-compatible API; its auth token is the secret growthkit-sms-auth-token"
+    )
+    sms.add_argument("--sms-account", required=True, type=_env_value, help="account SID")
+    sms.add_argument("--sms-from", required=True, type=_env_value, help="the sending number")
+    sms.add_argument(
+        "--sms-api-url",
+        default="",
+        type=_https,
+        help="the Messages endpoint (default: Twilio's for the account)",
+    )
+
+
+def _env_value(text: str) -> str:
+    """A value for --set-env-vars, whose pairs are separated by commas."""
+    if not text.strip() or any(c in text for c in ",\n\r"):
+        raise argparse.ArgumentTypeError(f"{text!r}: a non-empty value without commas")
+    return text.strip()
+
+
+def _retention(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_BACKUP_RETENTION_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: days from 1 to {MAX_BACKUP_RETENTION_DAYS} (Firestore's 14 weeks)"
+        )
+    return int(text)
+
+
+def _https(text: str) -> str:
+    if text and not text.startswith("https://"):
+        raise argparse.ArgumentTypeError(f"{text!r}: an https:// URL")
+    return _env_value(text) if text else text
 
 
 def _platforms(text: str) -> tuple[str, ...]:
@@ -408,6 +553,7 @@ def _prefix(text: str) -> str:
 
 
 def target_from(args: argparse.Namespace) -> Target:
+    tls = args.smtp_tls or ("implicit" if args.smtp_port == 465 else "starttls")
     return Target(
         args.project,
         args.region,
@@ -415,6 +561,9 @@ def target_from(args: argparse.Namespace) -> Target:
         args.account_prefix,
         args.firestore_location,
         args.oauth_platforms,
+        Mail(args.smtp_host, args.smtp_user, args.smtp_sender, args.smtp_port, tls),
+        Sms(args.sms_account, args.sms_from, args.sms_api_url),
+        args.backup_retention_days,
     )
 
 

@@ -61,11 +61,36 @@ class InteractionType(StrEnum):
 
 
 class InteractionStatus(StrEnum):
+    QUEUED = "queued"  # recorded, no provider has it (the outbox backend)
+    SENT = "sent"  # the SMTP server or the SMS provider accepted it
     DELIVERED = "delivered"
+    BOUNCED = "bounced"  # the provider could not deliver it (a hard bounce, undelivered SMS)
     OPENED = "opened"
     CLICKED = "clicked"
     REPLIED = "replied"
     RECEIVED = "received"
+
+
+def handed_status(accepted: bool) -> InteractionStatus:
+    """An outbound message's status once handed to the messenger: ``sent`` when a provider
+    accepted it, ``queued`` when it was only recorded."""
+    return InteractionStatus.SENT if accepted else InteractionStatus.QUEUED
+
+
+# How far an outbound message got; it only moves forward (engagement may come to a
+# bounced message if the bounce was wrong, never a delivery).
+_DELIVERY_RANK = {"queued": 0, "sent": 1, "delivered": 2, "bounced": 2, "opened": 3}
+_DELIVERY_RANK |= {"clicked": 4, "replied": 5, "received": 5}
+
+
+def delivery_moves(current: object, reported: InteractionStatus) -> bool:
+    """Whether a provider's report (``delivered`` or ``bounced``) changes a message now
+    ``current``: only one that got no further than being delivered (a bounce may follow
+    a delivery report; a delivery never undoes a bounce)."""
+    rank = _DELIVERY_RANK.get(str(current), 0)
+    if reported is InteractionStatus.BOUNCED:
+        return current != "bounced" and rank <= _DELIVERY_RANK["delivered"]
+    return rank < _DELIVERY_RANK[reported.value]
 
 
 class Utm(DeferredModel):

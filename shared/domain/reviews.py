@@ -172,10 +172,16 @@ def new_review(
 
 
 def review_interaction(
-    review: Review, number: int, subject: str, provider_id: str, now: datetime
+    review: Review,
+    number: int,
+    subject: str,
+    provider_id: str,
+    now: datetime,
+    status: InteractionStatus = InteractionStatus.SENT,
 ) -> Write:
     """The outbound e-mail on the lead's timeline (number 0 is the request, then the
-    reminders); its id is derived, so a replayed send overwrites instead of adding."""
+    reminders), ``sent`` or only ``queued`` (``handed_status``); its id is derived, so a
+    replayed send overwrites instead of adding."""
     interaction = Interaction(
         id=stable_id("review", review.id, str(number)),
         lead_id=review.lead_id,
@@ -183,7 +189,7 @@ def review_interaction(
         type=InteractionType.EMAIL,
         direction="outbound",
         channel="email",
-        status=InteractionStatus.DELIVERED,
+        status=status,
         subject=subject,
         body=review.request_message if number == 0 else reminder_text(review.request_message),
         metadata={"review_id": review.id, "reminder": number, "message_id": provider_id},

@@ -18,7 +18,7 @@ from shared.domain.common import stable_id
 from shared.domain.company import Company, company_path
 from shared.domain.consent import send_refusal
 from shared.domain.identity import Role, StaffIdentity, lead_guard, sees_every_lead
-from shared.domain.leads import Lead, lead_path
+from shared.domain.leads import InteractionStatus, Lead, handed_status, lead_path
 from shared.domain.reviews import (
     CooldownMarker,
     Review,
@@ -121,7 +121,8 @@ def request_review(
         # Nothing reached the customer, so they must not be held in the cooldown for it.
         store.run_transaction(lambda tx: _release(tx, review))
         raise
-    sent = _record_sent(store, target, review, provider_id, now)
+    status = handed_status(messenger.accepts("email"))
+    sent = _record_sent(store, target, review, provider_id, now, status)
     _schedule_reminders(store, queue, now, target.company, sent)
     log.info("review %s requested from lead %s of %s", review_id, lead_id, company_id)
     return sent
@@ -160,14 +161,20 @@ def _release(tx: Transaction, review: Review) -> None:
 
 
 def _record_sent(
-    store: DocumentStore, target: _Target, review: Review, provider_id: str, now: datetime
+    store: DocumentStore,
+    target: _Target,
+    review: Review,
+    provider_id: str,
+    now: datetime,
+    status: InteractionStatus,
 ) -> Review:
     sent = review.model_copy(update={"delivery": "sent", "message_id": provider_id})
     update = {"delivery": "sent", "message_id": provider_id, "updated_at": now}
+    subject = request_subject(target.company.name)
     store.commit(
         [
             Write(review_path(review.company_id, review.id), update, "merge"),
-            review_interaction(review, 0, request_subject(target.company.name), provider_id, now),
+            review_interaction(review, 0, subject, provider_id, now, status),
         ]
     )
     return sent
@@ -315,7 +322,14 @@ def review_reminder_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any
     ctx.store.commit(
         [
             Write(snap.path, sent, "merge"),
-            review_interaction(review, number, f"Re: {subject}", provider_id, ctx.now),
+            review_interaction(
+                review,
+                number,
+                f"Re: {subject}",
+                provider_id,
+                ctx.now,
+                handed_status(ctx.messenger.accepts("email")),
+            ),
         ]
     )
     return {"sent": True, "number": number, "message_id": provider_id}

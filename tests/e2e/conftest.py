@@ -18,7 +18,8 @@ from tests.support import ROOT
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """`make serve` on free ports and a fresh data directory; stopped with Ctrl-C."""
-    ports = {name: free_port() for name in ("FUNCTIONS", "FIRESTORE", "TASKS", "SCHEDULER", "AUTH")}
+    names = ("FUNCTIONS", "FIRESTORE", "TASKS", "SCHEDULER", "AUTH", "SMTP", "MAILBOX", "PLATFORMS")
+    ports = {name: free_port() for name in names}
     env = {
         k: v
         for k, v in os.environ.items()

@@ -88,7 +88,55 @@ def test_form_post_creates_lead_and_trigger_scores_it(stack: dict[str, Any]) -> 
         del os.environ["FIRESTORE_EMULATOR_HOST"]
 
 
-@pytest.mark.parametrize("taken", ["FIRESTORE", "TASKS", "SCHEDULER", "AUTH", "FUNCTIONS"])
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def wait_for(probe: Any, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"nothing after {timeout}s")
+
+
+def test_a_new_lead_from_the_example_page_shows_as_mail_in_the_mailbox(
+    stack: dict[str, Any],
+) -> None:
+    """The table lists the mailbox; a lead posted as the example page posts it makes the
+    demo company's admin an e-mail (the new-lead alert), sent by the real SMTP sender
+    and shown by the mailbox's JSON API with its headers and text, and on its page."""
+    ports = stack["ports"]
+    mailbox = f"http://127.0.0.1:{ports['MAILBOX']}"
+    stack["log"].seek(0)
+    assert f"{mailbox}/" in stack["log"].read()
+    status, body = post(
+        f"http://localhost:{ports['FUNCTIONS']}/lead_intake?key=demo.local-form-key",
+        json.dumps({"email": "mailbox@example.com", "name": "Mia Box"}).encode(),
+        {"Content-Type": "application/json", "Origin": f"http://127.0.0.1:{ports['FUNCTIONS']}"},
+    )
+    assert 201 == status, body
+
+    def alert() -> Any:
+        listed = get_json(f"{mailbox}/api/messages")["messages"]
+        return next((m for m in listed if "Mia Box" in m["subject"]), None)
+
+    summary = wait_for(alert)
+    shown = get_json(f"{mailbox}/api/messages/{summary['id']}")
+    headers = dict(shown["headers"])
+    assert ("admin@demo.example", "Lead ready: Mia Box") == (headers["To"], headers["Subject"])
+    assert "Message-ID" in headers and "Date" in headers and "Mia Box" in shown["text"]
+    with urllib.request.urlopen(f"{mailbox}/", timeout=10) as page:
+        assert "Lead ready: Mia Box" in page.read().decode()
+
+
+@pytest.mark.parametrize(
+    "taken",
+    ["FIRESTORE", "TASKS", "SCHEDULER", "AUTH", "SMTP", "MAILBOX", "PLATFORMS", "FUNCTIONS"],
+)
 def test_a_port_in_use_stops_make_serve_in_one_line(
     taken: str, stack: dict[str, Any], tmp_path: Any
 ) -> None:

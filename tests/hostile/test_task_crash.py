@@ -45,6 +45,9 @@ class DyingMessenger:
             raise InstanceKilled(message.idempotency_key)
         return provider_id
 
+    def accepts(self, channel: str) -> bool:
+        return self.real.accepts(channel)
+
 
 @pytest.fixture
 def reminder(

@@ -41,6 +41,9 @@ class CrashingMessenger:
             raise RuntimeError("the batch died right after handing a message over")
         return provider_id
 
+    def accepts(self, channel: Any) -> bool:
+        return self.inner.accepts(channel)
+
 
 def seed_leads(db: Any, count: int, **fields: Any) -> None:
     for i in range(count):

@@ -17,6 +17,7 @@ import requests
 
 from localcloud.tasks.testing import Receiver
 from shared import bootstrap
+from shared.adapters.messaging import outbox_path
 from shared.adapters.sms import valid_signature
 from shared.errors import Transient
 from shared.ports import OutboundMessage
@@ -175,9 +176,54 @@ def test_the_products_sms_adapter_sends_through_it(
 def test_a_stall_times_the_adapter_out_after_the_message_went(
     db: Any, twilio: Any, sms_settings: None
 ) -> None:
-    """What a retry would do with this is the sender's business: the stand-in shows the
-    message left although the sender saw a timeout."""
+    """The stand-in shows the message left although the sender saw a timeout."""
     twilio.fail("twilio", "stall", seconds=3)
     with pytest.raises(Transient):
         bootstrap.messenger().send(OutboundMessage("sms", TO, "", "Acme: once", "k-2"))
     assert [m["body"] for m in twilio.posts("twilio")] == ["Acme: once"]
+
+
+def test_a_retry_after_a_stall_finds_the_message_instead_of_sending_it_again(
+    db: Any, twilio: Any, sms_settings: None
+) -> None:
+    """The retry (same idempotency key) looks the message up at the provider, finds the
+    one the stalled attempt created, and records it: one SMS, its sid kept."""
+    message = OutboundMessage("sms", TO, "", "Acme: once", "k-2")
+    twilio.fail("twilio", "stall", seconds=3)
+    with pytest.raises(Transient):
+        bootstrap.messenger().send(message)
+    sid = bootstrap.messenger().send(message)
+    assert [("Acme: once", sid)] == [(m["body"], m["sid"]) for m in twilio.posts("twilio")]
+    stored = db.document(outbox_path("k-2")).get().to_dict()
+    assert ("sent", sid) == (stored["status"], stored["message_id"])
+
+
+def test_the_same_text_sent_before_the_attempt_is_not_taken_for_it(
+    db: Any, twilio: Any, sms_settings: None
+) -> None:
+    """An earlier message with the same text to the same number (another send, recorded
+    as such) is not mistaken for the stalled one, which was never created: the retry
+    sends it."""
+    messenger = bootstrap.messenger()
+    first = messenger.send(OutboundMessage("sms", TO, "", "Acme: same", "k-a"))
+    twilio.fail("twilio", 503)
+    message = OutboundMessage("sms", TO, "", "Acme: same", "k-b")
+    with pytest.raises(Transient):
+        messenger.send(message)
+    second = messenger.send(message)
+    assert [first, second] == [m["sid"] for m in twilio.posts("twilio")] and first != second
+
+
+def test_when_the_provider_cannot_be_asked_nothing_is_sent_again(
+    db: Any, twilio: Any, sms_settings: None
+) -> None:
+    """After a stall, a look-up that fails leaves the outcome unknown: the retry fails
+    (to be tried later) rather than post a second SMS blind."""
+    message = OutboundMessage("sms", TO, "", "Acme: unknown", "k-3")
+    twilio.fail("twilio", "stall", seconds=3)
+    with pytest.raises(Transient):
+        bootstrap.messenger().send(message)
+    twilio.fail("twilio", 503)
+    with pytest.raises(Transient, match="look"):
+        bootstrap.messenger().send(message)
+    assert ["Acme: unknown"] == [m["body"] for m in twilio.posts("twilio")]

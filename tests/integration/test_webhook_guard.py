@@ -63,6 +63,17 @@ def production(db: Any, functions_env: None, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("GROWTHKIT_FUNCTIONS_BASE_URL", "https://fn.example")
     # run_task opens social connections' tokens (publishing): it needs the key.
     monkeypatch.setenv("GROWTHKIT_SECRETS_KEY", new_key())
+    # It sends, so it starts only with real mail and SMS backends (none is used here).
+    sending = {
+        "GROWTHKIT_MAIL_BACKEND": "smtp",
+        "GROWTHKIT_SMTP_USERNAME": "apikey",
+        "GROWTHKIT_SMTP_PASSWORD": "relay-password",
+        "GROWTHKIT_SMS_BACKEND": "http",
+        "GROWTHKIT_SMS_API_URL": "https://sms.example/Messages.json",
+        "GROWTHKIT_SMS_AUTH_TOKEN": "sms-token",
+    }
+    for name, value in sending.items():
+        monkeypatch.setenv(name, value)
     bootstrap.reset()
     queue = memory_queue(monkeypatch)
     seed_company(db)

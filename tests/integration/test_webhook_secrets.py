@@ -20,11 +20,16 @@ import pytest
 
 from shared import bootstrap
 from shared.campaigns.domain.compliance import suppression_path
-from shared.deploy.plan import Target, function_step
+from shared.deploy.plan import Mail, Sms, Target, function_step
 from shared.manifest import COMMON_SECRETS, FUNCTIONS, Trigger, by_name
 from tests.support import seed_company
 
-TARGET = Target("growthkit-sample", "europe-west1")
+TARGET = Target(
+    "growthkit-sample",
+    "europe-west1",
+    mail=Mail("smtp.sendgrid.net", "apikey", "no-reply@growthkit-sample.example"),
+    sms=Sms("AC" + "0" * 32, "+15005550006"),
+)
 NUMBER = "+15550102030"
 
 

@@ -11,13 +11,16 @@ import pytest
 import functions.main
 from shared.deploy.__main__ import main
 from shared.deploy.apply import apply_steps
-from shared.deploy.plan import Step, Target, deploy_steps
-from shared.manifest import COMMON_SECRETS, FUNCTIONS, Trigger
+from shared.deploy.plan import Mail, Sms, Step, Target, deploy_steps
+from shared.manifest import FUNCTIONS, MESSAGING_SECRETS, Trigger
 from shared.settings import ENV_PREFIX, Settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "deploy_plan_sample.txt"
 SAMPLE_ARGS = ["--project", "growthkit-sample", "--region", "europe-west1"]
 SAMPLE_ARGS += ["--firestore-location", "eur3"]
+SAMPLE_ARGS += ["--smtp-host", "smtp.sendgrid.net", "--smtp-user", "apikey"]
+SAMPLE_ARGS += ["--smtp-sender", "no-reply@growthkit-sample.example"]
+SAMPLE_ARGS += ["--sms-account", "AC" + "0" * 32, "--sms-from", "+15005550006"]
 REGENERATE = "python -m shared.deploy plan " + " ".join(SAMPLE_ARGS) + f" > {SAMPLE.name}"
 
 
@@ -150,7 +153,7 @@ def test_each_function_is_given_exactly_the_secrets_it_declares() -> None:
         argv = next(s.argv for s in deploy_steps(target) if s.argv[3:4] == (function.name,))
         given = dict(item.split("=", 1) for item in flag_values(argv, "set-secrets"))
         oauth = ["GROWTHKIT_OAUTH_LINKEDIN_CLIENT_ID", "GROWTHKIT_OAUTH_LINKEDIN_CLIENT_SECRET"]
-        expected = [*COMMON_SECRETS, *function.secrets, *(oauth if function.oauth_clients else [])]
+        expected = [*function.required_secrets, *(oauth if function.oauth_clients else [])]
         assert (function.name, expected) == (function.name, list(given))
         for name, source in given.items():
             assert source == name.lower().replace("_", "-") + ":latest"
@@ -307,3 +310,95 @@ def test_the_account_prefix_names_every_account_and_must_fit_an_account_id(
         with pytest.raises(SystemExit):
             main(["plan", *SAMPLE_ARGS, "--account-prefix", bad])
     assert "--account-prefix" in capsys.readouterr().err
+
+
+MAIL = Mail("smtp.sendgrid.net", "apikey", "Acme <no-reply@acme.example>")
+SMS = Sms("AC" + "1" * 32, "+15005550006")
+MESSAGING_VARIABLES = ("GROWTHKIT_MAIL_BACKEND", "GROWTHKIT_SMTP_", "GROWTHKIT_SMS_")
+
+
+def test_mail_and_sms_settings_and_passwords_go_to_the_sending_functions_only() -> None:
+    """The functions declared ``sends`` get the relay's and the provider's settings and
+    both passwords from Secret Manager; every other function gets none of the settings,
+    and no password but a webhook's own (sms_inbound verifies with the SMS token)."""
+    functions = {
+        s.argv[3]: s.argv
+        for s in deploy_steps(Target("p", "r", mail=MAIL, sms=SMS))
+        if s.argv[:3] == ("gcloud", "functions", "deploy")
+    }
+    senders = {f.name for f in FUNCTIONS if f.sends}
+    assert {"run_task", "request_review", "newsletter_signup", "company_users"} <= senders
+    for name, argv in functions.items():
+        env = dict(item.split("=", 1) for item in flag_values(argv, "set-env-vars"))
+        mapped = {item.split("=", 1)[0] for item in flag_values(argv, "set-secrets")}
+        messaging = {k: v for k, v in env.items() if k.startswith(MESSAGING_VARIABLES)}
+        if name in senders:
+            assert (name, MAIL.env() | SMS.env()) == (name, messaging)
+            assert set(MESSAGING_SECRETS) <= mapped
+        else:
+            assert (name, {}) == (name, messaging)
+            own = set(next(f for f in FUNCTIONS if f.name == name).secrets)
+            assert (name, set()) == (name, (mapped & set(MESSAGING_SECRETS)) - own)
+
+
+def test_the_sms_endpoint_defaults_to_twilios_for_the_account() -> None:
+    assert (
+        "https://api.twilio.com/2010-04-01/Accounts/AC" + "1" * 32 + "/Messages.json"
+        == SMS.env()["GROWTHKIT_SMS_API_URL"]
+    )
+    assert (
+        "https://sms.example/v1"
+        == Sms("a", "b", "https://sms.example/v1").env()["GROWTHKIT_SMS_API_URL"]
+    )
+
+
+def test_the_command_line_needs_the_relay_and_the_provider(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without them the sending functions could only refuse to start: the plan is not
+    made. A value --set-env-vars cannot carry (a comma) or an SMS endpoint not over
+    https is a usage error; port 465 means implicit TLS."""
+    without = [a for a in SAMPLE_ARGS if a not in ("--smtp-host", "smtp.sendgrid.net")]
+    with pytest.raises(SystemExit):
+        main(["plan", *without])
+    assert "--smtp-host" in capsys.readouterr().err
+    for bad in (["--smtp-sender", "Acme, Inc. <a@b.c>"], ["--sms-api-url", "http://sms.example"]):
+        with pytest.raises(SystemExit):
+            main(["plan", *SAMPLE_ARGS, *bad])
+    assert 0 == main(["plan", *SAMPLE_ARGS, "--smtp-port", "465"])
+    assert "GROWTHKIT_SMTP_PORT=465,GROWTHKIT_SMTP_TLS=implicit" in capsys.readouterr().out
+
+
+def test_the_plan_turns_on_point_in_time_recovery_and_daily_backups(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Before any account or function: PITR on the database, and a daily backup schedule
+    kept 14 days unless --backup-retention-days says otherwise (at most Firestore's 14
+    weeks); a schedule that exists already does not fail the deploy."""
+    steps = deploy_steps(Target("p", "r"))
+    commands = [s.argv for s in steps]
+    pitr = ("gcloud", "firestore", "databases", "update", "--database=(default)", "--enable-pitr")
+    (enable,) = [a for a in commands if a[:6] == pitr]
+    (backups,) = [
+        s for s in steps if s.argv[:5] == ("gcloud", "firestore", "backups", "schedules", "create")
+    ]
+    assert ("--project=p", "--recurrence=daily", "--retention=14d") == (
+        flag_pair(enable, "project"),
+        flag_pair(backups.argv, "recurrence"),
+        flag_pair(backups.argv, "retention"),
+    )
+    assert backups.otherwise[:5] == ("gcloud", "firestore", "backups", "schedules", "list")
+    first_account = next(
+        i for i, a in enumerate(commands) if a[:3] == ("gcloud", "iam", "service-accounts")
+    )
+    assert commands.index(enable) < commands.index(backups.argv) < first_account
+    assert 0 == main(["plan", *SAMPLE_ARGS, "--backup-retention-days", "30"])
+    assert "--retention=30d" in capsys.readouterr().out
+    for bad in ("0", "99", "two"):
+        with pytest.raises(SystemExit):
+            main(["plan", *SAMPLE_ARGS, "--backup-retention-days", bad])
+    assert "--backup-retention-days" in capsys.readouterr().err
+
+
+def flag_pair(argv: Sequence[str], name: str) -> str:
+    return f"--{name}={flag(argv, name)}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.settings import from_environment, missing_secrets
+from shared.settings import from_environment, missing_secrets, unmet_settings
 
 
 def test_prefixed_names_in_any_case_are_read_and_coerced() -> None:
@@ -90,3 +90,49 @@ def test_platform_base_urls_are_https_in_production(name: str) -> None:
     with pytest.raises(ValidationError, match=f"{name} must be an https:// URL"):
         from_environment(production | {name: "http://api.example.com"})
     assert from_environment(production | {name: "https://api.example.com"}).platform_urls_set
+
+
+def test_production_mail_is_encrypted_and_authenticated() -> None:
+    """With SMTP in production: no plain-text connection, and a login."""
+    production = {
+        "GROWTHKIT_ENVIRONMENT": "production",
+        "GROWTHKIT_SIGNING_KEY": "s3cret",
+        "GROWTHKIT_FUNCTIONS_BASE_URL": "https://r-p.cloudfunctions.net",
+        "GROWTHKIT_MAIL_BACKEND": "smtp",
+        "GROWTHKIT_SMTP_USERNAME": "apikey",
+        "GROWTHKIT_SMTP_PASSWORD": "pw",
+    }
+    with pytest.raises(ValidationError, match="GROWTHKIT_SMTP_TLS=none"):
+        from_environment(production | {"GROWTHKIT_SMTP_TLS": "none"})
+    without = {k: v for k, v in production.items() if k != "GROWTHKIT_SMTP_PASSWORD"}
+    with pytest.raises(ValidationError, match="GROWTHKIT_SMTP_PASSWORD"):
+        from_environment(without)
+    assert ("starttls", "implicit") == (
+        from_environment(production).smtp_tls_mode,
+        from_environment(production | {"GROWTHKIT_SMTP_PORT": "465"}).smtp_tls_mode,
+    )
+
+
+def test_production_sms_goes_over_https_with_its_token() -> None:
+    """The provider's basic auth (the token) never travels in clear."""
+    production = {
+        "GROWTHKIT_ENVIRONMENT": "production",
+        "GROWTHKIT_SIGNING_KEY": "s3cret",
+        "GROWTHKIT_FUNCTIONS_BASE_URL": "https://r-p.cloudfunctions.net",
+        "GROWTHKIT_SMS_BACKEND": "http",
+        "GROWTHKIT_SMS_AUTH_TOKEN": "t",
+        "GROWTHKIT_SMS_API_URL": "http://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json",
+    }
+    with pytest.raises(ValidationError, match="GROWTHKIT_SMS_API_URL"):
+        from_environment(production)
+    https = production["GROWTHKIT_SMS_API_URL"].replace("http:", "https:")
+    assert from_environment(production | {"GROWTHKIT_SMS_API_URL": https}).sms_api_url == https
+
+
+def test_unmet_settings_name_the_value_to_set_in_production_only() -> None:
+    required = [("GROWTHKIT_MAIL_BACKEND", "smtp"), ("GROWTHKIT_SMS_BACKEND", "http")]
+    production = {"GROWTHKIT_ENVIRONMENT": "production", "GROWTHKIT_SMS_BACKEND": "HTTP"}
+    assert (["GROWTHKIT_MAIL_BACKEND=smtp"], []) == (
+        unmet_settings(required, production),
+        unmet_settings(required, {"GROWTHKIT_ENVIRONMENT": "local"}),
+    )

@@ -14,7 +14,12 @@ from typing import NoReturn
 from localcloud.binding import PortInUse
 
 # Each service adds its own subcommand: ``register(subparsers)`` in its ``cli`` module.
-_SERVICE_CLIS = ("localcloud.tasks.cli", "localcloud.scheduler.cli", "localcloud.serve")
+_SERVICE_CLIS = (
+    "localcloud.tasks.cli",
+    "localcloud.scheduler.cli",
+    "localcloud.mailbox.cli",
+    "localcloud.serve",
+)
 
 
 def refused(err: PortInUse, flag: str) -> NoReturn:

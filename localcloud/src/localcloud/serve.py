@@ -1,11 +1,13 @@
 """``localcloud serve --manifest app.json``: a project's whole cloud on one machine.
 
 Starts the local Firestore, Cloud Tasks, Cloud Scheduler and Firebase Auth stand-in in
-this process, and the manifest's functions in a child process (as Cloud Functions runs
-them apart from the services they call); delivers Firestore changes to the event
-functions as Eventarc does; creates the manifest's queues and one Scheduler job per
-scheduled function through the real clients; prints one table. Data lives under the data
-directory and survives restarts. Ctrl-C stops everything and keeps the data.
+this process, the mailbox (an SMTP server and the page showing what it received, SMS to
+the Twilio stand-in included) and the platform stand-ins, and the manifest's functions
+in a child process (as Cloud Functions runs them apart from the services they call);
+delivers Firestore changes to the event functions as Eventarc does; creates the
+manifest's queues and one Scheduler job per scheduled function through the real
+clients; prints one table. Data lives under the data directory and survives restarts
+(the mailbox's messages do not). Ctrl-C stops everything and keeps the data.
 
 From Python: ``Stack(load_manifest("app.json"), Ports.from_env(), Path(".localcloud"),
 "demo-project").start()``, then ``stop()``. A project adds its own set-up (seed data,
@@ -53,6 +55,9 @@ class Ports:
     tasks: int
     scheduler: int
     auth: int = 8684
+    smtp: int = 1025
+    mailbox: int = 8025
+    platforms: int = 8690
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -71,6 +76,9 @@ PORT_ENV = {
     "tasks": ("LOCALCLOUD_TASKS_PORT", 8682),
     "scheduler": ("LOCALCLOUD_SCHEDULER_PORT", 8683),
     "auth": ("LOCALCLOUD_AUTH_PORT", 8684),
+    "smtp": ("LOCALCLOUD_SMTP_PORT", 1025),
+    "mailbox": ("LOCALCLOUD_MAILBOX_PORT", 8025),
+    "platforms": ("LOCALCLOUD_PLATFORMS_PORT", 8690),
     "functions": ("LOCALCLOUD_FUNCTIONS_PORT", 8080),
 }
 SERVICES = {
@@ -78,6 +86,9 @@ SERVICES = {
     "tasks": "Cloud Tasks",
     "scheduler": "Cloud Scheduler",
     "auth": "Firebase Auth",
+    "smtp": "The mailbox's SMTP server",
+    "mailbox": "The mailbox page",
+    "platforms": "The platform stand-ins",
     "functions": "The functions",
 }
 
@@ -161,6 +172,29 @@ class Stack:
         with port_hint("auth"):
             self.auth = start_auth(host, ports.auth, data / "auth")
         self.parts.append(self.auth)
+        self._start_messaging()
+
+    def _start_messaging(self) -> None:
+        """The platform stand-ins, and the mailbox showing their SMS beside the mail."""
+        from localcloud.mailbox import start_mailbox
+        from localcloud.platforms import PortInUseError, start_platforms
+
+        host, ports = self.ports.host, self.ports
+        try:
+            self.platforms = start_platforms(host, ports.platforms)
+        except PortInUseError:
+            service = SERVICES["platforms"]
+            raise PortInUse(service, host, ports.platforms).hinted(
+                f"set {PORT_ENV['platforms'][0]} to another port"
+            ) from None
+        self.parts.append(self.platforms)
+        try:
+            self.mailbox = start_mailbox(host, ports.smtp, ports.mailbox)
+        except PortInUse as err:
+            name = "smtp" if err.port == ports.smtp else "mailbox"
+            raise err.hinted(f"set {PORT_ENV[name][0]} to another port") from None
+        self.mailbox.sms = lambda: self.platforms.posts("twilio")
+        self.parts.append(self.mailbox)
 
     def client_env(self) -> dict[str, str]:
         """The variables that point the Google clients' emulator support at this stack."""
@@ -179,6 +213,10 @@ class Stack:
             "LOCALCLOUD_FUNCTIONS_URL": self.ports.base_url,
             "LOCALCLOUD_AUTH_HOST": self.auth.address,
             "LOCALCLOUD_AUTH_CERT_URL": self.auth.cert_url,
+            "LOCALCLOUD_SMTP_HOST": self.mailbox.host,
+            "LOCALCLOUD_SMTP_PORT": str(self.mailbox.smtp_port),
+            "LOCALCLOUD_MAILBOX_URL": self.mailbox.url,
+            "LOCALCLOUD_PLATFORMS_URL": self.platforms.url,
         }
 
     def _start_functions(self) -> None:
@@ -284,6 +322,8 @@ class Stack:
             ("Cloud Tasks", self.tasks.address, "CLOUD_TASKS_EMULATOR_HOST"),
             ("Cloud Scheduler", self.scheduler.address, "CLOUD_SCHEDULER_EMULATOR_HOST"),
             ("Firebase Auth", self.auth.address, self.auth_hint),
+            ("Mailbox", f"{self.mailbox.url}/", f"SMTP on {self.mailbox.smtp_address}"),
+            ("Platform stand-ins", f"{self.platforms.url}/_admin", "Twilio, LinkedIn, X..."),
         ]
 
     def rows(self) -> list[Row]:

@@ -28,7 +28,7 @@ from shared.campaigns.services.policy import Outreach, SendResult, send_marketin
 from shared.domain.common import stable_id
 from shared.domain.company import Company
 from shared.domain.consent import send_refusal
-from shared.domain.leads import InteractionStatus, interaction_path, lead_path
+from shared.domain.leads import handed_status, interaction_path, lead_path
 from shared.ports import DocumentStore, Increment, Messenger, Snapshot, TaskQueue, Write
 from shared.services.scheduling import schedule_task
 
@@ -222,7 +222,7 @@ def _trace(
         "type": campaign.channel,
         "direction": "outbound",
         "channel": campaign.channel,
-        "status": InteractionStatus.DELIVERED.value,
+        "status": handed_status(result.accepted).value,
         "subject": outreach.subject or None,
         "body": body,
         "metadata": {

@@ -25,7 +25,9 @@ delivered twice acts once:
 - a reply goes through the same path as an SMS reply (``tracking.reply_writes``): the
   lead's inbound ``replied`` interaction, the outreach message ``replied``, the campaign's
   recipient ``responded``; the reply's text is kept as text, truncated;
-- a delivery marks the send ``delivered_at``.
+- a delivery marks the send ``delivered_at``;
+- a delivery or a hard bounce moves the lead's timeline entry of the message to
+  ``delivered`` or ``bounced`` (``delivery_reports.timeline_report``: only forward).
 
 Suppressions are recorded before the event (create-only, so a retry after a crash in
 between finds them and records the event).
@@ -52,9 +54,11 @@ from shared.campaigns.domain.email_events import (
 from shared.campaigns.domain.keys import counted_in
 from shared.campaigns.domain.outreach_keys import MESSAGE_RANK, MessageStatus, message_path
 from shared.campaigns.services.compliance import record_suppression
+from shared.campaigns.services.delivery_reports import timeline_report
 from shared.campaigns.services.policy import send_path
 from shared.campaigns.services.tracking import reply_writes
 from shared.domain.common import as_utc
+from shared.domain.leads import InteractionStatus
 from shared.errors import AlreadyExists
 from shared.ports import DocumentStore, Increment, Snapshot, Write
 
@@ -217,9 +221,10 @@ def _effects(store: DocumentStore, now: datetime, event: EmailEvent, send: Snaps
             store, now, send, event.reply.text[:REPLY_TEXT_CHARS], event.key(), metadata
         )
     if event.type == "delivered":
-        return (
+        first = (
             [] if data.get("delivered_at") else [Write(send.path, {"delivered_at": now}, "merge")]
         )
+        return first + timeline_report(store, data, InteractionStatus.DELIVERED, now)
     if event.type == "bounced" and event.bounce_type == "soft":
         soft = {"soft_bounces": Increment(1), "last_soft_bounce_at": now}
         return [Write(send.path, soft, "merge")]
@@ -235,6 +240,8 @@ def _effects(store: DocumentStore, now: datetime, event: EmailEvent, send: Snaps
         writes.append(Write(owner, {"stats": {field: Increment(1)}}, "merge"))
     if field == "bounced" and isinstance(data.get("message_id"), str):
         writes += _message_failed(store, company_id, data["message_id"], event, now)
+    if field == "bounced":
+        writes += timeline_report(store, data, InteractionStatus.BOUNCED, now)
     return writes
 
 

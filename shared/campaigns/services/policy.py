@@ -88,6 +88,9 @@ class SendResult(Struct, frozen=True):
     provider_id: str = ""
     message: OutboundMessage | None = None
     writes: tuple[Write, ...] = ()
+    # A provider accepted it (the timeline says ``sent``), or it is only recorded
+    # (``queued``: the outbox backend).
+    accepted: bool = True
 
 
 def send_id_for(key: str) -> str:
@@ -161,9 +164,12 @@ def send_marketing(
     except DomainError as err:
         log.warning("marketing send %s refused for good: %s", sid, err.message)
         return SendResult("failed", sid, reason=err.message, writes=_failed(record, sid, now))
-    done = {"status": "sent", "provider_id": provider_id, "sent_at": now}
+    accepted = messenger.accepts(message.channel)
+    done = {"status": "sent", "provider_id": provider_id, "sent_at": now, "accepted": accepted}
     write = Write(send_path(company.id, sid), done, "merge")
-    return SendResult("sent", sid, provider_id=provider_id, message=message, writes=(write,))
+    return SendResult(
+        "sent", sid, provider_id=provider_id, message=message, writes=(write,), accepted=accepted
+    )
 
 
 def _allowed(outreach: Outreach, sid: str) -> Outreach | SendResult:
@@ -226,7 +232,8 @@ def _resumed(record: dict[str, Any], sid: str) -> dict[str, Any] | SendResult:
     """An earlier attempt's record: finish a reserved send, report a finished one."""
     status = record.get("status")
     if status == "sent":
-        return SendResult("sent", sid, provider_id=str(record.get("provider_id") or ""))
+        provider_id, accepted = str(record.get("provider_id") or ""), record.get("accepted")
+        return SendResult("sent", sid, provider_id=provider_id, accepted=accepted is not False)
     if status == "failed":
         return SendResult("failed", sid, reason=str(record.get("error") or "failed"))
     return record
@@ -307,9 +314,11 @@ def _compose(
     links: LinkSigner, company: Company, outreach: Outreach, sid: str, issued: datetime
 ) -> OutboundMessage:
     """The message as it goes out; the same for every attempt of one send."""
+    reference = (SEND_HEADER, links.send_reference(company.id, sid))
     if outreach.channel == "sms":
+        # Not sent as a header: the SMS messenger names the send in its status callbacks.
         text = marketing_sms(outreach.body, company.name)
-        return OutboundMessage("sms", outreach.to, "", text, outreach.key)
+        return OutboundMessage("sms", outreach.to, "", text, outreach.key, (reference,))
     content = marketing_email(
         outreach.body,
         links=links,
@@ -323,7 +332,7 @@ def _compose(
         list_mail=outreach.list_mail,
     )
     # The send's reference: providers' events and replies (In-Reply-To) name it.
-    headers = (*content.headers, (SEND_HEADER, links.send_reference(company.id, sid)))
+    headers = (*content.headers, reference)
     return OutboundMessage(
         "email", outreach.to, one_line(outreach.subject), content.body, outreach.key,
         headers, content.html,

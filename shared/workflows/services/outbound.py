@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from shared.campaigns.services.policy import Outreach, links_from_settings, send_marketing
+from shared.campaigns.services.policy import (
+    Outreach,
+    SendResult,
+    links_from_settings,
+    send_marketing,
+)
 from shared.domain.common import stable_id
-from shared.domain.leads import InteractionStatus, interaction_path
+from shared.domain.leads import handed_status, interaction_path
 from shared.ports import Write
 from shared.workflows.domain.definition import SendEmail, SendSms, Webhook
 from shared.workflows.domain.runtime import render, render_spans
@@ -51,7 +56,7 @@ def send(ctx: StepContext, step: SendEmail | SendSms) -> StepEffect:
         outcome = "failed" if error else f"skipped: {result.reason}"
         return StepEffect(outcome, ctx.after, list(result.writes), detail=error)
     sent = result.message.body if result.message is not None else body
-    timeline = _timeline(ctx, channel, subject, sent, result.provider_id)
+    timeline = _timeline(ctx, channel, subject, sent, result)
     detail = {"message_id": result.provider_id}
     return StepEffect("sent", ctx.after, [timeline, *result.writes], detail=detail)
 
@@ -68,10 +73,11 @@ def _refs(ctx: StepContext) -> dict[str, str]:
     }
 
 
-def _timeline(ctx: StepContext, channel: str, subject: str, body: str, provider_id: str) -> Write:
-    """The message on the lead's timeline, tagged with its enrolment and step so that a
-    branch on opens or clicks of that message finds it; its id is derived, so a replay
-    overwrites it instead of adding another."""
+def _timeline(ctx: StepContext, channel: str, subject: str, body: str, sent: SendResult) -> Write:
+    """The message on the lead's timeline (``sent``, or ``queued`` when only recorded),
+    tagged with its enrolment and step so that a branch on opens or clicks of that
+    message finds it; its id is derived, so a replay overwrites it instead of adding
+    another."""
     lead_id, interaction_id = ctx.execution.lead_id, stable_id("workflow", ctx.key)
     data = {
         "id": interaction_id,
@@ -80,14 +86,14 @@ def _timeline(ctx: StepContext, channel: str, subject: str, body: str, provider_
         "type": channel,
         "direction": "outbound",
         "channel": channel,
-        "status": InteractionStatus.DELIVERED.value,
+        "status": handed_status(sent.accepted).value,
         "subject": subject or None,
         "body": body,
         "metadata": {
             "workflow_id": ctx.execution.workflow_id,
             "execution_id": ctx.execution.id,
             "step_id": ctx.step.id,
-            "message_id": provider_id,
+            "message_id": sent.provider_id,
         },
         "created_at": ctx.now,
         "updated_at": ctx.now,

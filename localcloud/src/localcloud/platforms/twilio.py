@@ -20,7 +20,8 @@ From Twilio's documentation (twilio.com/docs):
   ``queued``.
 
 Callbacks go out when a test calls ``send_status(sid, "delivered")``, or by themselves
-(``sent`` then ``delivered``) when ``auto_callbacks`` is set.
+(``sent`` then ``delivered``, each ``callback_delay`` seconds after the one before, as
+Twilio's come once carriers answer) when ``auto_callbacks`` is set.
 """
 
 from __future__ import annotations
@@ -89,11 +90,13 @@ class Twilio(Platform):
     def __init__(self, hub: Any) -> None:
         super().__init__(hub)
         self.auto_callbacks = False
+        self.callback_delay = 0.0
         self._lock = threading.Lock()
         self._keys: dict[str, str] = {}  # message sid -> the auth token that signs its callbacks
 
     def reset(self) -> None:
         self.auto_callbacks = False
+        self.callback_delay = 0.0
         with self._lock:
             self._keys.clear()
 
@@ -176,6 +179,8 @@ class Twilio(Platform):
 
     def _progress(self, sid: str) -> None:
         for status in ("sent", "delivered"):
+            if self.hub.stopping.wait(self.callback_delay):
+                return
             self.send_status(sid, status)
 
     def send_status(self, sid: str, status: str, error_code: int | None = None) -> int | None:
