@@ -158,3 +158,11 @@ def migrate_company(ctx: TaskContext, task: ScheduledTask) -> Result:
     from shared.services.migrations import migrate_company_task
 
     return migrate_company_task(ctx, task)
+
+
+@tasks_fn.on_task("new_lead_alert")
+def new_lead_alert(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """E-mail a new lead to its assignee, or to the company's admins."""
+    from shared.services.lead_alerts import new_lead_alert_task
+
+    return new_lead_alert_task(ctx, task)

@@ -46,6 +46,10 @@ COMPANY_HELP = {
     "time_zone": "The company's clock (IANA name): the posting queue's times, and workflow "
     "waits and SMS quiet hours of leads without a time zone of their own.",
     "score_notify_at": "E-mail the lead's assignee when its score reaches this (unset: never).",
+    "notify_new_leads": (
+        "E-mail each new lead to its assignee, or to every admin while it has none "
+        "(`growthkit company create` turns it on)."
+    ),
     "engagement_decay_percent": "Engagement points lose this percentage every "
     "`engagement_decay_days` without new engagement (0: no decay).",
     "engagement_decay_days": "The period of that decay.",

@@ -32,6 +32,9 @@ class CompanySettings(DeferredModel):
     time_zone: str = "UTC"
     # Scoring: tell the lead's assignee when the score reaches this (None: never).
     score_notify_at: int | None = None
+    # Each new lead is e-mailed to its assignee, or to every admin while it has none
+    # (`growthkit company create` turns it on).
+    notify_new_leads: bool = False
     # Scoring: engagement points lose this percentage every ``engagement_decay_days``
     # days without new engagement (0: no decay).
     engagement_decay_percent: float = Field(default=0.0, ge=0, le=100)

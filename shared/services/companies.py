@@ -117,9 +117,9 @@ def _undo(admin: UserAdmin, account: AuthAccount, made: bool) -> None:
 def _first_documents(
     setup: CompanySetup, account: AuthAccount, key: str, now: datetime
 ) -> list[Write]:
-    """The company (only the settings given: defaults stay the code's) and its admin's
-    profile, each created only if absent."""
-    settings = {"time_zone": setup.time_zone}
+    """The company (only the settings given, and new leads e-mailed to staff: other
+    defaults stay the code's) and its admin's profile, each created only if absent."""
+    settings: dict[str, object] = {"time_zone": setup.time_zone, "notify_new_leads": True}
     if setup.postal_address:
         settings["postal_address"] = setup.postal_address
     company = {

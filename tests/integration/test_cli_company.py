@@ -64,7 +64,8 @@ def test_create_makes_a_company_that_takes_leads_and_an_admin_who_can_sign_in(
     assert printed["form_key"].startswith("acme.") and "oobCode=" in printed["sign_in_link"]
     company = db.document("companies/acme").get().to_dict()
     assert (printed["form_key"], [SITE]) == (company["public_form_key"], company["allowed_origins"])
-    assert {"time_zone": "Europe/Paris", "postal_address": "1 Main St, Lyon"} == company["settings"]
+    expected = {"time_zone": "Europe/Paris", "postal_address": "1 Main St, Lyon"}
+    assert {**expected, "notify_new_leads": True} == company["settings"]
     profile = db.document(f"companies/acme/users/{printed['admin_uid']}").get().to_dict()
     assert ("admin", "owner@acme.example", "invited") == (
         profile["role"],

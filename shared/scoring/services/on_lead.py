@@ -51,7 +51,7 @@ def on_lead_written(
     store: DocumentStore, queue: TaskQueue, now: datetime, event: DocumentEvent, function: str
 ) -> str:
     """Score the lead; on conversion stamp ``converted_at`` and, if the company wants it,
-    schedule a review request.
+    schedule a review request; a new lead's e-mail to staff, if the company wants it.
 
     Args:
         store: The document store.
@@ -106,11 +106,15 @@ def _attempt(
     config = scoring_config(config_snap)
     changes = state_deltas(rules_for(store, company_id, config, copy, now), lead.data)
     update = _changes(lead.data, changes, config, converted, now)
-    review = converted and company_settings(company).review_on_conversion
+    settings = company_settings(company)
+    review = converted and settings.review_on_conversion
     if review:
         # Before the commit: scheduling is idempotent by key, so a retry repeats it harmlessly.
         _schedule_review(store, queue, now, company_id, lead_id)
-    if not update and not review:
+    alert = event.created and settings.notify_new_leads
+    if alert:
+        _schedule_alert(store, queue, now, company_id, lead_id)
+    if not update and not review and not alert:
         return "unchanged"
     writes = [marker_write(marker, function, event, now)]
     if update:
@@ -184,6 +188,22 @@ def _schedule_review(
         data={"lead_id": lead_id},
         run_at=now,
         key=f"review_request:{lead_id}:conversion",
+    )
+
+
+def _schedule_alert(
+    store: DocumentStore, queue: TaskQueue, now: datetime, company_id: str, lead_id: str
+) -> None:
+    """The new-lead e-mail to staff: once per lead (the key), sent by run_task."""
+    schedule_task(
+        store,
+        queue,
+        now,
+        company_id=company_id,
+        task_type="new_lead_alert",
+        data={"lead_id": lead_id},
+        run_at=now,
+        key=f"new_lead_alert:{lead_id}",
     )
 
 
