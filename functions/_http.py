@@ -128,10 +128,25 @@ def idempotency_key(request: flask.Request) -> str | None:
 def read_body(request: flask.Request, max_bytes: int) -> dict[str, Any]:
     """A JSON or urlencoded form body as a dict; 413 when too large, 400 when unreadable."""
     raw = _read_bounded(request, max_bytes)
-    mimetype = request.mimetype or ""
-    if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return dict(request.form.items())  # parsed from the cached, bounded bytes
+    if is_form_post(request):
+        # Parsed from the cached, bounded bytes. A browser sends every input, the empty
+        # ones as "": an input left empty (or one only a script would have filled, such
+        # as a fill time) is a field not given, not a value to validate.
+        return {k: v for k, v in request.form.items() if v != ""}
     return _json_object(raw) if raw else {}
+
+
+def is_form_post(request: flask.Request) -> bool:
+    """Sent by an HTML form (urlencoded or multipart), not by a script."""
+    return request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def wants_page(request: flask.Request) -> bool:
+    """A form post a browser navigates with (no script to read JSON): it lists HTML
+    before JSON in ``Accept``. Scripts, curl (``*/*``) and clients that say nothing get
+    JSON."""
+    offered = ["application/json", "text/html"]
+    return is_form_post(request) and request.accept_mimetypes.best_match(offered) == "text/html"
 
 
 def read_raw(request: flask.Request, max_bytes: int) -> bytes:
