@@ -53,12 +53,22 @@ def refusal_page(refused_json: flask.Response) -> flask.Response:
         f"<li>{html.escape(str(name))}: {html.escape(str(message))}</li>"
         for name, message in fields.items()
     )
-    advice = "Go back, correct the form and send it again."
+    after = refused_json.headers.get("Retry-After", "")
+    advice = (
+        f"Please try again in {_wait_text(int(after))}."
+        if after.isdigit()
+        else "Go back, correct the form and send it again."
+    )
     more = (f"<ul>{listed}</ul>" if listed else "") + f"<p>{advice}</p>"
     shown = page("Your form was not sent", text, more, status=refused_json.status_code)
     kept = {"Content-Type", "Content-Length", "Cache-Control"}
     shown.headers.extend((k, v) for k, v in refused_json.headers.items() if k not in kept)
     return shown
+
+
+def _wait_text(seconds: int) -> str:
+    """A ``Retry-After`` in words: seconds up to a minute and a half, else minutes."""
+    return f"{seconds} seconds" if seconds < 90 else f"{round(seconds / 60)} minutes"
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from msgspec import Struct
 
-from shared.domain.common import normalize_email, stable_id
+from shared.domain.common import next_hour, normalize_email, seconds_until, stable_id
 from shared.domain.company import CompanySettings
 from shared.domain.counters import allowances
 from shared.domain.leads import Consent, Lead, LeadSubmission, Touch, name_parts, split_name
@@ -53,6 +53,11 @@ class RateWindow(Struct, frozen=True):
     limit: int
     expires_at: datetime
     shards: int = 1
+    frees_at: datetime | None = None  # when the window is over (None: when it expires)
+
+    def retry_after(self, now: datetime) -> int:
+        """The seconds a refused submission should wait: until the window is over."""
+        return seconds_until(self.frees_at or self.expires_at, now)
 
     def doc_ids(self) -> list[str]:
         if self.shards == 1:
@@ -94,12 +99,14 @@ def rate_windows(ip: str, settings: CompanySettings, now: datetime) -> list[Rate
             f"ip-{stable_id(ip, length=16)}-{hour:%Y%m%d%H}",
             settings.submissions_per_ip_per_hour,
             hour + timedelta(hours=2),
+            frees_at=next_hour(now),
         ),
         RateWindow(
             f"all-{minute:%Y%m%d%H%M}",
             settings.submissions_per_company_per_minute,
             minute + timedelta(hours=1),
             COMPANY_SHARDS,
+            frees_at=minute + timedelta(minutes=1),
         ),
     ]
 

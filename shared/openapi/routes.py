@@ -18,7 +18,7 @@ from shared.domain.consultations import BookingRequest, CancelRequest, CompleteR
 from shared.domain.events import EventBatch
 from shared.domain.newsletters import SignupRequest
 from shared.domain.users import InviteFields, UserFields
-from shared.openapi.operations import Op, header, query
+from shared.openapi.operations import FORM_PAGE_ERRORS, Op, header, query
 from shared.staff_api.domain.models import CompanyFields
 from shared.staff_api.services.resources import ResourceSpec
 from shared.workflows.domain.definition import WorkflowDefinition, WorkflowRequest, WorkflowStatus
@@ -264,6 +264,7 @@ def public_form(
         "application/json",
         form_encoded=True,
         parameters=(FORM_KEY, ORIGIN, *extra),
+        html_errors=FORM_PAGE_ERRORS,
     )
     preflight = Op(
         "options",

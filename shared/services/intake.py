@@ -139,7 +139,7 @@ def _attempt(
     if any(s.exists for s in replay_snaps):
         return _duplicate(company, replay_snaps[0], sub)
     windows = rate_windows(ip, company.settings, now)
-    counters = _within_limits(store, windows, counter_snaps, lead_id)
+    counters = _within_limits(store, windows, counter_snaps, lead_id, now)
     reason = spam_reason(sub, company.settings, now)
     if reason is not None:
         return _record_spam(store, company, sub, ip, now, reason.value, counters, record_id)
@@ -169,7 +169,7 @@ def _duplicate(company: Company, interaction: Snapshot, sub: LeadSubmission) -> 
 
 
 def _within_limits(
-    store: _ReadCommit, windows: list[RateWindow], snaps: list[Snapshot], key: str
+    store: _ReadCommit, windows: list[RateWindow], snaps: list[Snapshot], key: str, now: datetime
 ) -> list[Write]:
     """The counter writes of one more submission (in ``key``'s own shard of a sharded
     window while it has room); RateLimited if a window is full."""
@@ -177,12 +177,14 @@ def _within_limits(
     for window, snap in zip(windows, snaps, strict=True):
         room = window.has_room(int((snap.data or {}).get("count", 0)), key)
         writes.append(
-            _counted(window, snap if room else _shard_with_room(store, window, snap, key))
+            _counted(window, snap if room else _shard_with_room(store, window, snap, key, now))
         )
     return writes
 
 
-def _shard_with_room(store: _ReadCommit, window: RateWindow, own: Snapshot, key: str) -> Snapshot:
+def _shard_with_room(
+    store: _ReadCommit, window: RateWindow, own: Snapshot, key: str, now: datetime
+) -> Snapshot:
     """Another shard when the own one is spent (a round trip more, only near the limit)."""
     company = own.path.split("/")[1]
     shards = [own]
@@ -192,7 +194,7 @@ def _shard_with_room(store: _ReadCommit, window: RateWindow, own: Snapshot, key:
     shard = window.pick([int((s.data or {}).get("count", 0)) for s in shards], key)
     if shard is None or window.shards == 1:
         log.warning("rate limit %s hit (%s)", window.doc_id, company)
-        raise RateLimited("Too many submissions; please try again later.")
+        raise RateLimited("Too many submissions; please try again later.", window.retry_after(now))
     return shards[shard]
 
 

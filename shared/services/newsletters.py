@@ -112,7 +112,7 @@ def _pending(
     limits = [f"companies/{company.id}/rate_limits/{i}" for w in windows for i in w.doc_ids()]
     # Every shard, read in the transaction: a signup is rare, so exact and simple wins.
     snap, *counters = tx.get_all([path, *limits])
-    _count(tx, windows, counters, company.id, path)
+    _count(tx, windows, counters, company.id, path, now)
     current = snap.data or {}
     if current.get("status") == SubscriptionStatus.ACTIVE.value:
         return NewsletterSubscription.model_validate(current)
@@ -136,7 +136,12 @@ def _pending(
 
 
 def _count(
-    tx: Transaction, windows: list[RateWindow], counters: list[Snapshot], c: str, key: str
+    tx: Transaction,
+    windows: list[RateWindow],
+    counters: list[Snapshot],
+    c: str,
+    key: str,
+    now: datetime,
 ) -> None:
     """One more submission in each window (one shard of a sharded window, picked by
     ``key``); RateLimited when one is full."""
@@ -145,7 +150,9 @@ def _count(
         shard = window.pick([int((s.data or {}).get("count", 0)) for s in shards], key)
         if shard is None:
             log.warning("newsletter signup rate limit %s hit (%s)", window.doc_id, c)
-            raise RateLimited("Too many submissions; please try again later.")
+            raise RateLimited(
+                "Too many submissions; please try again later.", window.retry_after(now)
+            )
         data = {"count": Increment(1), "expires_at": window.expires_at}
         tx.write(Write(shards[shard].path, data, "merge"))
 
