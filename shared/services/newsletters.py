@@ -24,6 +24,7 @@ from shared.domain.newsletters import (
     SignupRequest,
     SubscriptionStatus,
     confirmation_text,
+    merged_topics,
     sign_link,
     subscription_id,
     subscription_path,
@@ -121,10 +122,8 @@ def _pending(
         "id": path.rsplit("/", 1)[1],
         "company_id": company.id,
         "email": req.email,
-        "name": req.name,
         "status": SubscriptionStatus.PENDING.value,
-        "frequency": req.frequency.value,
-        "topics": list(req.topics),
+        **(_merged(current, req) if pending else _fresh(req)),
         "signup_ip": ip,
         "signup_page_url": req.page_url,
         "nonce": current.get("nonce") if pending else random_id(16),
@@ -133,6 +132,23 @@ def _pending(
     }
     tx.write(Write(path, current | data, "set"))
     return NewsletterSubscription.model_validate(current | data)
+
+
+def _fresh(req: SignupRequest) -> Data:
+    return {"name": req.name, "frequency": req.frequency.value, "topics": list(req.topics)}
+
+
+def _merged(current: Data, req: SignupRequest) -> Data:
+    """A signup made again while pending adds to the first: its topics join the earlier
+    ones, and a name or frequency it does not give stays as given before."""
+    kept = current.get("topics")
+    kept = [t for t in kept if isinstance(t, str)] if isinstance(kept, list) else []
+    frequency = current.get("frequency") or req.frequency.value
+    return {
+        "name": req.name or current.get("name"),
+        "frequency": req.frequency.value if "frequency" in req.model_fields_set else frequency,
+        "topics": merged_topics(kept, list(req.topics)),
+    }
 
 
 def _count(
