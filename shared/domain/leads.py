@@ -38,6 +38,15 @@ def split_name(name: object) -> tuple[str | None, str | None]:
     return first or None, rest or None
 
 
+def greeting_name(first_name: object, name: object) -> str | None:
+    """The name to greet someone by ("Hi Bob,", not "Hi Bob Builder,"): their first name
+    as stored, else the first name in their full name (a document stored before it had
+    one); None when they gave no name."""
+    if isinstance(first_name, str) and first_name.strip():
+        return first_name.strip()
+    return split_name(name)[0]
+
+
 def name_parts(name: object) -> dict[str, str | None]:
     """``{"first_name": ..., "last_name": ...}`` of ``split_name``."""
     first, last = split_name(name)
