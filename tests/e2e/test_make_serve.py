@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -69,6 +70,47 @@ def test_form_post_creates_lead_and_trigger_scores_it(stack: dict[str, Any]) -> 
         assert lead["score"] > 0, "the on_lead_written trigger should have scored the lead"
     finally:
         del os.environ["FIRESTORE_EMULATOR_HOST"]
+
+
+def demo_admin_token(ports: dict[str, int]) -> str:
+    """The demo admin's ID token, fetched as README.md says (POST to the Auth stand-in)."""
+    url = (
+        f"http://127.0.0.1:{ports['AUTH']}/emulator/v1/projects/demo-growthkit/accounts/"
+        "demo-admin:idToken"
+    )
+    status, body = post(url, b"", {})
+    assert 200 == status, body
+    return str(body["idToken"])
+
+
+def call(url: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """A staff call with the token: a GET, or a POST of ``body`` as JSON."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def test_the_demo_admin_books_a_consultation_right_away(stack: dict[str, Any]) -> None:
+    """Right after `make serve` starts, the demo admin of README.md has a staff profile
+    (made with the company by the same code as `growthkit company create`), so it reads
+    itself and books a consultation hosted by itself."""
+    base = f"http://127.0.0.1:{stack['ports']['FUNCTIONS']}"
+    token = demo_admin_token(stack["ports"])
+    status, me = call(f"{base}/company_users/companies/demo/users/me", token)
+    assert (200, "demo-admin", "admin") == (status, me.get("id"), me.get("role")), me
+    when = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0).isoformat()
+    booking = {"scheduled_at": when, "attendee_email": "jane@example.com", "type": "strategy"}
+    status, made = call(f"{base}/consultations/companies/demo/consultations", token, booking)
+    assert (201, "demo-admin", "scheduled") == (
+        status,
+        made.get("host_uid"),
+        made.get("status"),
+    ), made
 
 
 @pytest.mark.parametrize("taken", ["FIRESTORE", "TASKS", "SCHEDULER", "AUTH", "FUNCTIONS"])

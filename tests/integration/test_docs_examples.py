@@ -31,14 +31,15 @@ ROLES["$USER_TOKEN"] = ("demo-user", "user")
 def demo_stack(
     db: Any, project_id: str, monkeypatch: pytest.MonkeyPatch, staff_auth: Any, auth_emulator: Any
 ) -> Iterator[None]:
-    """The demo company and admin as ``make serve`` makes them (staff accounts in the local
-    Firebase Auth), and a local Cloud Tasks holding the bundle's queue, paused (reminders,
-    scheduled posts and campaign batches are queued through the real client)."""
+    """The demo company and admin as ``make serve`` makes them (``create_company``: the
+    admin's account in the local Firebase Auth and its staff profile), and a local Cloud
+    Tasks holding the bundle's queue, paused (reminders, scheduled posts and campaign
+    batches are queued through the real client)."""
     from localcloud.serve import Ports
     from localcloud.tasks import start_tasks
     from shared import bootstrap
     from shared.adapters.clients import tasks_client
-    from shared.devstack.stack import seed_demo_admin, seed_demo_company
+    from shared.devstack.stack import seed_demo
     from shared.settings import get_settings
 
     server = start_tasks("127.0.0.1", port=0)
@@ -49,8 +50,7 @@ def demo_stack(
     # Paused: tasks are taken (the answers shown) but not delivered to a run_task that
     # nothing serves here (or to a developer's `make serve` on the same port).
     tasks_client().pause_queue(name=queue)
-    seed_demo_company(Ports("127.0.0.1", 8080, 0, 0, 0))
-    seed_demo_admin(auth_emulator, project_id, DEMO)
+    seed_demo(auth_emulator, project_id, Ports("127.0.0.1", 8080, 0, 0, 0))
     yield
     bootstrap.reset()
     server.stop()
