@@ -121,6 +121,12 @@ def _is_control(c: str) -> bool:
     return ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029"
 
 
+def search_key(text: object) -> str:
+    """Text as a search compares it: blanks collapsed, case folded ("BOB  Marley" is "bob
+    marley"); not text, "". Stored next to a searched field and applied to the search."""
+    return " ".join(text.split()).casefold() if isinstance(text, str) else ""
+
+
 def is_one_line(text: str) -> bool:
     return not any(_is_control(c) for c in text)
 

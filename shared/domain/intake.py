@@ -9,7 +9,13 @@ from typing import Any
 
 from msgspec import Struct
 
-from shared.domain.common import next_hour, normalize_email, seconds_until, stable_id
+from shared.domain.common import (
+    next_hour,
+    normalize_email,
+    search_key,
+    seconds_until,
+    stable_id,
+)
 from shared.domain.company import CompanySettings
 from shared.domain.counters import allowances
 from shared.domain.leads import Consent, Lead, LeadSubmission, Touch, name_parts, split_name
@@ -163,6 +169,7 @@ def merge_submission(lead: Lead, sub: LeadSubmission, ip: str, now: datetime) ->
         update={
             "name": lead.name or sub.name,
             **(name_parts(sub.name) if sub.name and not lead.name else {}),
+            "name_lower": search_key(lead.name or sub.name),
             "phone": lead.phone or sub.phone,
             "custom_fields": _filled(lead.custom_fields, sub.custom_fields),
             "last_touch": touch_of(sub, now),

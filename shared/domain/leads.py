@@ -15,6 +15,7 @@ from shared.domain.common import (
     StoredModel,
     is_reserved_name,
     normalize_email,
+    search_key,
     stable_id,
 )
 
@@ -169,6 +170,8 @@ class Lead(StoredModel):
     name: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    # The name as ``?q=`` searches it (``search_key``): derived, never written by staff.
+    name_lower: str = ""
     phone: str | None = None
     source: str = "web_form"
     status: LeadStatus = LeadStatus.NEW
@@ -196,7 +199,11 @@ class Lead(StoredModel):
         """A lead stored before schema 2 reads as migration 2 leaves it (what the model
         writes back is then current, and the migration skips it)."""
         if isinstance(data, dict) and _version(data) < 2:
-            return {**data, **name_parts(data.get("name")), "schema_version": 2}
+            data = {**data, **name_parts(data.get("name")), "schema_version": 2}
+        if isinstance(data, dict) and "name_lower" not in data:
+            # Derived, so a lead read from before it existed (or built in code from its
+            # name) writes back a search key that matches its name.
+            data = {**data, "name_lower": search_key(data.get("name"))}
         return data
 
 

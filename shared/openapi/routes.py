@@ -62,17 +62,30 @@ def _staff(
 
 
 def list_parameters(spec: ResourceSpec) -> tuple[dict[str, Any], ...]:
-    """``sort``, ``limit``, ``cursor`` and the spec's filters (comma-separated values)."""
-    sorts = [s for name in spec.sorts for s in (name, f"-{name}")]
+    """``sort``, ``limit``, ``cursor``, the spec's filters (comma-separated values), its
+    own parameters and ``q`` where it searches; any other parameter is a 400."""
+    sorts = [
+        s
+        for name, (kind, _) in spec.sorts.items()
+        for s in ((name,) if kind == "text" else (name, f"-{name}"))
+    ]
     filters = tuple(
         query(name, f"Comma-separated: {', '.join(values)}")
         for name, values in spec.filters.items()
+    )
+    own = tuple(query(name, text[:1].upper() + text[1:]) for name, text in spec.params.items())
+    search = (
+        (query("q", f"The start of {spec.search} (any case), listed A to Z"),)
+        if spec.search
+        else ()
     )
     return (
         query("sort", "A sort field, '-' first for descending", enum=sorts),
         query("limit", "1 to 100", pattern=r"^\d+$"),
         query("cursor", "The next_cursor of the previous page"),
         *filters,
+        *own,
+        *search,
     )
 
 
