@@ -122,6 +122,8 @@ def touch_of(sub: LeadSubmission, now: datetime) -> Touch:
 
 
 def consent_of(sub: LeadSubmission, ip: str, now: datetime) -> Consent:
+    """The consent evidence a submission gives: the wording, its version and form, the
+    sender's address and ``now``, when they sent it."""
     if not sub.consent:
         return Consent()
     return Consent(
@@ -134,7 +136,16 @@ def consent_of(sub: LeadSubmission, ip: str, now: datetime) -> Consent:
     )
 
 
-def new_lead(company_id: str, lead_id: str, sub: LeadSubmission, ip: str, now: datetime) -> Lead:
+def new_lead(
+    company_id: str,
+    lead_id: str,
+    sub: LeadSubmission,
+    ip: str,
+    now: datetime,
+    sent_at: datetime | None = None,
+) -> Lead:
+    """The lead a first submission makes; ``sent_at``: when it was sent, if before ``now``
+    (a submission staff release from spam), the time of its consent evidence."""
     touch = touch_of(sub, now)
     first_name, last_name = split_name(sub.name)
     return Lead(
@@ -150,7 +161,7 @@ def new_lead(company_id: str, lead_id: str, sub: LeadSubmission, ip: str, now: d
         custom_fields=dict(sub.custom_fields),
         first_touch=touch,
         last_touch=touch,
-        consent=consent_of(sub, ip, now),
+        consent=consent_of(sub, ip, sent_at or now),
         submission_count=1,
         created_at=now,
         updated_at=now,
@@ -158,13 +169,16 @@ def new_lead(company_id: str, lead_id: str, sub: LeadSubmission, ip: str, now: d
     )
 
 
-def merge_submission(lead: Lead, sub: LeadSubmission, ip: str, now: datetime) -> Lead:
+def merge_submission(
+    lead: Lead, sub: LeadSubmission, ip: str, now: datetime, sent_at: datetime | None = None
+) -> Lead:
     """A repeat submission fills what the lead lacks and moves the last touch; nothing
     the lead has is overwritten. Anyone can post anyone's address, so a post proves
     nothing about who sent it: what it says differently stays on its own interaction
     (``submitted``). Consent evidence only adds: a post gives consent a lead lacks, and a
     form that left the box empty withdraws nothing (that is an explicit unsubscribe)."""
-    consent = consent_of(sub, ip, now) if sub.consent and not lead.consent.given else lead.consent
+    given = sub.consent and not lead.consent.given
+    consent = consent_of(sub, ip, sent_at or now) if given else lead.consent
     return lead.model_copy(
         update={
             "name": lead.name or sub.name,

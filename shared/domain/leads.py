@@ -225,6 +225,30 @@ class Interaction(StoredModel):
     metadata: dict[str, Any] = {}
 
 
+class SpamStatus(StrEnum):
+    HELD = "held"  # kept apart (the visitor was told "thanks")
+    RELEASED = "released"  # made a lead by staff: a false positive
+
+
+class SpamSubmission(StoredModel):
+    """A submission intake kept apart as spam (its reason: ``shared.domain.intake.
+    SpamReason``), with what it sent, as staff list and release it."""
+
+    id: str
+    company_id: str | None = None
+    reason: str
+    ip: str | None = None
+    submission: dict[str, Any] = {}
+    status: SpamStatus = SpamStatus.HELD
+    lead_id: str | None = None
+    released_at: datetime | None = None
+    released_by: str | None = None
+
+
+def spam_path(company_id: str, spam_id: str) -> str:
+    return f"companies/{company_id}/spam_submissions/{spam_id}"
+
+
 def lead_id_for(email: str) -> str:
     """One lead per company and e-mail: the id is derived, so no query is needed."""
     return stable_id(normalize_email(email))

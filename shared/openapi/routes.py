@@ -125,6 +125,14 @@ def staff_api_paths() -> dict[str, tuple[Op, ...]]:
     for spec in RESOURCES.values():
         base = f"{company}/leads/{{leadId}}" if spec.under_lead else company
         paths.update(resource_paths(spec, base))
+    paths[f"{company}/spam_submissions/{{id}}/release"] = (
+        _staff(
+            "post",
+            "Release a submission kept apart as spam into the lead it would have made "
+            "(managers); once: again, the first release's answer",
+            {200: "The released record, with its lead_id"},
+        ),
+    )
     return paths
 
 

@@ -29,6 +29,7 @@ LISTS = [
     ("staff_api", "/companies/acme/resources", "type"),
     ("staff_api", "/companies/acme/resource_downloads", "resource_id"),
     ("staff_api", "/companies/acme/newsletter_subscriptions", "status"),
+    ("staff_api", "/companies/acme/spam_submissions", "reason"),
     ("staff_api", "/companies/acme/businesses", "sort"),
     ("staff_api", "/companies/acme/outreach_contacts", "sort"),
     ("staff_api", "/companies/acme/suppressions", "sort"),

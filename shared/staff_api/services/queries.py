@@ -229,6 +229,25 @@ def referrals(store: DocumentStore, q: PageQuery) -> list[Snapshot]:
     return store.query(f"companies/{q.company_id}/referrals", filters, order_by, q.limit)
 
 
+def spam_submissions(store: DocumentStore, q: PageQuery) -> list[Snapshot]:
+    """Submissions kept apart as spam, of some reasons and statuses, by time."""
+    w = q.window
+    filters = [
+        Filter("reason", "in", q.values["reason"]),
+        Filter("status", "in", q.values["status"]),
+        Filter("created_at", ">=", w.low),
+        Filter("created_at", "<=", w.high),
+        Filter("id", ">", w.after_id),
+        Filter("id", "<", w.before_id),
+    ]
+    order_by = (
+        [("created_at", True), ("id", True)]
+        if q.descending
+        else [("created_at", False), ("id", False)]
+    )
+    return store.query(f"companies/{q.company_id}/spam_submissions", filters, order_by, q.limit)
+
+
 def users(store: DocumentStore, q: PageQuery) -> list[Snapshot]:
     """Staff of some roles by when they joined."""
     w = q.window
