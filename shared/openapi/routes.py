@@ -424,10 +424,11 @@ def later_ops() -> dict[str, tuple[Op, ...]]:
         "analytics_summary": (
             _query_op(
                 "get",
-                "Daily metrics per day and totalled, over at most 93 days",
+                "Daily metrics per day and totalled, over at most 93 days; today's (and "
+                "yesterday's until the nightly rollup) computed live",
                 {200: "The metrics"},
-                query("from", "YYYY-MM-DD", format="date"),
-                query("to", "YYYY-MM-DD", format="date"),
+                query("from", "YYYY-MM-DD (default: 29 days before to)", format="date"),
+                query("to", "YYYY-MM-DD (default: today)", format="date"),
             ),
         ),
         "unsubscribe": (
