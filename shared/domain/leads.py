@@ -24,7 +24,7 @@ MAX_CUSTOM_VALUE = 1000
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # The schema of lead documents written now (shared/migrations: the highest VERSION of
 # the migrations of "leads"; a stored lead without one is at 1).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def split_name(name: object) -> tuple[str | None, str | None]:
@@ -196,14 +196,13 @@ class Lead(StoredModel):
     @model_validator(mode="before")
     @classmethod
     def _read_as_current(cls, data: Any) -> Any:
-        """A lead stored before schema 2 reads as migration 2 leaves it (what the model
-        writes back is then current, and the migration skips it)."""
+        """A lead stored before schema 3 reads as migrations 2 and 3 leave it (what the
+        model writes back is then current, and the migrations skip it); one built in code
+        from its name gets its search key the same way."""
         if isinstance(data, dict) and _version(data) < 2:
             data = {**data, **name_parts(data.get("name")), "schema_version": 2}
-        if isinstance(data, dict) and "name_lower" not in data:
-            # Derived, so a lead read from before it existed (or built in code from its
-            # name) writes back a search key that matches its name.
-            data = {**data, "name_lower": search_key(data.get("name"))}
+        if isinstance(data, dict) and (_version(data) < 3 or "name_lower" not in data):
+            data = {**data, "name_lower": search_key(data.get("name")), "schema_version": 3}
         return data
 
 

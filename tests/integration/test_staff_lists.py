@@ -117,3 +117,23 @@ def test_leads_are_found_by_the_start_of_their_name(
     refused = api.get("/companies/acme/leads?q=bob&sort=-created_at", headers=manager)
     assert 400 == refused.status_code
     assert lead_id_for("own@example.com")  # the user's own lead is theirs by creation
+
+
+def test_leads_stored_before_the_search_are_found_once_migrated(
+    acme: None, db: Any, function_client: Any, staff_auth: Any, capsys: Any
+) -> None:
+    """Leads written before leads had ``name_lower`` are not in the name search's range;
+    ``growthkit migrate`` gives them one (migration 3), and they are found."""
+    from shared.cli import main
+
+    for i, name in enumerate(["Bob Builder", "Alice Bobson"]):
+        old = {"id": f"old{i}", "company_id": "acme", "email": f"old{i}@example.com"}
+        old |= {"email_normalized": f"old{i}@example.com", "status": "new", "name": name}
+        db.document(f"companies/acme/leads/old{i}").set(old | {"schema_version": 2})
+    api, manager = function_client("staff_api"), staff_auth("acme", "manager")
+    assert ([], None) == listed(api, manager, "q=bob")
+    assert 0 == main(["migrate", "--company", "acme"])
+    # The two, and the fixture's unnamed L1.
+    assert "acme: m0003_lead_name_keys (v3): 3 upgraded" in capsys.readouterr().out
+    assert (["Bob Builder"], None) == listed(api, manager, "q=bob")
+    assert (["Alice Bobson", "Bob Builder"], None) == listed(api, manager, "sort=name_lower")
