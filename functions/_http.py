@@ -25,6 +25,7 @@ from shared.errors import (
     InvalidInput,
     PayloadTooLarge,
     PermissionDenied,
+    RateLimited,
     Unauthenticated,
 )
 
@@ -52,6 +53,8 @@ STATUS = {
 }
 
 Result = tuple[Any, int] | flask.Response
+# An error's answer: its JSON body, status and headers (Flask takes the triple as is).
+ErrorAnswer = tuple[dict[str, Any], int, dict[str, str]]
 Handler = Callable[[], Result]
 
 
@@ -87,21 +90,35 @@ def respond(handler: Handler) -> flask.Response:
     except MethodNotAllowed as err:
         return method_not_allowed(err.allowed, err.message)
     except ValidationError as err:
-        result = _error(validation_error(err))
+        return _error_response(validation_error(err))
     except DomainError as err:
-        result = _error(err)
+        return _error_response(err)
     if isinstance(result, flask.Response):
         return result
     body, status = result
     return flask.make_response(flask.jsonify(body), status)
 
 
-def _error(err: DomainError) -> tuple[dict[str, Any], int]:
+def _error_response(err: DomainError) -> flask.Response:
+    body, status, headers = _error(err)
+    return flask.make_response(flask.jsonify(body), status, headers)
+
+
+def _error(err: DomainError) -> ErrorAnswer:
+    """The answer to a domain error, logged (every path that refuses comes here)."""
     status = STATUS[err.code]
     log.log(
         logging.WARNING if status >= 500 else logging.INFO, "refused (%s): %s", status, err.message
     )
-    return error_body(err), status
+    return error_body(err), status, error_headers(err)
+
+
+def error_headers(err: DomainError) -> dict[str, str]:
+    """What an error's answer says besides its body: when to retry a rate limit, in
+    seconds (RFC 9110 ``Retry-After``; 429 is RFC 6585's)."""
+    if isinstance(err, RateLimited) and err.retry_after is not None:
+        return {"Retry-After": str(err.retry_after)}
+    return {}
 
 
 def headers_of(request: flask.Request) -> Mapping[str, str]:
@@ -128,10 +145,25 @@ def idempotency_key(request: flask.Request) -> str | None:
 def read_body(request: flask.Request, max_bytes: int) -> dict[str, Any]:
     """A JSON or urlencoded form body as a dict; 413 when too large, 400 when unreadable."""
     raw = _read_bounded(request, max_bytes)
-    mimetype = request.mimetype or ""
-    if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return dict(request.form.items())  # parsed from the cached, bounded bytes
+    if is_form_post(request):
+        # Parsed from the cached, bounded bytes. A browser sends every input, the empty
+        # ones as "": an input left empty (or one only a script would have filled, such
+        # as a fill time) is a field not given, not a value to validate.
+        return {k: v for k, v in request.form.items() if v != ""}
     return _json_object(raw) if raw else {}
+
+
+def is_form_post(request: flask.Request) -> bool:
+    """Sent by an HTML form (urlencoded or multipart), not by a script."""
+    return request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def wants_page(request: flask.Request) -> bool:
+    """A form post a browser navigates with (no script to read JSON): it lists HTML
+    before JSON in ``Accept``. Scripts, curl (``*/*``) and clients that say nothing get
+    JSON."""
+    offered = ["application/json", "text/html"]
+    return is_form_post(request) and request.accept_mimetypes.best_match(offered) == "text/html"
 
 
 def read_raw(request: flask.Request, max_bytes: int) -> bytes:
@@ -214,7 +246,7 @@ def install(app: flask.Flask) -> None:
     app.register_error_handler(Exception, unhandled)
 
 
-def _bounded_body() -> tuple[dict[str, Any], int] | None:
+def _bounded_body() -> ErrorAnswer | None:
     """Read the body up to ``settings.max_body_bytes`` (413 past it) before the function
     runs. functions-framework reads every body to its end after the function answers, even
     a function that never looks at it; this makes that read the cached, bounded one, and a
@@ -228,7 +260,7 @@ def _bounded_body() -> tuple[dict[str, Any], int] | None:
     return None
 
 
-def unhandled(err: Exception) -> tuple[dict[str, Any], int]:
+def unhandled(err: Exception) -> tuple[dict[str, Any], int] | ErrorAnswer:
     """Flask's last resort, registered for every function in ``functions/main.py``.
 
     Werkzeug's own refusals (415, 400, 413 raised while the framework parses a request)
@@ -339,5 +371,4 @@ def preflight(origin: str | None, allowed: list[str]) -> flask.Response:
     if headers:
         return flask.Response(status=204, headers=headers)
     message = f"Origin {origin!r} may not post to this form." if origin else "No Origin header."
-    body, status = _error(PermissionDenied(message))
-    return flask.make_response(flask.jsonify(body), status)
+    return _error_response(PermissionDenied(message))

@@ -19,6 +19,7 @@ from shared.campaigns.services import progress
 from shared.domain.common import is_document_id
 from shared.domain.identity import StaffIdentity
 from shared.errors import InvalidInput
+from shared.staff_api.domain.lists import refuse_unknown_parameters
 
 
 def _limit(raw: str | None) -> int:
@@ -33,6 +34,7 @@ def _limit(raw: str | None) -> int:
 
 def _get(req: Request, staff: StaffIdentity) -> tuple[Any, int]:
     args = req.args
+    refuse_unknown_parameters(args, ("company_id", "id", "view", "status", "after", "limit"))
     campaign_id = args.get("id", "")
     if not is_document_id(campaign_id) or len(campaign_id) > 200:
         raise InvalidInput("Name the campaign: ?id=...", {"fields": {"id": "required"}})

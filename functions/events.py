@@ -9,6 +9,7 @@ from shared.domain.events import EventBatch
 from shared.services.events import Visitor, ingest_events
 from shared.services.events_summary import analytics_summary as summary
 from shared.services.events_summary import date_range
+from shared.staff_api.domain.lists import refuse_unknown_parameters
 
 
 @https_fn.on_request(methods=("POST",), public=True, cors=True)
@@ -27,9 +28,11 @@ def track_events(req: https_fn.Request) -> https_fn.Result:
 @https_fn.on_request(methods=("GET",))
 def analytics_summary(req: https_fn.Request) -> https_fn.Result:
     """A company's daily metrics (leads, reviews, content, website events...) per day and
-    totalled over a range of at most 93 days."""
+    totalled over a range of at most 93 days; today's (and yesterday's, until the night's
+    rollup) computed live."""
     staff = req.staff()
     company_id = req.args.get("company_id") or staff.company_id
     staff.require_company(company_id)
+    refuse_unknown_parameters(req.args, ("company_id", "from", "to"))
     start, end = date_range(req.args.get("from"), req.args.get("to"), req.now())
-    return summary(req.store, staff, company_id, start, end), 200
+    return summary(req.store, staff, company_id, start, end, req.now()), 200

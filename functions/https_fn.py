@@ -9,7 +9,8 @@ limits) and wraps it in the shared HTTP glue, so the function itself only reads 
   answered from the company's allowed origins, and answers carry the CORS headers, refusals
   included, so the page's script can read the messages;
 - the body is bounded before any code sees it (functions/_http.py);
-- domain errors become their status with the usual ``{"error": ...}`` body.
+- domain errors become their status with the usual ``{"error": ...}`` body, or, for a
+  form a browser posts without a script, a page saying the same (``_pages.refusal_page``).
 
     @https_fn.on_request(methods=("POST",), public=True, cors=True)
     def lead_intake(req: https_fn.Request) -> https_fn.Result:
@@ -32,13 +33,16 @@ from functions._http import (
     client_ip,
     cors_headers,
     idempotency_key,
+    is_form_post,
     method_not_allowed,
     preflight,
     read_body,
     read_raw,
     refusal_cors,
     respond,
+    wants_page,
 )
+from functions._pages import refusal_page
 from shared.manifest import Function, Trigger, declare
 
 if TYPE_CHECKING:
@@ -85,7 +89,7 @@ class Request(Context):
 
     def is_form(self) -> bool:
         """Sent by an HTML form (urlencoded or multipart), not by a script."""
-        return self.flask.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+        return is_form_post(self.flask)
 
     def body(self) -> dict[str, Any]:
         """The JSON or form body as a dict (413 past the limit, 400 when unreadable)."""
@@ -164,6 +168,8 @@ def on_request(
             if cors and request.method == "OPTIONS":
                 return respond(lambda: _preflight(req))
             response = respond(lambda: handler(req))
+            if response.status_code >= 400 and response.is_json and wants_page(request):
+                response = refusal_page(response)
             if cors:
                 _add_cors(req, response)
             return response

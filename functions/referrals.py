@@ -24,6 +24,7 @@ from shared.services.referral_codes import (
     list_referrals,
 )
 from shared.services.referrals import redeem_referral as redeem
+from shared.staff_api.domain.lists import refuse_unknown_parameters
 
 
 @https_fn.on_request(methods=("POST",), public=True, cors=True)
@@ -50,6 +51,7 @@ def _public(referral: Referral) -> dict[str, Any]:
 
 
 def _list(req: https_fn.Request, staff: StaffIdentity) -> tuple[Any, int]:
+    refuse_unknown_parameters(req.args, ("status", "company_id"))
     raw_status = req.args.get("status")
     try:
         status = ReferralStatus(raw_status) if raw_status else None

@@ -6,6 +6,7 @@ for its staff. Both take a Firebase ID token and a path naming the company:
                    /companies/{c}/leads/{id}/{sub}[/{id}]  notes, interactions, assignments
                    /companies/{c}/posting_schedule         GET, PATCH (manager)
                    /companies/{c}/content/{id}/queue       POST (manager): the next free slot
+                   /companies/{c}/spam_submissions/{id}/release  POST (managers)
     company_users  /companies/{c}/users[/{uid}|/me]        GET, POST (invite) | GET, PATCH, DELETE
                    /companies/{c}/users/me/session         POST (the app reports a sign-in)
 
@@ -29,7 +30,7 @@ from shared.errors import NotFound
 from shared.staff_api.domain.lists import Scope
 from shared.staff_api.services import writes
 from shared.staff_api.services.registry import RESOURCES
-from shared.staff_api.services.resources import ResourceSpec, get_item, list_items
+from shared.staff_api.services.resources import ResourceSpec, get_item, list_items, view
 
 if TYPE_CHECKING:
     from shared.services import users
@@ -43,6 +44,11 @@ class Route(Struct, frozen=True):
     resource: str | None = None
     item_id: str | None = None
     lead_id: str = ""
+    action: str | None = None  # ``.../{resource}/{id}/{action}``: a POST that is no edit
+
+
+# The actions on items, by resource and name.
+ACTIONS = {("spam_submissions", "release")}
 
 
 def parse_route(path: str) -> Route:
@@ -53,6 +59,8 @@ def parse_route(path: str) -> Route:
     c, rest = parts[1], parts[2:]
     if len(rest) >= 3 and rest[0] == "leads":  # a lead's notes, interactions, assignments
         return Route(c, rest[2], rest[3] if len(rest) == 4 else None, rest[1])
+    if len(rest) == 3 and (rest[0], rest[2]) in ACTIONS:
+        return Route(c, rest[0], rest[1], action=rest[2])
     if len(rest) > 2:
         raise NotFound("No such path.")
     return Route(c, rest[0] if rest else None, rest[1] if len(rest) == 2 else None)
@@ -62,13 +70,24 @@ def _resource(req: Request, staff: StaffIdentity, route: Route) -> Result:
     spec = RESOURCES.get(route.resource or "")
     if spec is None or spec.under_lead != bool(route.lead_id):
         raise NotFound(f"No resource {route.resource!r} here.")
-    allowed = spec.methods(item=route.item_id is not None)
+    allowed = ("POST",) if route.action else spec.methods(item=route.item_id is not None)
     if req.method not in allowed:
-        raise MethodNotAllowed(allowed, spec.writes_elsewhere)
+        raise MethodNotAllowed(allowed, None if route.action else spec.writes_elsewhere)
     scope = Scope(route.company_id, route.lead_id)
+    if route.action is not None:
+        return _action(req, staff, spec, route)
     if route.item_id is None:
         return _collection(req, staff, spec, scope)
     return _item(req, staff, spec, scope, route.item_id)
+
+
+def _action(req: Request, staff: StaffIdentity, spec: ResourceSpec, route: Route) -> Result:
+    """``POST .../spam_submissions/{id}/release``: the submission becomes a lead."""
+    from shared.services.spam import release_spam
+
+    assert route.item_id is not None  # parse_route makes actions of items only
+    released = release_spam(req.store, req.now(), staff, route.company_id, route.item_id)
+    return view(spec, released), 200
 
 
 def _collection(req: Request, staff: StaffIdentity, spec: ResourceSpec, scope: Scope) -> Result:

@@ -96,6 +96,14 @@ def score_notify(ctx: TaskContext, task: ScheduledTask) -> Result:
     return score_notify_task(ctx, task)
 
 
+@tasks_fn.on_task("rescore_leads")
+def rescore_leads(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """Rescore a page of a company's leads by its changed rules; schedule the next page."""
+    from shared.scoring.services.rescore import rescore_leads_task
+
+    return rescore_leads_task(ctx, task)
+
+
 @tasks_fn.on_task("campaign_start")
 def campaign_start(ctx: TaskContext, task: ScheduledTask) -> Result:
     """Start a scheduled campaign (or reschedule it if its start time changed)."""

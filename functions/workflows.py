@@ -12,6 +12,7 @@ from functions import https_fn
 from functions.https_fn import Request, Result
 from shared.domain.identity import StaffIdentity
 from shared.errors import InvalidInput
+from shared.staff_api.domain.lists import refuse_unknown_parameters
 from shared.workflows.domain.definition import Workflow, WorkflowRequest, WorkflowStatus
 from shared.workflows.domain.runtime import Execution
 from shared.workflows.services import manage as service
@@ -27,6 +28,7 @@ def _execution_view(execution: Execution) -> dict[str, Any]:
 
 def _get(req: Request, staff: StaffIdentity) -> tuple[Any, int]:
     staff.require_company(req.args.get("company_id") or staff.company_id)
+    refuse_unknown_parameters(req.args, ("company_id", "execution_id", "id", "status"))
     if execution_id := req.args.get("execution_id"):
         execution = service.get_execution(req.store, staff, execution_id)
         return {"execution": _execution_view(execution)}, 200

@@ -57,7 +57,16 @@ class Refused(DomainError):
 
 
 class RateLimited(DomainError):
+    """Too many requests in a window. ``retry_after``: the seconds until that window frees
+    (the HTTP edge sends them as ``Retry-After``)."""
+
     code = ErrorCode.RESOURCE_EXHAUSTED
+
+    def __init__(
+        self, message: str, retry_after: int | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, details)
+        self.retry_after = retry_after
 
 
 class PayloadTooLarge(DomainError):

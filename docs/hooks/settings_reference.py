@@ -41,8 +41,9 @@ COMPANY_HELP = {
     "default_review_platform": "The platform of a review request that names none.",
     "review_urls": "The company's review page per platform, e.g. "
     '`{"google": "https://g.page/r/..."}`; a request for a platform without one is refused.',
-    "review_message_template": "The review request's text: `{name}`, `{company}` and "
-    "`{url}` are filled in.",
+    "review_message_template": "The review request's text: `{name}` (the customer's first "
+    "name, as a greeting wants it; `{full_name}` for the whole), `{company}` and `{url}` are "
+    "filled in.",
     "time_zone": "The company's clock (IANA name): the posting queue's times, and workflow "
     "waits and SMS quiet hours of leads without a time zone of their own.",
     "score_notify_at": "E-mail the lead's assignee when its score reaches this (unset: never).",

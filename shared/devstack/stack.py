@@ -5,36 +5,39 @@ settings, the Auth stand-in for user management and ID-token certificates, revok
 refused, a secrets key generated into the data directory on first start, and the real
 senders: e-mail over SMTP to localcloud's mailbox, SMS to its Twilio stand-in, whose
 status callbacks come back to ``sms_inbound``); a demo company whose form key the example
-page uses, and an admin of it, are created once; the example business website is served
-at ``/``. Every message sent shows on the mailbox page the table lists.
-
-The demo company tells its admin about each new lead with what any company could set up
-(``seed_new_lead_alert``): a ``lead_created`` workflow assigns the lead to the admin and
-adds 100 points, which crosses the company's ``score_notify_at`` (100), and the score
-notification e-mails the assignee ("Lead ready: ...").
+page uses, and its admin, are created once, by the same service as ``growthkit company
+create`` (the company, its form key, the admin's account, claims and staff profile, and
+new leads e-mailed to the admin); the example business website is served at ``/``.
+Every message sent shows on the mailbox page the table lists.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localcloud.serve import Ports, Row, Stack, ports_or_exit, run
 from shared.devstack.manifest import ROOT, growthkit_manifest
 
+if TYPE_CHECKING:
+    from shared.domain.company_setup import CompanySetup
+    from shared.ports import DocumentStore
+
+log = logging.getLogger("growthkit.devstack")
+
 DEMO_COMPANY = "demo"
+DEMO_NAME = "Acme Plumbing (demo)"
 DEMO_FORM_KEY = "demo.local-form-key"
+# The admin's uid (README's token URL names it) and e-mail.
 DEMO_ADMIN = "demo-admin"
 DEMO_ADMIN_EMAIL = "admin@demo.example"
 # The Twilio stand-in's account for the functions (local values, not secrets).
 DEMO_SMS_ACCOUNT = "AC" + "de" * 16
 DEMO_SMS_TOKEN = "local-twilio-auth-token"
 DEMO_SMS_FROM = "+15005550006"
-NEW_LEAD_ALERT = "new-lead-alert"
-ALERT_POINTS = 100
 # Enforced for clients signed in as staff or visitors; the functions' owner credential
 # bypasses it, as with the official emulator.
 RULES = ROOT / "firestore.rules"
@@ -63,9 +66,7 @@ class DevStack(Stack):
         # This process's own clients (the seeding below) reach the stack as the functions do.
         os.environ.update(self.functions_env())
         try:
-            seed_demo_company(self.ports)
-            self.demo_token_url = seed_demo_admin(self.auth, self.project, DEMO_COMPANY)
-            seed_new_lead_alert(DEMO_COMPANY)
+            self.demo_token_url = seed_demo(self.auth, self.project, self.ports)
         except BaseException:
             self.stop()
             raise
@@ -134,79 +135,66 @@ def render_site(out: Path, form_key: str, ports: Ports) -> Path:
     return out
 
 
-def seed_demo_company(ports: Ports) -> None:
-    """A demo company whose form key the example page uses (created once)."""
-    from shared.adapters.clients import firestore_client
+def demo_setup(ports: Ports) -> CompanySetup:
+    """The demo company as an operator would give it to ``growthkit company create``: the
+    example page's two origins (it posts from one host name to the other)."""
+    from shared.domain.company_setup import company_setup
 
-    ref = firestore_client().collection("companies").document(DEMO_COMPANY)
-    if ref.get().exists:
-        return
     origins = [f"http://{h}:{ports.functions}" for h in ("127.0.0.1", "localhost")]
-    ref.set(
-        {
-            "name": "Acme Plumbing (demo)",
-            "public_form_key": DEMO_FORM_KEY,
-            "allowed_origins": origins,
-            "settings": {"thank_you_url": f"{ports.base_url}/thanks"},
-        }
+    return company_setup(
+        id=DEMO_COMPANY, name=DEMO_NAME, admin_email=DEMO_ADMIN_EMAIL, origins=origins
     )
 
 
-def seed_demo_admin(auth: Any, project: str, company_id: str) -> str:
-    """An admin account of the demo company (made once); returns the URL that gives an ID
-    token for it (``curl -X POST <url>``)."""
+def seed_demo(auth: Any, project: str, ports: Ports) -> str:
+    """The demo company, its form key and its admin, made once by ``create_company`` (the
+    service of ``growthkit company create``): the company, the admin's account and claims,
+    and the admin's staff profile (which booking a consultation, for one, needs); then the
+    example page's thank-you URL. Returns the URL that gives the admin an ID token
+    (``curl -X POST <url>``)."""
+    from shared.adapters.clients import firestore_client
+    from shared.adapters.firestore_store import FirestoreStore
+    from shared.adapters.user_admin import user_admin_for
+    from shared.domain.common import utcnow
+    from shared.domain.company import company_path
+    from shared.ports import Write
+    from shared.services.companies import create_company
+
+    store = FirestoreStore(firestore_client())
+    if store.get_all([company_path(DEMO_COMPANY)])[0].exists:
+        _check_demo_admin(store)  # made by an earlier run: kept as it is
+        return str(auth.token_url(project, DEMO_ADMIN))
+    # The account first, with the uid README's token URL names: create_company takes an
+    # existing account of the admin's e-mail as it is, and gives it the claims.
+    _demo_account(auth, project)
+    admin = user_admin_for(project, auth.address)
+    created = create_company(store, admin, utcnow(), demo_setup(ports), form_key=DEMO_FORM_KEY)
+    thanks = {"settings": {"thank_you_url": f"{ports.base_url}/thanks"}}
+    store.commit([Write(company_path(DEMO_COMPANY), thanks, "merge")])
+    log.info("demo company %s and its admin %s created", created.company_id, created.admin_uid)
+    return str(auth.token_url(project, created.admin_uid))
+
+
+def _demo_account(auth: Any, project: str) -> None:
+    """The demo admin's Auth account (no claims yet), unless an earlier run made it."""
     from localcloud.auth import AuthError
 
-    claims = json.dumps({"company_id": company_id, "role": "admin"})
-    account = {"localId": DEMO_ADMIN, "email": DEMO_ADMIN_EMAIL, "customAttributes": claims}
     try:
-        auth.accounts.create(project, account)
+        auth.accounts.create(project, {"localId": DEMO_ADMIN, "email": DEMO_ADMIN_EMAIL})
     except AuthError:
         pass  # kept from an earlier run
-    return str(auth.token_url(project, DEMO_ADMIN))
 
 
-def seed_new_lead_alert(company_id: str) -> None:
-    """The admin's profile (its e-mail), ``score_notify_at`` and the workflow that tells
-    the admin about each new lead (see the module); each made once, kept if changed."""
-    from shared import bootstrap
-    from shared.adapters.clients import firestore_client
-    from shared.domain.common import utcnow
-    from shared.domain.identity import Role, StaffIdentity
-    from shared.domain.users import CompanyUser, UserStatus
-    from shared.errors import AlreadyExists
-    from shared.workflows.services.manage import create_workflow
+def _check_demo_admin(store: DocumentStore) -> None:
+    """Data from a ``make serve`` older than this seeding has the demo admin without a
+    staff profile: say so, and how to start afresh, rather than let bookings fail."""
+    from shared.domain.users import user_path
 
-    now, client = utcnow(), firestore_client()
-    profile = client.document(f"companies/{company_id}/users/{DEMO_ADMIN}")
-    if not profile.get().exists:
-        user = CompanyUser(id=DEMO_ADMIN, company_id=company_id, email=DEMO_ADMIN_EMAIL,
-                           role=Role.ADMIN, status=UserStatus.ACTIVE, created_at=now,
-                           updated_at=now)  # fmt: skip
-        profile.set(user.model_dump())
-    company = client.document(f"companies/{company_id}")
-    if (company.get().get("settings") or {}).get("score_notify_at") is None:
-        company.set({"settings": {"score_notify_at": ALERT_POINTS}}, merge=True)
-    admin = StaffIdentity(DEMO_ADMIN, company_id, Role.ADMIN)
-    try:
-        create_workflow(bootstrap.document_store(), now, admin, NEW_LEAD_WORKFLOW, NEW_LEAD_ALERT)
-    except AlreadyExists:
-        pass  # made on an earlier start (and perhaps changed since: kept)
-
-
-NEW_LEAD_WORKFLOW = {
-    "name": "Tell the admin about each new lead",
-    "trigger": {"type": "lead_created"},
-    "steps": [
-        {"id": "assign", "type": "assign", "user_id": DEMO_ADMIN},
-        {
-            "id": "alert",
-            "type": "adjust_score",
-            "points": ALERT_POINTS,
-            "name": "new lead: reach score_notify_at, which e-mails the assignee",
-        },
-    ],
-}
+    if not store.get_all([user_path(DEMO_COMPANY, DEMO_ADMIN)])[0].exists:
+        log.warning(
+            "the demo admin has no staff profile (data made by an older make serve): "
+            "stop it, delete the data directory (.localcloud) and start again"
+        )
 
 
 def _serve(args: argparse.Namespace) -> None:

@@ -8,7 +8,7 @@ it measures, so a rerun for the same day overwrites instead of adding.
 import re
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from msgspec import Struct
@@ -32,6 +32,22 @@ def day_before(when: datetime) -> Day:
     end = when.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=1)
     return Day(start.date().isoformat(), start, end)
+
+
+def utc_day(day: date) -> Day:
+    """The UTC day ``day``."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return Day(day.isoformat(), start, start + timedelta(days=1))
+
+
+def live_days(start: date, end: date, now: datetime, rolled_up: set[str]) -> list[date]:
+    """The days of ``start``..``end`` whose figures must be computed now, not read from
+    the rollup: today (rolled up only after it ends), and yesterday until its rollup (at
+    00:15) has stored it. Older days are the rollup's alone."""
+    today = now.astimezone(UTC).date()
+    yesterday = today - timedelta(days=1)
+    wanted = [yesterday] if yesterday.isoformat() not in rolled_up else []
+    return [d for d in [*wanted, today] if start <= d <= end]
 
 
 class Metric(DeferredModel):

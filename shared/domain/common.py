@@ -1,9 +1,10 @@
 """Building blocks shared by the domain models: timestamps, ids and e-mail addresses."""
 
 import hashlib
+import math
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
@@ -17,6 +18,17 @@ def utcnow() -> datetime:
 def as_utc(value: datetime) -> datetime:
     """Naive times are taken as UTC; every stored and keyed time is UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def next_hour(now: datetime) -> datetime:
+    """When the hour ``now`` is in ends (an hourly counting window frees)."""
+    return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+
+def seconds_until(when: datetime, now: datetime) -> int:
+    """Whole seconds from ``now`` until ``when``, at least 1: a ``Retry-After`` of 0 would
+    invite a retry the same window refuses again."""
+    return max(1, math.ceil((when - now).total_seconds()))
 
 
 # What an unquoted local part may hold (RFC 5322's atext, between dots), and a host name.
@@ -107,6 +119,12 @@ URL_PATTERN = r"^[^\s\u0000-\u001f\u007f-\u009f]*$"
 
 def _is_control(c: str) -> bool:
     return ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029"
+
+
+def search_key(text: object) -> str:
+    """Text as a search compares it: blanks collapsed, case folded ("BOB  Marley" is "bob
+    marley"); not text, "". Stored next to a searched field and applied to the search."""
+    return " ".join(text.split()).casefold() if isinstance(text, str) else ""
 
 
 def is_one_line(text: str) -> bool:

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, field_validator
 
 from shared.domain.common import Email, ShortText, StoredModel, stable_id
+from shared.domain.leads import split_name
 from shared.staff_api.domain.edits import DocId, EditModel
 
 MIN_MINUTES = 15
@@ -172,7 +173,7 @@ def reminder_text(consultation: Consultation, company: str, time_zone: str) -> t
     when = when_text(consultation.scheduled_at, time_zone)
     kind = consultation.type.value.replace("_", "-")
     lines = [
-        f"Hello {consultation.attendee_name or ''}".rstrip() + ",",
+        f"Hello {split_name(consultation.attendee_name)[0] or ''}".rstrip() + ",",
         "",
         f"This is a reminder of your {kind} consultation with {company} on {when},"
         f" for {consultation.duration_minutes} minutes.",

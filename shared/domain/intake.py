@@ -9,7 +9,13 @@ from typing import Any
 
 from msgspec import Struct
 
-from shared.domain.common import normalize_email, stable_id
+from shared.domain.common import (
+    next_hour,
+    normalize_email,
+    search_key,
+    seconds_until,
+    stable_id,
+)
 from shared.domain.company import CompanySettings
 from shared.domain.counters import allowances
 from shared.domain.leads import Consent, Lead, LeadSubmission, Touch, name_parts, split_name
@@ -53,6 +59,11 @@ class RateWindow(Struct, frozen=True):
     limit: int
     expires_at: datetime
     shards: int = 1
+    frees_at: datetime | None = None  # when the window is over (None: when it expires)
+
+    def retry_after(self, now: datetime) -> int:
+        """The seconds a refused submission should wait: until the window is over."""
+        return seconds_until(self.frees_at or self.expires_at, now)
 
     def doc_ids(self) -> list[str]:
         if self.shards == 1:
@@ -94,12 +105,14 @@ def rate_windows(ip: str, settings: CompanySettings, now: datetime) -> list[Rate
             f"ip-{stable_id(ip, length=16)}-{hour:%Y%m%d%H}",
             settings.submissions_per_ip_per_hour,
             hour + timedelta(hours=2),
+            frees_at=next_hour(now),
         ),
         RateWindow(
             f"all-{minute:%Y%m%d%H%M}",
             settings.submissions_per_company_per_minute,
             minute + timedelta(hours=1),
             COMPANY_SHARDS,
+            frees_at=minute + timedelta(minutes=1),
         ),
     ]
 
@@ -109,6 +122,8 @@ def touch_of(sub: LeadSubmission, now: datetime) -> Touch:
 
 
 def consent_of(sub: LeadSubmission, ip: str, now: datetime) -> Consent:
+    """The consent evidence a submission gives: the wording, its version and form, the
+    sender's address and ``now``, when they sent it."""
     if not sub.consent:
         return Consent()
     return Consent(
@@ -121,7 +136,16 @@ def consent_of(sub: LeadSubmission, ip: str, now: datetime) -> Consent:
     )
 
 
-def new_lead(company_id: str, lead_id: str, sub: LeadSubmission, ip: str, now: datetime) -> Lead:
+def new_lead(
+    company_id: str,
+    lead_id: str,
+    sub: LeadSubmission,
+    ip: str,
+    now: datetime,
+    sent_at: datetime | None = None,
+) -> Lead:
+    """The lead a first submission makes; ``sent_at``: when it was sent, if before ``now``
+    (a submission staff release from spam), the time of its consent evidence."""
     touch = touch_of(sub, now)
     first_name, last_name = split_name(sub.name)
     return Lead(
@@ -137,7 +161,7 @@ def new_lead(company_id: str, lead_id: str, sub: LeadSubmission, ip: str, now: d
         custom_fields=dict(sub.custom_fields),
         first_touch=touch,
         last_touch=touch,
-        consent=consent_of(sub, ip, now),
+        consent=consent_of(sub, ip, sent_at or now),
         submission_count=1,
         created_at=now,
         updated_at=now,
@@ -145,17 +169,21 @@ def new_lead(company_id: str, lead_id: str, sub: LeadSubmission, ip: str, now: d
     )
 
 
-def merge_submission(lead: Lead, sub: LeadSubmission, ip: str, now: datetime) -> Lead:
+def merge_submission(
+    lead: Lead, sub: LeadSubmission, ip: str, now: datetime, sent_at: datetime | None = None
+) -> Lead:
     """A repeat submission fills what the lead lacks and moves the last touch; nothing
     the lead has is overwritten. Anyone can post anyone's address, so a post proves
     nothing about who sent it: what it says differently stays on its own interaction
     (``submitted``). Consent evidence only adds: a post gives consent a lead lacks, and a
     form that left the box empty withdraws nothing (that is an explicit unsubscribe)."""
-    consent = consent_of(sub, ip, now) if sub.consent and not lead.consent.given else lead.consent
+    given = sub.consent and not lead.consent.given
+    consent = consent_of(sub, ip, sent_at or now) if given else lead.consent
     return lead.model_copy(
         update={
             "name": lead.name or sub.name,
             **(name_parts(sub.name) if sub.name and not lead.name else {}),
+            "name_lower": search_key(lead.name or sub.name),
             "phone": lead.phone or sub.phone,
             "custom_fields": _filled(lead.custom_fields, sub.custom_fields),
             "last_touch": touch_of(sub, now),

@@ -15,6 +15,7 @@ from shared.domain.common import (
     StoredModel,
     is_reserved_name,
     normalize_email,
+    search_key,
     stable_id,
 )
 
@@ -23,7 +24,7 @@ MAX_CUSTOM_VALUE = 1000
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # The schema of lead documents written now (shared/migrations: the highest VERSION of
 # the migrations of "leads"; a stored lead without one is at 1).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def split_name(name: object) -> tuple[str | None, str | None]:
@@ -36,6 +37,15 @@ def split_name(name: object) -> tuple[str | None, str | None]:
         return first, last
     first, _, rest = " ".join(text.replace(",", " ").split()).partition(" ")
     return first or None, rest or None
+
+
+def greeting_name(first_name: object, name: object) -> str | None:
+    """The name to greet someone by ("Hi Bob,", not "Hi Bob Builder,"): their first name
+    as stored, else the first name in their full name (a document stored before it had
+    one); None when they gave no name."""
+    if isinstance(first_name, str) and first_name.strip():
+        return first_name.strip()
+    return split_name(name)[0]
 
 
 def name_parts(name: object) -> dict[str, str | None]:
@@ -185,6 +195,8 @@ class Lead(StoredModel):
     name: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    # The name as ``?q=`` searches it (``search_key``): derived, never written by staff.
+    name_lower: str = ""
     phone: str | None = None
     source: str = "web_form"
     status: LeadStatus = LeadStatus.NEW
@@ -209,10 +221,13 @@ class Lead(StoredModel):
     @model_validator(mode="before")
     @classmethod
     def _read_as_current(cls, data: Any) -> Any:
-        """A lead stored before schema 2 reads as migration 2 leaves it (what the model
-        writes back is then current, and the migration skips it)."""
+        """A lead stored before schema 3 reads as migrations 2 and 3 leave it (what the
+        model writes back is then current, and the migrations skip it); one built in code
+        from its name gets its search key the same way."""
         if isinstance(data, dict) and _version(data) < 2:
-            return {**data, **name_parts(data.get("name")), "schema_version": 2}
+            data = {**data, **name_parts(data.get("name")), "schema_version": 2}
+        if isinstance(data, dict) and (_version(data) < 3 or "name_lower" not in data):
+            data = {**data, "name_lower": search_key(data.get("name")), "schema_version": 3}
         return data
 
 
@@ -232,6 +247,30 @@ class Interaction(StoredModel):
     subject: str | None = None
     body: str | None = None
     metadata: dict[str, Any] = {}
+
+
+class SpamStatus(StrEnum):
+    HELD = "held"  # kept apart (the visitor was told "thanks")
+    RELEASED = "released"  # made a lead by staff: a false positive
+
+
+class SpamSubmission(StoredModel):
+    """A submission intake kept apart as spam (its reason: ``shared.domain.intake.
+    SpamReason``), with what it sent, as staff list and release it."""
+
+    id: str
+    company_id: str | None = None
+    reason: str
+    ip: str | None = None
+    submission: dict[str, Any] = {}
+    status: SpamStatus = SpamStatus.HELD
+    lead_id: str | None = None
+    released_at: datetime | None = None
+    released_by: str | None = None
+
+
+def spam_path(company_id: str, spam_id: str) -> str:
+    return f"companies/{company_id}/spam_submissions/{spam_id}"
 
 
 def lead_id_for(email: str) -> str:

@@ -85,6 +85,15 @@ class NewsletterSubscription(StoredModel):
     nonce: str | None = Field(default=None, exclude=True)
 
 
+def merged_topics(kept: list[str], sent: list[str]) -> list[str]:
+    """The topics of a signup made again while pending: the earlier ones, then those the
+    new signup adds; past ``MAX_TOPICS`` the oldest give way (the latest choice counts)."""
+    new = list(dict.fromkeys(sent))
+    earlier = [t for t in dict.fromkeys(kept) if t not in new]
+    room = max(0, MAX_TOPICS - len(new))
+    return earlier[len(earlier) - room :] + new if room else new
+
+
 def subscription_id(email: str) -> str:
     """One subscription per company and address: derived, so no query is needed."""
     return stable_id("newsletter", normalize_email(email))

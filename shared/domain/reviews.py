@@ -18,6 +18,7 @@ from shared.domain.leads import (
     InteractionStatus,
     InteractionType,
     Lead,
+    greeting_name,
     interaction_path,
 )
 from shared.errors import InvalidInput
@@ -99,10 +100,13 @@ def _plain_fields(template: str) -> bool:
     return all(f.isidentifier() for f in fields)
 
 
-def render_message(template: str, *, name: str, company: str, url: str) -> str:
-    """The company's template with ``{name}``, ``{company}`` and ``{url}`` filled in; a
-    malformed template falls back to the default one rather than failing the request."""
-    values = _KeepUnknown(name=name, company=company, url=url)
+def render_message(template: str, *, name: str, company: str, url: str, full_name: str = "") -> str:
+    """The company's template with ``{name}`` (the greeting's first name, also
+    ``{first_name}``), ``{full_name}``, ``{company}`` and ``{url}`` filled in; a malformed
+    template falls back to the default one rather than failing the request."""
+    values = _KeepUnknown(
+        name=name, first_name=name, full_name=full_name or name, company=company, url=url
+    )
     if not _plain_fields(template):
         template = _DEFAULT_TEMPLATE
     try:
@@ -152,7 +156,8 @@ def new_review(
         raise InvalidInput(f"The company has no review link for {platform!r}.")
     text = render_message(
         message or settings.review_message_template,
-        name=lead.name or "there",
+        name=greeting_name(lead.first_name, lead.name) or "there",
+        full_name=lead.name or "",
         company=company.name,
         url=url,
     )

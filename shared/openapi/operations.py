@@ -31,8 +31,17 @@ ERRORS = {
     405: "Method not allowed",
     409: "Refused by the business rules (`details.reason` where there are several)",
     413: "Body larger than the limit (`x-max-body-bytes`)",
-    429: "Rate limited: try again later",
+    429: "Rate limited: try again in `Retry-After` seconds",
     503: "Transient failure: retry with backoff",
+}
+# A form a browser posts without a script is refused with a page (Accept: text/html): every
+# refusal its function gives, not the glue's own 405 and 413.
+FORM_PAGE_ERRORS = (400, 403, 404, 409, 429, 503)
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the window that refused the request frees",
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 
 
@@ -118,6 +127,7 @@ def error_responses(statuses: tuple[int, ...], html: tuple[int, ...] = ()) -> di
     page = {"text/html": {"schema": {"type": "string"}}}
     return {
         str(s): {"description": ERRORS[s], "content": error | page if s in html else error}
+        | ({"headers": RETRY_AFTER} if s == 429 else {})
         for s in statuses
     }
 
@@ -137,6 +147,7 @@ def _public_form(
         "application/json",
         form_encoded=True,
         parameters=FORM_PARAMETERS + extra,
+        html_errors=FORM_PAGE_ERRORS,
     )
     preflight = Op(
         "options",

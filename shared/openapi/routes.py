@@ -21,7 +21,7 @@ from shared.domain.newsletters import SignupRequest
 from shared.domain.oauth import AuthorizeRequest
 from shared.domain.posting_queue import PostingSchedule, QueueRequest
 from shared.domain.users import InviteFields, UserFields
-from shared.openapi.operations import Op, header, query
+from shared.openapi.operations import FORM_PAGE_ERRORS, Op, header, query
 from shared.staff_api.domain.models import CompanyFields
 from shared.staff_api.services.resources import ResourceSpec
 from shared.workflows.domain.definition import WorkflowDefinition, WorkflowRequest, WorkflowStatus
@@ -65,17 +65,30 @@ def _staff(
 
 
 def list_parameters(spec: ResourceSpec) -> tuple[dict[str, Any], ...]:
-    """``sort``, ``limit``, ``cursor`` and the spec's filters (comma-separated values)."""
-    sorts = [s for name in spec.sorts for s in (name, f"-{name}")]
+    """``sort``, ``limit``, ``cursor``, the spec's filters (comma-separated values), its
+    own parameters and ``q`` where it searches; any other parameter is a 400."""
+    sorts = [
+        s
+        for name, (kind, _) in spec.sorts.items()
+        for s in ((name,) if kind == "text" else (name, f"-{name}"))
+    ]
     filters = tuple(
         query(name, f"Comma-separated: {', '.join(values)}")
         for name, values in spec.filters.items()
+    )
+    own = tuple(query(name, text[:1].upper() + text[1:]) for name, text in spec.params.items())
+    search = (
+        (query("q", f"The start of {spec.search} (any case), listed A to Z"),)
+        if spec.search
+        else ()
     )
     return (
         query("sort", "A sort field, '-' first for descending", enum=sorts),
         query("limit", "1 to 100", pattern=r"^\d+$"),
         query("cursor", "The next_cursor of the previous page"),
         *filters,
+        *own,
+        *search,
     )
 
 
@@ -131,6 +144,14 @@ def staff_api_paths() -> dict[str, tuple[Op, ...]]:
             "of the schedule, on the company's clock; a repeat keeps the slot",
             {200: "Scheduled: scheduled_at, local_time, queue_slot, platform_status"},
             QueueRequest,
+        ),
+    )
+    paths[f"{company}/spam_submissions/{{id}}/release"] = (
+        _staff(
+            "post",
+            "Release a submission kept apart as spam into the lead it would have made "
+            "(managers); once: again, the first release's answer",
+            {200: "The released record, with its lead_id"},
         ),
     )
     return paths
@@ -335,6 +356,7 @@ def public_form(
         "application/json",
         form_encoded=True,
         parameters=(FORM_KEY, ORIGIN, *extra),
+        html_errors=FORM_PAGE_ERRORS,
     )
     preflight = Op(
         "options",
@@ -488,10 +510,11 @@ def later_ops() -> dict[str, tuple[Op, ...]]:
         "analytics_summary": (
             _query_op(
                 "get",
-                "Daily metrics per day and totalled, over at most 93 days",
+                "Daily metrics per day and totalled, over at most 93 days; today's (and "
+                "yesterday's until the nightly rollup) computed live",
                 {200: "The metrics"},
-                query("from", "YYYY-MM-DD", format="date"),
-                query("to", "YYYY-MM-DD", format="date"),
+                query("from", "YYYY-MM-DD (default: 29 days before to)", format="date"),
+                query("to", "YYYY-MM-DD (default: today)", format="date"),
             ),
         ),
         "unsubscribe": (

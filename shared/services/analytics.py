@@ -84,6 +84,16 @@ def rollup_company(
 ) -> int:
     """Compute and store one company's metrics for ``day``; returns how many."""
     base = f"companies/{company_id}"
+    writes = [_write(base, m, now, run_key) for m in company_day_metrics(store, company_id, day)]
+    for start in range(0, len(writes), MAX_WRITES):
+        store.commit(writes[start : start + MAX_WRITES])
+    return len(writes)
+
+
+def company_day_metrics(store: DocumentStore, company_id: str, day: Day) -> list[Metric]:
+    """One company's metrics for ``day``, from that day's documents and event counters:
+    what the rollup stores, and what the summary shows live for a day not rolled up yet."""
+    base = f"companies/{company_id}"
 
     def within(collection: str, field_name: str) -> list[dict[str, Any]]:
         return _within(store, f"{base}/{collection}", field_name, day)
@@ -96,12 +106,8 @@ def rollup_company(
         redemptions=within("referral_redemptions", "created_at"),
         content_published=within("content", "published_at"),
     )
-    metrics = day_metrics(day.date, docs)
-    metrics += day_event_metrics(store, company_id, day)  # the website's analytics events
-    writes = [_write(base, metric, now, run_key) for metric in metrics]
-    for start in range(0, len(writes), MAX_WRITES):
-        store.commit(writes[start : start + MAX_WRITES])
-    return len(writes)
+    # The website's analytics events, from the day's counter shards.
+    return day_metrics(day.date, docs) + day_event_metrics(store, company_id, day)
 
 
 def _within(store: DocumentStore, collection: str, field_name: str, day: Day) -> list[Any]:

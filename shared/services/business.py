@@ -87,6 +87,7 @@ def derive_strategy(store: DocumentStore, staff: StaffIdentity, scope: Scope, da
     }
 
 
+PROFILE_PARAM = {"business_profile_id": "those of this business profile"}
 BUSINESS_RESOURCES: tuple[ResourceSpec, ...] = (
     ResourceSpec(
         "business_profiles",
@@ -104,6 +105,7 @@ BUSINESS_RESOURCES: tuple[ResourceSpec, ...] = (
         required=frozenset({"business_profile_id", "audit_date"}),
         create_only=frozenset({"business_profile_id"}),
         list_values=_id_filter("business_profile_id"),
+        params=PROFILE_PARAM,
         derive=link_profile,
     ),
     ResourceSpec(
@@ -115,6 +117,7 @@ BUSINESS_RESOURCES: tuple[ResourceSpec, ...] = (
         required=frozenset({"business_profile_id", "name"}),
         create_only=frozenset({"business_profile_id"}),
         list_values=_id_filter("business_profile_id"),
+        params=PROFILE_PARAM,
         derive=derive_strategy,
     ),
     ResourceSpec(
@@ -131,6 +134,7 @@ BUSINESS_RESOURCES: tuple[ResourceSpec, ...] = (
         {"created_at": ("time", queries.downloads)},
         read=Role.MANAGER,
         list_values=_id_filter("resource_id"),
+        params={"resource_id": "the downloads of this resource"},
         writes_elsewhere="download_resource",
     ),
     ResourceSpec(

@@ -20,7 +20,7 @@ from typing import Any
 from msgspec import Struct
 
 from shared.domain.analytics import Day, Metric
-from shared.domain.common import random_id
+from shared.domain.common import next_hour, random_id, seconds_until
 from shared.domain.company import Company
 from shared.domain.events import (
     EVENT_TTL,
@@ -133,7 +133,10 @@ def _counted_for_ip(snap: Snapshot, events: int, budget: int, now: datetime) -> 
     sent = int((snap.data or {}).get("count", 0))
     if sent + events > budget:
         log.warning("events from one IP over %d this hour (%s)", budget, snap.path.split("/")[1])
-        raise RateLimited("Too many analytics events from this address; try again later.")
+        raise RateLimited(
+            "Too many analytics events from this address; try again later.",
+            seconds_until(next_hour(now), now),
+        )
     hour = now.replace(minute=0, second=0, microsecond=0)
     data = {"count": Increment(events), "expires_at": hour + timedelta(hours=2)}
     if snap.data is None:

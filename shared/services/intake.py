@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from msgspec import Struct
@@ -36,9 +36,11 @@ from shared.domain.leads import (
     InteractionType,
     Lead,
     LeadSubmission,
+    SpamStatus,
     interaction_path,
     lead_id_for,
     lead_path,
+    spam_path,
 )
 from shared.errors import AlreadyExists, Contention, NotFound, PermissionDenied, RateLimited
 from shared.ports import Clock, DocumentStore, Increment, Snapshot, Transaction, Write
@@ -139,7 +141,7 @@ def _attempt(
     if any(s.exists for s in replay_snaps):
         return _duplicate(company, replay_snaps[0], sub)
     windows = rate_windows(ip, company.settings, now)
-    counters = _within_limits(store, windows, counter_snaps, lead_id)
+    counters = _within_limits(store, windows, counter_snaps, lead_id, now)
     reason = spam_reason(sub, company.settings, now)
     if reason is not None:
         return _record_spam(store, company, sub, ip, now, reason.value, counters, record_id)
@@ -155,10 +157,7 @@ def _record_id(company_id: str, sub: LeadSubmission) -> str:
 
 
 def _replay_paths(company_id: str, lead_id: str, record_id: str) -> list[str]:
-    return [
-        interaction_path(company_id, lead_id, record_id),
-        f"companies/{company_id}/spam_submissions/{record_id}",
-    ]
+    return [interaction_path(company_id, lead_id, record_id), spam_path(company_id, record_id)]
 
 
 def _duplicate(company: Company, interaction: Snapshot, sub: LeadSubmission) -> IntakeResult:
@@ -169,7 +168,7 @@ def _duplicate(company: Company, interaction: Snapshot, sub: LeadSubmission) -> 
 
 
 def _within_limits(
-    store: _ReadCommit, windows: list[RateWindow], snaps: list[Snapshot], key: str
+    store: _ReadCommit, windows: list[RateWindow], snaps: list[Snapshot], key: str, now: datetime
 ) -> list[Write]:
     """The counter writes of one more submission (in ``key``'s own shard of a sharded
     window while it has room); RateLimited if a window is full."""
@@ -177,12 +176,14 @@ def _within_limits(
     for window, snap in zip(windows, snaps, strict=True):
         room = window.has_room(int((snap.data or {}).get("count", 0)), key)
         writes.append(
-            _counted(window, snap if room else _shard_with_room(store, window, snap, key))
+            _counted(window, snap if room else _shard_with_room(store, window, snap, key, now))
         )
     return writes
 
 
-def _shard_with_room(store: _ReadCommit, window: RateWindow, own: Snapshot, key: str) -> Snapshot:
+def _shard_with_room(
+    store: _ReadCommit, window: RateWindow, own: Snapshot, key: str, now: datetime
+) -> Snapshot:
     """Another shard when the own one is spent (a round trip more, only near the limit)."""
     company = own.path.split("/")[1]
     shards = [own]
@@ -192,7 +193,7 @@ def _shard_with_room(store: _ReadCommit, window: RateWindow, own: Snapshot, key:
     shard = window.pick([int((s.data or {}).get("count", 0)) for s in shards], key)
     if shard is None or window.shards == 1:
         log.warning("rate limit %s hit (%s)", window.doc_id, company)
-        raise RateLimited("Too many submissions; please try again later.")
+        raise RateLimited("Too many submissions; please try again later.", window.retry_after(now))
     return shards[shard]
 
 
@@ -217,12 +218,32 @@ def _save_lead(
     counters: list[Write],
     record_id: str,
 ) -> IntakeResult:
+    store.commit([*submission_writes(company, snap, sub, ip, now, record_id), *counters])
+    lead_id = snap.path.rsplit("/", 1)[1]
+    outcome: Literal["created", "merged"] = "created" if snap.data is None else "merged"
+    log.info("lead %s %s for company %s", lead_id, outcome, company.id)
+    return IntakeResult(outcome, company, lead_id, safe_redirect(company, sub.redirect_url))
+
+
+def submission_writes(
+    company: Company,
+    snap: Snapshot,
+    sub: LeadSubmission,
+    ip: str,
+    now: datetime,
+    record_id: str,
+    sent_at: datetime | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> list[Write]:
+    """What one submission writes: the person's lead (new, or merged into the one read as
+    ``snap``) and the submission's form interaction ``record_id`` (with ``metadata``).
+    ``sent_at``: when it was sent, if before ``now``, for its consent evidence."""
     lead_id = snap.path.rsplit("/", 1)[1]
     if snap.data is None:
-        lead = new_lead(company.id, lead_id, sub, ip, now)
+        lead = new_lead(company.id, lead_id, sub, ip, now, sent_at)
         lead_write = Write(snap.path, lead.model_dump(), "create")
     else:
-        lead = merge_submission(Lead.model_validate(snap.data), sub, ip, now)
+        lead = merge_submission(Lead.model_validate(snap.data), sub, ip, now, sent_at)
         lead_write = Write(snap.path, lead.model_dump(), "set", if_update_time=snap.update_time)
     interaction = Interaction(
         id=record_id,
@@ -233,22 +254,11 @@ def _save_lead(
         created_at=now,
         updated_at=now,
         metadata={"form_id": sub.form_id, "page_url": sub.page_url, "ip": ip}
-        | {"submitted": submitted(sub, ip, now)},
+        | {"submitted": submitted(sub, ip, sent_at or now)}
+        | (metadata or {}),
     )
-    store.commit(
-        [
-            lead_write,
-            Write(
-                interaction_path(company.id, lead_id, interaction.id),
-                interaction.model_dump(),
-                "create",
-            ),
-            *counters,
-        ]
-    )
-    outcome: Literal["created", "merged"] = "created" if snap.data is None else "merged"
-    log.info("lead %s %s for company %s", lead_id, outcome, company.id)
-    return IntakeResult(outcome, company, lead_id, safe_redirect(company, sub.redirect_url))
+    path = interaction_path(company.id, lead_id, interaction.id)
+    return [lead_write, Write(path, interaction.model_dump(), "create")]
 
 
 def _record_spam(
@@ -261,10 +271,13 @@ def _record_spam(
     counters: list[Write],
     spam_id: str,
 ) -> IntakeResult:
-    """Keep the submission apart; it counts against the limits (else a bot filling the
-    honeypot could store spam records without end)."""
-    data = {"reason": reason, "ip": ip, "submission": sub.model_dump(), "created_at": now}
-    path = f"companies/{company.id}/spam_submissions/{spam_id}"
+    """Keep the submission apart (staff may list it, and release it: ``release_spam``);
+    it counts against the limits (else a bot filling the honeypot could store spam
+    records without end)."""
+    data: dict[str, Any] = {"id": spam_id, "company_id": company.id, "reason": reason, "ip": ip}
+    data |= {"submission": sub.model_dump(), "status": SpamStatus.HELD.value}
+    data |= {"created_at": now, "updated_at": now}
+    path = spam_path(company.id, spam_id)
     store.commit([Write(path, data, "create"), *counters])
     log.warning("spam submission %s (%s) kept apart for company %s", spam_id, reason, company.id)
     return IntakeResult("spam", company, None, safe_redirect(company, sub.redirect_url))

@@ -24,6 +24,7 @@ from shared.domain.newsletters import (
     SignupRequest,
     SubscriptionStatus,
     confirmation_text,
+    merged_topics,
     sign_link,
     subscription_id,
     subscription_path,
@@ -112,7 +113,7 @@ def _pending(
     limits = [f"companies/{company.id}/rate_limits/{i}" for w in windows for i in w.doc_ids()]
     # Every shard, read in the transaction: a signup is rare, so exact and simple wins.
     snap, *counters = tx.get_all([path, *limits])
-    _count(tx, windows, counters, company.id, path)
+    _count(tx, windows, counters, company.id, path, now)
     current = snap.data or {}
     if current.get("status") == SubscriptionStatus.ACTIVE.value:
         return NewsletterSubscription.model_validate(current)
@@ -121,10 +122,8 @@ def _pending(
         "id": path.rsplit("/", 1)[1],
         "company_id": company.id,
         "email": req.email,
-        "name": req.name,
         "status": SubscriptionStatus.PENDING.value,
-        "frequency": req.frequency.value,
-        "topics": list(req.topics),
+        **(_merged(current, req) if pending else _fresh(req)),
         "signup_ip": ip,
         "signup_page_url": req.page_url,
         "nonce": current.get("nonce") if pending else random_id(16),
@@ -135,8 +134,30 @@ def _pending(
     return NewsletterSubscription.model_validate(current | data)
 
 
+def _fresh(req: SignupRequest) -> Data:
+    return {"name": req.name, "frequency": req.frequency.value, "topics": list(req.topics)}
+
+
+def _merged(current: Data, req: SignupRequest) -> Data:
+    """A signup made again while pending adds to the first: its topics join the earlier
+    ones, and a name or frequency it does not give stays as given before."""
+    kept = current.get("topics")
+    kept = [t for t in kept if isinstance(t, str)] if isinstance(kept, list) else []
+    frequency = current.get("frequency") or req.frequency.value
+    return {
+        "name": req.name or current.get("name"),
+        "frequency": req.frequency.value if "frequency" in req.model_fields_set else frequency,
+        "topics": merged_topics(kept, list(req.topics)),
+    }
+
+
 def _count(
-    tx: Transaction, windows: list[RateWindow], counters: list[Snapshot], c: str, key: str
+    tx: Transaction,
+    windows: list[RateWindow],
+    counters: list[Snapshot],
+    c: str,
+    key: str,
+    now: datetime,
 ) -> None:
     """One more submission in each window (one shard of a sharded window, picked by
     ``key``); RateLimited when one is full."""
@@ -145,7 +166,9 @@ def _count(
         shard = window.pick([int((s.data or {}).get("count", 0)) for s in shards], key)
         if shard is None:
             log.warning("newsletter signup rate limit %s hit (%s)", window.doc_id, c)
-            raise RateLimited("Too many submissions; please try again later.")
+            raise RateLimited(
+                "Too many submissions; please try again later.", window.retry_after(now)
+            )
         data = {"count": Increment(1), "expires_at": window.expires_at}
         tx.write(Write(shards[shard].path, data, "merge"))
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from msgspec import Struct
 
-from shared.domain.common import random_id, stable_id
+from shared.domain.common import next_hour, random_id, seconds_until, stable_id
 from shared.domain.company import Company, company_id_from_form_key, company_path
 from shared.domain.counters import SHARDS, has_room, shard_order, shard_path
 from shared.domain.intake import merge_submission, new_lead, submitted
@@ -143,7 +143,9 @@ def _attempt(
     check_origin(company, origin)
     if int((counter_snap.data or {}).get("count", 0)) >= ATTEMPTS_PER_IP_PER_HOUR:
         log.warning("referral attempts limit hit for company %s by %s", company_id, ip)
-        raise RateLimited("Too many attempts; please try again later.")
+        raise RateLimited(
+            "Too many attempts; please try again later.", seconds_until(next_hour(now), now)
+        )
     counted = Write(counter_path, {"count": Increment(1), "expires_at": counter_expiry}, "merge")
     replay = _replay(company, marker_snap, code_snap, req.code, lead_id)
     if replay is not None:

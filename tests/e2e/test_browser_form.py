@@ -41,8 +41,19 @@ WAIT = 15
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Headless Chromium with a fresh, empty profile, driven by Debian's chromedriver
-    (a Service with its path, so Selenium Manager never tries to download one)."""
+    """Headless Chromium with a fresh, empty profile."""
+    yield from chromium(tmp_path_factory, javascript=True)
+
+
+@pytest.fixture(scope="module")
+def browser_without_js(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The same with JavaScript turned off, as some visitors (and their blockers) have it."""
+    yield from chromium(tmp_path_factory, javascript=False)
+
+
+def chromium(factory: pytest.TempPathFactory, javascript: bool) -> Iterator[Any]:
+    """Chromium driven by Debian's chromedriver (a Service with its path, so Selenium
+    Manager never tries to download one)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -52,7 +63,10 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     options.binary_location = str(CHROMIUM)
     for arg in CHROMIUM_ARGS:
         options.add_argument(arg)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.add_argument(f"--user-data-dir={factory.mktemp('chromium-profile')}")
+    if not javascript:  # Chromium's content setting: 2 blocks scripts on every site
+        prefs = {"profile.managed_default_content_settings.javascript": 2}
+        options.add_experimental_option("prefs", prefs)
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
     driver.set_page_load_timeout(WAIT)
     try:
@@ -185,4 +199,56 @@ def test_invalid_email_is_shown_at_the_field_and_can_be_fixed(
     assert ("ok", "Thanks! We received your request.") == result_shown(browser)
     assert [] == browser.find_elements(By.CSS_SELECTOR, ".field-error")
     assert 1 == len(leads_with(stack_db, good))
+    assert [] == leads_with(stack_db, bad)
+
+
+def page_after_post(browser: Any, stack: dict[str, Any]) -> tuple[str, str]:
+    """Send the form with its button and wait for the page the browser goes to: its
+    address and text."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.find_element(By.CSS_SELECTOR, "#lead-form button[type=submit]").click()
+    WebDriverWait(browser, WAIT).until(lambda b: b.current_url != page_url(stack))
+    return str(browser.current_url), str(browser.find_element(By.TAG_NAME, "body").text)
+
+
+def test_without_javascript_the_form_still_makes_a_lead(
+    stack: dict[str, Any], browser_without_js: Any, stack_db: Any
+) -> None:
+    """No script sets a fill time or reads an answer: the plain post becomes a lead (with
+    the consent wording the page showed), and the browser lands on the thank-you page."""
+    from selenium.webdriver.common.by import By
+
+    browser = browser_without_js
+    email = f"noscript-{uuid.uuid4().hex[:10]}@example.com"
+    browser.get(page_url(stack))
+    assert "" == browser.find_element(By.ID, "started_at").get_attribute("value"), "JS ran"
+    consent_text = browser.find_element(By.ID, "consent-text").text
+    fill(browser, name="Plain Visitor", email=email, message="No scripts here.")
+    browser.find_element(By.ID, "consent").click()
+    url, text = page_after_post(browser, stack)
+
+    assert (page_url(stack, "thanks"), True) == (url, "Thank you!" in text), text
+    leads = leads_with(stack_db, email)
+    assert 1 == len(leads), f"expected one lead for {email}, found {len(leads)}"
+    lead = leads[0].to_dict()
+    assert ("Plain Visitor", None) == (lead["name"], lead["phone"])
+    assert (True, consent_text) == (lead["consent"]["given"], lead["consent"]["text"])
+
+
+def test_without_javascript_a_refusal_is_a_page_saying_why(
+    stack: dict[str, Any], browser_without_js: Any, stack_db: Any
+) -> None:
+    """An address the browser lets through but the intake refuses: the visitor reads the
+    message and the field's on a page (not JSON), and nothing is stored."""
+    browser = browser_without_js
+    bad = f"noscript-{uuid.uuid4().hex[:10]}@localhost"
+    browser.get(page_url(stack))
+    fill(browser, name="Typo Visitor", email=bad)
+    url, text = page_after_post(browser, stack)
+
+    assert "/lead_intake" in url
+    assert "Your form was not sent" in text and "Some fields are invalid." in text, text
+    assert f"email: {NOT_AN_ADDRESS}" in text and '"error"' not in text
     assert [] == leads_with(stack_db, bad)

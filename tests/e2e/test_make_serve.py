@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -88,6 +89,47 @@ def test_form_post_creates_lead_and_trigger_scores_it(stack: dict[str, Any]) -> 
         del os.environ["FIRESTORE_EMULATOR_HOST"]
 
 
+def demo_admin_token(ports: dict[str, int]) -> str:
+    """The demo admin's ID token, fetched as README.md says (POST to the Auth stand-in)."""
+    url = (
+        f"http://127.0.0.1:{ports['AUTH']}/emulator/v1/projects/demo-growthkit/accounts/"
+        "demo-admin:idToken"
+    )
+    status, body = post(url, b"", {})
+    assert 200 == status, body
+    return str(body["idToken"])
+
+
+def call(url: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """A staff call with the token: a GET, or a POST of ``body`` as JSON."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def test_the_demo_admin_books_a_consultation_right_away(stack: dict[str, Any]) -> None:
+    """Right after `make serve` starts, the demo admin of README.md has a staff profile
+    (made with the company by the same code as `growthkit company create`), so it reads
+    itself and books a consultation hosted by itself."""
+    base = f"http://127.0.0.1:{stack['ports']['FUNCTIONS']}"
+    token = demo_admin_token(stack["ports"])
+    status, me = call(f"{base}/company_users/companies/demo/users/me", token)
+    assert (200, "demo-admin", "admin") == (status, me.get("id"), me.get("role")), me
+    when = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0).isoformat()
+    booking = {"scheduled_at": when, "attendee_email": "jane@example.com", "type": "strategy"}
+    status, made = call(f"{base}/consultations/companies/demo/consultations", token, booking)
+    assert (201, "demo-admin", "scheduled") == (
+        status,
+        made.get("host_uid"),
+        made.get("status"),
+    ), made
+
+
 def get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
@@ -127,10 +169,10 @@ def test_a_new_lead_from_the_example_page_shows_as_mail_in_the_mailbox(
     summary = wait_for(alert)
     shown = get_json(f"{mailbox}/api/messages/{summary['id']}")
     headers = dict(shown["headers"])
-    assert ("admin@demo.example", "Lead ready: Mia Box") == (headers["To"], headers["Subject"])
+    assert ("admin@demo.example", "New lead: Mia Box") == (headers["To"], headers["Subject"])
     assert "Message-ID" in headers and "Date" in headers and "Mia Box" in shown["text"]
     with urllib.request.urlopen(f"{mailbox}/", timeout=10) as page:
-        assert "Lead ready: Mia Box" in page.read().decode()
+        assert "New lead: Mia Box" in page.read().decode()
 
 
 @pytest.mark.parametrize(

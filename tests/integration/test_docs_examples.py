@@ -35,11 +35,12 @@ def demo_stack(
     cloud_tasks: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The demo company and admin as ``make serve`` makes them (staff accounts in the local
-    Firebase Auth), and a local Cloud Tasks holding the bundle's queue, paused (reminders,
-    scheduled posts and campaign batches are queued through the real client)."""
+    """The demo company and admin as ``make serve`` makes them (``create_company``: the
+    admin's account in the local Firebase Auth and its staff profile), and a local Cloud
+    Tasks holding the bundle's queue, paused (reminders, scheduled posts and campaign
+    batches are queued through the real client)."""
     from localcloud.serve import Ports
-    from shared.devstack.stack import seed_demo_admin, seed_demo_company
+    from shared.devstack.stack import seed_demo
 
     # The operator's OAuth apps: the integrations guide shows their authorization URLs.
     for app in ("LINKEDIN", "TWITTER", "FACEBOOK"):
@@ -48,8 +49,7 @@ def demo_stack(
     # Paused: tasks are taken (the answers shown) but not delivered to a run_task that
     # nothing serves here (or to a developer's `make serve` on the same port).
     cloud_tasks(paused=True)
-    seed_demo_company(Ports("127.0.0.1", 8080, 0, 0, 0))
-    seed_demo_admin(auth_emulator, project_id, DEMO)
+    seed_demo(auth_emulator, project_id, Ports("127.0.0.1", 8080, 0, 0, 0))
 
 
 def _tokens(token_issuer: Any, project_id: str) -> dict[str, str]:

@@ -112,3 +112,35 @@ def test_one_address_sends_at_most_its_hourly_budget(db: Any, tracked: Any) -> N
     assert "Too many analytics events" in over.get_json()["error"]["message"]
     stored = docs(db, "companies/acme/analytics_events").values()
     assert {"203.0.113.7": 4, "198.51.100.2": 2} == dict(Counter(e["ip"] for e in stored))
+
+
+def test_todays_figures_are_live_until_the_rollup_stores_them(
+    db: Any, function_client: Any, staff_auth: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events and a lead this afternoon: the summary (default range) shows today's
+    figures at once, marked live, from the day's counters and documents. Just after
+    midnight, before the 00:15 rollup, that day is still shown live; once rolled up, the
+    same figures come from the stored metrics."""
+    seed_company(db)
+    today = datetime.now(UTC).replace(hour=15, minute=0, second=0, microsecond=0)
+    clock = FakeClock(today)
+    monkeypatch.setattr(bootstrap, "clock", clock)
+    beacon(function_client("track_events"), page_views(3))
+    lead = {"form_key": KEY, "email": "live@example.com"}
+    assert 201 == function_client("lead_intake").post("/", json=lead).status_code
+    summary, user = function_client("analytics_summary"), staff_auth("acme", "user")
+    date = today.date().isoformat()
+
+    def shown(query: str = "") -> tuple[list[tuple[str, bool]], dict[str, Any]]:
+        body = summary.get(f"/{query}", headers=user).get_json()
+        return [(d["date"], d.get("live", False)) for d in body["days"]], body["totals"]
+
+    days, totals = shown()
+    yesterday = (today - timedelta(days=1)).date().isoformat()  # no rollup stored it yet
+    assert [(yesterday, True), (date, True)] == days
+    assert (3, 1) == (totals["events"]["total"], totals["leads"]["total"])
+    clock.current = today.replace(hour=0, minute=5) + timedelta(days=1)
+    assert ([(date, True)], totals) == shown(f"?from={date}&to={date}")
+    run = {"X-CloudScheduler-ScheduleTime": clock.current.replace(minute=0).isoformat()}
+    assert 200 == function_client("rollup_analytics").post("/", headers=run).status_code
+    assert ([(date, False)], totals) == shown(f"?from={date}&to={date}")

@@ -241,3 +241,72 @@ def test_a_redirect_url_with_a_line_break_is_a_400_and_stores_nothing(
     ok = f"form_key={KEY}&email=bob%40example.com&redirect_url={quote(SITE + '/thanks?a=1')}"
     res = client.post("/", data=ok, headers={"Content-Type": FORM})
     assert (303, f"{SITE}/thanks?a=1") == (res.status_code, res.headers["Location"])
+
+
+# What a browser sends for a form it navigates with (no script): HTML first.
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def no_script_post(**fields: str) -> str:
+    """The example page's form as a browser without JavaScript posts it: every input,
+    the ones the page's script would fill (``started_at``, ``redirect_url``) empty."""
+    sent = {"form_key": KEY, "form_id": "quote-form", "started_at": "", "redirect_url": ""}
+    sent |= {"name": "", "email": "", "phone": "", "message": "", "website": ""}
+    return "&".join(f"{k}={quote(v)}" for k, v in (sent | fields).items())
+
+
+def test_a_form_posted_without_javascript_becomes_a_lead(db: Any, function_client: Any) -> None:
+    """Empty inputs are inputs not filled in: no fill time means no minimum-time check
+    (the company's 3 s stays for posts that have one), the thank-you page follows, and
+    the blanks store nothing."""
+    seed_company(db, settings={"min_submit_seconds": 3, "thank_you_url": f"{SITE}/thanks"})
+    body = no_script_post(name="No Script", email="noscript@example.com", message="Hi")
+    res = function_client("lead_intake").post(
+        f"/?key={KEY}",
+        data=body,
+        headers={"Content-Type": FORM, "Origin": SITE, "Accept": BROWSER_ACCEPT},
+    )
+    assert (303, f"{SITE}/thanks") == (res.status_code, res.headers.get("Location")), res.data
+    lead = lead_doc(db, "noscript@example.com")
+    assert ("No Script", None, {}) == (lead["name"], lead["phone"], lead["custom_fields"])
+    assert {} == docs(db, "companies/acme/spam_submissions")
+
+
+def test_a_form_without_javascript_still_meets_the_honeypot_and_the_limits(
+    db: Any, function_client: Any
+) -> None:
+    """Only the minimum-time check is skipped without a fill time: a filled honeypot is
+    kept apart as spam, and no-script posts count against the per-IP limit."""
+    settings = {"min_submit_seconds": 3, "submissions_per_ip_per_hour": 2}
+    seed_company(db, settings=settings | {"thank_you_url": f"{SITE}/thanks"})
+    client = function_client("lead_intake")
+    headers = {"Content-Type": FORM, "Accept": BROWSER_ACCEPT}
+    bot = no_script_post(email="bot@example.com", website="http://spam.example")
+    assert 303 == client.post("/", data=bot, headers=headers).status_code
+    spam = docs(db, "companies/acme/spam_submissions").values()
+    assert ["honeypot"] == [d["reason"] for d in spam]
+    assert {} == docs(db, "companies/acme/leads")
+    person = no_script_post(email="person@example.com")
+    assert 303 == client.post("/", data=person, headers=headers).status_code
+    assert 429 == client.post("/", data=person, headers=headers).status_code
+
+
+def test_a_refused_form_post_from_a_browser_gets_a_page(db: Any, function_client: Any) -> None:
+    """Without a script nothing would show a JSON refusal: a browser's form post gets an
+    HTML page with the message and each field's, escaped, and the refusal's status; a
+    script (asking for JSON, or not saying) still gets JSON."""
+    seed_company(db)
+    client = function_client("lead_intake")
+    body = no_script_post(email="jane@localhost", name="<b>Jane</b>")
+    headers = {"Content-Type": FORM, "Origin": SITE}
+    res = client.post(f"/?key={KEY}", data=body, headers=headers | {"Accept": BROWSER_ACCEPT})
+    page = res.get_data(as_text=True)
+    assert (400, "text/html") == (res.status_code, res.mimetype), page
+    assert "Some fields are invalid." in page and "{" not in page
+    assert f"email: {NOT_AN_ADDRESS}" in page and "&lt;b&gt;" not in page
+    assert SITE == res.headers.get("Access-Control-Allow-Origin")
+    for accept in ("application/json", None):
+        sent = headers | ({"Accept": accept} if accept else {})
+        res = client.post(f"/?key={KEY}", data=body, headers=sent)
+        assert (400, "application/json") == (res.status_code, res.mimetype)
+    assert {} == docs(db, "companies/acme/leads")

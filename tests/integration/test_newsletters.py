@@ -81,6 +81,28 @@ def test_second_signup_the_same_day_sends_no_second_mail(db: Any, function_clien
     assert 1 == len(docs(db, "outbox"))
 
 
+def test_signing_up_again_while_pending_keeps_the_topics_and_name(
+    db: Any, function_client: Any
+) -> None:
+    """A second signup before confirming (another form of the site, other topics) adds
+    its topics to the pending ones, and one without a name keeps the name given; the
+    confirmed subscription has them all."""
+    seed_company(db)
+    assert 202 == sign_up(function_client, name="Ann", topics=["tips", "offers"]).status_code
+    assert 202 == sign_up(function_client, topics=["offers", "news"]).status_code
+    stored = docs(db, SUBS)[subscription_id("ann@example.com")]
+    assert ("pending", ["tips", "offers", "news"], "Ann") == (
+        stored["status"],
+        stored["topics"],
+        stored["name"],
+    )
+    (mail,) = docs(db, "outbox").values()
+    (link,) = re.findall(r"https?://\S+/newsletter_confirm\?token=\S+", mail["body"])
+    press_button(function_client, link, follow(function_client, link))
+    stored = docs(db, SUBS)[subscription_id("ann@example.com")]
+    assert ("active", ["tips", "offers", "news"]) == (stored["status"], stored["topics"])
+
+
 def test_link_scanners_confirm_nothing_and_confirming_twice_is_harmless(
     db: Any, function_client: Any
 ) -> None:

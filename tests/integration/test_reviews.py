@@ -129,3 +129,33 @@ def test_completion_rejects_bad_ratings(
     bad = ask(function_client, headers, action="complete", review_id=review_id, rating=9)
     unknown = ask(function_client, headers, action="complete", review_id="nope", rating=5)
     assert (400, 404) == (bad.status_code, unknown.status_code)
+
+
+@pytest.mark.parametrize(
+    ("stored", "greeting"),
+    [
+        ({"name": "Bob Builder", "first_name": "Bob", "last_name": "Builder"}, "Hi Bob,"),
+        ({"name": "Lovelace, Ada"}, "Hi Ada,"),  # stored before leads had first_name
+        ({"name": None}, "Hi there,"),
+    ],
+)
+def test_the_request_greets_the_customer_by_first_name(
+    db: Any,
+    acme: FakeTaskQueue,
+    function_client: Any,
+    staff_auth: Any,
+    stored: dict[str, Any],
+    greeting: str,
+) -> None:
+    """ "Hi Bob," (not "Hi Bob Builder,"): the mail, the stored review and the lead's
+    timeline say the first name, however the lead's name was stored."""
+    db.document(f"companies/acme/leads/{LEAD}").update(stored)
+    res = ask(function_client, staff_auth("acme", role="user"))
+    assert 201 == res.status_code, res.get_data(as_text=True)
+    (mail,) = docs(db, "outbox").values()
+    (interaction,) = docs(db, f"companies/acme/leads/{LEAD}/interactions").values()
+    (review,) = docs(db, "companies/acme/reviews").values()
+    assert [greeting] * 3 == [
+        text.split(" thank you")[0]
+        for text in (mail["body"], review["request_message"], interaction["body"])
+    ]

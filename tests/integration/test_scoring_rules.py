@@ -259,3 +259,82 @@ def test_only_the_companys_admins_write_rules_and_bad_ones_are_named(
     assert ["criteria.0.field"] == list(refused.get_json()["error"]["details"]["fields"])
     assert [rule_id] == list(docs(db, "companies/acme/scoring_rules"))
     assert 25 == db.document(f"companies/acme/scoring_rules/{rule_id}").get().get("points")
+
+
+def rescore_tasks(db: Any, status: str = "pending") -> list[dict[str, Any]]:
+    tasks = docs(db, "companies/acme/scheduled_tasks")
+    found = [
+        {"id": i, **t}
+        for i, t in tasks.items()
+        if t["type"] == "rescore_leads" and t["status"] == status
+    ]
+    return sorted(found, key=lambda t: t["data"]["page"])
+
+
+def run_pending_rescores(db: Any, run_task: Any) -> list[dict[str, Any]]:
+    """Deliver each pending rescore task to run_task, as Cloud Tasks does, until none is
+    left (each page schedules the next); the results, in order."""
+    results = []
+    while pending := rescore_tasks(db):
+        body = {"company_id": "acme", "task_id": pending[0]["id"]}
+        answer = run_task.post("/", json=body)
+        assert 200 == answer.status_code, answer.get_data(as_text=True)
+        results.append(answer.get_json())
+    return results
+
+
+def test_a_new_or_changed_rule_rescores_the_existing_leads_page_by_page(
+    db: Any,
+    bridge: EventBridge,
+    function_client: Any,
+    staff_auth: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Five leads scored before the company had rules. An admin adds a rule: the rule's
+    event schedules a rescoring of every lead, a named task per page of two leads, each
+    scheduling the next; the three owners score 25, the others 0, each change in the
+    history. A page delivered twice does nothing more. Changing the rule rescores again;
+    a run whose rules were replaced meanwhile stops, the newer one finishes."""
+    from shared.scoring.services import rescore
+
+    monkeypatch.setattr(rescore, "PAGE", 2)
+    seed_company(db)
+    for i in range(5):
+        role = "owner" if i % 2 == 0 else "staff"
+        lead = {"email": f"p{i}@example.com", "name": f"P {i}", "custom_fields": {"role": role}}
+        db.document(f"companies/acme/leads/l{i}").set(lead)
+    assert bridge.wait_idle(20)
+    assert {5} == {db.document(f"companies/acme/leads/l{i}").get().get("score") for i in range(5)}
+    api, run_task = function_client("staff_api"), function_client("run_task")
+    admin = staff_auth("acme", "admin", uid="a1")
+
+    made = api.post(RULES_URL, json=RULES["owner"], headers=admin)
+    assert 201 == made.status_code, made.get_json()
+    assert bridge.wait_idle(20)
+    first = run_pending_rescores(db, run_task)
+    assert bridge.wait_idle(20)
+    # Every lead changes: the defaults that scored them give way to the company's rules.
+    assert [(2, 2), (2, 2), (1, 1)] == [
+        (r["result"]["leads"], r["result"]["rescored"]) for r in first
+    ]
+    fits = [db.document(f"companies/acme/leads/l{i}").get().get("fit_score") for i in range(5)]
+    assert [25, 0, 25, 0, 25] == fits
+    owner = made.get_json()["id"]
+    assert 3 == sum(1 for rule, points in history(db) if (rule, points) == (owner, 25))
+    done = rescore_tasks(db, "completed")
+    assert [0, 1, 2] == [t["data"]["page"] for t in done]
+    again = run_task.post("/", json={"company_id": "acme", "task_id": done[0]["id"]})
+    assert "duplicate" == again.get_json()["outcome"]
+
+    patched = api.patch(f"{RULES_URL}/{owner}", json={"points": 40}, headers=admin)
+    assert 200 == patched.status_code
+    assert bridge.wait_idle(20)
+    (stale,) = rescore_tasks(db)
+    newer = api.patch(f"{RULES_URL}/{owner}", json={"points": 50}, headers=admin)
+    assert 200 == newer.status_code
+    assert bridge.wait_idle(20)
+    results = run_pending_rescores(db, run_task)
+    assert bridge.wait_idle(20)
+    assert {"superseded": True} == next(r["result"] for r in results if r["task_id"] == stale["id"])
+    fits = [db.document(f"companies/acme/leads/l{i}").get().get("fit_score") for i in range(5)]
+    assert [50, 0, 50, 0, 50] == fits

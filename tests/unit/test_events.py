@@ -145,19 +145,31 @@ def test_summary_totals_a_range_and_keeps_averages_per_day() -> None:
             doc = {"date": day, "metric_type": kind, "metric_name": name, "value": value}
             store.docs[f"companies/acme/analytics/{day}-{kind}-{name}"] = (doc, NOW)
     staff = StaffIdentity("u1", "acme", Role.USER)
-    out = analytics_summary(store, staff, "acme", date(2026, 3, 1), date(2026, 3, 31))
+    later = datetime(2026, 6, 1, tzinfo=UTC)  # every day of the range rolled up long ago
+    out = analytics_summary(store, staff, "acme", date(2026, 3, 1), date(2026, 3, 31), later)
     assert ({"leads": {"total": 5}}, 2, 5.0) == (
         out["totals"],
         len(out["days"]),
         out["days"][1]["metrics"]["reviews"]["average_rating"],
     )
     with pytest.raises(PermissionDenied):
-        analytics_summary(store, staff, "globex", date(2026, 3, 1), date(2026, 3, 2))
+        analytics_summary(store, staff, "globex", date(2026, 3, 1), date(2026, 3, 2), later)
 
 
 def test_summary_ranges() -> None:
-    """Default: the 30 days up to yesterday; bad dates, reversed and long ranges 400."""
-    assert (date(2026, 2, 4), date(2026, 3, 5)) == date_range(None, None, NOW + timedelta(days=1))
+    """Default: the 30 days up to today; bad dates, reversed and long ranges 400."""
+    assert (date(2026, 2, 5), date(2026, 3, 6)) == date_range(None, None, NOW + timedelta(days=1))
     for raw in (("2026-13-01", None), ("2026-03-05", "2026-03-01"), ("2026-01-01", "2026-06-01")):
         with pytest.raises(InvalidInput):
             date_range(*raw, NOW)
+
+
+def test_live_days_are_today_and_a_yesterday_not_rolled_up() -> None:
+    """Today always (in range); yesterday until its metrics are stored; never older."""
+    from shared.domain.analytics import live_days
+
+    today, yesterday = NOW.date(), NOW.date() - timedelta(days=1)
+    month = (date(2026, 2, 1), date(2026, 3, 31))
+    assert [yesterday, today] == live_days(*month, NOW, set())
+    assert [today] == live_days(*month, NOW, {yesterday.isoformat()})
+    assert [] == live_days(date(2026, 2, 1), date(2026, 2, 28), NOW, set())

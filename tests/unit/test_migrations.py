@@ -21,11 +21,13 @@ from shared.services.task_handlers import TaskContext
 from tests.fakes import FakeMessenger, FakeStore, FakeTaskQueue
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
+# The runner's tests run migration 2 alone (the next ones add nothing to what they show).
+M2 = migrations()[:1]
 
 
 def test_the_registry_is_numbered_and_leads_are_written_at_its_version() -> None:
     found = migrations()
-    assert [(2, "m0002_split_lead_names", "leads")] == [
+    assert [(2, "m0002_split_lead_names", "leads"), (3, "m0003_lead_name_keys", "leads")] == [
         (m.version, m.name, m.collection) for m in found
     ]
     assert SCHEMA_VERSION == current("leads") and 1 == current("consultations")
@@ -80,8 +82,13 @@ def test_the_upgrade_adds_the_names_keeps_everything_else_and_is_idempotent(
 
 def test_the_lead_model_reads_an_older_lead_as_migrated_and_writes_the_current_schema() -> None:
     old = {"id": "l1", "company_id": "acme", "email": "a@x.co", "email_normalized": "a@x.co"}
-    lead = Lead.model_validate({**old, "name": "Ada Lovelace"})
-    assert ("Ada", "Lovelace", 2) == (lead.first_name, lead.last_name, lead.schema_version)
+    lead = Lead.model_validate({**old, "name": "Ada  LOVELACE"})
+    assert ("Ada", "LOVELACE", "ada lovelace", 3) == (
+        lead.first_name,
+        lead.last_name,
+        lead.name_lower,
+        lead.schema_version,
+    )
     kept = Lead.model_validate({**old, "name": "Ada", "first_name": "A.", "schema_version": 2})
     assert ("A.", None) == (kept.first_name, kept.last_name)
     sub = LeadSubmission(form_key="acme.k", email="a@x.co", name="Grace Hopper")
@@ -113,11 +120,11 @@ def test_a_stopped_run_resumes_after_its_last_page_and_never_redoes_work(
     leads(store, 25)
     store.docs["companies/acme/leads/l007"] = ({"name": "Done", "schema_version": 2}, NOW)
     pages = iter([False, True])
-    first = migrate_company(store, "acme", NOW, out_of_time=lambda: next(pages, True))
+    first = migrate_company(store, "acme", NOW, out_of_time=lambda: next(pages, True), pending=M2)
     assert [(9, 1, False)] == [(o.upgraded, o.current, o.done) for o in first]
     assert "companies/acme/leads/l009" == store.docs[state_path("acme", 2)][0]["cursor"]
     commits = store.commits
-    second = migrate_company(store, "acme", NOW)
+    second = migrate_company(store, "acme", NOW, pending=M2)
     assert [(15, 0, True)] == [(o.upgraded, o.current, o.done) for o in second]
     state = store.docs[state_path("acme", 2)][0]
     assert ("done", 24, 1) == (state["status"], state["upgraded"], state["current"])
@@ -127,7 +134,7 @@ def test_a_stopped_run_resumes_after_its_last_page_and_never_redoes_work(
         for k in ("first_name", "last_name", "schema_version")
     )
     assert [(0, 0, True)] == [
-        (o.upgraded, o.current, o.done) for o in migrate_company(store, "acme", NOW)
+        (o.upgraded, o.current, o.done) for o in migrate_company(store, "acme", NOW, pending=M2)
     ]
 
 
@@ -135,7 +142,7 @@ def test_a_dry_run_reports_and_writes_nothing() -> None:
     store = FakeStore()
     leads(store, 2)
     lines: list[str] = []
-    outcomes = migrate_company(store, "acme", NOW, dry_run=True, report=lines.append)
+    outcomes = migrate_company(store, "acme", NOW, dry_run=True, report=lines.append, pending=M2)
     assert [(2, True)] == [(o.upgraded, o.done) for o in outcomes]
     assert [
         "companies/acme/leads/l000: first_name: (absent) -> 'Pat', last_name: (absent) -> 'Doe0',"
@@ -182,3 +189,12 @@ def test_a_task_out_of_time_continues_in_a_next_round(monkeypatch: pytest.Monkey
         follow["key"],
     )
     assert [False] == [m["done"] for m in result["migrations"]]
+
+
+def test_migration_3_adds_the_search_key_and_is_idempotent() -> None:
+    from shared.migrations.m0003_lead_name_keys import upgrade as add_key
+
+    lead = {"name": "  BOB   Builder ", "tags": ["x"]}
+    once = add_key(lead)
+    assert ({**lead, "name_lower": "bob builder"}, once) == (once, add_key(once))
+    assert "" == add_key({"name": None})["name_lower"]

@@ -211,3 +211,21 @@ def test_signups_count_against_the_form_rate_limit() -> None:
         w.signup(email="n2@example.com")
     subs = [p for p in w.store.docs if "/newsletter_subscriptions/" in p]
     assert (2, 2) == (len(subs), len(w.messenger.sent))
+
+
+def test_topics_of_a_signup_made_again_while_pending() -> None:
+    """Added after the earlier ones, each once; past the bound the oldest give way."""
+    from shared.domain.newsletters import MAX_TOPICS, merged_topics
+
+    assert ["tips", "offers", "news"] == merged_topics(["tips", "offers"], ["offers", "news"])
+    assert ["tips"] == merged_topics(["tips"], [])
+    old = [f"old{i}" for i in range(MAX_TOPICS)]
+    merged = merged_topics(old, ["new1", "new2"])
+    assert (MAX_TOPICS, ["old2", "old3"], ["new1", "new2"]) == (
+        len(merged),
+        merged[:2],
+        merged[-2:],
+    )
+    assert [f"n{i}" for i in range(MAX_TOPICS)] == merged_topics(
+        ["x"], [f"n{i}" for i in range(MAX_TOPICS)]
+    )

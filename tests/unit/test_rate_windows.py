@@ -41,3 +41,36 @@ def test_keys_spread_over_the_shards() -> None:
         window.has_room(124, "lead1"),
         window.has_room(125, "lead1"),
     )
+
+
+def test_windows_say_when_they_free() -> None:
+    """At 01:30:15 the IP's hourly window frees in 29 min 45 s, the company's minute in
+    45 s; never less than a second."""
+    ip, company = rate_windows("203.0.113.9", CompanySettings(), NOW)
+    assert (1785, 45) == (ip.retry_after(NOW), company.retry_after(NOW))
+    assert 1 == company.retry_after(NOW.replace(second=59, microsecond=999_999))
+
+
+def test_every_rate_limit_says_when_to_retry() -> None:
+    """Each ``RateLimited`` raised in the code carries ``retry_after`` (the HTTP edge sends
+    it as ``Retry-After``): a new rate-limited path cannot forget it."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    calls = [
+        (str(path.relative_to(root)), node)
+        for folder in ("shared", "functions")
+        for path in sorted((root / folder).rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "RateLimited"
+    ]
+    assert len(calls) >= 4  # intake, newsletters, referrals, events
+    bare = [
+        f"{where}:{call.lineno}"
+        for where, call in calls
+        if len(call.args) < 2 and not any(k.arg == "retry_after" for k in call.keywords)
+    ]
+    assert [] == bare

@@ -84,6 +84,33 @@ def test_list_defaults() -> None:
     assert expected == (req.sort, req.descending, req.limit, req.values)
 
 
+def test_unknown_parameters_are_refused_by_name() -> None:
+    """A parameter the list does not take is a 400 naming it and those it takes."""
+    with pytest.raises(InvalidInput) as caught:
+        parse_list_request({"email": "x", "q": "y"}, SORTS, {"status": ("new",)}, "scope")
+    assert (["email", "q"], ["cursor", "limit", "sort", "status"]) == (
+        caught.value.details["unknown"],
+        caught.value.details["allowed"],
+    )
+    req = parse_list_request({"email": "x"}, SORTS, {}, "scope", params=("email",))
+    assert "created_at" == req.sort
+
+
+def test_a_search_is_a_prefix_window_on_its_text_sort() -> None:
+    """``q`` lowercased, the window from it to it followed by the highest character, A
+    to Z only; the cursor's next window starts just past the last name."""
+    sorts: dict[str, Any] = {"created_at": "time", "name_lower": "text"}
+    req = parse_list_request({"q": " BOB  M "}, sorts, {}, "s", search="name_lower")
+    assert ("name_lower", False, "bob m") == (req.sort, req.descending, req.prefix)
+    assert [Window("bob m", "bob m" + ID_MAX)] == windows(req)
+    token = encode_cursor("bob marley", "id7", req.fingerprint("s"))
+    after = parse_list_request({"q": "bob m", "cursor": token}, sorts, {}, "s", search="name_lower")
+    assert Window("bob marley\x00", "bob m" + ID_MAX) == windows(after)[1]
+    for args in ({"q": "bob", "sort": "-created_at"}, {"sort": "-name_lower"}):
+        with pytest.raises(InvalidInput):
+            parse_list_request(args, sorts, {}, "s", search="name_lower")
+
+
 def test_fixed_fields_are_named_apart_from_unknown_ones() -> None:
     """The 400 says which fields are the system's and which do not exist."""
     with pytest.raises(InvalidInput) as caught:

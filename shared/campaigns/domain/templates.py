@@ -31,6 +31,7 @@ from jinja2.utils import missing
 from msgspec import Struct
 
 from shared.campaigns.domain.tracking import Spans
+from shared.domain.leads import split_name
 
 MAX_TEMPLATE_CHARS = 20_000
 MAX_OUTPUT_CHARS = 50_000
@@ -270,10 +271,11 @@ def _person(data: Mapping[str, Any]) -> dict[str, Any]:
     """A lead or contact, with ``first_name``/``last_name`` split from ``name`` if absent."""
     person = dict(data)
     name = str(person.get("name") or "").strip()
+    first, last = split_name(name)
     if name and not person.get("first_name"):
-        person["first_name"] = name.split(" ")[0]
-    if name and not person.get("last_name") and " " in name:
-        person["last_name"] = name.split(" ", 1)[1]
+        person["first_name"] = first
+    if name and not person.get("last_name") and last:
+        person["last_name"] = last
     if not name and person.get("first_name"):
         person["name"] = " ".join(
             str(p) for p in (person.get("first_name"), person.get("last_name")) if p

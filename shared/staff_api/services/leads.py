@@ -9,18 +9,18 @@ history (from, to, by, reason) in ``leads/{id}/assignments``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from shared.domain.common import normalize_email
+from shared.domain.common import normalize_email, search_key
 from shared.domain.consent import recorded_basis
 from shared.domain.identity import Role, StaffIdentity, sees_every_lead
-from shared.domain.leads import SCHEMA_VERSION, lead_path, name_parts
+from shared.domain.leads import SCHEMA_VERSION, LeadStatus, lead_id_for, lead_path, name_parts
 from shared.domain.users import user_path
 from shared.errors import InvalidInput, NotFound, PermissionDenied, Refused
-from shared.ports import Data, DocumentStore, Transaction, Write
-from shared.staff_api.domain.lists import Scope
+from shared.ports import Data, DocumentStore, Snapshot, Transaction, Write
+from shared.staff_api.domain.lists import PageQuery, Scope
 from shared.staff_api.domain.models import (
     AssignmentFields,
     LeadAssignment,
@@ -29,32 +29,73 @@ from shared.staff_api.domain.models import (
 )
 
 log = logging.getLogger("growthkit.staff_api")
+Lister = Callable[[DocumentStore, PageQuery], list[Snapshot]]
 
 TEAM = "team"
 MAX_USERS_SCANNED = 500  # a small business's staff; mentions resolve against all of them
 
 
 def lead_list_values(staff: StaffIdentity, args: Mapping[str, str]) -> dict[str, Any]:
-    """``?assigned_to=`` (a uid, ``me`` or ``none``); a user always gets their own."""
+    """``?assigned_to=`` (a uid, ``me`` or ``none``; a user always gets their own) and
+    ``?email=`` (the one lead of that address)."""
+    values = _email_value(args.get("email"))
     raw = args.get("assigned_to") or ""
     if not sees_every_lead(staff):
         if raw not in ("", "me", staff.uid):
             raise PermissionDenied("Users can only list the leads assigned to them.")
-        return {"assigned_to": staff.uid}
+        return values | {"assigned_to": staff.uid}
     if not raw:
+        return values
+    return values | {"assigned_to": {"none": None, "me": staff.uid}.get(raw, raw)}
+
+
+def _email_value(raw: str | None) -> dict[str, Any]:
+    if raw is None:
         return {}
-    return {"assigned_to": {"none": None, "me": staff.uid}.get(raw, raw)}
+    try:
+        return {"email_normalized": normalize_email(raw)}
+    except ValueError as err:
+        raise InvalidInput("Some fields are invalid.", {"fields": {"email": str(err)}}) from err
+
+
+def or_by_email(lister: Lister) -> Lister:
+    """``lister``, unless the list asks for one e-mail: a lead's id derives from its
+    address (``lead_id_for``), so that lead is one read, not a query (nor an index)."""
+
+    def listed(store: DocumentStore, q: PageQuery) -> list[Snapshot]:
+        if "email_normalized" not in q.values:
+            return lister(store, q)
+        return _lead_by_email(store, q)
+
+    return listed
+
+
+def _lead_by_email(store: DocumentStore, q: PageQuery) -> list[Snapshot]:
+    """The lead of ``q``'s address, if it passes the list's other filters (status, a
+    user's own) and lies in the window (a page has only this one)."""
+    email = str(q.values["email_normalized"])
+    snap = store.get_all([lead_path(q.company_id, lead_id_for(email))])[0]
+    data = snap.data
+    if data is None or data.get("email_normalized", email) != email:
+        return []
+    if data.get("status", LeadStatus.NEW.value) not in q.values["status"]:
+        return []
+    if "assigned_to" in q.values and data.get("assigned_to") != q.values["assigned_to"]:
+        return []
+    inside = q.window.after_id < str(data.get("id", "")) < q.window.before_id
+    return [snap] if inside else []
 
 
 def derive_lead(_store: DocumentStore, staff: StaffIdentity, _scope: Scope, data: Data) -> Data:
     """On creation, the normalised e-mail (the address is create-only, so a change keeps
     the stored one), the owner (a user's own leads are theirs) and the schema version (an
     update leaves a stored version alone: only the migrations move it); first and last
-    name from the name; a lawful basis just set, as the record of who set it and when."""
+    name from the name, and its search key (``?q=``); a lawful basis just set, as the
+    record of who set it and when."""
     derived: Data = {}
     if "email_normalized" not in data:
         derived["email_normalized"] = normalize_email(str(data["email"]))
-    derived |= name_parts(data.get("name"))
+    derived |= name_parts(data.get("name")) | {"name_lower": search_key(data.get("name"))}
     if "assigned_to" not in data:
         derived["assigned_to"] = staff.uid if staff.role is Role.USER else None
         derived["schema_version"] = SCHEMA_VERSION

@@ -69,6 +69,36 @@ def leads_by_score(store: DocumentStore, q: PageQuery) -> list[Snapshot]:
     return store.query(f"companies/{q.company_id}/leads", filters, order_by, q.limit)
 
 
+def leads_by_name(store: DocumentStore, q: PageQuery) -> list[Snapshot]:
+    """Leads by name (``name_lower``, A to Z; ``?q=`` narrows the window to a prefix), of
+    some statuses, optionally one owner's."""
+    w = q.window
+    filters = (
+        [
+            Filter("assigned_to", "==", q.values["assigned_to"]),
+            Filter("status", "in", q.values["status"]),
+            Filter("name_lower", ">=", w.low),
+            Filter("name_lower", "<=", w.high),
+            Filter("id", ">", w.after_id),
+            Filter("id", "<", w.before_id),
+        ]
+        if "assigned_to" in q.values
+        else [
+            Filter("status", "in", q.values["status"]),
+            Filter("name_lower", ">=", w.low),
+            Filter("name_lower", "<=", w.high),
+            Filter("id", ">", w.after_id),
+            Filter("id", "<", w.before_id),
+        ]
+    )
+    order_by = (
+        [("name_lower", True), ("id", True)]
+        if q.descending
+        else [("name_lower", False), ("id", False)]
+    )
+    return store.query(f"companies/{q.company_id}/leads", filters, order_by, q.limit)
+
+
 def interactions(store: DocumentStore, q: PageQuery) -> list[Snapshot]:
     """A lead's interactions by time."""
     w = q.window
@@ -197,6 +227,25 @@ def referrals(store: DocumentStore, q: PageQuery) -> list[Snapshot]:
         else [("created_at", False), ("code", False)]
     )
     return store.query(f"companies/{q.company_id}/referrals", filters, order_by, q.limit)
+
+
+def spam_submissions(store: DocumentStore, q: PageQuery) -> list[Snapshot]:
+    """Submissions kept apart as spam, of some reasons and statuses, by time."""
+    w = q.window
+    filters = [
+        Filter("reason", "in", q.values["reason"]),
+        Filter("status", "in", q.values["status"]),
+        Filter("created_at", ">=", w.low),
+        Filter("created_at", "<=", w.high),
+        Filter("id", ">", w.after_id),
+        Filter("id", "<", w.before_id),
+    ]
+    order_by = (
+        [("created_at", True), ("id", True)]
+        if q.descending
+        else [("created_at", False), ("id", False)]
+    )
+    return store.query(f"companies/{q.company_id}/spam_submissions", filters, order_by, q.limit)
 
 
 def users(store: DocumentStore, q: PageQuery) -> list[Snapshot]:

@@ -1,5 +1,6 @@
-"""The staff REST API's content, campaigns, reviews and referrals (reviews and referrals
-are read here and written by their own functions)."""
+"""The staff REST API's content, campaigns, reviews, referrals and spam submissions
+(reviews and referrals are read here and written by their own functions; spam
+submissions are written by lead intake and released by ``shared.services.spam``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from shared.campaigns.domain.campaigns import (
     campaign_editable,
 )
 from shared.domain.content import Content, ContentStatus
-from shared.domain.identity import StaffIdentity
+from shared.domain.identity import Role, StaffIdentity
+from shared.domain.intake import SpamReason
+from shared.domain.leads import SpamStatus, SpamSubmission
 from shared.domain.referrals import Referral, ReferralStatus
 from shared.domain.reviews import Review, ReviewStatus
 from shared.errors import Refused
@@ -65,5 +68,13 @@ RECORD_RESOURCES: tuple[ResourceSpec, ...] = (
         id_field="code",
         writes_elsewhere="referral_codes",
         lead_field="referrer_lead_id",
+    ),
+    ResourceSpec(
+        "spam_submissions",
+        SpamSubmission,
+        {"created_at": ("time", queries.spam_submissions)},
+        filters={"reason": enum_values(SpamReason), "status": enum_values(SpamStatus)},
+        read=Role.MANAGER,
+        writes_elsewhere="lead_intake",
     ),
 )

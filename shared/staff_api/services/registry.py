@@ -8,6 +8,7 @@
 | leads/{id}/assignments | as the lead | manager | - |
 | content, campaigns | user | manager | manager (campaigns: drafts) |
 | reviews, referrals | user (of the leads they see) | their own functions | - |
+| spam_submissions | manager | lead intake; ``.../{id}/release`` (manager) | - |
 | scoring_rules | user | admin | admin |
 | newsletter_issues | manager | manager (not while sending) | manager (drafts) |
 
@@ -37,6 +38,7 @@ FAMILIES: dict[tuple[str, str], tuple[str, ...]] = {
         "campaigns",
         "reviews",
         "referrals",
+        "spam_submissions",
     ),
     # Business development, downloads and newsletter subscriptions.
     ("shared.services.business", "BUSINESS_RESOURCES"): (

@@ -26,11 +26,14 @@ from shared.ports import Data, DocumentStore, Snapshot
 from shared.services.lead_visibility import about_visible_leads
 from shared.staff_api.domain.edits import EditModel
 from shared.staff_api.domain.lists import (
+    LIST_PARAMETERS,
+    SEARCH,
     PageQuery,
     Scope,
     SortKind,
     encode_cursor,
     parse_list_request,
+    refuse_unknown_parameters,
     windows,
 )
 
@@ -69,6 +72,10 @@ class ResourceSpec(Struct, frozen=True):
     patchable: bool = True
     writes_elsewhere: str | None = None  # where writes happen instead (405 says so)
     list_values: Callable[[StaffIdentity, Mapping[str, str]], dict[str, Any]] | None = None
+    # The list's query parameters besides sort, limit, cursor and the filters (read by
+    # ``list_values``), each with what it does; any other is a 400.
+    params: Mapping[str, str] = field(default_factory=dict)
+    search: str | None = None  # the text sort field ``?q=`` searches by prefix
     visible: Callable[[StaffIdentity, Data], bool] | None = None
     guard: Guard | None = None  # may the caller act on this document at all
     # The field naming the lead a document is about: seen only by who sees that lead.
@@ -90,6 +97,12 @@ class ResourceSpec(Struct, frozen=True):
         if not item:
             return ("GET", "POST")
         return ("GET",) + ("PATCH",) * self.patchable + ("DELETE",) * bool(self.delete)
+
+
+def list_parameters(spec: ResourceSpec) -> list[str]:
+    """Every query parameter the resource's list takes."""
+    searched = [SEARCH] if spec.search else []
+    return [*LIST_PARAMETERS, *spec.filters, *spec.params, *searched]
 
 
 class Page(Struct, frozen=True):
@@ -128,15 +141,20 @@ def list_items(
     Raises:
         PermissionDenied: Another company, a role too low, or a lead not the user's.
         NotFound: The parent lead does not exist.
-        InvalidInput: An unknown sort or filter value, a bad limit or cursor.
+        InvalidInput: A parameter the list does not take, an unknown sort or filter
+            value, a bad limit or cursor.
     """
     authorize(staff, scope, spec.read)
     if spec.under_lead:
         parent(store, staff, scope)
+    # Parameters first: the hook would read an unknown one's neighbours as if all was well.
+    refuse_unknown_parameters(args, list_parameters(spec))
     fixed = spec.list_values(staff, args) if spec.list_values else {}
     fingerprint_scope = f"{spec.collection(scope)}:{staff.uid}"
     kinds = {name: kind for name, (kind, _) in spec.sorts.items()}
-    req = parse_list_request(args, kinds, spec.filters, fingerprint_scope, fixed)
+    req = parse_list_request(
+        args, kinds, spec.filters, fingerprint_scope, fixed, spec.params, spec.search
+    )
     lister = spec.sorts[req.sort][1]
     rows: list[Snapshot] = []
     for window in windows(req):

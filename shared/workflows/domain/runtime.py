@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from shared.campaigns.domain.compliance import zone_of
 from shared.campaigns.domain.tracking import Spans
 from shared.domain.common import DeferredModel, StoredModel, as_utc, stable_id
+from shared.domain.leads import greeting_name
 from shared.scoring.domain.fit import condition_holds, field_value
 from shared.workflows.domain.conditions import (
     Condition,
@@ -238,7 +239,8 @@ def render_spans(template: str, lead: dict[str, Any], company_name: str) -> tupl
     """``render``, and the spans of the result that were filled in (not written by
     staff: only the template's own links are tracked, ``shared.campaigns.domain.tracking``)."""
     name = str(lead.get("name") or "").strip()
-    known = {"name": name or "there", "first_name": name.split(" ")[0] if name else "there"}
+    first = greeting_name(lead.get("first_name"), name)
+    known = {"name": name or "there", "first_name": first or "there"}
     known["company"] = company_name
     parts: list[str] = []
     spans, size, last = [], 0, 0
