@@ -115,6 +115,21 @@ class DevStack(Stack):
             "GROWTHKIT_SMS_FROM": DEMO_SMS_FROM,
         }
 
+    def table(self) -> str:
+        """localcloud's table, then the line that points ``growthkit`` (or any Google
+        client) in another shell at this stack."""
+        env = self.functions_env()
+        names = (
+            "FIRESTORE_EMULATOR_HOST",
+            "CLOUD_TASKS_EMULATOR_HOST",
+            "CLOUD_SCHEDULER_EMULATOR_HOST",
+            "GROWTHKIT_AUTH_EMULATOR_HOST",
+        )
+        exports = " ".join(f"{n}={env[n]}" for n in names if n in env)
+        shell = f"export {exports} GOOGLE_CLOUD_PROJECT={self.project}"
+        note = "For `growthkit` and the Google clients in another shell:"
+        return f"{super().table()}\n\n{note}\n{shell}"
+
     def site_rows(self) -> list[Row]:
         base = self.ports.base_url
         return [("Example page", f"{base}/", ""), ("API reference", f"{base}/api/", "")]

@@ -9,11 +9,12 @@ keyed by the task, so a retried task sends it once.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.company import company_path
 from shared.domain.identity import Role
-from shared.domain.leads import lead_path
+from shared.domain.leads import Interaction, InteractionType, lead_path
 from shared.domain.tasks import ScheduledTask
 from shared.domain.users import CompanyUser, UserStatus
 from shared.errors import InvalidInput
@@ -21,6 +22,7 @@ from shared.ports import DocumentStore, Filter, OutboundMessage
 from shared.services.task_handlers import TaskContext
 
 log = logging.getLogger("growthkit.leads")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SHOWN = (("name", "Name"), ("email", "E-mail"), ("phone", "Phone"), ("source", "Source"))
 
 
@@ -40,7 +42,8 @@ def new_lead_alert_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]
         return {"skipped": "no staff with an e-mail address to tell"}
     who = str(lead.data.get("name") or lead.data.get("email") or lead_id)
     subject = f"New lead: {who}"
-    body = _body(str((company.data or {}).get("name") or ""), lead.data)
+    message = _form_message(ctx.store, task.company_id, lead_id)
+    body = _body(str((company.data or {}).get("name") or ""), lead.data, message)
     sent = []
     for uid, address in recipients:
         key = f"{task.key}:{uid}"
@@ -66,8 +69,25 @@ def _recipients(store: DocumentStore, company_id: str, assignee: object) -> list
     return [(p.id, p.email) for p in profiles if p.status in told and "@" in p.email]
 
 
-def _body(company_name: str, lead: dict[str, Any]) -> str:
+def _form_message(store: DocumentStore, company_id: str, lead_id: str) -> str | None:
+    """What the visitor wrote in the form that made the lead (its latest form post)."""
+    found = store.query(
+        f"{lead_path(company_id, lead_id)}/interactions",
+        [Filter("type", "==", InteractionType.FORM.value)],
+    )
+    posts = [
+        Interaction.model_validate({**snap.data, "id": snap.path.rsplit("/", 1)[1]})
+        for snap in found
+        if snap.data is not None
+    ]
+    latest = max(posts, key=lambda post: post.created_at or EPOCH, default=None)
+    return latest.body if latest is not None else None
+
+
+def _body(company_name: str, lead: dict[str, Any], message: str | None) -> str:
     lines = [f"A new lead came in{' at ' + company_name if company_name else ''}:", ""]
     lines += [f"{label}: {lead[field]}" for field, label in _SHOWN if lead.get(field)]
+    if message:
+        lines += ["", "Their message:", message]
     lines += ["", "Open it in your staff app to follow up."]
     return "\n".join(lines)

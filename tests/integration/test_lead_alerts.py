@@ -21,7 +21,7 @@ def staff(db: Any, uid: str, email: str, role: str, status: str) -> None:
 
 
 def post_lead(function_client: Any, email: str, status: int = 201) -> str:
-    form = {"email": email, "name": "Jane Doe", "phone": "555-0100"}
+    form = {"email": email, "name": "Jane Doe", "phone": "555-0100", "message": "Tap leaks."}
     res = function_client("lead_intake").post(f"/?key={KEY}", json=form)
     assert status == res.status_code, res.get_json()
     lead_id: str = res.get_json()["lead_id"]
@@ -51,7 +51,7 @@ def test_a_new_lead_is_mailed_once_to_the_admins(
     subject = "New lead: Jane Doe"
     assert [("boss@acme.example", subject), ("owner@acme.example", subject)] == alerts(db)
     (body,) = {m["body"] for m in docs(db, "outbox").values()}
-    assert "jane@example.com" in body and "555-0100" in body
+    assert all(part in body for part in ("jane@example.com", "555-0100", "Tap leaks."))
     post_lead(function_client, "jane@example.com", 200)  # the same person again: not new
     deliver(client, "on_lead_written", *feed.last(f"companies/acme/leads/{lead_id}"))
     run_due_tasks(db, function_client)
