@@ -85,6 +85,7 @@ def test_the_admin_api_sets_up_breaks_and_reads(platforms: Any) -> None:
     assert [(r["status"], r["fault"]) for r in seen] == [(503, "unavailable"), (201, None)]
     page = requests.get(platforms.url + "/_admin")
     assert page.headers["Content-Type"].startswith("text/html") and "&quot;a&quot;" in page.text
+    assert "<div class=text>a</div>" in page.text  # the post as it reads there
     admin(platforms, "revoke", {"platform": "x", "token": "t"})
     assert requests.post(url, json={"text": "b"}, headers=auth).status_code == 401
     assert admin(platforms, "reset", {}).status_code == 200

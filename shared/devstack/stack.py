@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.serve import Ports, Row, Stack, ports_or_exit, run
 from shared.devstack.manifest import ROOT, growthkit_manifest
+from shared.devstack.publishing import connect_demo, platform_env, set_up_accounts
 
 if TYPE_CHECKING:
     from shared.domain.company_setup import CompanySetup
@@ -63,10 +64,16 @@ class DevStack(Stack):
         render_site(self.data_dir / "site", DEMO_FORM_KEY, self.ports)
         render_api_reference(self.data_dir / "site" / "api")
         super().start()
-        # This process's own clients (the seeding below) reach the stack as the functions do.
+        # This process's own clients (the seeding below) reach the stack as the functions do,
+        # with their settings (the settings read before, for the region, are forgotten: the
+        # secrets key in particular is the data directory's).
+        from shared import bootstrap
+
         os.environ.update(self.functions_env())
+        bootstrap.reset()
         try:
             self.demo_token_url = seed_demo(self.auth, self.project, self.ports)
+            connect_demo(self.platforms, DEMO_COMPANY, DEMO_ADMIN)
         except BaseException:
             self.stop()
             raise
@@ -79,6 +86,7 @@ class DevStack(Stack):
         self.platforms.grant("twilio", DEMO_SMS_TOKEN, subject=DEMO_SMS_ACCOUNT)
         twilio = self.platforms.platform("twilio")
         twilio.auto_callbacks, twilio.callback_delay = True, 1.0
+        set_up_accounts(self.platforms)  # the demo company's publishing accounts
 
     def functions_env(self) -> dict[str, str]:
         """localcloud's variables, and growthkit's settings pointed at the stack: user
@@ -97,6 +105,7 @@ class DevStack(Stack):
             # Secrets at rest are sealed under a key generated into the data dir at first.
             **local_key_env(self.data_dir),
             **self.messaging_env(),
+            **platform_env(self.platforms),
         }
 
     def messaging_env(self) -> dict[str, str]:
@@ -132,7 +141,12 @@ class DevStack(Stack):
 
     def site_rows(self) -> list[Row]:
         base = self.ports.base_url
-        return [("Example page", f"{base}/", ""), ("API reference", f"{base}/api/", "")]
+        posted = (f"{self.platforms.url}/_admin", "what content was posted, by platform")
+        return [
+            ("Example page", f"{base}/", ""),
+            ("API reference", f"{base}/api/", ""),
+            ("Posted content", *posted),
+        ]
 
     def service_rows(self) -> list[Row]:
         return [*super().service_rows(), ("Demo admin ID token", self.demo_token_url, "POST it")]

@@ -130,6 +130,29 @@ def test_the_demo_admin_books_a_consultation_right_away(stack: dict[str, Any]) -
     ), made
 
 
+def test_content_is_published_to_the_platform_stand_ins_and_shown(
+    stack: dict[str, Any],
+) -> None:
+    """The demo company's accounts are on the platform stand-ins: a post published now to
+    LinkedIn and X goes through the real publishers, once each, and the posted-content
+    page (listed in the table) shows it as it reads there."""
+    ports = stack["ports"]
+    base, token = f"http://127.0.0.1:{ports['FUNCTIONS']}", demo_admin_token(ports)
+    text = f"Spring tips {time.time_ns()}"
+    draft = {"title": "Spring tips", "type": "social", "body": text, "platforms": ["linkedin", "x"]}
+    status, made = call(f"{base}/staff_api/companies/demo/content", token, draft)
+    assert 201 == status, made
+    status, done = call(f"{base}/publish_content", token, {"content_id": made["id"]})
+    assert (200, "published") == (status, done.get("status")), done
+    assert {"linkedin", "x"} == {p for p, s in done["platform_status"].items() if s["url"]}
+    posted = f"http://127.0.0.1:{ports['PLATFORMS']}/_admin"
+    stack["log"].seek(0)
+    assert posted in stack["log"].read()
+    with urllib.request.urlopen(posted, timeout=10) as page:
+        shown = page.read().decode()
+    assert shown.count(text) >= 2  # one preview card on each platform
+
+
 def get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())

@@ -91,20 +91,56 @@ def _act(server: PlatformServer, path: str, p: Json) -> Reply:
     return json_reply(200, {"ok": True})
 
 
+_STYLE = (
+    "body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+    ".card{border:1px solid #ccc;border-radius:8px;padding:.8rem 1rem;margin:.6rem 0}"
+    ".meta{color:#666;font-size:.85rem}.title{font-weight:bold;margin:.3rem 0}"
+    ".text{white-space:pre-wrap}img{max-width:16rem;display:block;margin-top:.4rem}"
+    "details pre{font-size:.75rem;overflow:auto}"
+)
+# Where each platform keeps a post's words, title and picture (first found wins).
+_TEXT = ("commentary", "text", "message", "caption", "body", "content")
+_TITLE = ("title",)
+_IMAGE = ("media_url", "image_url", "source_url")
+
+
 def _page(server: PlatformServer) -> str:
-    """What was posted, newest first, one section per platform."""
+    """What was posted, newest first, one section per platform: each post as it would
+    read there (its words, title and picture), its raw record folded under it."""
     sections = []
     for name in server.names():
-        rows = "".join(
-            f"<tr><td>{html.escape(str(post.get('id', '')))}</td>"
-            f"<td><pre>{html.escape(json.dumps(_shown(post), indent=1))}</pre></td></tr>"
-            for post in reversed(server.posts(name))
-        )
-        sections.append(f"<h2>{name}</h2><table>{rows or '<tr><td>nothing yet</td></tr>'}</table>")
+        cards = "".join(_card(post) for post in reversed(server.posts(name)))
+        sections.append(f"<h2>{html.escape(name)}</h2>{cards or '<p>Nothing yet.</p>'}")
     return (
         "<!doctype html><meta charset=utf-8><title>What was posted</title>"
-        f"<h1>What was posted</h1>{''.join(sections)}"
+        f"<style>{_STYLE}</style><h1>What was posted</h1>{''.join(sections)}"
     )
+
+
+def _card(post: Json) -> str:
+    title, text, image = (_first(post, keys) for keys in (_TITLE, _TEXT, _IMAGE))
+    when = _first(post, ("created_time", "date", "timestamp", "created_at", "createdAt"))
+    parts = [f"<div class=meta>{html.escape(str(post.get('id', '')))} {html.escape(when)}</div>"]
+    if title:
+        parts.append(f"<div class=title>{html.escape(title)}</div>")
+    if text:
+        parts.append(f"<div class=text>{html.escape(text)}</div>")
+    if image.startswith(("http://", "https://")):
+        parts.append(f'<img alt="" src="{html.escape(image)}">')
+    raw = html.escape(json.dumps(_shown(post), indent=1, default=str))
+    parts.append(f"<details><summary>raw</summary><pre>{raw}</pre></details>")
+    return f"<div class=card>{''.join(parts)}</div>"
+
+
+def _first(post: Json, keys: tuple[str, ...]) -> str:
+    """The first of ``keys`` the post has, as text (WordPress nests ``{"raw", ...}``)."""
+    for key in keys:
+        value = post.get(key)
+        if isinstance(value, dict):
+            value = value.get("raw") or value.get("rendered")
+        if value not in (None, ""):
+            return str(value)
+    return ""
 
 
 def _shown(post: Json) -> Json:
