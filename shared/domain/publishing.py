@@ -131,6 +131,8 @@ def with_destinations(
             found = list(destinations.get(name, [name]))
         if not found:
             states[name] = failure(state, NO_BLOG)
+        elif found != [name]:
+            states.pop(name, None)  # ``blog`` became its sites: no state of its own
         platforms += found or [name]
     for name in platforms:
         states.setdefault(name, PlatformState())

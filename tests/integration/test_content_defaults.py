@@ -51,10 +51,12 @@ def test_a_blog_post_without_platforms_is_published_to_the_blog(
     assert ("published", ["blog"]) == (content["status"], content["platforms"])
 
 
-def test_an_email_without_platforms_fails_saying_why(
+def test_an_email_without_platforms_goes_out_as_a_newsletter_issue(
     db: Any, queue: FakeTaskQueue, feed: ProjectFeed, function_client: Any, staff_auth: Any
 ) -> None:
-    """E-mail content is not posted anywhere: it fails with the reason, visible to staff."""
+    """E-mail content is not posted to a platform: it becomes an issue of the company's
+    newsletter (sent to its confirmed subscribers), not a failure or a stuck schedule."""
     content = schedule_and_run(db, feed, function_client, staff_auth, type="email")
-    assert "failed" == content["status"]
-    assert "newsletter" in content["failure_reason"]
+    assert ("published", ["email"]) == (content["status"], content["platforms"])
+    (issue,) = [d.to_dict() for d in db.collection("companies/acme/newsletter_issues").stream()]
+    assert content["platform_status"]["email"]["external_id"] == issue["id"]

@@ -157,6 +157,11 @@ def test_blog_stands_for_each_wordpress_connection() -> None:
         content["platforms"],
         content["status"],
     )
+    # ``blog`` itself keeps no state (publish_content names it pending): only its sites do.
+    pending = {"blog": {"status": "pending", "attempts": 0}}
+    store = world(type="blog", platforms=["blog"], platform_status=pending)
+    content = run(store, Scripted(blog=["wordpress"]))
+    assert ["wordpress"] == sorted(content["platform_status"])
     store = world(type="blog", platforms=["blog", "x"])
     content = run(store, Scripted(blog=[]))
     assert ("failed", f"blog: {NO_BLOG}") == (content["status"], content["failure_reason"])
