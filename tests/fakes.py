@@ -12,7 +12,9 @@ import msgspec.structs
 
 from shared.errors import AlreadyExists, Contention, NotFound
 from shared.ports import (
+    MAX_AGGREGATIONS,
     SERVER_TIME,
+    Aggregation,
     ArrayUnion,
     Filter,
     Increment,
@@ -80,19 +82,37 @@ class FakeStore:
         limit: int | None = None,
         collection_group: bool = False,
     ) -> list[Snapshot]:
+        snaps = self._matching(collection, filters, collection_group)
+        for field, descending in reversed(order_by):
+            snaps.sort(key=lambda s, f=field: _field(s.data or {}, f), reverse=descending)
+        return snaps[:limit] if limit is not None else snaps
+
+    def _matching(
+        self, collection: str, filters: Sequence[Filter], collection_group: bool
+    ) -> list[Snapshot]:
         def in_scope(path: str) -> bool:
             parent, _, _ = path.rpartition("/")
             return parent.endswith("/" + collection) if collection_group else parent == collection
 
         snaps = [self._snap(p) for p in sorted(self.docs) if in_scope(p)]
-        snaps = [
+        return [
             s
             for s in snaps
             if all(_OPS[f.op](_field(s.data or {}, f.field), f.value) for f in filters)
         ]
-        for field, descending in reversed(order_by):
-            snaps.sort(key=lambda s, f=field: _field(s.data or {}, f), reverse=descending)
-        return snaps[:limit] if limit is not None else snaps
+
+    def aggregate(
+        self,
+        collection: str,
+        aggregations: Sequence[Aggregation],
+        filters: Sequence[Filter] = (),
+        collection_group: bool = False,
+    ) -> list[int | float]:
+        """``DocumentStore.aggregate``, with Firestore's rules for what is a number."""
+        if not 0 < len(aggregations) <= MAX_AGGREGATIONS:
+            raise ValueError(f"An aggregation query takes 1 to {MAX_AGGREGATIONS} aggregations.")
+        snaps = self._matching(collection, filters, collection_group)
+        return [_aggregated(a, [s.data or {} for s in snaps]) for a in aggregations]
 
     def page(
         self,
@@ -156,6 +176,15 @@ def _field(data: dict[str, Any], path: str) -> Any:
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return value
+
+
+def _aggregated(aggregation: Aggregation, docs: list[dict[str, Any]]) -> int | float:
+    if aggregation.kind == "count":
+        return len(docs)
+    found = [_field(d, aggregation.field) for d in docs]
+    # Booleans are not numbers to Firestore.
+    numbers = [v for v in found if isinstance(v, int | float) and not isinstance(v, bool)]
+    return sum(numbers) if all(isinstance(n, int) for n in numbers) else float(sum(numbers))
 
 
 def _resolve(old: Any, new: Any, when: datetime) -> Any:
@@ -292,6 +321,24 @@ class RecordingStore:
             }
         )
         return list(self.inner.query(collection, filters, order_by, limit, collection_group))
+
+    def aggregate(
+        self,
+        collection: str,
+        aggregations: Sequence[Aggregation],
+        filters: Sequence[Filter] = (),
+        collection_group: bool = False,
+    ) -> list[int | float]:
+        """Recorded like a query: an aggregation needs the same indexes."""
+        self.queries.append(
+            {
+                "collection": collection.rsplit("/", 1)[-1],
+                "collection_group": collection_group,
+                "filters": [(f.field, f.op) for f in filters],
+                "order_by": [],
+            }
+        )
+        return list(self.inner.aggregate(collection, aggregations, filters, collection_group))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

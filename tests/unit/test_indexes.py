@@ -153,19 +153,27 @@ def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == keyword), None)
 
 
+# Where each method takes its filters, orderings and collection-group flag (an aggregation
+# query has no ordering, and needs the same indexes as the query it aggregates).
+POSITIONS = {"query": (1, 2, 4), "aggregate": (2, None, 3)}
+
+
 def _shapes_of(call: ast.Call, assigned: dict[str, ast.expr], where: str) -> list[Shape]:
-    group = _argument(call, 4, "collection_group")
+    filters, order_by, group_at = POSITIONS[getattr(call.func, "attr", "query")]
+    group = _argument(call, group_at, "collection_group")
     is_group = isinstance(group, ast.Constant) and bool(group.value)
     collection = _collection(call.args[0])
+    orders = _argument(call, order_by, "order_by") if order_by is not None else None
     return [
         Shape(collection, is_group, tuple(map(_filter, fs)), tuple(map(_order, os)), where)
-        for fs in _variants(_argument(call, 1, "filters"), assigned)
-        for os in _variants(_argument(call, 2, "order_by"), assigned)
+        for fs in _variants(_argument(call, filters, "filters"), assigned)
+        for os in _variants(orders, assigned)
     ]
 
 
 def source_shapes() -> list[Shape]:
-    """Every ``.query(...)`` call in ``shared/``, per possible filters and orderings."""
+    """Every ``.query(...)`` and ``.aggregate(...)`` call in ``shared/``, per possible
+    filters and orderings."""
     shapes: list[Shape] = []
     for path in sorted((ROOT / "shared").rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
@@ -180,7 +188,7 @@ def source_shapes() -> list[Shape]:
             for call in ast.walk(func):
                 if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
                     continue
-                if call.func.attr == "query" and call.args:
+                if call.func.attr in POSITIONS and call.args:
                     where = f"{path.relative_to(ROOT)}:{call.lineno}"
                     shapes += _shapes_of(call, assigned, where)
     return shapes
