@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from shared import bootstrap
 
 if TYPE_CHECKING:
-    from shared.ports import Clock, DocumentStore, Messenger, TaskQueue
+    from shared.ports import Clock, Messenger, PagedStore, TaskQueue
     from shared.settings import Settings
 
 
@@ -20,7 +20,7 @@ class Context:
         self.name = name
 
     @property
-    def store(self) -> DocumentStore:
+    def store(self) -> PagedStore:
         return bootstrap.document_store()
 
     @property

@@ -171,6 +171,15 @@ def _shapes_of(call: ast.Call, assigned: dict[str, ast.expr], where: str) -> lis
     ]
 
 
+def _passes_on(call: ast.Call, params: set[str]) -> bool:
+    """A call handing its own function's ``filters`` parameter on, as wrappers do."""
+    if getattr(call.func, "attr", "") not in POSITIONS:
+        return False
+    at = POSITIONS[getattr(call.func, "attr", "")][0]
+    filters = _argument(call, at, "filters")
+    return isinstance(filters, ast.Name) and filters.id in params
+
+
 def source_shapes() -> list[Shape]:
     """Every ``.query(...)`` and ``.aggregate(...)`` call in ``shared/``, per possible
     filters and orderings."""
@@ -185,9 +194,12 @@ def source_shapes() -> list[Shape]:
                 for t in n.targets
                 if isinstance(t, ast.Name)
             }
+            params = {a.arg for a in func.args.args + func.args.kwonlyargs}
             for call in ast.walk(func):
                 if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
                     continue
+                if _passes_on(call, params):
+                    continue  # a store wrapping another: its callers' queries are checked
                 if call.func.attr in POSITIONS and call.args:
                     where = f"{path.relative_to(ROOT)}:{call.lineno}"
                     shapes += _shapes_of(call, assigned, where)
