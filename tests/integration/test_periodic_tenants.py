@@ -14,6 +14,7 @@ import pytest
 from shared.domain.common import stable_id
 from tests.fakes import FakeTaskQueue
 from tests.integration.event_support import memory_queue
+from tests.integration.periodic_support import seed as write_as_functions
 from tests.support import docs, seed_company
 
 EVERY_MINUTE = {"type": "schedule", "cron": "* * * * *"}
@@ -92,22 +93,23 @@ def test_a_bad_schedule_costs_no_other_company_its_enrolments(
 def test_a_failing_company_is_rolled_up_by_its_retry_for_the_same_day(
     db: Any, queue: FakeTaskQueue, function_client: Any
 ) -> None:
-    """A review with a NaN rating breaks globex's rollup: acme's metrics are written and
-    the run answers 200; once the data is mended, globex's retry task rolls up the same
-    day (the run's, not the day it runs)."""
+    """A website event counter holding NaN breaks globex's rollup: acme's metrics are
+    written and the run answers 200; once the data is mended, globex's retry task rolls up
+    the same day (the run's, not the day it runs)."""
     day = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
     for company_id in ("acme", "globex"):
         seed_company(db, company_id)
-        db.document(f"companies/{company_id}/leads/l1").set({"created_at": day})
-    poison = {"requested_at": day, "completed_at": day, "rating": float("nan")}
-    db.document("companies/globex/reviews/r1").set(poison)
+    leads = [(f"companies/{c}/leads/l1", {"created_at": day}) for c in ("acme", "globex")]
+    poison = {"total": float("nan"), "sessions": 1}
+    counter = "companies/globex/analytics_event_counts/2026-11-20-00"
+    write_as_functions(db, [*leads, (counter, poison)], day)
     headers = scheduler("growthkit-rollup-analytics", datetime(2026, 11, 21, 0, 15, tzinfo=UTC))
     res = function_client("rollup_analytics").post("/", headers=headers)
     assert (200, ["globex"]) == (res.status_code, res.get_json()["failed"]), res.get_json()
     assert 1 == docs(db, "companies/acme/analytics")["2026-11-20-leads-total"]["value"]
     assert {} == docs(db, "companies/globex/analytics")
     (task_id,) = retries(db, "globex")
-    db.document("companies/globex/reviews/r1").update({"rating": 4})
+    db.document(counter).update({"total": 2})
     assert "completed" == run_task(function_client, "globex", task_id)["outcome"]
     assert 1 == docs(db, "companies/globex/analytics")["2026-11-20-leads-total"]["value"]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.domain.analytics import Day, DayDocs, Metric, day_before, day_metrics
+from shared.domain.analytics import Day, DayCounts, Metric, day_before, day_metrics
 from shared.errors import Transient
 from shared.events import ScheduledEvent
 from shared.ports import Write
+from shared.services.activity import ActivityStore
 from shared.services.analytics import rollup_analytics
 from tests.fakes import FakeStore, FakeTaskQueue
 
@@ -25,14 +26,20 @@ def test_day_before_the_schedule_time() -> None:
 
 
 def test_metrics_of_a_day() -> None:
-    """Leads by source and status (every status, zeros too), reviews and their average."""
-    docs = DayDocs(
-        leads_created=[{"source": "web_form"}, {"source": "referral", "status": "converted"}, {}],
-        leads_converted=[{}],
-        reviews_requested=[{}, {}],
-        reviews_completed=[{"rating": 5}, {"rating": 4}, {"rating": None}],
-        redemptions=[{}],
-        content_published=[{"type": "social"}],
+    """Leads by source and status (every status, zeros too; what no breakdown counted is of
+    unknown source and status new), reviews and their average, content by type."""
+    docs = DayCounts(
+        leads=3,
+        leads_by_source={"web_form": 1, "referral": 1, "flyer": 0},
+        leads_by_status={"converted": 1, "new": 1},
+        conversions=1,
+        reviews_requested=2,
+        reviews_completed=3,
+        ratings=2,
+        rating_sum=9,
+        redemptions=1,
+        content_published=2,
+        content_by_type={"social": 1},
     )
     metrics = {(m.metric_type, m.metric_name): m.value for m in day_metrics("2026-11-20", docs)}
     assert {
@@ -50,7 +57,8 @@ def test_metrics_of_a_day() -> None:
         ("reviews", "completed"): 3,
         ("reviews", "average_rating"): 4.5,
         ("referrals", "redemptions"): 1,
-        ("content", "published"): 1,
+        ("content", "published"): 2,
+        ("content_by_type", "blog"): 1,
         ("content_by_type", "social"): 1,
     } == metrics
 
@@ -64,6 +72,7 @@ def test_metric_ids_are_safe_and_stable() -> None:
 
 
 def seed(store: FakeStore) -> None:
+    """Acme's day, written as the functions write (its activity marker with it); beta, idle."""
     writes = [
         Write("companies/acme", {"name": "Acme"}),
         Write("companies/acme/leads/l1", {"source": "web_form", "created_at": DAY}),
@@ -75,7 +84,7 @@ def seed(store: FakeStore) -> None:
         Write("companies/acme/reviews/r1", {"requested_at": DAY, "completed_at": DAY, "rating": 3}),
         Write("companies/beta", {"name": "Beta"}),
     ]
-    store.commit(writes)
+    ActivityStore(store, lambda: DAY).commit(writes)
 
 
 def analytics(store: FakeStore, company: str) -> dict[str, Any]:
@@ -85,12 +94,13 @@ def analytics(store: FakeStore, company: str) -> dict[str, Any]:
     }
 
 
-def test_rollup_writes_every_company_and_reruns_overwrite() -> None:
-    """Each company gets the day's metrics; a rerun of the same run writes the same ids."""
+def test_rollup_writes_every_active_company_and_reruns_overwrite() -> None:
+    """The active company gets the day's metrics, the idle one nothing; a rerun of the same
+    run writes the same ids."""
     store = FakeStore()
     seed(store)
     result = rollup_analytics(store, FakeTaskQueue(), DAY, RUN)
-    assert ("2026-11-20", 2, []) == (result.date, result.companies, result.failed)
+    assert ("2026-11-20", 1, []) == (result.date, result.companies, result.failed)
     acme = analytics(store, "acme")
     assert (1, 1, 1, 3) == (
         acme["2026-11-20-leads-total"],
@@ -98,7 +108,7 @@ def test_rollup_writes_every_company_and_reruns_overwrite() -> None:
         acme["2026-11-20-conversions-total"],
         acme["2026-11-20-reviews-average_rating"],
     )
-    assert 0 == analytics(store, "beta")["2026-11-20-leads-total"]
+    assert {} == analytics(store, "beta")
     before = dict(store.docs)
     rollup_analytics(store, FakeTaskQueue(), DAY, RUN)
     assert sorted(before) == sorted(store.docs)
@@ -109,15 +119,17 @@ def test_a_failing_company_does_not_stop_the_others() -> None:
     returns normally."""
 
     class FailsForAcme(FakeStore):
-        def query(self, collection: str, *args: Any, **kwargs: Any) -> Any:
+        def aggregate(self, collection: str, *args: Any, **kwargs: Any) -> Any:
             if collection.startswith("companies/acme/"):
                 raise Transient("deadline exceeded")
-            return super().query(collection, *args, **kwargs)
+            return super().aggregate(collection, *args, **kwargs)
 
     store = FailsForAcme()
     seed(store)
+    lead = Write("companies/beta/leads/b1", {"source": "web_form", "created_at": DAY})
+    ActivityStore(store, lambda: DAY).commit([lead])
     result = rollup_analytics(store, FakeTaskQueue(), DAY, RUN)
     assert ["acme"] == result.failed
     tasks = [d for p, (d, _) in store.docs.items() if p.startswith("companies/acme/scheduled_")]
     assert ["periodic_retry"] == [d["type"] for d in tasks]
-    assert ({}, 0) == (analytics(store, "acme"), analytics(store, "beta")["2026-11-20-leads-total"])
+    assert ({}, 1) == (analytics(store, "acme"), analytics(store, "beta")["2026-11-20-leads-total"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from shared.domain.identity import Role, StaffIdentity
 from shared.domain.referrals import ReferralStatus
 from shared.events import ScheduledEvent
 from shared.ports import Write
+from shared.services.activity import ActivityStore
 from shared.services.analytics import rollup_analytics
 from shared.services.referral_codes import expire_due_referrals, list_referrals
 from shared.services.scheduling import dispatch_due_tasks
@@ -83,6 +85,16 @@ def recorded_shapes() -> list[Shape]:
     now = FakeClock().now()
     store = RecordingStore(FakeStore())
     store.commit([Write("companies/acme", {"name": "Acme"})])
+    # Yesterday's activity of every kind, so that the rollup asks every count it can.
+    yesterday = now - timedelta(days=1)
+    activity = {
+        "leads/l1": {"created_at": yesterday, "converted_at": yesterday, "source": "web"},
+        "reviews/r1": {"requested_at": yesterday, "completed_at": yesterday, "rating": 5},
+        "referral_redemptions/m1": {"created_at": yesterday},
+        "content/c1": {"published_at": yesterday, "type": "blog"},
+    }
+    marking = ActivityStore(store.inner, lambda: yesterday)
+    marking.commit([Write(f"companies/acme/{path}", data) for path, data in activity.items()])
     rollup_analytics(store, FakeTaskQueue(), now, ScheduledEvent("rollup", now))
     dispatch_due_tasks(store, FakeTaskQueue(), now, run_key="dispatch@now")
     expire_due_referrals(store, FakeTaskQueue(), FakeClock(), ScheduledEvent("expire", now))
@@ -210,8 +222,9 @@ def source_shapes() -> list[Shape]:
 
 
 def test_the_derivation_finds_the_known_queries() -> None:
-    """Both derivations see the collection-group queries of dispatch and expiry."""
-    wanted = {("scheduled_tasks", True), ("referrals", True)}
+    """Both derivations see the collection-group queries of dispatch and expiry, and the
+    rollup's aggregation of rated reviews."""
+    wanted = {("scheduled_tasks", True), ("referrals", True), ("reviews", False)}
     for shapes in (recorded_shapes(), source_shapes()):
         assert wanted <= {(s.collection, s.collection_group) for s in shapes if s.needed()}
 
