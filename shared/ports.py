@@ -102,7 +102,14 @@ class DocumentStore(Protocol):
         order_by: Sequence[tuple[str, bool]] = (),
         limit: int | None = None,
         collection_group: bool = False,
-    ) -> list[Snapshot]: ...
+        start_after: Snapshot | None = None,
+    ) -> list[Snapshot]:
+        """The documents the filters select, in order: ``order_by``, then the fields of
+        range filters not ordered on, then the document path (ascending, as Firestore
+        orders them). ``start_after``: only those after that document in this order (a
+        page's last document; its ``data`` needs only the fields ordered on)."""
+        ...
+
     def aggregate(
         self,
         collection: str,

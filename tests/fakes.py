@@ -81,10 +81,15 @@ class FakeStore:
         order_by: Sequence[tuple[str, bool]] = (),
         limit: int | None = None,
         collection_group: bool = False,
+        start_after: Snapshot | None = None,
     ) -> list[Snapshot]:
         snaps = self._matching(collection, filters, collection_group)
-        for field, descending in reversed(order_by):
+        # Firestore orders by a range-filtered field too when no order names it.
+        ordered = [(f, False) for f in _cursor_order(filters, ()) if f not in dict(order_by)]
+        for field, descending in reversed([*order_by, *ordered]):
             snaps.sort(key=lambda s, f=field: _field(s.data or {}, f), reverse=descending)
+        if start_after is not None:
+            snaps = _after(snaps, start_after, _cursor_order(filters, order_by))
         return snaps[:limit] if limit is not None else snaps
 
     def _matching(
@@ -176,6 +181,25 @@ def _field(data: dict[str, Any], path: str) -> Any:
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return value
+
+
+def _cursor_order(filters: Sequence[Filter], order_by: Sequence[tuple[str, bool]]) -> list[str]:
+    """The fields a cursor compares, as Firestore orders a query with one: the explicit
+    orders, then the range-filtered fields not ordered on (then the document path)."""
+    if any(descending for _, descending in order_by):
+        raise NotImplementedError("the fake's cursors only follow ascending orders")
+    fields = [field for field, _ in order_by]
+    ranged = [f.field for f in filters if f.op in ("<", "<=", ">", ">=", "!=", "not-in")]
+    return fields + [f for f in dict.fromkeys(ranged) if f not in fields]
+
+
+def _after(snaps: list[Snapshot], cursor: Snapshot, fields: list[str]) -> list[Snapshot]:
+    def key(snap: Snapshot) -> tuple[Any, ...]:
+        values = tuple(_field(snap.data or {}, f) for f in fields)
+        return (*values, snap.path.split("/"))
+
+    ordered = sorted(snaps, key=key)
+    return [s for s in ordered if key(s) > key(cursor)]
 
 
 def _aggregated(aggregation: Aggregation, docs: list[dict[str, Any]]) -> int | float:
@@ -311,6 +335,7 @@ class RecordingStore:
         order_by: Sequence[tuple[str, bool]] = (),
         limit: int | None = None,
         collection_group: bool = False,
+        start_after: Snapshot | None = None,
     ) -> list[Snapshot]:
         self.queries.append(
             {
@@ -320,7 +345,9 @@ class RecordingStore:
                 "order_by": list(order_by),
             }
         )
-        return list(self.inner.query(collection, filters, order_by, limit, collection_group))
+        return list(
+            self.inner.query(collection, filters, order_by, limit, collection_group, start_after)
+        )
 
     def aggregate(
         self,

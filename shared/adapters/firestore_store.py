@@ -92,6 +92,7 @@ class FirestoreStore:
         order_by: Sequence[tuple[str, bool]] = (),
         limit: int | None = None,
         collection_group: bool = False,
+        start_after: Snapshot | None = None,
     ) -> list[Snapshot]:
         source = (
             self.client.collection_group(collection)
@@ -99,6 +100,8 @@ class FirestoreStore:
             else self.client.collection(collection)
         )
         query = _build_query(source, filters, order_by, limit)
+        if start_after is not None:
+            query = query.start_after(_client_snapshot(self.client, start_after))
         try:
             return [_snapshot(s, s.reference.path) for s in query.stream()]
         except Exception as err:
@@ -180,6 +183,14 @@ def _collection_source(client: Any, parent: str, collection_id: str, descendants
     from google.cloud.firestore_v1.query import Query
 
     return Query(collection, all_descendants=True)
+
+
+def _client_snapshot(client: Any, snap: Snapshot) -> Any:
+    """The client's snapshot of ``snap``, for a cursor: the client orders by the range
+    fields and the document name after the explicit orders, and takes each value from it."""
+    from google.cloud.firestore_v1.base_document import DocumentSnapshot
+
+    return DocumentSnapshot(client.document(snap.path), snap.data or {}, True, None, None, None)
 
 
 def _add_aggregation(query: Any, aggregation: Aggregation, alias: str) -> Any:

@@ -42,8 +42,9 @@ class ActivityStore:
         order_by: Sequence[tuple[str, bool]] = (),
         limit: int | None = None,
         collection_group: bool = False,
+        start_after: Snapshot | None = None,
     ) -> list[Snapshot]:
-        return self.inner.query(collection, filters, order_by, limit, collection_group)
+        return self.inner.query(collection, filters, order_by, limit, collection_group, start_after)
 
     def aggregate(
         self,
