@@ -3,8 +3,10 @@
 Cloud Scheduler calls the function over HTTP; the decorator registers it (with its cron
 schedule and time zone, from which the deploy plan and localcloud create the job) and
 turns the call into a typed ``ScheduledEvent`` (``X-CloudScheduler-ScheduleTime`` names
-the run, so a retried run is recognised). The function returns its result as a dict,
-answered 200; a domain error gets its status, so only a transient one is retried.
+the run, so a retried run is recognised; a run that fans out continues itself with a
+Cloud Task whose body names the run, its next page and cursor). The function returns its
+result as a dict, answered 200; a domain error gets its status, so only a transient one
+is retried.
 
     @scheduler_fn.on_schedule(schedule="15 0 * * *")
     def rollup_analytics(event: ScheduledEvent, ctx: Context) -> dict[str, Any]:
@@ -21,7 +23,7 @@ import flask
 import functions_framework
 
 from functions._context import Context
-from functions._http import headers_of, method_not_allowed, respond
+from functions._http import headers_of, method_not_allowed, read_body, respond
 from shared.events import ScheduledEvent, scheduled_event
 from shared.manifest import Function, Trigger, declare
 
@@ -67,7 +69,13 @@ def on_schedule(
             ctx = Context(name)
 
             def run() -> tuple[dict[str, Any], int]:
-                event = scheduled_event(headers_of(request), ctx.now())
+                # Scheduler posts {}; a run's continuation posts the page it continues at.
+                body = (
+                    read_body(request, ctx.settings.max_body_bytes)
+                    if request.method == "POST"
+                    else {}
+                )
+                event = scheduled_event(headers_of(request), ctx.now(), body)
                 return handler(event, ctx), 200
 
             return respond(run)

@@ -42,10 +42,15 @@ def on_task(task_type: str) -> Callable[[Handler], Handler]:
 
 
 def on_task_dispatched(
-    *, timeout_seconds: int, memory: str = "256Mi", secrets: tuple[str, ...] = ()
+    *,
+    timeout_seconds: int,
+    memory: str = "256Mi",
+    secrets: tuple[str, ...] = (),
+    oauth_clients: bool = False,
 ) -> Callable[[Dispatched], Callable[[flask.Request], flask.Response]]:
     """Declare the function Cloud Tasks delivers the queue's tasks to (``secrets``: the
-    variables its handlers read, as for any function)."""
+    variables its handlers read, as for any function; ``oauth_clients``: its handlers call
+    platforms with the deploy's OAuth clients)."""
 
     def decorate(handler: Dispatched) -> Callable[[flask.Request], flask.Response]:
         name = handler.__name__
@@ -56,6 +61,7 @@ def on_task_dispatched(
                 timeout_seconds=timeout_seconds,
                 memory=memory,
                 secrets=secrets,
+                oauth_clients=oauth_clients,
                 methods=METHODS,
                 module=handler.__module__,
             )

@@ -152,11 +152,14 @@ class PagedStore(DocumentStore, Protocol):
 
 
 class TaskRequest(Struct, frozen=True):
-    """A Cloud Task to create: ``name`` makes it idempotent (ALREADY_EXISTS is success)."""
+    """A Cloud Task to create: ``name`` makes it idempotent (ALREADY_EXISTS is success).
+    It posts ``payload`` to the function ``target`` (a periodic function's continuation
+    names itself; every other task goes to ``run_task``)."""
 
     name: str
     payload: Data
     schedule_time: datetime | None = None
+    target: str = "run_task"
 
 
 class TaskQueue(Protocol):

@@ -9,9 +9,9 @@ day is counted whole. The marker says which of those fields had anything that da
 which lead sources were seen; the other counts are zero without asking. Website
 analytics events come from their day's counter shards (``shared.services.events``). The
 metrics are written with ``set`` under ids derived from day, type and name, so rerunning
-a schedule time (Scheduler retries, a manual rerun) overwrites the same documents. A
-company whose rollup fails is retried alone, for the same day
-(``shared.services.periodic``).
+a schedule time (Scheduler retries, a manual rerun) overwrites the same documents. The
+run fans out (``shared.services.periodic``): one task per active company, so a company
+whose rollup fails is retried alone, for the same day.
 
 Production needs composite indexes for the breakdowns: ``leads`` on status and on source
 with created_at, ``reviews`` on rating with completed_at, ``content`` on type with
@@ -23,8 +23,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from msgspec import Struct, field
-
 from shared.domain.activity import (
     EVENTS,
     ActivityMarker,
@@ -35,73 +33,33 @@ from shared.domain.activity import (
 from shared.domain.analytics import RATINGS, Day, DayCounts, Metric, day_before, day_metrics
 from shared.domain.content import ContentType
 from shared.domain.leads import LeadStatus
-from shared.events import ScheduledEvent
-from shared.ports import COUNT, Aggregation, DocumentStore, Filter, PagedStore, TaskQueue, Write
+from shared.ports import COUNT, Aggregation, DocumentStore, Filter, PagedStore, Snapshot, Write
 from shared.services.events import day_event_metrics
-from shared.services.periodic import Retry, each_tenant
+from shared.services.periodic import Page, Step
 from shared.services.task_handlers import TaskContext
 
 log = logging.getLogger("growthkit.analytics")
 
 JOB = "rollup_analytics"
 MAX_WRITES = 500
-MARKER_PAGE = 200
 RATING = Aggregation("sum", "rating")
 
 
-class RollupResult(Struct):
-    date: str
-    companies: int = 0
-    metrics: int = 0
-    failed: list[str] = field(default_factory=list)
+def active_page(store: PagedStore, when: datetime, after: Snapshot | None, limit: int) -> Page:
+    """The rollup's source: a page of the companies with an activity marker for the day
+    before ``when`` (markers are named after their company), in name order."""
+    parent, _, tenants = marker_collection(day_before(when).date).rpartition("/")
+    markers = store.page(parent, tenants, after.path if after else None, limit)
+    companies = [snap.path.rsplit("/", 1)[1] for snap in markers]
+    full = len(markers) == limit and markers
+    return Page(companies, Snapshot(markers[-1].path, {}) if full else None)
 
 
-def rollup_analytics(
-    store: PagedStore, queue: TaskQueue, now: datetime, event: ScheduledEvent
-) -> RollupResult:
-    """Roll up the metrics of every company active the day before ``event.schedule_time``.
-
-    Args:
-        store: The document store.
-        queue: For a failing company's retry task.
-        now: When this run computes (stored as ``computed_at``).
-        event: The Scheduler run; its schedule time picks the day.
-
-    Returns:
-        The day, how many companies and metrics were written, and which companies failed
-        (each left a retry task for this day).
-    """
-    day = day_before(event.schedule_time)
-    run = each_tenant(
-        JOB,
-        event,
-        active_companies(store, day),
-        lambda company_id: rollup_company(store, now, company_id, day, event.run_key),
-        Retry(store, queue),
-    )
-    metrics = sum(run.results.values())
-    result = RollupResult(day.date, len(run.results), metrics, run.failed)
-    log.info("analytics %s: %s", event.run_key, result)
-    return result
-
-
-def active_companies(store: PagedStore, day: Day) -> list[str]:
-    """The companies with an activity marker for ``day``, a page of markers at a time."""
-    found: list[str] = []
-    after: str | None = None
-    while True:
-        parent, _, collection = marker_collection(day.date).rpartition("/")
-        page = store.page(parent, collection, after, MARKER_PAGE)
-        found += [snap.path.rsplit("/", 1)[1] for snap in page]
-        if len(page) < MARKER_PAGE:
-            return found
-        after = page[-1].path
-
-
-def rollup_company_for_run(ctx: TaskContext, company_id: str, when: datetime) -> int:
-    """One company's rollup for the run scheduled at ``when`` (a retry's unit)."""
-    run_key = f"periodic_retry@{when.isoformat()}"
-    return rollup_company(ctx.store, ctx.now, company_id, day_before(when), run_key)
+def rollup_unit(ctx: TaskContext, company_id: str, when: datetime, _: Snapshot | None) -> Step:
+    """One company's rollup for the run at ``when``: the day's metrics (one page: its
+    counts are a bounded number of aggregation queries, however busy the day)."""
+    run_key = f"{JOB}@{when.isoformat()}"
+    return Step(rollup_company(ctx.store, ctx.now, company_id, day_before(when), run_key))
 
 
 def rollup_company(

@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.integration.event_support import RoundTrips
+import pytest
+
+from shared import bootstrap
+from shared.domain.analytics import day_before
+from shared.services.analytics import rollup_company
+from tests.fakes import FakeTaskQueue
+from tests.integration.event_support import RoundTrips, memory_queue
+from tests.integration.periodic_support import drain
 from tests.integration.periodic_support import seed as write_as_functions
 from tests.support import docs, seed_company
 
@@ -43,27 +50,35 @@ def metrics(db: Any, company: str) -> dict[str, Any]:
     return {k: v["value"] for k, v in docs(db, f"companies/{company}/analytics").items()}
 
 
+@pytest.fixture
+def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
+    """Cloud Tasks recorded in memory; the test delivers them (periodic_support.drain)."""
+    return memory_queue(monkeypatch)
+
+
 def test_rollup_of_yesterday_and_an_idempotent_rerun(
-    db: Any, function_client: Any, firestore_server: Any, project_id: str
+    db: Any, queue: FakeTaskQueue, function_client: Any, firestore_server: Any, project_id: str
 ) -> None:
     """The day before the schedule time, for the company active that day; a rerun
-    rewrites the same documents with the same values. One page of the day's markers, the
-    company's marker, then one aggregation query per count its marker allows (17: leads,
-    by two sources and five statuses, conversions, reviews requested, completed and rated,
-    redemptions, content and three types), and one commit. Globex, idle, costs nothing."""
+    rewrites the same documents with the same values. The run reads one page of the day's
+    markers and stores one task (globex, idle, costs nothing); acme's task reads its
+    marker, runs one aggregation query per count its marker allows (17: leads, by two
+    sources and five statuses, conversions, reviews requested, completed and rated,
+    redemptions, content and three types) and commits the metrics, between the two
+    transactions of its lease."""
     seed(db)
     client = function_client("rollup_analytics")
     trips = RoundTrips(firestore_server, project_id)
     res = client.post("/", headers=RUN)
-    assert (200, {"date": "2026-11-20", "companies": 1}) == (
-        res.status_code,
-        {k: res.get_json()[k] for k in ("date", "companies")},
-    )
+    assert (200, 1, 1) == (res.status_code, res.get_json()["companies"], len(queue.tasks))
+    assert {"RunQuery": 1, "Commit": 1} == trips.delta()
+    trips = RoundTrips(firestore_server, project_id)
+    drain(function_client, queue)
     assert {
-        "RunQuery": 1,
-        "BatchGetDocuments": 1,
+        "BeginTransaction": 2,
+        "BatchGetDocuments": 3,
         "RunAggregationQuery": 17,
-        "Commit": 1,
+        "Commit": 3,
     } == trips.delta()
     acme = metrics(db, "acme")
     assert {
@@ -85,7 +100,11 @@ def test_rollup_of_yesterday_and_an_idempotent_rerun(
         sample["metric_name"],
         sample["source"],
     )
-    assert 200 == client.post("/", headers=RUN).status_code
+    again = client.post("/", headers=RUN)
+    assert (200, 0) == (again.status_code, again.get_json()["scheduled"])
+    rollup_company(
+        bootstrap.document_store(), DAY, "acme", day_before(DAY + timedelta(days=1)), "rerun"
+    )
     assert (acme, {}) == (metrics(db, "acme"), metrics(db, "globex"))
 
 

@@ -48,6 +48,7 @@ def test_dry_run_shows_each_change_and_writes_nothing(
         "companies/acme/leads/l000: first_name: (absent) -> 'Pat', last_name: (absent) -> "
         "'Doe0', schema_version: (absent) -> 2",
         "acme: m0002_split_lead_names (v2): 1 to upgrade, 1 current, dry run",
+        "acme: m0003_workflow_next_fire (v3): 0 to upgrade, 0 current, dry run",
     ] == lines(capsys)
     assert "first_name" not in lead(db, "acme", 0)
     assert [] == list(db.collection("companies/acme/schema_migrations").stream())
@@ -63,7 +64,9 @@ def test_migrate_splits_names_of_every_company_once(
     assert 0 == main(["migrate"])
     assert [
         "acme: m0002_split_lead_names (v2): 3 upgraded, 0 current, done",
+        "acme: m0003_workflow_next_fire (v3): 0 upgraded, 0 current, done",
         "globex: m0002_split_lead_names (v2): 1 upgraded, 0 current, done",
+        "globex: m0003_workflow_next_fire (v3): 0 upgraded, 0 current, done",
     ] == lines(capsys)
     assert ("Pat Doe2", "Pat", "Doe2", 2) == tuple(
         lead(db, "acme", 2)[k] for k in ("name", "first_name", "last_name", "schema_version")
@@ -72,7 +75,10 @@ def test_migrate_splits_names_of_every_company_once(
     assert ("done", 3, 0) == (state["status"], state["upgraded"], state["current"])
     before = db.document("companies/acme/leads/l000").get().update_time
     assert 0 == main(["migrate", "--company", "acme"])
-    assert ["acme: m0002_split_lead_names (v2): 0 upgraded, 0 current, done"] == lines(capsys)
+    assert [
+        "acme: m0002_split_lead_names (v2): 0 upgraded, 0 current, done",
+        "acme: m0003_workflow_next_fire (v3): 0 upgraded, 0 current, done",
+    ] == lines(capsys)
     assert before == db.document("companies/acme/leads/l000").get().update_time
     assert 1 == main(["migrate", "--company", "nope"])
     assert "growthkit: No company nope.\n" == capsys.readouterr().err
@@ -113,7 +119,10 @@ def test_a_killed_run_continues_where_it_stopped(
     )
     done_before = db.document("companies/acme/leads/l005").get().update_time
     assert 0 == main(["migrate"])
-    assert ["acme: m0002_split_lead_names (v2): 15 upgraded, 0 current, done"] == lines(capsys)
+    assert [
+        "acme: m0002_split_lead_names (v2): 15 upgraded, 0 current, done",
+        "acme: m0003_workflow_next_fire (v3): 0 upgraded, 0 current, done",
+    ] == lines(capsys)
     assert done_before == db.document("companies/acme/leads/l005").get().update_time
     state = db.document(state_path("acme", 2)).get().to_dict()
     assert ("done", 35) == (state["status"], state["upgraded"])
@@ -139,7 +148,7 @@ def test_an_edit_made_during_the_run_is_kept_and_upgraded(db: Any, functions_env
     the lead carries the new name, split."""
     seed_old_leads(db, "acme", 3)
     outcome = migrate_company(EditsDuringTheRun(db, db), "acme", datetime.now(UTC))
-    assert [(3, True)] == [(o.upgraded, o.done) for o in outcome]
+    assert [(3, True), (0, True)] == [(o.upgraded, o.done) for o in outcome]
     assert ("Grace Hopper", "Grace", "Hopper") == tuple(
         lead(db, "acme", 1)[k] for k in ("name", "first_name", "last_name")
     )
@@ -227,8 +236,12 @@ def test_via_tasks_a_task_per_company_runs_the_migration_once(
     assert ["acme", "globex"] == [line.split(":")[0] for line in scheduled]
 
     def migrated() -> bool:
-        states = [db.document(state_path(c, 2)).get().to_dict() or {} for c in ("acme", "globex")]
-        return all(s.get("status") == "done" for s in states)
+        tasks = db.collection_group("scheduled_tasks").stream()
+        return all(t.get("status") == "completed" for t in tasks) and all(
+            (db.document(state_path(c, v)).get().to_dict() or {}).get("status") == "done"
+            for c in ("acme", "globex")
+            for v in (2, 3)
+        )
 
     wait_until(migrated, timeout=30)
     assert ("Pat", "Doe1", 2) == tuple(

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from shared import bootstrap
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, FakeTaskQueue
+from tests.integration.event_support import memory_queue
+from tests.integration.periodic_support import drain
 from tests.support import SITE, docs, seed_company
 
 YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).replace(hour=15, minute=0, microsecond=0)
@@ -38,6 +40,11 @@ def page_views(n: int, session: str = "session-0001") -> list[dict[str, Any]]:
 
 
 @pytest.fixture
+def queue(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
+    return memory_queue(monkeypatch)
+
+
+@pytest.fixture
 def tracked(db: Any, function_client: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Acme and globex; events arriving yesterday afternoon."""
     seed_company(db)
@@ -47,7 +54,12 @@ def tracked(db: Any, function_client: Any, monkeypatch: pytest.MonkeyPatch) -> A
 
 
 def test_batch_stored_rolled_up_and_summarised(
-    db: Any, tracked: Any, function_client: Any, staff_auth: Any, monkeypatch: pytest.MonkeyPatch
+    db: Any,
+    tracked: Any,
+    queue: FakeTaskQueue,
+    function_client: Any,
+    staff_auth: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """202 with CORS; the events stored with IP and user agent; a retried batch adds
     nothing; the night's roll-up writes the event metrics, which the summary returns."""
@@ -66,6 +78,7 @@ def test_batch_stored_rolled_up_and_summarised(
     night = (YESTERDAY + timedelta(days=1)).replace(hour=0, minute=0, second=1)
     run = {"X-CloudScheduler-ScheduleTime": night.isoformat()}
     assert 200 == function_client("rollup_analytics").post("/", headers=run).status_code
+    drain(function_client, queue)  # acme's rollup task
     day = YESTERDAY.date().isoformat()
     summary = function_client("analytics_summary").get(
         f"/?from={day}&to={day}", headers=staff_auth("acme", "user")

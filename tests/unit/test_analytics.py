@@ -10,8 +10,9 @@ from shared.errors import Transient
 from shared.events import ScheduledEvent
 from shared.ports import Write
 from shared.services.activity import ActivityStore
-from shared.services.analytics import rollup_analytics
+from shared.services.analytics import rollup_company
 from tests.fakes import FakeStore, FakeTaskQueue
+from tests.periodic_runs import run_periodic
 
 RUN = ScheduledEvent("rollup", datetime(2026, 11, 21, 0, 15, tzinfo=UTC))
 DAY = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -95,12 +96,13 @@ def analytics(store: FakeStore, company: str) -> dict[str, Any]:
 
 
 def test_rollup_writes_every_active_company_and_reruns_overwrite() -> None:
-    """The active company gets the day's metrics, the idle one nothing; a rerun of the same
-    run writes the same ids."""
-    store = FakeStore()
+    """The active company gets a task and the day's metrics, the idle one nothing; the
+    run repeated (Scheduler's retry) adds no task, and a rerun of the company's rollup
+    writes the same ids."""
+    store, queue = FakeStore(), FakeTaskQueue()
     seed(store)
-    result = rollup_analytics(store, FakeTaskQueue(), DAY, RUN)
-    assert ("2026-11-20", 1, []) == (result.date, result.companies, result.failed)
+    first, *_ = run_periodic(store, queue, "rollup_analytics", RUN.schedule_time)
+    assert (1, 1) == (first["companies"], first["scheduled"])
     acme = analytics(store, "acme")
     assert (1, 1, 1, 3) == (
         acme["2026-11-20-leads-total"],
@@ -110,13 +112,15 @@ def test_rollup_writes_every_active_company_and_reruns_overwrite() -> None:
     )
     assert {} == analytics(store, "beta")
     before = dict(store.docs)
-    rollup_analytics(store, FakeTaskQueue(), DAY, RUN)
-    assert sorted(before) == sorted(store.docs)
+    again, *_ = run_periodic(store, queue, "rollup_analytics", RUN.schedule_time)
+    assert (0, sorted(before)) == (again["scheduled"], sorted(store.docs))
+    rollup_company(store, DAY, "acme", day_before(RUN.schedule_time), "rerun")
+    assert acme == analytics(store, "acme")
 
 
 def test_a_failing_company_does_not_stop_the_others() -> None:
-    """A failing company is left to its retry task; the others are done and the run
-    returns normally."""
+    """A failing company's task is left for Cloud Tasks to retry (pending, with the
+    error); the others' are done."""
 
     class FailsForAcme(FakeStore):
         def aggregate(self, collection: str, *args: Any, **kwargs: Any) -> Any:
@@ -128,8 +132,11 @@ def test_a_failing_company_does_not_stop_the_others() -> None:
     seed(store)
     lead = Write("companies/beta/leads/b1", {"source": "web_form", "created_at": DAY})
     ActivityStore(store, lambda: DAY).commit([lead])
-    result = rollup_analytics(store, FakeTaskQueue(), DAY, RUN)
-    assert ["acme"] == result.failed
-    tasks = [d for p, (d, _) in store.docs.items() if p.startswith("companies/acme/scheduled_")]
-    assert ["periodic_retry"] == [d["type"] for d in tasks]
+    run_periodic(store, FakeTaskQueue(), "rollup_analytics", RUN.schedule_time)
+    tasks = {d["company_id"]: d for p, (d, _) in store.docs.items() if "/scheduled_tasks/" in p}
+    assert ("pending", "Transient: deadline exceeded") == (
+        tasks["acme"]["status"],
+        tasks["acme"]["error"],
+    )
+    assert "completed" == tasks["beta"]["status"]
     assert ({}, 1) == (analytics(store, "acme"), analytics(store, "beta")["2026-11-20-leads-total"])

@@ -19,13 +19,13 @@ import pytest
 
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.referrals import ReferralStatus
-from shared.events import ScheduledEvent
 from shared.ports import Write
 from shared.services.activity import ActivityStore
-from shared.services.analytics import rollup_analytics
-from shared.services.referral_codes import expire_due_referrals, list_referrals
+from shared.services.periodic import JOBS
+from shared.services.referral_codes import list_referrals
 from shared.services.scheduling import dispatch_due_tasks
 from tests.fakes import FakeClock, FakeStore, FakeTaskQueue, RecordingStore
+from tests.periodic_runs import run_periodic
 
 ROOT = Path(__file__).resolve().parents[2]
 EQUALITY = {"==", "in", "array_contains", "array_contains_any"}
@@ -95,9 +95,24 @@ def recorded_shapes() -> list[Shape]:
     }
     marking = ActivityStore(store.inner, lambda: yesterday)
     marking.commit([Write(f"companies/acme/{path}", data) for path, data in activity.items()])
-    rollup_analytics(store, FakeTaskQueue(), now, ScheduledEvent("rollup", now))
+    # And something due for every other periodic job, so that each asks its company.
+    due = {
+        "companies/acme": {"name": "Acme", "settings": {"engagement_decay_percent": 10}},
+        "companies/beta/referrals/C1": {"status": "active", "expires_at": yesterday},
+        "companies/acme/social_connections/x": {"status": "active", "expires_at": now},
+        "companies/acme/workflows/w": {
+            "name": "Weekly",
+            "steps": [{"id": "s1", "type": "add_tag", "tag": "weekly"}],
+            "trigger": {"type": "schedule", "cron": "0 9 * * *"},
+            "status": "active",
+            "next_fire_at": yesterday,
+            "schema_version": 3,
+        },
+    }
+    store.commit([Write(path, data) for path, data in due.items()])
+    for job in JOBS:
+        run_periodic(store, FakeTaskQueue(), job, now)  # type: ignore[arg-type]
     dispatch_due_tasks(store, FakeTaskQueue(), now, run_key="dispatch@now")
-    expire_due_referrals(store, FakeTaskQueue(), FakeClock(), ScheduledEvent("expire", now))
     staff = StaffIdentity("u1", "acme", Role.ADMIN)
     for status in (None, ReferralStatus.ACTIVE):
         list_referrals(store, staff, "acme", status)

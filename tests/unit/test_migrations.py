@@ -18,17 +18,22 @@ from shared.migrations.m0002_split_lead_names import upgrade
 from shared.services import migrations as runner
 from shared.services.migrations import migrate_company, migrate_company_task, state_path
 from shared.services.task_handlers import TaskContext
+from shared.workflows.domain.definition import SCHEMA_VERSION as WORKFLOW_SCHEMA
 from tests.fakes import FakeMessenger, FakeStore, FakeTaskQueue
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
+# The leads' migration alone: the tests of the runner follow it.
+LEADS = tuple(m for m in migrations() if m.collection == "leads")
 
 
 def test_the_registry_is_numbered_and_leads_are_written_at_its_version() -> None:
     found = migrations()
-    assert [(2, "m0002_split_lead_names", "leads")] == [
-        (m.version, m.name, m.collection) for m in found
-    ]
+    assert [
+        (2, "m0002_split_lead_names", "leads"),
+        (3, "m0003_workflow_next_fire", "workflows"),
+    ] == [(m.version, m.name, m.collection) for m in found]
     assert SCHEMA_VERSION == current("leads") and 1 == current("consultations")
+    assert WORKFLOW_SCHEMA == current("workflows")
     assert (1, 1, 3) == (
         version_of({}),
         version_of({"schema_version": True}),
@@ -113,11 +118,13 @@ def test_a_stopped_run_resumes_after_its_last_page_and_never_redoes_work(
     leads(store, 25)
     store.docs["companies/acme/leads/l007"] = ({"name": "Done", "schema_version": 2}, NOW)
     pages = iter([False, True])
-    first = migrate_company(store, "acme", NOW, out_of_time=lambda: next(pages, True))
+    first = migrate_company(
+        store, "acme", NOW, pending=LEADS, out_of_time=lambda: next(pages, True)
+    )
     assert [(9, 1, False)] == [(o.upgraded, o.current, o.done) for o in first]
     assert "companies/acme/leads/l009" == store.docs[state_path("acme", 2)][0]["cursor"]
     commits = store.commits
-    second = migrate_company(store, "acme", NOW)
+    second = migrate_company(store, "acme", NOW, pending=LEADS)
     assert [(15, 0, True)] == [(o.upgraded, o.current, o.done) for o in second]
     state = store.docs[state_path("acme", 2)][0]
     assert ("done", 24, 1) == (state["status"], state["upgraded"], state["current"])
@@ -127,7 +134,7 @@ def test_a_stopped_run_resumes_after_its_last_page_and_never_redoes_work(
         for k in ("first_name", "last_name", "schema_version")
     )
     assert [(0, 0, True)] == [
-        (o.upgraded, o.current, o.done) for o in migrate_company(store, "acme", NOW)
+        (o.upgraded, o.current, o.done) for o in migrate_company(store, "acme", NOW, pending=LEADS)
     ]
 
 
@@ -135,7 +142,7 @@ def test_a_dry_run_reports_and_writes_nothing() -> None:
     store = FakeStore()
     leads(store, 2)
     lines: list[str] = []
-    outcomes = migrate_company(store, "acme", NOW, dry_run=True, report=lines.append)
+    outcomes = migrate_company(store, "acme", NOW, pending=LEADS, dry_run=True, report=lines.append)
     assert [(2, True)] == [(o.upgraded, o.done) for o in outcomes]
     assert [
         "companies/acme/leads/l000: first_name: (absent) -> 'Pat', last_name: (absent) -> 'Doe0',"
@@ -182,3 +189,28 @@ def test_a_task_out_of_time_continues_in_a_next_round(monkeypatch: pytest.Monkey
         follow["key"],
     )
     assert [False] == [m["done"] for m in result["migrations"]]
+
+
+def test_schedule_workflows_get_their_next_cron_time() -> None:
+    """Migration 3: a schedule trigger's next time after it was created or last fired (on
+    the trigger's wall clock); other triggers, and a cron that never comes, get none. The
+    model reads an older workflow the same way."""
+    from shared.migrations.m0003_workflow_next_fire import upgrade
+    from shared.workflows.domain.definition import Workflow
+
+    daily = {"type": "schedule", "cron": "0 9 * * *", "time_zone": "Europe/Paris"}
+    created = datetime(2026, 3, 1, 7, 30, tzinfo=UTC)  # 08:30 in Paris
+    doc = {"trigger": daily, "created_at": created, "name": "Daily"}
+    assert datetime(2026, 3, 1, 8, 0, tzinfo=UTC) == upgrade(doc)["next_fire_at"]
+    fired = {**doc, "schedule_fired_at": datetime(2026, 3, 1, 8, 0, tzinfo=UTC)}
+    assert datetime(2026, 3, 2, 8, 0, tzinfo=UTC) == upgrade(fired)["next_fire_at"]
+    assert "next_fire_at" not in upgrade({**doc, "trigger": {"type": "lead_created"}})
+    never = {**doc, "trigger": {"type": "schedule", "cron": "0 0 30 2 *"}}
+    assert None is upgrade(never)["next_fire_at"]
+    step = {"id": "s1", "type": "add_tag", "tag": "x"}
+    stored = {**doc, "id": "w", "company_id": "acme", "steps": [step]}
+    workflow = Workflow.model_validate(stored)
+    assert (upgrade(doc)["next_fire_at"], WORKFLOW_SCHEMA) == (
+        workflow.next_fire_at,
+        workflow.schema_version,
+    )

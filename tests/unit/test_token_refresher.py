@@ -25,7 +25,7 @@ from shared.deploy.plan import Target, deploy_steps
 from shared.domain.integrations import RefreshedToken, RefresherMisconfigured, RefreshFailed
 from shared.errors import Transient
 from shared.services.integrations import reveal_tokens
-from shared.services.integrations_refresh import refresh_due_tokens
+from shared.services.integrations_refresh import RefreshResult, refresh_company_tokens
 from shared.settings import from_environment
 from tests.fakes import FakeClock, FakeStore
 from tests.unit.test_integrations import CIPHER, connect
@@ -33,6 +33,11 @@ from tests.unit.test_integrations import CIPHER, connect
 NOW = FakeClock().now()
 LINKEDIN = OAuthClient("https://li.example/token", "li-id", "li sec+ret", "body")
 TWITTER = OAuthClient("https://x.example/token", "x-id", "x:secret", "basic")
+
+
+def refresh_due_tokens(store: Any, cipher: Any, refresher: Any, now: Any) -> RefreshResult:
+    """Acme's refresh task (each company's connections are refreshed by a task of its own)."""
+    return refresh_company_tokens(store, cipher, refresher, now, "acme")[0]
 
 
 class Response:
@@ -281,16 +286,17 @@ def test_a_refused_client_leaves_connections_alone_and_fails_the_run_after_the_o
 
 def test_the_deploy_gives_token_refresh_the_chosen_platforms_clients_only() -> None:
     """``--oauth-platforms`` mounts each platform's client id and secret from Secret
-    Manager on ``refresh_social_tokens`` alone; without it nothing is mounted."""
+    Manager on ``run_task`` alone (each company's refresh is a task of its own); without
+    it nothing is mounted."""
     target = Target("p", "r", oauth_platforms=("linkedin",))
     flags = {s.argv[3]: s.argv[-2] for s in deploy_steps(target) if "functions" in s.argv}
     wanted = (
         "GROWTHKIT_OAUTH_LINKEDIN_CLIENT_ID=growthkit-oauth-linkedin-client-id:latest,"
         "GROWTHKIT_OAUTH_LINKEDIN_CLIENT_SECRET=growthkit-oauth-linkedin-client-secret:latest"
     )
-    assert flags["refresh_social_tokens"].endswith(wanted)
-    assert [] == [n for n, f in flags.items() if "OAUTH" in f and n != "refresh_social_tokens"]
+    assert flags["run_task"].endswith(wanted)
+    assert [] == [n for n, f in flags.items() if "OAUTH" in f and n != "run_task"]
     plain = {s.argv[3]: s.argv[-2] for s in deploy_steps(Target("p", "r")) if "functions" in s.argv}
-    assert "OAUTH" not in plain["refresh_social_tokens"]
+    assert "OAUTH" not in plain["run_task"]
     with pytest.raises(SystemExit):
         main(["plan", "--project", "p", "--region", "r", "--oauth-platforms", "facebook"])
