@@ -44,7 +44,9 @@ log = logging.getLogger("growthkit.periodic")
 TASK_TYPE = "periodic_company"
 # The task a company's failed part of a run got before runs fanned out; same handler.
 RETRY = "periodic_retry"
-FANOUT_PAGE = 100
+# Companies per fan-out invocation: each costs a read and a task document, so a page
+# costs about what one company's task does, and no invocation of a run grows with it.
+FANOUT_PAGE = 20
 
 
 class Page(Struct, frozen=True):
