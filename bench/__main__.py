@@ -21,6 +21,8 @@ SECTIONS = {
     "throughput": "bench.throughput",
     "scaling": "bench.scaling",
     "hotspots": "bench.hotspots",
+    "tenants": "bench.tenants",
+    "cost": "bench.cost",
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -369,7 +369,8 @@ def schedule_run(stack: BenchStack, n: int) -> Request:
     """The minute's run, with a schedule-triggered workflow whose cron time has come
     (it has not fired since it was saved)."""
     path = _workflow(stack, "bench-every-minute", {"type": "schedule", "cron": "* * * * *"})
-    stack.db.document(path).update({"schedule_fired_at": None})
+    due = datetime.now(UTC) - timedelta(minutes=1)
+    stack.db.document(path).update({"schedule_fired_at": None, "next_fire_at": due})
     return scheduled("enrol-scheduled-workflows")(stack, n)
 
 

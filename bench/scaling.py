@@ -1,11 +1,11 @@
-"""How the periodic functions' cost grows with stored tasks and companies.
+"""How the task dispatcher's cost grows with stored tasks.
 
 For 1,000, 10,000 and 100,000 stored tasks (``--quick`` stops at 10,000), seeded through
 BulkWriter into a fresh project of the local Firestore and spread over one company per
 hundred tasks: a fixed 50 are pending and due, the rest completed or due later.
 ``dispatch_due_tasks`` (an indexed query on status and scheduled_for with a limit) is
-timed and its documents counted against the naive way (read every task, filter here);
-the daily analytics rollup, whose cost follows the companies, is shown beside it.
+timed and its documents counted against the naive way (read every task, filter here).
+The periodic functions whose work follows the companies are the tenants section's.
 
 Documents read are what Firestore bills: every document a query returns, at least one per
 query. The local Firestore has no indexes and scans a collection to answer a query, so its
@@ -108,46 +108,12 @@ def naive_dispatch(stack: BenchStack, project: str, now: datetime) -> dict[str, 
     return {"seconds": seconds, "read": len(tasks), "rpcs": sum(rpcs.values()), "due": len(due)}
 
 
-class _NoRetries:
-    """The rollup's queue for retry tasks, which the bench's companies never need."""
-
-    def enqueue(self, task: Any) -> bool:
-        return False
-
-    def cancel(self, name: str) -> bool:
-        return False
-
-
-_NO_RETRIES = _NoRetries()
-
-
-def rollup(stack: BenchStack, project: str, now: datetime) -> dict[str, Any]:
-    """The daily analytics rollup over every company of the project."""
-    from shared.adapters.firestore_store import FirestoreStore
-    from shared.events import ScheduledEvent
-    from shared.services.analytics import rollup_analytics
-
-    store = CountingStore(FirestoreStore(stack.client(project)))
-    with stack.round_trips(project) as rpcs:
-        started = time.perf_counter()
-        event = ScheduledEvent("bench-rollup", now)
-        result = rollup_analytics(store, _NO_RETRIES, now, event)  # type: ignore[arg-type]
-        seconds = time.perf_counter() - started
-    return {
-        "seconds": seconds,
-        "read": store.read,
-        "rpcs": sum(rpcs.values()),
-        "companies": result.companies,
-    }
-
-
 def measure(stack: BenchStack, size: int) -> dict[str, Any]:
     project, now = f"{stack.project}-t{size}", datetime.now(UTC)
     seeded = seed(stack.client(project), size, now)
     figures: dict[str, Any] = {"size": size, "seed_seconds": seeded}
     figures["ours"] = dispatch(stack, project, now)
     figures["naive"] = naive_dispatch(stack, project, now)
-    figures["rollup"] = rollup(stack, project, now)
     stack.firestore.store.clear(f"projects/{project}/databases/(default)")
     return figures
 
@@ -164,35 +130,29 @@ def run_section(stack: BenchStack, args: argparse.Namespace) -> list[Table]:
             "time",
             "naive: docs read",
             "time",
-            "rollup: docs read",
-            "RPCs",
-            "time",
             "seeding",
         ],
     )
     for size in sizes:
         f = measure(stack, size)
-        ours, naive, roll = f["ours"], f["naive"], f["rollup"]
+        ours, naive = f["ours"], f["naive"]
         table.add(
             [
                 f"{size:,}",
-                f"{roll['companies']:,}",
+                f"{max(1, size // 100):,}",
                 ours["read"],
                 ours["rpcs"],
                 ms(ours["seconds"]),
                 f"{naive['read']:,}",
                 ms(naive["seconds"]),
-                f"{roll['read']:,}",
-                f"{roll['rpcs']:,}",
-                ms(roll["seconds"]),
                 f"{f['seed_seconds']:.0f} s",
             ],
             **f,
         )
     table.notes.append(
         f"{DUE} tasks are due at every size. Dispatch reads the due tasks (plus its run "
-        "marker), whatever is stored; the naive dispatch reads every task. The rollup runs a "
-        "fixed number of small range queries per company, so it grows with companies, not "
-        "tasks. Times are the local Firestore's, which scans where Firestore uses indexes."
+        "marker), whatever is stored; the naive dispatch reads every task. Times are the "
+        "local Firestore's, which scans where Firestore uses indexes. The other periodic "
+        "functions, whose work follows the companies, are in the tenants section."
     )
     return [table]

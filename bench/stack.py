@@ -44,7 +44,8 @@ class BenchStack:
         from localcloud.auth_tokens import TokenIssuer
 
         self.project = f"bench-{uuid.uuid4().hex[:8]}"
-        self.firestore = start_firestore()
+        # A debug port: the tenants and cost sections read its counters (bench/cloud.py).
+        self.firestore = start_firestore(debug_port=0)
         self.tasks = start_tasks()
         self.tokens = TokenIssuer()
         self.auth = start_auth()

@@ -15,7 +15,7 @@ from functions._http import method_not_allowed, respond
 from shared import bootstrap
 
 if TYPE_CHECKING:
-    from shared.ports import Clock, DocumentStore, Messenger, TaskQueue
+    from shared.ports import Clock, Messenger, PagedStore, TaskQueue
     from shared.settings import Settings
 
 
@@ -26,7 +26,7 @@ class Context:
         self.name = name
 
     @property
-    def store(self) -> DocumentStore:
+    def store(self) -> PagedStore:
         return bootstrap.document_store()
 
     @property

@@ -8,11 +8,12 @@ from msgspec.structs import asdict
 
 from functions import scheduler_fn
 from functions.scheduler_fn import Context, ScheduledEvent
-from shared.services.analytics import rollup_analytics as rollup
+from shared.services.periodic import fan_out
 
 
 @scheduler_fn.on_schedule(schedule="15 0 * * *")
 def rollup_analytics(event: ScheduledEvent, ctx: Context) -> dict[str, Any]:
-    """Roll up yesterday's metrics for every company (Cloud Scheduler, daily at 00:15 UTC;
-    ``X-CloudScheduler-ScheduleTime`` picks the day, so a rerun rewrites the same one)."""
-    return asdict(rollup(ctx.store, ctx.queue, ctx.now(), event))
+    """Roll up yesterday's metrics (Cloud Scheduler, daily at 00:15 UTC): one task per
+    company active that day, a page of companies per invocation.
+    ``X-CloudScheduler-ScheduleTime`` picks the day, so a rerun rewrites the same one."""
+    return asdict(fan_out(ctx.store, ctx.queue, ctx.now(), event, ctx.name))

@@ -22,6 +22,8 @@ def on_interaction_scored(event: DocumentEvent, ctx: Context) -> str:
 
 @scheduler_fn.on_schedule(schedule="30 2 * * *")
 def decay_engagement_scores(event: scheduler_fn.ScheduledEvent, ctx: Context) -> dict[str, Any]:
-    """Cloud Scheduler, daily: engagement points decay where the company set it up."""
-    result = scoring_engagement.decay_engagement_scores(ctx.store, ctx.queue, event)
-    return {"run": event.run_key, **asdict(result)}
+    """Cloud Scheduler, daily: engagement points decay where the company set it up (one
+    task per such company, a page of companies per invocation)."""
+    from shared.services.periodic import fan_out
+
+    return asdict(fan_out(ctx.store, ctx.queue, ctx.now(), event, ctx.name))

@@ -20,7 +20,6 @@ so on a page (or redirects to ``oauth_return_url``).
 from __future__ import annotations
 
 import html
-import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,12 +34,10 @@ from shared.domain.common import is_document_id
 from shared.domain.identity import StaffIdentity
 from shared.errors import DomainError, NotFound
 from shared.services.integrations import resource_specs
-from shared.services.integrations_refresh import refresh_due_tokens
 from shared.staff_api.domain.lists import Scope
 from shared.staff_api.services import writes
 from shared.staff_api.services.resources import ResourceSpec, get_item, list_items
 
-log = logging.getLogger("growthkit.integrations")
 RESOURCES = ("integrations", "social_connections", "secrets")
 
 
@@ -177,18 +174,14 @@ def _return(url: str, connection_id: str) -> flask.Response:
     return flask.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
 
 
-@scheduler_fn.on_schedule(
-    schedule="*/15 * * * *", secrets=("GROWTHKIT_SECRETS_KEY",), oauth_clients=True
-)
+# Its companies' tasks (run_task) open the tokens and call the platforms, not this.
+@scheduler_fn.on_schedule(schedule="*/15 * * * *")
 def refresh_social_tokens(
     event: scheduler_fn.ScheduledEvent, ctx: scheduler_fn.Context
 ) -> dict[str, Any]:
     """Refresh social tokens before they expire; mark refused ones expired (Cloud
-    Scheduler, every 15 minutes; a repeated run only sees what is still due)."""
-    from shared.adapters.crypto import cipher
-    from shared.adapters.token_refresher import token_refresher
+    Scheduler, every 15 minutes): one task per company with connections due, a page of
+    companies per invocation (a repeated run only sees what is still due)."""
+    from shared.services.periodic import fan_out
 
-    # The run works as of now (a retried run must still see what is due now); the
-    # Scheduler headers are checked and name the run in the logs.
-    log.info("token refresh run %s", event.run_key)
-    return asdict(refresh_due_tokens(ctx.store, cipher(), token_refresher(), ctx.now()))
+    return asdict(fan_out(ctx.store, ctx.queue, ctx.now(), event, ctx.name))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import flask
+from msgspec.structs import asdict
 
 from functions import https_fn, scheduler_fn
 from shared.domain.identity import StaffIdentity
@@ -19,7 +20,6 @@ from shared.domain.referrals import (
 from shared.errors import InvalidInput
 from shared.services.referral_codes import (
     create_referral,
-    expire_due_referrals,
     expire_referral,
     list_referrals,
 )
@@ -84,6 +84,8 @@ def referral_codes(req: https_fn.Request) -> https_fn.Result:
 def expire_referrals(
     event: scheduler_fn.ScheduledEvent, ctx: scheduler_fn.Context
 ) -> dict[str, Any]:
-    """Cloud Scheduler, hourly: active codes past their ``expires_at`` become expired."""
-    count = expire_due_referrals(ctx.store, ctx.queue, ctx.clock, event)
-    return {"run": event.run_key, "expired": count}
+    """Cloud Scheduler, hourly: active codes past their ``expires_at`` become expired (one
+    task per company with codes due, a page of them per invocation)."""
+    from shared.services.periodic import fan_out
+
+    return asdict(fan_out(ctx.store, ctx.queue, ctx.now(), event, ctx.name))

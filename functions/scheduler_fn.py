@@ -3,8 +3,10 @@
 Cloud Scheduler calls the function over HTTP; the decorator registers it (with its cron
 schedule and time zone, from which the deploy plan and localcloud create the job) and
 turns the call into a typed ``ScheduledEvent`` (``X-CloudScheduler-ScheduleTime`` names
-the run, so a retried run is recognised). The function returns its result as a dict,
-answered 200; a domain error gets its status, so only a transient one is retried.
+the run, so a retried run is recognised; a run that fans out continues itself with a
+Cloud Task whose body names the run, its next page and cursor). The function returns its
+result as a dict, answered 200; a domain error gets its status, so only a transient one
+is retried.
 
     @scheduler_fn.on_schedule(schedule="15 0 * * *")
     def rollup_analytics(event: ScheduledEvent, ctx: Context) -> dict[str, Any]:
@@ -19,7 +21,7 @@ from typing import Any
 import flask
 
 from functions._context import Context, json_view
-from functions._http import headers_of
+from functions._http import headers_of, read_body
 from shared.events import ScheduledEvent, scheduled_event
 from shared.manifest import Function, Trigger, declare
 
@@ -61,10 +63,13 @@ def on_schedule(
             )
         )
 
-        return json_view(
-            handler,
-            METHODS,
-            lambda request, ctx: handler(scheduled_event(headers_of(request), ctx.now()), ctx),
-        )
+        def answer(request: flask.Request, ctx: Context) -> dict[str, Any]:
+            # Scheduler posts {}; a run's continuation posts the page it continues at.
+            body = (
+                read_body(request, ctx.settings.max_body_bytes) if request.method == "POST" else {}
+            )
+            return handler(scheduled_event(headers_of(request), ctx.now(), body), ctx)
+
+        return json_view(handler, METHODS, answer)
 
     return decorate

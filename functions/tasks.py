@@ -21,9 +21,13 @@ from shared.services.task_runner import run_scheduled_task
 Result = dict[str, Any]
 
 
-# The secrets key opens the social connections publish_content tasks post through.
+# The secrets key opens the social connections publish_content tasks post through, and
+# the tokens each company's refresh task renews with the platforms' OAuth clients.
 @tasks_fn.on_task_dispatched(
-    timeout_seconds=RUN_TASK_TIMEOUT_SECONDS, secrets=("GROWTHKIT_SECRETS_KEY",), sends=True
+    timeout_seconds=RUN_TASK_TIMEOUT_SECONDS,
+    secrets=("GROWTHKIT_SECRETS_KEY",),
+    oauth_clients=True,
+    sends=True,
 )
 def run_task(event: tasks_fn.TaskEvent, ctx: tasks_fn.Context) -> Result:
     """Run one scheduled task. 503 (so Cloud Tasks retries) only for transient failures
@@ -152,12 +156,20 @@ def consultation_reminder(ctx: TaskContext, task: ScheduledTask) -> Result:
     return consultation_reminder_task(ctx, task)
 
 
+@tasks_fn.on_task("periodic_company")
+def periodic_company(ctx: TaskContext, task: ScheduledTask) -> Result:
+    """One company's part of a periodic run (a page of it), fanned out by the run."""
+    from shared.services.periodic import periodic_company_task
+
+    return periodic_company_task(ctx, task)
+
+
 @tasks_fn.on_task("periodic_retry")
 def periodic_retry(ctx: TaskContext, task: ScheduledTask) -> Result:
-    """Retry one company's part of a periodic run that failed for it alone."""
-    from shared.services.periodic import periodic_retry_task
+    """A company's part of a periodic run, as stored before runs fanned out."""
+    from shared.services.periodic import periodic_company_task
 
-    return periodic_retry_task(ctx, task)
+    return periodic_company_task(ctx, task)
 
 
 @tasks_fn.on_task("migrate_company")

@@ -45,10 +45,12 @@ def on_task_dispatched(
     memory: str = "256Mi",
     secrets: tuple[str, ...] = (),
     sends: bool = False,
+    oauth_clients: bool = False,
 ) -> Callable[[Dispatched], Callable[[flask.Request], flask.Response]]:
     """Declare the function Cloud Tasks delivers the queue's tasks to (``secrets``: the
     variables its handlers read, as for any function; ``sends``: its handlers send e-mail
-    or SMS)."""
+    or SMS; ``oauth_clients``: its handlers call platforms with the deploy's OAuth
+    clients)."""
 
     def decorate(handler: Dispatched) -> Callable[[flask.Request], flask.Response]:
         name = handler.__name__
@@ -60,6 +62,7 @@ def on_task_dispatched(
                 memory=memory,
                 secrets=secrets,
                 sends=sends,
+                oauth_clients=oauth_clients,
                 methods=METHODS,
                 module=handler.__module__,
             )

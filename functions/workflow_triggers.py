@@ -11,7 +11,6 @@ from msgspec.structs import asdict
 from functions import firestore_fn, scheduler_fn
 from functions.firestore_fn import Context, DocumentEvent
 from shared.workflows.services import triggers as workflows_triggers
-from shared.workflows.services.schedule import enrol_scheduled_workflows as fire_schedules
 
 
 @firestore_fn.on_document_written(document="companies/{companyId}/leads/{leadId}")
@@ -33,6 +32,8 @@ def on_interaction_workflows(event: DocumentEvent, ctx: Context) -> str:
 
 @scheduler_fn.on_schedule(schedule="* * * * *")
 def enrol_scheduled_workflows(event: scheduler_fn.ScheduledEvent, ctx: Context) -> dict[str, Any]:
-    """Cloud Scheduler, every minute: schedule-triggered workflows whose time came fire."""
-    result = fire_schedules(ctx.store, ctx.queue, event)
-    return {"run": event.run_key, **asdict(result)}
+    """Cloud Scheduler, every minute: schedule-triggered workflows whose time came fire
+    (one task per company with a workflow due, a page of companies per invocation)."""
+    from shared.services.periodic import fan_out
+
+    return asdict(fan_out(ctx.store, ctx.queue, ctx.now(), event, ctx.name))

@@ -6,7 +6,7 @@ import functools
 from datetime import datetime
 
 from shared.domain.common import utcnow
-from shared.ports import DocumentStore, Messenger, TaskQueue
+from shared.ports import Messenger, PagedStore, TaskQueue
 
 
 class SystemClock:
@@ -15,11 +15,18 @@ class SystemClock:
 
 
 @functools.cache
-def document_store() -> DocumentStore:
+def document_store() -> PagedStore:
     from shared.adapters.clients import firestore_client
     from shared.adapters.firestore_store import FirestoreStore
+    from shared.services.activity import ActivityStore
 
-    return FirestoreStore(firestore_client())
+    # Writes that make a company active mark its day (the daily rollup visits only those).
+    return ActivityStore(FirestoreStore(firestore_client()), _now)
+
+
+def _now() -> datetime:
+    """The clock's time, looked up at each call (tests replace ``clock``)."""
+    return clock.now()
 
 
 @functools.cache

@@ -18,6 +18,9 @@ T = TypeVar("T")
 Data = dict[str, Any]
 WriteMode = Literal["create", "set", "merge", "update", "delete"]
 Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not-in", "array_contains"]
+AggregateKind = Literal["count", "sum"]
+# Firestore answers at most this many aggregations in one query.
+MAX_AGGREGATIONS = 5
 
 
 class Increment(Struct, frozen=True):
@@ -60,6 +63,18 @@ class Filter(Struct, frozen=True):
     value: Any
 
 
+class Aggregation(Struct, frozen=True):
+    """``count`` of a query's documents, or ``sum`` of a field over them (documents whose
+    field is missing or not a number add nothing). No average: the client reads an average
+    of nothing as 0.0, so divide a sum by a count instead."""
+
+    kind: AggregateKind
+    field: str = ""
+
+
+COUNT = Aggregation("count")
+
+
 class Transaction(Protocol):
     def get(self, path: str) -> Snapshot: ...
     def get_all(self, paths: Sequence[str]) -> list[Snapshot]: ...
@@ -87,7 +102,27 @@ class DocumentStore(Protocol):
         order_by: Sequence[tuple[str, bool]] = (),
         limit: int | None = None,
         collection_group: bool = False,
-    ) -> list[Snapshot]: ...
+        start_after: Snapshot | None = None,
+    ) -> list[Snapshot]:
+        """The documents the filters select, in order: ``order_by``, then the fields of
+        range filters not ordered on, then the document path (ascending, as Firestore
+        orders them). ``start_after``: only those after that document in this order (a
+        page's last document; its ``data`` needs only the fields ordered on)."""
+        ...
+
+    def aggregate(
+        self,
+        collection: str,
+        aggregations: Sequence[Aggregation],
+        filters: Sequence[Filter] = (),
+        collection_group: bool = False,
+    ) -> list[int | float]:
+        """Each aggregation's value over the documents the filters select, in order: one
+        aggregation query (at most ``MAX_AGGREGATIONS``), counted from the indexes without
+        reading the documents (Firestore bills one read per 1,000 index entries, at least
+        one). A count is an int; a sum of no numbers is 0."""
+        ...
+
     def run_transaction(self, fn: Callable[[Transaction], T]) -> T:
         """Run ``fn`` in a serialisable transaction, retried on contention."""
         ...
@@ -117,11 +152,14 @@ class PagedStore(DocumentStore, Protocol):
 
 
 class TaskRequest(Struct, frozen=True):
-    """A Cloud Task to create: ``name`` makes it idempotent (ALREADY_EXISTS is success)."""
+    """A Cloud Task to create: ``name`` makes it idempotent (ALREADY_EXISTS is success).
+    It posts ``payload`` to the function ``target`` (a periodic function's continuation
+    names itself; every other task goes to ``run_task``)."""
 
     name: str
     payload: Data
     schedule_time: datetime | None = None
+    target: str = "run_task"
 
 
 class TaskQueue(Protocol):

@@ -13,7 +13,9 @@ import msgspec.structs
 
 from shared.errors import AlreadyExists, Contention, NotFound
 from shared.ports import (
+    MAX_AGGREGATIONS,
     SERVER_TIME,
+    Aggregation,
     ArrayUnion,
     Filter,
     Increment,
@@ -88,6 +90,16 @@ class FakeStore:
         order_by: Sequence[tuple[str, bool]] = (),
         limit: int | None = None,
         collection_group: bool = False,
+        start_after: Snapshot | None = None,
+    ) -> list[Snapshot]:
+        order = _ordering(filters, order_by)
+        snaps = _ordered(self._matching(collection, filters, collection_group), order)
+        if start_after is not None:
+            snaps = _after(snaps, start_after, order)
+        return snaps[:limit] if limit is not None else snaps
+
+    def _matching(
+        self, collection: str, filters: Sequence[Filter], collection_group: bool
     ) -> list[Snapshot]:
         def in_scope(path: str) -> bool:
             parent, _, _ = path.rpartition("/")
@@ -97,9 +109,20 @@ class FakeStore:
 
         _check_filters(filters)
         snaps = [self._snap(p) for p in self.docs if in_scope(p)]
-        snaps = [s for s in snaps if all(_matches(s.data or {}, f) for f in filters)]
-        snaps = _ordered(snaps, _ordering(filters, order_by))
-        return snaps[:limit] if limit is not None else snaps
+        return [s for s in snaps if all(_matches(s.data or {}, f) for f in filters)]
+
+    def aggregate(
+        self,
+        collection: str,
+        aggregations: Sequence[Aggregation],
+        filters: Sequence[Filter] = (),
+        collection_group: bool = False,
+    ) -> list[int | float]:
+        """``DocumentStore.aggregate``, with Firestore's rules for what is a number."""
+        if not 0 < len(aggregations) <= MAX_AGGREGATIONS:
+            raise ValueError(f"An aggregation query takes 1 to {MAX_AGGREGATIONS} aggregations.")
+        snaps = self._matching(collection, filters, collection_group)
+        return [_aggregated(a, [s.data or {} for s in snaps]) for a in aggregations]
 
     def page(
         self,
@@ -303,6 +326,25 @@ def _check_keys(mapping: dict[Any, Any]) -> None:
         raise ValueError("One or more components is not a string or is empty.")
 
 
+def _after(
+    snaps: list[Snapshot], cursor: Snapshot, order: list[tuple[str, bool]]
+) -> list[Snapshot]:
+    """``snaps`` (in ``order``) that come after ``cursor`` (a document, or the ordered
+    fields and path of one), as Firestore's ``start_after`` pages them."""
+    placed = _ordered([*snaps, cursor], order)  # a stable sort: the cursor after its equal
+    at = next(i for i, s in enumerate(placed) if s is cursor)
+    return [s for s in placed[at + 1 :] if s.path != cursor.path]
+
+
+def _aggregated(aggregation: Aggregation, docs: list[dict[str, Any]]) -> int | float:
+    if aggregation.kind == "count":
+        return len(docs)
+    found = [_field(d, aggregation.field) for d in docs]
+    # Booleans are not numbers to Firestore.
+    numbers = [v for v in found if isinstance(v, int | float) and not isinstance(v, bool)]
+    return sum(numbers) if all(isinstance(n, int) for n in numbers) else float(sum(numbers))
+
+
 def _resolve(old: Any, new: Any, when: datetime) -> Any:
     """``new`` with its transforms applied to ``old`` (the value it replaces)."""
     if new is SERVER_TIME:
@@ -476,6 +518,7 @@ class RecordingStore:
         order_by: Sequence[tuple[str, bool]] = (),
         limit: int | None = None,
         collection_group: bool = False,
+        start_after: Snapshot | None = None,
     ) -> list[Snapshot]:
         self.queries.append(
             {
@@ -485,7 +528,27 @@ class RecordingStore:
                 "order_by": list(order_by),
             }
         )
-        return list(self.inner.query(collection, filters, order_by, limit, collection_group))
+        return list(
+            self.inner.query(collection, filters, order_by, limit, collection_group, start_after)
+        )
+
+    def aggregate(
+        self,
+        collection: str,
+        aggregations: Sequence[Aggregation],
+        filters: Sequence[Filter] = (),
+        collection_group: bool = False,
+    ) -> list[int | float]:
+        """Recorded like a query: an aggregation needs the same indexes."""
+        self.queries.append(
+            {
+                "collection": collection.rsplit("/", 1)[-1],
+                "collection_group": collection_group,
+                "filters": [(f.field, f.op) for f in filters],
+                "order_by": [],
+            }
+        )
+        return list(self.inner.aggregate(collection, aggregations, filters, collection_group))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

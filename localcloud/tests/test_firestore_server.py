@@ -111,6 +111,34 @@ def test_debug_endpoint_serves_counters(
     assert body["total"]["Commit"] >= 1
 
 
+def test_billed_documents_are_counted_per_database(
+    db: Any, firestore_server: FirestoreServer, project_id: str
+) -> None:
+    """What Firestore bills, per database: each document written or deleted; each
+    document a lookup asks for (found or not) and a query returns, at least one read per
+    query; one read per 1,000 entries an aggregation counts. GET /counters serves it."""
+    for start in range(0, 1001, 500):
+        batch = db.batch()
+        for i in range(start, min(start + 500, 1001)):
+            batch.set(db.document(f"c/d{i:04d}"), {"n": i})
+        batch.commit()
+    db.document("c/d0000").delete()
+    db.document("c/d0000").set({"n": 0})
+    assert {"written": 1002, "deleted": 1} == firestore_server.counters.documents_for(
+        database(project_id)
+    )
+    list(db.get_all([db.document("c/d0001"), db.document("c/missing")]))
+    list(db.collection("c").limit(3).stream())
+    list(db.collection("c").where("n", ">", 5000).stream())
+    db.collection("c").count().get()
+    url = f"http://127.0.0.1:{firestore_server.debug_port}/counters"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        body = json.load(response)
+    assert {"written": 1002, "deleted": 1, "read": 2 + 3 + 1 + 2} == body["documents"][
+        database(project_id)
+    ]
+
+
 def test_listen_is_counted_for_its_database(
     db: Any, firestore_server: FirestoreServer, project_id: str
 ) -> None:

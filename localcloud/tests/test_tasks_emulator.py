@@ -345,3 +345,33 @@ def test_tasks_and_queues_survive_a_restart(tmp_path: Path, receiver: Receiver) 
     finally:
         client.transport.close()
         second.stop()
+
+
+def test_billable_operations_are_counted_per_project(
+    client: Any, receiver: Receiver, server: TasksServer
+) -> None:
+    """Each API call counts, a refused one too (a name used already), and each push
+    delivery attempt (a 503 then a 200: two); another project's are its own."""
+    project = f"ops-{uuid.uuid4().hex[:8]}"
+    parent = f"projects/{project}/locations/us-central1"
+    queue = client.create_queue(
+        parent=parent, queue={"name": f"{parent}/queues/q", "retry_config": FAST_RETRY}
+    )
+    receiver.script("/flaky", 503)
+    flaky = client.create_task(
+        parent=queue.name, task=http_task(receiver.url("/flaky"), name=f"{queue.name}/tasks/a")
+    )
+    with pytest.raises(gexc.AlreadyExists):
+        client.create_task(parent=queue.name, task={"name": flaky.name, **http_task("http://x")})
+    later = datetime.now(UTC) + timedelta(hours=1)
+    spare = client.create_task(parent=queue.name, task=http_task("http://x", schedule_time=later))
+    client.delete_task(name=spare.name)
+    wait_until(lambda: task_gone(client, flaky.name), timeout=10)
+    ops = server.operations(project)
+    assert (1, 3, 1, 2) == (
+        ops["CreateQueue"],
+        ops["CreateTask"],
+        ops["DeleteTask"],
+        ops["DeliveryAttempt"],
+    )
+    assert {"DeliveryAttempt": 0} == server.operations(f"{project}-other")

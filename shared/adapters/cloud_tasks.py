@@ -1,4 +1,5 @@
-"""The ``TaskQueue`` port on Cloud Tasks: every task is an HTTP POST to ``run_task``.
+"""The ``TaskQueue`` port on Cloud Tasks: every task is an HTTP POST to a function, to
+``run_task`` unless it names another (a periodic function's continuation).
 
 Task names are derived from what the task does, hash-prefixed (the service advises
 against sequential names), so creating the same task twice is refused by Cloud Tasks with
@@ -63,7 +64,7 @@ class CloudTasksQueue:
     def _task(self, task: TaskRequest) -> dict[str, object]:
         http_request: dict[str, object] = {
             "http_method": "POST",
-            "url": f"{self.settings.functions_base_url.rstrip('/')}/run_task",
+            "url": f"{self.settings.functions_base_url.rstrip('/')}/{task.target}",
             "headers": {"Content-Type": "application/json"},
             "body": json.dumps(task.payload, default=str).encode(),
         }

@@ -2,16 +2,14 @@
 
 A metric is one number for one company, day, type and name, stored at
 ``companies/{c}/analytics/{date}-{metric_type}-{metric_name}``. Its id is derived from what
-it measures, so a rerun for the same day overwrites instead of adding.
+it measures, so a rerun for the same day overwrites instead of adding. The numbers come
+from counts (``DayCounts``), which the rollup asks Firestore for with aggregation queries.
 """
 
 import re
-from collections import Counter
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from msgspec import Struct
+from msgspec import Struct, field
 
 from shared.domain.common import DeferredModel
 from shared.domain.leads import LeadStatus
@@ -63,65 +61,70 @@ class Metric(DeferredModel):
         return f"{self.date}-{self.metric_type}-{name}"
 
 
-class DayDocs(Struct, frozen=True):
-    """The documents of one company that one day's metrics are computed from."""
-
-    leads_created: list[dict[str, Any]]
-    leads_converted: list[dict[str, Any]]
-    reviews_requested: list[dict[str, Any]]
-    reviews_completed: list[dict[str, Any]]
-    redemptions: list[dict[str, Any]]
-    content_published: list[dict[str, Any]]
+# A review's rating, as staff record it (shared.services.reviews): 1 to 5 stars.
+RATINGS = (1, 2, 3, 4, 5)
 
 
-def _counts(date: str, metric_type: str, values: Iterable[str], source: str) -> list[Metric]:
-    return [
-        _total(date, metric_type, name, n, source) for name, n in sorted(Counter(values).items())
-    ]
+class DayCounts(Struct, frozen=True):
+    """What one company's metrics for one day are made of, counted (not read) from its
+    documents. A breakdown need not add up to its total: what no breakdown counted is a
+    lead of unknown source (or of the default status ``new``), content of the default
+    type ``blog``."""
+
+    leads: int = 0
+    leads_by_source: dict[str, int] = field(default_factory=dict)
+    leads_by_status: dict[str, int] = field(default_factory=dict)
+    conversions: int = 0
+    reviews_requested: int = 0
+    reviews_completed: int = 0
+    ratings: int = 0  # completed reviews with a rating of 1 to 5
+    rating_sum: int = 0
+    redemptions: int = 0
+    content_published: int = 0
+    content_by_type: dict[str, int] = field(default_factory=dict)
 
 
-def _lead_metrics(date: str, leads: list[dict[str, Any]]) -> list[Metric]:
-    source = "leads.created_at"
-    # Every status, zeros included, so a rerun overwrites a count that dropped to nothing.
-    statuses = Counter({s.value: 0 for s in LeadStatus})
-    statuses.update(str(d.get("status") or LeadStatus.NEW.value) for d in leads)
-    by_status = [
-        _total(date, "leads_by_status", name, n, source) for name, n in sorted(statuses.items())
-    ]
-    sources = (str(d.get("source") or "unknown") for d in leads)
-    return [
-        _total(date, "leads", "total", len(leads), source),
-        *_counts(date, "leads_by_source", sources, source),
-        *by_status,
-    ]
-
-
-def _ratings(reviews: list[dict[str, Any]]) -> list[int]:
-    return [int(r["rating"]) for r in reviews if isinstance(r.get("rating"), int | float)]
+def _with_rest(counts: dict[str, int], total: int, rest: str) -> dict[str, int]:
+    """``counts`` with what they leave of ``total`` added to ``rest``."""
+    left = total - sum(counts.values())
+    return {**counts, rest: counts.get(rest, 0) + left} if left > 0 else dict(counts)
 
 
 def _total(date: str, metric_type: str, name: str, value: float, source: str) -> Metric:
     return Metric(date=date, metric_type=metric_type, metric_name=name, value=value, source=source)
 
 
-def day_metrics(date: str, docs: DayDocs) -> list[Metric]:
-    """Every metric of one company and day."""
-    ratings = _ratings(docs.reviews_completed)
-    metrics = [
-        *_lead_metrics(date, docs.leads_created),
-        _total(date, "conversions", "total", len(docs.leads_converted), "leads.converted_at"),
-        _total(date, "reviews", "requested", len(docs.reviews_requested), "reviews.requested_at"),
-        _total(date, "reviews", "completed", len(docs.reviews_completed), "reviews.completed_at"),
-        _total(date, "referrals", "redemptions", len(docs.redemptions), "referral_redemptions"),
-        _total(date, "content", "published", len(docs.content_published), "content.published_at"),
-        *_counts(
-            date,
-            "content_by_type",
-            (str(d.get("type") or "blog") for d in docs.content_published),
-            "content.published_at",
-        ),
+def _nonzero(date: str, metric_type: str, counts: dict[str, int], source: str) -> list[Metric]:
+    return [_total(date, metric_type, k, n, source) for k, n in sorted(counts.items()) if n]
+
+
+def _lead_metrics(date: str, counts: DayCounts) -> list[Metric]:
+    source = "leads.created_at"
+    # Every status, zeros included, so a rerun overwrites a count that dropped to nothing.
+    statuses = {s.value: 0 for s in LeadStatus} | counts.leads_by_status
+    statuses = _with_rest(statuses, counts.leads, LeadStatus.NEW.value)
+    sources = _with_rest(counts.leads_by_source, counts.leads, "unknown")
+    return [
+        _total(date, "leads", "total", counts.leads, source),
+        *_nonzero(date, "leads_by_source", sources, source),
+        *[_total(date, "leads_by_status", k, n, source) for k, n in sorted(statuses.items())],
     ]
-    if ratings:
-        average = round(sum(ratings) / len(ratings), 2)
+
+
+def day_metrics(date: str, counts: DayCounts) -> list[Metric]:
+    """Every metric of one company and day."""
+    published = "content.published_at"
+    types = _with_rest(counts.content_by_type, counts.content_published, "blog")
+    metrics = [
+        *_lead_metrics(date, counts),
+        _total(date, "conversions", "total", counts.conversions, "leads.converted_at"),
+        _total(date, "reviews", "requested", counts.reviews_requested, "reviews.requested_at"),
+        _total(date, "reviews", "completed", counts.reviews_completed, "reviews.completed_at"),
+        _total(date, "referrals", "redemptions", counts.redemptions, "referral_redemptions"),
+        _total(date, "content", "published", counts.content_published, published),
+        *_nonzero(date, "content_by_type", types, published),
+    ]
+    if counts.ratings:
+        average = round(counts.rating_sum / counts.ratings, 2)
         metrics.append(_total(date, "reviews", "average_rating", average, "reviews.rating"))
     return metrics

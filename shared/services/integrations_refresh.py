@@ -1,17 +1,19 @@
 """Refreshing social connections' tokens before they expire (``refresh_social_tokens``,
 every 15 minutes).
 
-One collection-group query finds the active connections expiring within
-``REFRESH_AHEAD``; each is refreshed through the ``TokenRefresher`` port and rewritten
-only if nobody changed it meanwhile (a reconnect wins). A provider's refusal marks the
-connection ``reconnect`` with the reason and the time, which staff see until they
-reconnect; a provider that is down leaves it for the next run. A token nothing can renew
-(Facebook's, one without a refresh token) is left alone while it lasts and marked
+A collection-group query finds the companies with active connections expiring within
+``REFRESH_AHEAD``; the run fans out (``shared.services.periodic``): each such company's
+task refreshes a page of its connections through the ``TokenRefresher`` port, each
+rewritten only if nobody changed it meanwhile (a reconnect wins). A provider's refusal
+marks the connection ``reconnect`` with the reason and the time, which staff see until
+they reconnect; a provider that is down leaves it for the next run. A token nothing can
+renew (Facebook's, one without a refresh token) is left alone while it lasts and marked
 ``expired`` once its time is up. A token that cannot be opened (the wrong key is
 configured, or the document was tampered with), or a provider refusing our OAuth client
-itself (a wrong client secret), leaves the connection untouched and fails the run
-loudly after the others are done, so a configuration mistake is noticed and destroys
-nothing. A refresh token the provider rotates is sealed and stored like the old one.
+itself (a wrong client secret), leaves the connection untouched and fails the company's
+task loudly after its other connections are done (retried, then failed and recorded on
+the task), so a configuration mistake is noticed and destroys nothing. A refresh token
+the provider rotates is sealed and stored like the old one.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import datetime
 from typing import Protocol
 
 from msgspec import Struct, field
+from msgspec.structs import asdict
 
 from shared.domain.common import as_utc
 from shared.domain.integrations import (
@@ -33,14 +36,13 @@ from shared.domain.integrations import (
 )
 from shared.domain.secrets import Cipher, SecretUnreadable
 from shared.errors import Transient
-from shared.events import ScheduledEvent
-from shared.ports import DocumentStore, Filter, Snapshot, Write
-from shared.services.periodic import by_company, each_tenant
+from shared.ports import DocumentStore, Filter, PagedStore, Snapshot, Write
+from shared.services.periodic import Page, Step, page_of
+from shared.services.task_handlers import TaskContext
 
 log = logging.getLogger("growthkit.integrations")
 
-BATCH = 200
-JOB = "refresh_social_tokens"
+BATCH = 50  # connections per task (a provider call each); a company with more continues
 
 
 class TokenRefresher(Protocol):
@@ -59,48 +61,75 @@ class RefreshResult(Struct):
     retry_later: int = 0
     unreadable: list[str] = field(default_factory=list)
     misconfigured: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)  # companies left to the next run
 
 
-def refresh_due_tokens(
-    store: DocumentStore, cipher: Cipher, refresher: TokenRefresher, now: datetime
-) -> RefreshResult:
-    """Refresh every active connection expiring within ``REFRESH_AHEAD`` of ``now``.
+def due_page(store: PagedStore, when: datetime, after: Snapshot | None, limit: int) -> Page:
+    """The refresh's source: a page of the active connections expiring within
+    ``REFRESH_AHEAD`` of the run's time, across every company, soonest first: their
+    companies, each once."""
+    due = store.query(
+        "social_connections",
+        [Filter("status", "==", "active"), Filter("expires_at", "<=", when + REFRESH_AHEAD)],
+        order_by=[("expires_at", False)],
+        limit=limit,
+        collection_group=True,
+        start_after=after,
+    )
+    return page_of(due, limit, ("expires_at",))
+
+
+def refresh_unit(
+    ctx: TaskContext, company_id: str, _when: datetime, after: Snapshot | None
+) -> Step:
+    """A page of one company's connections due as of now, refreshed with the deploy's
+    key and OAuth clients (``run_task`` has both)."""
+    from shared.adapters.crypto import cipher
+    from shared.adapters.token_refresher import token_refresher
+
+    result, cursor = refresh_company_tokens(
+        ctx.store, cipher(), token_refresher(), ctx.now, company_id, after
+    )
+    return Step(asdict(result), cursor)
+
+
+def refresh_company_tokens(
+    store: DocumentStore,
+    cipher: Cipher,
+    refresher: TokenRefresher,
+    now: datetime,
+    company_id: str,
+    after: Snapshot | None = None,
+) -> tuple[RefreshResult, Snapshot | None]:
+    """Refresh a page of one company's active connections expiring within
+    ``REFRESH_AHEAD`` of ``now``.
 
     Args:
         store: The document store.
         cipher: Opens the refresh tokens and seals the new tokens.
         refresher: Asks each platform for new tokens.
         now: The run's time.
+        company_id: The company.
+        after: Where the page starts (None: the first).
 
     Returns:
         How many were due, refreshed, marked reconnect or expired, and left for the
-        next run.
+        next run; the cursor of the next page, if the page was full.
 
     Raises:
         SecretUnreadable: Some tokens could not be opened (after all the others ran).
         RefresherMisconfigured: A provider refused our OAuth client (after the others ran).
     """
     due = store.query(
-        "social_connections",
+        f"companies/{company_id}/social_connections",
         [Filter("status", "==", "active"), Filter("expires_at", "<=", now + REFRESH_AHEAD)],
         order_by=[("expires_at", False)],
         limit=BATCH,
-        collection_group=True,
+        start_after=after,
     )
     result = RefreshResult(due=len(due))
-    grouped = by_company(due)
-
-    def refresh_company(company_id: str) -> None:
-        for snap in grouped[company_id]:
-            _refresh_one(store, cipher, refresher, now, snap, result)
-
-    # No retry task: a company's connections that failed are still due at the next run,
-    # a quarter of an hour later (and a task could not open the tokens: run_task has no
-    # key), so that run is their retry.
-    event = ScheduledEvent(JOB, now)
-    result.failed = each_tenant(JOB, event, grouped, refresh_company, None).failed
-    log.info("token refresh: %s", result)
+    for snap in due:
+        _refresh_one(store, cipher, refresher, now, snap, result)
+    log.info("token refresh of %s: %s", company_id, result)
     if result.unreadable:
         raise SecretUnreadable(
             f"{len(result.unreadable)} connection(s) have tokens this key cannot open: "
@@ -108,7 +137,7 @@ def refresh_due_tokens(
         )
     if result.misconfigured:
         raise RefresherMisconfigured("; ".join(dict.fromkeys(result.misconfigured)))
-    return result
+    return result, page_of(due, BATCH, ("expires_at",)).cursor
 
 
 def _refresh_one(

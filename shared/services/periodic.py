@@ -1,61 +1,108 @@
-"""Periodic functions work company by company, so one company cannot stop the others.
+"""Periodic functions fan out: one task per company with work, each doing bounded work.
 
-A periodic function (Cloud Scheduler) runs one unit of work per company. A company
-whose unit fails is logged and gets one ``periodic_retry`` task that runs that
-company's unit again for the same run, named from the job, the company and the run's
-schedule time: a Scheduler retry of the run adds nothing. The run answers 2xx for the
-work it did; only when a retry cannot even be recorded does it fail, so that Scheduler
-runs it again (every unit is idempotent).
+A run of a periodic function (Cloud Scheduler's call, or the run's own continuation) reads
+one page of the companies that have work for it, ``FANOUT_PAGE`` at most (each job's
+source: the day's activity markers, the companies with a setting, the companies with
+something due), and gives each one ``periodic_company`` task, named from the job, the
+company and the run's schedule time: a Scheduler retry of the run, or a second delivery
+of a continuation, finds those tasks stored already and adds nothing. If the page was
+full, the invocation enqueues its continuation: a Cloud Task to the same function, named
+from the run and the page number, carrying the page's cursor. So one invocation does the
+same work with 100 companies or 10,000.
 
-A unit a retry can run is ``def unit(ctx: TaskContext, company_id: str, schedule_time:
-datetime) -> Any`` (a JSON-able result), named in ``UNITS``; a task that fans a run
-out per company can call the same functions.
+A company's task runs the job's unit for that company and run (``run_task``'s lease
+makes it run once in effect), a page of the company's documents at most; if the unit
+answers a cursor, the task schedules the company's next page as a task of its own (named
+from the page number). A company's failure is its own: anything but a refusal of the task
+itself is raised as ``Transient``, so Cloud Tasks retries that company's task alone.
+
+A job is a source, ``(store, schedule_time, after, limit) -> Page``, and a unit,
+``(ctx, company_id, schedule_time, cursor) -> Step``, named in ``JOBS`` and imported only
+when a run of that job needs them.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from msgspec import Struct, field
+from msgspec import Struct
 
 from shared.domain.common import as_utc
 from shared.domain.tasks import ScheduledTask
-from shared.errors import InvalidInput
-from shared.events import ScheduledEvent
-from shared.ports import DocumentStore, Snapshot, TaskQueue
-from shared.services.scheduling import schedule_task
+from shared.errors import DomainError, InvalidInput, Transient
+from shared.events import ScheduledEvent, cursor_data, cursor_from_data
+from shared.ports import PagedStore, Snapshot, TaskQueue, TaskRequest
+from shared.services.scheduling import TaskSpec, schedule_tasks
 from shared.services.task_handlers import TaskContext
 
 log = logging.getLogger("growthkit.periodic")
 
+TASK_TYPE = "periodic_company"
+# The task a company's failed part of a run got before runs fanned out; same handler.
 RETRY = "periodic_retry"
-Unit = Callable[[TaskContext, str, datetime], Any]
-# Each job's per-company unit, imported only when a retry of that job runs.
-UNITS: dict[str, str] = {
-    "enrol_scheduled_workflows": "shared.workflows.services.schedule:enrol_company_schedules",
-    "decay_engagement_scores": "shared.scoring.services.engagement:decay_company",
-    "rollup_analytics": "shared.services.analytics:rollup_company_for_run",
-    "expire_referrals": "shared.services.referral_codes:expire_company_referrals",
+# Companies per fan-out invocation: each costs a read and a task document, so a page
+# costs about what one company's task does, and no invocation of a run grows with it.
+FANOUT_PAGE = 20
+
+
+class Page(Struct, frozen=True):
+    """A page of a source: the companies with work in it (each once), and its last
+    document when the page was full (there may be more after it)."""
+
+    companies: list[str]
+    cursor: Snapshot | None = None
+
+
+class Step(Struct, frozen=True):
+    """What a unit did for a company (JSON-able), and where its next page starts."""
+
+    result: Any
+    cursor: Snapshot | None = None
+
+
+class Job(Struct, frozen=True):
+    """A periodic function's work: its source and unit, as ``module:function``."""
+
+    source: str
+    unit: str
+
+
+JOBS: dict[str, Job] = {
+    "rollup_analytics": Job(
+        "shared.services.analytics:active_page", "shared.services.analytics:rollup_unit"
+    ),
+    "decay_engagement_scores": Job(
+        "shared.scoring.services.engagement:decaying_page",
+        "shared.scoring.services.engagement:decay_unit",
+    ),
+    "expire_referrals": Job(
+        "shared.services.referral_codes:due_page", "shared.services.referral_codes:expire_unit"
+    ),
+    "enrol_scheduled_workflows": Job(
+        "shared.workflows.services.schedule:due_page",
+        "shared.workflows.services.schedule:schedule_unit",
+    ),
+    "refresh_social_tokens": Job(
+        "shared.services.integrations_refresh:due_page",
+        "shared.services.integrations_refresh:refresh_unit",
+    ),
 }
-T = TypeVar("T")
+Source = Callable[[PagedStore, datetime, Snapshot | None, int], Page]
+Unit = Callable[[TaskContext, str, datetime, Snapshot | None], Step]
 
 
-class TenantRun(Struct, Generic[T]):
-    """What each company's unit returned, and the companies whose unit failed."""
+class FanOut(Struct, frozen=True):
+    """What one invocation of a periodic function did."""
 
-    results: dict[str, T] = field(default_factory=dict)
-    failed: list[str] = field(default_factory=list)
-
-
-class Retry(Struct, frozen=True):
-    """Where a failed company's retry task goes."""
-
-    store: DocumentStore
-    queue: TaskQueue
+    run: str
+    page: int
+    companies: int
+    scheduled: int
+    continued: bool
 
 
 def company_of(snap: Snapshot) -> str:
@@ -63,75 +110,134 @@ def company_of(snap: Snapshot) -> str:
     return snap.path.split("/")[1]
 
 
-def by_company(snaps: Iterable[Snapshot]) -> dict[str, list[Snapshot]]:
-    grouped: dict[str, list[Snapshot]] = {}
-    for snap in snaps:
-        grouped.setdefault(company_of(snap), []).append(snap)
-    return grouped
+def page_of(snaps: list[Snapshot], limit: int, ordered_on: tuple[str, ...] = ()) -> Page:
+    """The page of ``snaps`` (documents of companies, in their query's order): their
+    companies, and when the page is full a cursor holding the fields ``ordered_on``."""
+    companies = list(dict.fromkeys(company_of(s) for s in snaps))
+    if len(snaps) < limit or not snaps:
+        return Page(companies)
+    last = snaps[-1]
+    return Page(companies, Snapshot(last.path, _only(last.data or {}, ordered_on)))
 
 
-def each_tenant(
-    job: str,
-    event: ScheduledEvent,
-    company_ids: Iterable[str],
-    work: Callable[[str], T],
-    retry: Retry | None,
-) -> TenantRun[T]:
-    """Run ``work`` for each company; a failure is logged and, with ``retry``, the
-    company gets its retry task (without: the job's next run is its retry)."""
-    run: TenantRun[T] = TenantRun()
-    for company_id in dict.fromkeys(company_ids):
-        try:
-            run.results[company_id] = work(company_id)
-        except Exception:
-            # Deliberately broad: whatever one company's data or settings make its unit
-            # raise, the other companies' work goes on.
-            log.exception("%s (%s): company %s failed", job, event.run_key, company_id)
-            run.failed.append(company_id)
-    for company_id in run.failed if retry else ():
-        assert retry is not None
-        schedule_retry(retry, job, company_id, event)
-    return run
+def _only(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The (dotted) ``fields`` of ``data``, nested as they were."""
+    kept: dict[str, Any] = {}
+    for name in fields:
+        *parents, leaf = name.split(".")
+        source: Any = data
+        target = kept
+        for part in parents:
+            source = source.get(part) if isinstance(source, dict) else None
+            target = target.setdefault(part, {})
+        if isinstance(source, dict) and leaf in source:
+            target[leaf] = source[leaf]
+    return kept
 
 
-def schedule_retry(retry: Retry, job: str, company_id: str, event: ScheduledEvent) -> str:
-    """The company's retry task for this run (the same one, however often asked)."""
-    when = event.schedule_time
-    task_id = schedule_task(
-        retry.store,
-        retry.queue,
-        when,
-        company_id=company_id,
-        task_type=RETRY,
-        data={"job": job, "schedule_time": when, "run_key": event.run_key},
-        run_at=when,
-        key=f"periodic:{job}:{company_id}:{when.isoformat()}",
-    )
-    log.warning(
-        "%s (%s): company %s is retried alone: task %s", job, event.run_key, company_id, task_id
-    )
-    return task_id
+def fan_out(
+    store: PagedStore, queue: TaskQueue, now: datetime, event: ScheduledEvent, job: str
+) -> FanOut:
+    """One page of the run ``event`` of ``job`` (the periodic function of that name):
+    a task per company in it, and the run's continuation if the page was full.
+
+    Raises:
+        Transient: the continuation could not be enqueued (the run is retried; the
+            tasks already stored are not created twice).
+    """
+    when = _plain(event.schedule_time)
+    source: Source = _load(JOBS[job].source)
+    page = source(store, when, event.cursor, FANOUT_PAGE)
+    specs = [_spec(job, company_id, when, 1, None) for company_id in page.companies]
+    created = schedule_tasks(store, queue, now, specs)
+    if page.cursor is not None:
+        _continue(queue, event, job, page.cursor)
+    result = FanOut(event.run_key, event.page, len(page.companies), len(created), bool(page.cursor))
+    log.info("%s page %d: %s", event.run_key, event.page, result)
+    return result
 
 
-def periodic_retry_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
-    """Task ``periodic_retry`` (data: ``job``, ``schedule_time``): the company's unit of
-    that job, for that run."""
+def _continue(queue: TaskQueue, event: ScheduledEvent, job: str, cursor: Snapshot) -> None:
+    """Enqueue the run's next page: this function again, after ``cursor``."""
+    page = event.page + 1
+    body = {
+        "continuation": {
+            "job_name": event.job_name,
+            "schedule_time": event.schedule_time.isoformat(),
+            "page": page,
+            "cursor": cursor_data(cursor),
+        }
+    }
+    name = f"periodic-{job}-{event.schedule_time.isoformat()}-page-{page}"
+    try:
+        created = queue.enqueue(TaskRequest(name, body, target=job))
+    except Exception as err:
+        # Deliberately broad: whatever stopped it, the run must be retried from here.
+        raise Transient(f"Could not enqueue page {page} of {event.run_key}: {err}") from err
+    log.info("%s continues at page %d%s", event.run_key, page, "" if created else " (already)")
+
+
+def _spec(
+    job: str, company_id: str, when: datetime, page: int, cursor: Snapshot | None
+) -> TaskSpec:
+    key = f"periodic:{job}:{company_id}:{when.isoformat()}"
+    data: dict[str, Any] = {"job": job, "schedule_time": when, "page": page}
+    if cursor is not None:
+        key, data["cursor"] = f"{key}:page-{page}", cursor_data(cursor)
+    return TaskSpec(company_id, TASK_TYPE, data, when, key)
+
+
+def periodic_company_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
+    """Task ``periodic_company`` (data: ``job``, ``schedule_time``, ``page``, ``cursor``):
+    the job's unit for the task's company and run; its next page, if it has one, as a
+    task of its own.
+
+    Raises:
+        InvalidInput: the task's data names no known job or run (failed for good).
+        Transient: the unit failed; Cloud Tasks retries this company's task alone.
+    """
+    job, when, page, cursor = _task_data(task)
+    unit: Unit = _load(JOBS[job].unit)
+    try:
+        step = unit(ctx, task.company_id, when, cursor)
+    except (Transient, InvalidInput):
+        raise
+    except Exception as err:
+        # Deliberately broad: whatever this company's data makes the unit raise, it is
+        # this company's task that is retried, and no other company's work waits for it.
+        log.exception("%s for company %s (page %d) failed", job, task.company_id, page)
+        raise Transient(f"{job} failed for company {task.company_id}: {_describe(err)}") from err
+    following = None
+    if step.cursor is not None:
+        spec = _spec(job, task.company_id, when, page + 1, step.cursor)
+        following = schedule_tasks(ctx.store, ctx.queue, ctx.now, [spec])
+    log.info("%s for company %s, page %d: %s", job, task.company_id, page, step.result)
+    return {"job": job, "page": page, "result": step.result, "next_page": bool(following)}
+
+
+def _task_data(task: ScheduledTask) -> tuple[str, datetime, int, Snapshot | None]:
     job, when = task.data.get("job"), task.data.get("schedule_time")
-    if job not in UNITS or not isinstance(when, datetime):
+    page, raw = task.data.get("page", 1), task.data.get("cursor")
+    if job not in JOBS or not isinstance(when, datetime) or not isinstance(page, int):
         raise InvalidInput(
-            f"A {RETRY} task needs data.job (one of {', '.join(UNITS)}) and data.schedule_time."
+            f"A {task.type} task needs data.job (one of {', '.join(JOBS)}), "
+            "data.schedule_time and an integer data.page."
         )
-    module, _, name = UNITS[str(job)].partition(":")
-    unit: Unit = getattr(importlib.import_module(module), name)
-    result = unit(ctx, task.company_id, _plain(when))
-    log.info(
-        "%s retried for company %s (%s): %s", job, task.company_id, task.data.get("run_key"), result
-    )
-    return {"job": job, "result": result}
+    return str(job), _plain(when), page, cursor_from_data(raw) if raw is not None else None
+
+
+def _load(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _describe(err: Exception) -> str:
+    message = err.message if isinstance(err, DomainError) else str(err)
+    return f"{type(err).__name__}: {message}"[:500]
 
 
 def _plain(value: datetime) -> datetime:
-    """The stored schedule time as a plain UTC datetime: Firestore's subclass loses its
+    """The schedule time as a plain UTC datetime: Firestore's subclass loses its
     nanoseconds on ``replace`` and then cannot be sent back in a query."""
     utc = as_utc(value)
     return datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=UTC)

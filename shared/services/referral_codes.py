@@ -1,5 +1,5 @@
 """Managing referral codes: staff create, list and expire them; a schedule expires past-due
-codes across every company.
+codes across every company (fanned out: one task per company with codes due).
 
 Production needs three composite indexes: ``referrals`` (collection) on status ASC,
 created_at DESC for listing by status, and ``referrals`` (collection group, and
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from shared.domain.counters import SHARDS, new_shards, shard_path, sharded, total_used
@@ -27,20 +27,16 @@ from shared.domain.referrals import (
     referral_path,
 )
 from shared.errors import AlreadyExists, Contention, InvalidInput, NotFound, Transient
-from shared.events import ScheduledEvent
-from shared.ports import Clock, DocumentStore, Filter, Snapshot, TaskQueue, Transaction, Write
+from shared.ports import Clock, DocumentStore, Filter, PagedStore, Snapshot, Transaction, Write
 from shared.services.lead_visibility import about_visible_leads
-from shared.services.periodic import Retry, by_company, each_tenant
+from shared.services.periodic import Page, Step, page_of
 from shared.services.task_handlers import TaskContext
 
 log = logging.getLogger("growthkit.referrals")
 
 CODE_ATTEMPTS = 5
 LIST_LIMIT = 500
-EXPIRY_PAGE = 200
-EXPIRY_MAX_PAGES = 50  # 10,000 codes an hour; anything left is picked up by the next run
-EXPIRY_JOB = "expire_referrals"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EXPIRY_PAGE = 200  # codes per task (one commit); a company with more continues
 
 
 def create_referral(
@@ -205,94 +201,40 @@ def expire_referral(
     return result
 
 
-def expire_due_referrals(
-    store: DocumentStore,
-    queue: TaskQueue,
-    clock: Clock,
-    event: ScheduledEvent,
-    page_size: int = EXPIRY_PAGE,
-) -> int:
-    """Flip every active code whose ``expires_at`` has passed to expired, in pages, each
-    company's codes apart: a company whose codes fail is retried alone
-    (``shared.services.periodic``) and skipped for the rest of the run.
-
-    Idempotent: expired codes leave the query, so a second run finds nothing to do.
-
-    Args:
-        store: Every company's codes (a collection-group query).
-        queue: For a failing company's retry task.
-        clock: The present the expiry times are compared with.
-        event: The Scheduler run, for the logs and the retries' names.
-        page_size: Codes per query and commit (a commit holds at most 500 writes).
-
-    Returns:
-        How many codes this run expired.
-    """
-    now, total, failed = clock.now(), 0, set[str]()
-    seen, after = set[str](), EPOCH
-    for _ in range(EXPIRY_MAX_PAGES):
-        # ">= after": a failing company's codes stay due, so the pages move past them.
-        page = store.query(
-            "referrals",
-            [
-                Filter("status", "==", ReferralStatus.ACTIVE.value),
-                Filter("expires_at", ">=", after),
-                Filter("expires_at", "<=", now),
-            ],
-            [("expires_at", False)],
-            page_size,
-            collection_group=True,
-        )
-        fresh = [snap for snap in page if snap.path not in seen]
-        seen.update(snap.path for snap in fresh)
-        total += _expire_by_company(store, queue, event, fresh, now, failed)
-        # Only codes seen already (changed under us, or a failing company's): stop, not spin.
-        if len(page) < page_size or not fresh:
-            break
-        after = (page[-1].data or {}).get("expires_at") or after
-    log.info("%s: expired %d referral codes due by %s", event.run_key, total, now.isoformat())
-    return total
-
-
-def _expire_by_company(
-    store: DocumentStore,
-    queue: TaskQueue,
-    event: ScheduledEvent,
-    page: list[Snapshot],
-    now: datetime,
-    failed: set[str],
-) -> int:
-    """Expire a page company by company, skipping (and adding to) those failed this run."""
-    grouped = {c: snaps for c, snaps in by_company(page).items() if c not in failed}
-    run = each_tenant(
-        EXPIRY_JOB,
-        event,
-        grouped,
-        lambda c: _expire_page(store, grouped[c], now),
-        Retry(store, queue),
+def due_page(store: PagedStore, when: datetime, after: Snapshot | None, limit: int) -> Page:
+    """The expiry's source: a page of the active codes whose ``expires_at`` has passed by
+    the run's schedule time ``when``, across every company, soonest first: their
+    companies, each once. (Expired codes leave the query: a rerun finds nothing to do.)"""
+    due = store.query(
+        "referrals",
+        [
+            Filter("status", "==", ReferralStatus.ACTIVE.value),
+            Filter("expires_at", "<=", when),
+        ],
+        [("expires_at", False)],
+        limit,
+        collection_group=True,
+        start_after=after,
     )
-    failed.update(run.failed)
-    return sum(run.results.values())
+    return page_of(due, limit, ("expires_at",))
 
 
-def expire_company_referrals(ctx: TaskContext, company_id: str, _when: datetime) -> int:
-    """One company's due codes, expired as of now (a retry's unit): how many."""
-    total = 0
-    for _ in range(EXPIRY_MAX_PAGES):
-        page = ctx.store.query(
-            f"companies/{company_id}/referrals",
-            [
-                Filter("status", "==", ReferralStatus.ACTIVE.value),
-                Filter("expires_at", "<=", ctx.now),
-            ],
-            [("expires_at", False)],
-            EXPIRY_PAGE,
-        )
-        done = _expire_page(ctx.store, page, ctx.now)
-        total += done
-        if len(page) < EXPIRY_PAGE or done == 0:
-            break
-    return total
+def expire_unit(ctx: TaskContext, company_id: str, _when: datetime, after: Snapshot | None) -> Step:
+    """A page of one company's codes due by now, expired: how many, and where the next
+    page starts (after the codes that changed meanwhile and were left alone)."""
+    page = ctx.store.query(
+        f"companies/{company_id}/referrals",
+        [
+            Filter("status", "==", ReferralStatus.ACTIVE.value),
+            Filter("expires_at", "<=", ctx.now),
+        ],
+        [("expires_at", False)],
+        EXPIRY_PAGE,
+        start_after=after,
+    )
+    return Step(
+        _expire_page(ctx.store, page, ctx.now), page_of(page, EXPIRY_PAGE, ("expires_at",)).cursor
+    )
 
 
 def _expire_page(store: DocumentStore, page: list[Snapshot], now: datetime) -> int:

@@ -14,6 +14,7 @@ policy on ``scheduler_runs.expires_at`` (the per-run markers).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +43,8 @@ from shared.ports import (
 log = logging.getLogger("growthkit.scheduling")
 
 DISPATCH_LIMIT = 500
+# Firestore takes at most this many writes in one commit.
+MAX_WRITES = 500
 # Scheduler run markers only need to outlive Scheduler's retries of one run.
 RUN_MARKER_TTL = timedelta(days=2)
 
@@ -96,6 +99,82 @@ def schedule_task(
     _enqueue_best_effort(queue, company_id, task_id, run_at)
     log.info("scheduled %s task %s for %s at %s", task_type, task_id, company_id, run_at)
     return task_id
+
+
+class TaskSpec(Struct, frozen=True):
+    """A task to schedule (``schedule_task``'s arguments)."""
+
+    company_id: str
+    task_type: str
+    data: dict[str, Any]
+    run_at: datetime
+    key: str
+
+
+def schedule_tasks(
+    store: DocumentStore, queue: TaskQueue, now: datetime, specs: Sequence[TaskSpec]
+) -> list[str]:
+    """``schedule_task`` for many tasks, their documents created in one commit (per 500):
+    the ones already stored (the same keys scheduled before) are left as they are.
+
+    Returns:
+        The ids of the tasks this call created (and enqueued).
+
+    Raises:
+        InvalidInput: a ``run_at`` without timezone or an empty key.
+    """
+    tasks = {spec.key: _task(spec, now) for spec in specs}
+    created: list[ScheduledTask] = []
+    chunk = list(tasks.values())
+    for start in range(0, len(chunk), MAX_WRITES):
+        created += _create_missing(store, chunk[start : start + MAX_WRITES])
+    for task in created:
+        _enqueue_best_effort(queue, task.company_id, task.id, task.scheduled_for)
+    log.info("scheduled %d of %d tasks", len(created), len(tasks))
+    return [task.id for task in created]
+
+
+def _task(spec: TaskSpec, now: datetime) -> ScheduledTask:
+    if spec.run_at.tzinfo is None or not spec.key:
+        raise InvalidInput("run_at must be timezone-aware and key non-empty.")
+    return ScheduledTask(
+        id=stable_id(spec.key),
+        company_id=spec.company_id,
+        type=spec.task_type,
+        scheduled_for=spec.run_at,
+        data=spec.data,
+        key=spec.key,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _create_missing(store: DocumentStore, tasks: list[ScheduledTask]) -> list[ScheduledTask]:
+    """Create the tasks' documents in one commit; if some exist (a repeated run), read
+    which, and create only the others."""
+    writes = [Write(task_path(t.company_id, t.id), t.model_dump(), "create") for t in tasks]
+    try:
+        store.commit(writes)
+        return tasks
+    except AlreadyExists:
+        found = store.get_all([w.path for w in writes])
+    missing = [(t, w) for t, w, snap in zip(tasks, writes, found, strict=True) if not snap.exists]
+    if not missing:
+        return []
+    try:
+        store.commit([w for _, w in missing])
+    except AlreadyExists:
+        # Another run created some of these meanwhile: one by one, then.
+        return [t for t, w in missing if _created(store, w)]
+    return [t for t, _ in missing]
+
+
+def _created(store: DocumentStore, write: Write) -> bool:
+    try:
+        store.commit([write])
+    except AlreadyExists:
+        return False
+    return True
 
 
 def _enqueue_best_effort(queue: TaskQueue, company_id: str, task_id: str, run_at: datetime) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from shared import bootstrap
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, FakeTaskQueue
+from tests.integration.periodic_support import drain
 from tests.support import SITE, docs, seed_company
 
 YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).replace(hour=15, minute=0, microsecond=0)
@@ -47,7 +48,12 @@ def tracked(db: Any, function_client: Any, monkeypatch: pytest.MonkeyPatch) -> A
 
 
 def test_batch_stored_rolled_up_and_summarised(
-    db: Any, tracked: Any, function_client: Any, staff_auth: Any, monkeypatch: pytest.MonkeyPatch
+    db: Any,
+    tracked: Any,
+    queue: FakeTaskQueue,
+    function_client: Any,
+    staff_auth: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """202 with CORS; the events stored with IP and user agent; a retried batch adds
     nothing; the night's roll-up writes the event metrics, which the summary returns."""
@@ -66,6 +72,7 @@ def test_batch_stored_rolled_up_and_summarised(
     night = (YESTERDAY + timedelta(days=1)).replace(hour=0, minute=0, second=1)
     run = {"X-CloudScheduler-ScheduleTime": night.isoformat()}
     assert 200 == function_client("rollup_analytics").post("/", headers=run).status_code
+    drain(function_client, queue)  # acme's rollup task
     day = YESTERDAY.date().isoformat()
     summary = function_client("analytics_summary").get(
         f"/?from={day}&to={day}", headers=staff_auth("acme", "user")
@@ -115,7 +122,11 @@ def test_one_address_sends_at_most_its_hourly_budget(db: Any, tracked: Any) -> N
 
 
 def test_todays_figures_are_live_until_the_rollup_stores_them(
-    db: Any, function_client: Any, staff_auth: Any, monkeypatch: pytest.MonkeyPatch
+    db: Any,
+    function_client: Any,
+    staff_auth: Any,
+    queue: FakeTaskQueue,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Events and a lead this afternoon: the summary (default range) shows today's
     figures at once, marked live, from the day's counters and documents. Just after
@@ -143,4 +154,5 @@ def test_todays_figures_are_live_until_the_rollup_stores_them(
     assert ([(date, True)], totals) == shown(f"?from={date}&to={date}")
     run = {"X-CloudScheduler-ScheduleTime": clock.current.replace(minute=0).isoformat()}
     assert 200 == function_client("rollup_analytics").post("/", headers=run).status_code
+    assert 1 == len(drain(function_client, queue))  # the company's rollup task
     assert ([(date, False)], totals) == shown(f"?from={date}&to={date}")

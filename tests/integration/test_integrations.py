@@ -18,6 +18,8 @@ from shared.domain.secrets import SecretUnreadable
 from shared.services.integrations import reveal_secret, reveal_tokens
 from tests.fakes import FailingTokenRefresher
 from tests.hostile.invariants import all_documents
+from tests.integration.event_support import memory_queue
+from tests.integration.periodic_support import drain
 from tests.support import seed_company
 
 BASE = "/companies/acme"
@@ -88,7 +90,8 @@ def test_the_wrong_key_fails_loudly(
     db: Any, api: Any, function_client: Any, staff_auth: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With another key configured, opening names both keys instead of returning garbage;
-    the refresh run fails (500, logged) and leaves the connection as it was."""
+    acme's refresh task fails (503, logged, for Cloud Tasks to retry and then give up, the
+    error on the task) and leaves the connection as it was."""
     store_everything(api, staff_auth("acme", "admin"), timedelta(minutes=5))
     sealed_by = cipher().key_id
     monkeypatch.setenv("GROWTHKIT_SECRETS_KEY", new_key())
@@ -97,9 +100,12 @@ def test_the_wrong_key_fails_loudly(
         reveal_secret(bootstrap.document_store(), cipher(), "acme", "stripe")
     assert (True, True) == (sealed_by in str(err.value), cipher().key_id in str(err.value))
     before = db.document("companies/acme/social_connections/linkedin").get().to_dict()
-    run = function_client("refresh_social_tokens").post("/")
+    queue = memory_queue(monkeypatch)
+    assert 1 == function_client("refresh_social_tokens").post("/").get_json()["scheduled"]
+    (answer,) = drain(function_client, queue, ok=(503,))
     after = db.document("companies/acme/social_connections/linkedin").get().to_dict()
-    assert (500, before) == (run.status_code, after)
+    message = answer["error"]["message"]
+    assert (True, True, before) == ("SecretUnreadable" in message, sealed_by in message, after)
 
 
 def test_a_refused_refresh_asks_to_reconnect(
@@ -111,9 +117,11 @@ def test_a_refused_refresh_asks_to_reconnect(
     store_everything(api, admin, timedelta(minutes=10))
     failing = FailingTokenRefresher()
     monkeypatch.setattr(token_refresher, "token_refresher", functools.cache(lambda: failing))
-    run = function_client("refresh_social_tokens").post("/")
+    queue = memory_queue(monkeypatch)
+    assert 1 == function_client("refresh_social_tokens").post("/").get_json()["scheduled"]
+    (run,) = drain(function_client, queue)
     assert ({"due": 1, "reconnect": 1}, ["linkedin"]) == (
-        {k: run.get_json()[k] for k in ("due", "reconnect")},
+        {k: run["result"]["result"][k] for k in ("due", "reconnect")},
         failing.asked,
     )
     shown = api.get(f"{BASE}/social_connections/linkedin", headers=admin).get_json()
@@ -128,12 +136,14 @@ def test_a_refused_refresh_asks_to_reconnect(
 
 
 def test_the_local_refresher_renews_tokens(
-    db: Any, api: Any, function_client: Any, staff_auth: Any
+    db: Any, api: Any, function_client: Any, staff_auth: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """make serve's refresher: a new access token, sealed, and a later expiry."""
     store_everything(api, staff_auth("acme", "admin"), timedelta(minutes=10))
-    run = function_client("refresh_social_tokens").post("/")
-    assert 1 == run.get_json()["refreshed"]
+    queue = memory_queue(monkeypatch)
+    function_client("refresh_social_tokens").post("/")
+    (run,) = drain(function_client, queue)
+    assert 1 == run["result"]["result"]["refreshed"]
     access, refresh = reveal_tokens(bootstrap.document_store(), cipher(), "acme", "linkedin")
     assert (True, PLAIN[3]) == (access.startswith("local-linkedin-"), refresh)
 

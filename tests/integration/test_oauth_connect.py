@@ -25,6 +25,7 @@ from shared.services.integrations import reveal_tokens
 from tests.fakes import FakeClock
 from tests.hostile.invariants import all_documents
 from tests.integration.event_support import memory_queue
+from tests.integration.periodic_support import drain
 from tests.publishing_support import platform_env
 from tests.support import docs, seed_company
 
@@ -351,7 +352,10 @@ def test_a_refused_refresh_asks_to_reconnect_and_oauth_reconnects(
     monkeypatch.setenv("GROWTHKIT_TOKEN_REFRESHER", "oauth")
     bootstrap.reset()
     token_refresher.token_refresher.cache_clear()
-    run = function_client("refresh_social_tokens").post("/").get_json()
+    queue = memory_queue(monkeypatch)
+    assert 1 == function_client("refresh_social_tokens").post("/").get_json()["scheduled"]
+    (answer,) = drain(function_client, queue)  # the company's refresh task
+    run = answer["result"]["result"]
     assert (1, 0) == (run["reconnect"], run["refreshed"])
     shown = api.get(f"{BASE}/linkedin", headers=staff_auth("acme", "manager")).get_json()
     assert ("reconnect", True, True) == (

@@ -6,8 +6,12 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from shared.domain.leads import lead_id_for
 from shared.domain.referrals import marker_path
+from tests.integration.event_support import memory_queue
+from tests.integration.periodic_support import drain
 from tests.support import SITE, docs, seed_company, seed_lead
 
 KEY = "acme.public-key-123"
@@ -190,8 +194,12 @@ def test_staff_permissions(db: Any, function_client: Any, staff_auth: Any) -> No
     assert (200, "expired") == (res.status_code, code_doc(db, "GDGD-AAAA-22")["status"])
 
 
-def test_periodic_expiry_is_idempotent(db: Any, function_client: Any) -> None:
-    """Only active codes past due flip to expired, in every company; a rerun does nothing."""
+def test_periodic_expiry_is_idempotent(
+    db: Any, function_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only active codes past due flip to expired, in every company (a task each); a rerun
+    schedules nothing."""
+    queue = memory_queue(monkeypatch)
     seed_company(db)
     past = datetime.now(UTC) - timedelta(hours=1)
     seed_code(db, "PAST-AAAA-22", expires_at=past)
@@ -204,7 +212,8 @@ def test_periodic_expiry_is_idempotent(db: Any, function_client: Any) -> None:
         "X-CloudScheduler-ScheduleTime": datetime.now(UTC).isoformat(),
     }
     first = client.post("/", headers=headers)
-    assert (200, 2) == (first.status_code, first.get_json()["expired"])
+    assert (200, 2) == (first.status_code, first.get_json()["scheduled"])
+    drain(function_client, queue)
     states = [
         code_doc(db, "PAST-AAAA-22")["status"],
         code_doc(db, "PAST-BBBB-22", "beta")["status"],
@@ -213,7 +222,8 @@ def test_periodic_expiry_is_idempotent(db: Any, function_client: Any) -> None:
     ]
     assert ["expired", "expired", "used", "active"] == states
     updated = code_doc(db, "PAST-AAAA-22")["updated_at"]
-    assert 0 == client.post("/", headers=headers).get_json()["expired"]
+    later = {**headers, "X-CloudScheduler-ScheduleTime": datetime.now(UTC).isoformat()}
+    assert 0 == client.post("/", headers=later).get_json()["scheduled"]
     assert updated == code_doc(db, "PAST-AAAA-22")["updated_at"]
 
 

@@ -15,6 +15,7 @@ from localcloud.eventarc import EventBridge
 from shared.devstack.manifest import growthkit_manifest
 from shared.manifest import FUNCTIONS, Trigger
 from tests.integration.event_support import ProjectFeed, memory_queue
+from tests.integration.periodic_support import drain
 from tests.support import docs, seed_company
 
 LEAD = "companies/acme/leads/l1"
@@ -99,10 +100,12 @@ def test_fit_and_engagement_scores_with_history_under_duplicate_events(
 
 
 def test_engagement_decays_daily_through_the_scheduler_function(
-    db: Any, function_client: Any
+    db: Any, function_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """50% a week: a lead quiet for 15 days loses two halvings, once, however often the
-    run is retried; a lead engaged 3 days ago keeps its points."""
+    run is retried (the retry schedules no second task); a lead engaged 3 days ago keeps
+    its points."""
+    queue = memory_queue(monkeypatch)
     settings = {"engagement_decay_percent": 50, "engagement_decay_days": 7}
     seed_company(db, settings=settings)
     now = datetime(2026, 11, 21, 2, 30, tzinfo=UTC)
@@ -116,7 +119,8 @@ def test_engagement_decays_daily_through_the_scheduler_function(
     }
     client = function_client("decay_engagement_scores")
     answers = [client.post("/", headers=run).get_json() for _ in range(2)]
-    assert [(1, 1), (1, 0)] == [(a["companies"], a["leads"]) for a in answers]
+    assert [(1, 1), (1, 0)] == [(a["companies"], a["scheduled"]) for a in answers]
+    drain(function_client, queue)
     quiet = db.document("companies/acme/leads/quiet").get().to_dict()
     recent = db.document("companies/acme/leads/recent").get().to_dict()
     assert (10, 10, 40) == (quiet["engagement_points"], quiet["score"], recent["engagement_points"])

@@ -22,7 +22,10 @@ from shared import bootstrap
 from shared.adapters import token_refresher
 from shared.adapters.crypto import cipher
 from shared.services.integrations import reveal_tokens
+from tests.fakes import FakeTaskQueue
 from tests.hostile.invariants import all_documents
+from tests.integration.event_support import memory_queue
+from tests.integration.periodic_support import drain
 from tests.support import seed_company
 
 BASE = "/companies/acme"
@@ -135,8 +138,31 @@ def connect(api: Any, admin: dict[str, str], platform: str, expires_in: timedelt
     assert 201 == api.post(f"{BASE}/social_connections", json=body, headers=admin).status_code
 
 
-def run(function_client: Any) -> Any:
-    return function_client("refresh_social_tokens").post("/")
+@pytest.fixture
+def tasks(functions_env: None, monkeypatch: pytest.MonkeyPatch) -> FakeTaskQueue:
+    return memory_queue(monkeypatch)
+
+
+class Run:
+    """A run: Scheduler's call fans out, then acme's refresh task runs (if any is due)."""
+
+    def __init__(self, function_client: Any, tasks: FakeTaskQueue, ok: tuple[int, ...]):
+        fanned = function_client("refresh_social_tokens").post("/")
+        assert 200 == fanned.status_code, fanned.get_json()
+        answers = drain(function_client, tasks, ok=ok)
+        self.status_code = answers[0]["status"] if answers else 200
+        self.answer = answers[0] if answers else {}
+
+    def get_json(self) -> dict[str, Any]:
+        """What acme's task did (nothing due: nothing)."""
+        if not self.answer:
+            return {"due": 0}
+        result: dict[str, Any] = self.answer["result"]["result"]
+        return result
+
+
+def run(function_client: Any, tasks: FakeTaskQueue, ok: tuple[int, ...] = (200,)) -> Run:
+    return Run(function_client, tasks, ok)
 
 
 def test_refresh_with_rotation_stores_both_new_tokens_sealed(
@@ -144,6 +170,7 @@ def test_refresh_with_rotation_stores_both_new_tokens_sealed(
     api: Any,
     oauth: TokenEndpoint,
     function_client: Any,
+    tasks: FakeTaskQueue,
     staff_auth: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -154,7 +181,7 @@ def test_refresh_with_rotation_stores_both_new_tokens_sealed(
     connect(api, admin, "linkedin", timedelta(minutes=10))
     connect(api, admin, "twitter", timedelta(minutes=20))
     caplog.set_level(logging.DEBUG)
-    answer = run(function_client)
+    answer = run(function_client, tasks)
     assert (200, 2, 2) == (
         answer.status_code,
         answer.get_json()["due"],
@@ -186,11 +213,11 @@ def test_refresh_with_rotation_stores_both_new_tokens_sealed(
     plain = ["rt-linkedin-OLD", "new-access-for", "rotated-rt", "li-secret", "x-secret"]
     assert [] == [p for p in plain if p in raw or p in logged]
     # The next run uses the rotated refresh token (nothing is due any more: none asked).
-    assert 0 == run(function_client).get_json()["due"]
+    assert 0 == run(function_client, tasks).get_json()["due"]
 
 
 def test_invalid_grant_asks_to_reconnect_with_the_reason(
-    api: Any, oauth: TokenEndpoint, function_client: Any, staff_auth: Any
+    api: Any, oauth: TokenEndpoint, function_client: Any, tasks: FakeTaskQueue, staff_auth: Any
 ) -> None:
     """The platform refuses the refresh token: reconnect, with its error_description for
     staff and when; the stored tokens stay what they were."""
@@ -198,7 +225,7 @@ def test_invalid_grant_asks_to_reconnect_with_the_reason(
     connect(api, admin, "linkedin", timedelta(minutes=10))
     refusal = {"error": "invalid_grant", "error_description": "The token has been revoked"}
     oauth.answers["linkedin"] = [(400, refusal)]
-    answer = run(function_client)
+    answer = run(function_client, tasks)
     assert (200, 1) == (answer.status_code, answer.get_json()["reconnect"])
     shown = api.get(f"{BASE}/social_connections/linkedin", headers=admin).get_json()
     assert ("reconnect", True, True, True) == (
@@ -212,7 +239,7 @@ def test_invalid_grant_asks_to_reconnect_with_the_reason(
 
 
 def test_an_unavailable_platform_leaves_the_connection_for_the_next_run(
-    api: Any, oauth: TokenEndpoint, function_client: Any, staff_auth: Any
+    api: Any, oauth: TokenEndpoint, function_client: Any, tasks: FakeTaskQueue, staff_auth: Any
 ) -> None:
     """503 then 429: the connection stays active with its tokens, counted as retried;
     the run after the platform is back refreshes it."""
@@ -224,11 +251,11 @@ def test_an_unavailable_platform_leaves_the_connection_for_the_next_run(
         (200, {"rotate": True}),
     ]
     for _ in range(2):
-        answer = run(function_client).get_json()
+        answer = run(function_client, tasks).get_json()
         assert (1, 0, 0) == (answer["retry_later"], answer["expired"], answer["refreshed"])
         shown = api.get(f"{BASE}/social_connections/twitter", headers=admin).get_json()
         assert ("active", None) == (shown["status"], shown["error_message"])
-    assert 1 == run(function_client).get_json()["refreshed"]
+    assert 1 == run(function_client, tasks).get_json()["refreshed"]
     access, refresh = reveal_tokens(bootstrap.document_store(), cipher(), "acme", "twitter")
     assert ("new-access-for-rt-twitter-OLD", "rotated-rt-twitter-OLD") == (access, refresh)
 
@@ -238,20 +265,22 @@ def test_a_wrong_client_secret_fails_the_run_and_expires_nothing(
     api: Any,
     oauth: TokenEndpoint,
     function_client: Any,
+    tasks: FakeTaskQueue,
     staff_auth: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """401 invalid_client is our configuration's fault: the connection is left exactly as
-    it was (staff need not reconnect) and the run fails (500) naming the settings."""
+    it was (staff need not reconnect) and acme's task fails (503, retried by Cloud Tasks)
+    naming the settings."""
     admin = staff_auth("acme", "admin")
     connect(api, admin, "linkedin", timedelta(minutes=10))
     monkeypatch.setenv("GROWTHKIT_OAUTH_LINKEDIN_CLIENT_SECRET", "not-the-secret")
     bootstrap.reset()
     token_refresher.token_refresher.cache_clear()
     before = db.document("companies/acme/social_connections/linkedin").get().to_dict()
-    answer = run(function_client)
+    answer = run(function_client, tasks, ok=(503,))
     after = db.document("companies/acme/social_connections/linkedin").get().to_dict()
-    assert (500, before, 1) == (answer.status_code, after, len(oauth.seen))
+    assert (503, before, 1) == (answer.status_code, after, len(oauth.seen))
     assert ("li-client", "not-the-secret") == (
         oauth.seen[0]["form"]["client_id"],
         oauth.seen[0]["form"]["client_secret"],
@@ -259,11 +288,11 @@ def test_a_wrong_client_secret_fails_the_run_and_expires_nothing(
 
 
 def test_a_platform_without_a_client_is_deferred(
-    api: Any, oauth: TokenEndpoint, function_client: Any, staff_auth: Any
+    api: Any, oauth: TokenEndpoint, function_client: Any, tasks: FakeTaskQueue, staff_auth: Any
 ) -> None:
     """Facebook has no refresh-token grant; nothing is asked and the connection stays
     active (retried next run)."""
     admin = staff_auth("acme", "admin")
     connect(api, admin, "facebook", timedelta(minutes=10))
-    answer = run(function_client).get_json()
+    answer = run(function_client, tasks).get_json()
     assert (1, 0, []) == (answer["retry_later"], answer["expired"], oauth.seen)

@@ -110,3 +110,26 @@ def test_a_second_bench_is_refused_the_build_folder(tmp_path: Path) -> None:
             _hold(tmp_path)
         holder.stdin.close()
     _hold(tmp_path)
+
+
+def test_a_run_of_some_sections_keeps_the_others(tmp_path: Path) -> None:
+    """``--only tenants``: the earlier run's other sections stay (in their order, saying
+    when they were measured) and its keys too; the section run again is replaced, and its
+    rows are under its key."""
+    from bench.report import write
+
+    first = {"date": "2026-12-01 10:00 UTC", "nproc": 2, "cpu": "x", "python": "3", "platform": "p"}
+    older = [Table("Cold start", ["a"], [["1"]]), Table("Tenants", ["b"], [["old"]], key="tenants")]
+    for table in older:
+        table.data.append({"old": True})
+    write(older, first, "full", tmp_path)
+    again = Table("Tenants", ["b"], [["new"]], key="tenants")
+    again.data.append({"companies": 100})
+    second = {**first, "date": "2026-12-05 10:00 UTC"}
+    text = write([again], second, "--only tenants", tmp_path)
+    saved = json.loads((tmp_path / "latest.json").read_text())
+    assert ["Cold start", "Tenants"] == [s["title"] for s in saved["sections"]]
+    assert ([["1"]], [["new"]]) == (saved["sections"][0]["rows"], saved["sections"][1]["rows"])
+    assert [{"companies": 100}] == saved["tenants"]
+    assert "(Measured 2026-12-01 10:00 UTC, full.)" in text
+    assert text.count("(Measured") == 1

@@ -12,11 +12,11 @@ from pydantic import ValidationError
 from shared.domain.events import EventBatch, event_metrics
 from shared.domain.identity import Role, StaffIdentity
 from shared.errors import InvalidInput, NotFound, PermissionDenied
-from shared.events import ScheduledEvent
-from shared.services.analytics import rollup_analytics
+from shared.services.activity import ActivityStore
 from shared.services.events import Visitor, ingest_events
 from shared.services.events_summary import analytics_summary, date_range
 from tests.fakes import FakeStore, FakeTaskQueue
+from tests.periodic_runs import run_periodic
 
 NOW = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
 KEY = "acme.public-key-123"
@@ -110,10 +110,12 @@ def test_a_wrong_browser_clock_is_replaced_by_ours() -> None:
 
 
 def test_the_daily_rollup_folds_the_events_in() -> None:
-    """The roll-up of the day writes events, sessions, per type and per name metrics."""
+    """The roll-up of the day writes events, sessions, per type and per name metrics (the
+    batch is stored as the functions store it, marking the company's day)."""
     store = world()
-    ingest_events(store, NOW, batch(event(), event(), event("click", "Buy")), VISITOR)
-    rollup_analytics(store, FakeTaskQueue(), NOW, ScheduledEvent("rollup", NOW + timedelta(days=1)))
+    marking = ActivityStore(store, lambda: NOW)
+    ingest_events(marking, NOW, batch(event(), event(), event("click", "Buy")), VISITOR)
+    run_periodic(store, FakeTaskQueue(), "rollup_analytics", NOW + timedelta(days=1))
     metrics = {
         (d["metric_type"], d["metric_name"]): d["value"]
         for p, (d, _) in store.docs.items()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,13 @@ import pytest
 
 from shared.domain.identity import Role, StaffIdentity
 from shared.domain.referrals import ReferralStatus
-from shared.events import ScheduledEvent
 from shared.ports import Write
-from shared.services.analytics import rollup_analytics
-from shared.services.referral_codes import expire_due_referrals, list_referrals
+from shared.services.activity import ActivityStore
+from shared.services.periodic import JOBS
+from shared.services.referral_codes import list_referrals
 from shared.services.scheduling import dispatch_due_tasks
 from tests.fakes import FakeClock, FakeStore, FakeTaskQueue, RecordingStore
+from tests.periodic_runs import run_periodic
 
 ROOT = Path(__file__).resolve().parents[2]
 EQUALITY = {"==", "in", "array_contains", "array_contains_any"}
@@ -83,9 +85,34 @@ def recorded_shapes() -> list[Shape]:
     now = FakeClock().now()
     store = RecordingStore(FakeStore())
     store.commit([Write("companies/acme", {"name": "Acme"})])
-    rollup_analytics(store, FakeTaskQueue(), now, ScheduledEvent("rollup", now))
+    # Yesterday's activity of every kind, so that the rollup asks every count it can.
+    yesterday = now - timedelta(days=1)
+    activity = {
+        "leads/l1": {"created_at": yesterday, "converted_at": yesterday, "source": "web"},
+        "reviews/r1": {"requested_at": yesterday, "completed_at": yesterday, "rating": 5},
+        "referral_redemptions/m1": {"created_at": yesterday},
+        "content/c1": {"published_at": yesterday, "type": "blog"},
+    }
+    marking = ActivityStore(store.inner, lambda: yesterday)
+    marking.commit([Write(f"companies/acme/{path}", data) for path, data in activity.items()])
+    # And something due for every other periodic job, so that each asks its company.
+    due = {
+        "companies/acme": {"name": "Acme", "settings": {"engagement_decay_percent": 10}},
+        "companies/beta/referrals/C1": {"status": "active", "expires_at": yesterday},
+        "companies/acme/social_connections/x": {"status": "active", "expires_at": now},
+        "companies/acme/workflows/w": {
+            "name": "Weekly",
+            "steps": [{"id": "s1", "type": "add_tag", "tag": "weekly"}],
+            "trigger": {"type": "schedule", "cron": "0 9 * * *"},
+            "status": "active",
+            "next_fire_at": yesterday,
+            "schema_version": 3,
+        },
+    }
+    store.commit([Write(path, data) for path, data in due.items()])
+    for job in JOBS:
+        run_periodic(store, FakeTaskQueue(), job, now)  # type: ignore[arg-type]
     dispatch_due_tasks(store, FakeTaskQueue(), now, run_key="dispatch@now")
-    expire_due_referrals(store, FakeTaskQueue(), FakeClock(), ScheduledEvent("expire", now))
     staff = StaffIdentity("u1", "acme", Role.ADMIN)
     for status in (None, ReferralStatus.ACTIVE):
         list_referrals(store, staff, "acme", status)
@@ -153,19 +180,36 @@ def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == keyword), None)
 
 
+# Where each method takes its filters, orderings and collection-group flag (an aggregation
+# query has no ordering, and needs the same indexes as the query it aggregates).
+POSITIONS = {"query": (1, 2, 4), "aggregate": (2, None, 3)}
+
+
 def _shapes_of(call: ast.Call, assigned: dict[str, ast.expr], where: str) -> list[Shape]:
-    group = _argument(call, 4, "collection_group")
+    filters, order_by, group_at = POSITIONS[getattr(call.func, "attr", "query")]
+    group = _argument(call, group_at, "collection_group")
     is_group = isinstance(group, ast.Constant) and bool(group.value)
     collection = _collection(call.args[0])
+    orders = _argument(call, order_by, "order_by") if order_by is not None else None
     return [
         Shape(collection, is_group, tuple(map(_filter, fs)), tuple(map(_order, os)), where)
-        for fs in _variants(_argument(call, 1, "filters"), assigned)
-        for os in _variants(_argument(call, 2, "order_by"), assigned)
+        for fs in _variants(_argument(call, filters, "filters"), assigned)
+        for os in _variants(orders, assigned)
     ]
 
 
+def _passes_on(call: ast.Call, params: set[str]) -> bool:
+    """A call handing its own function's ``filters`` parameter on, as wrappers do."""
+    if getattr(call.func, "attr", "") not in POSITIONS:
+        return False
+    at = POSITIONS[getattr(call.func, "attr", "")][0]
+    filters = _argument(call, at, "filters")
+    return isinstance(filters, ast.Name) and filters.id in params
+
+
 def source_shapes() -> list[Shape]:
-    """Every ``.query(...)`` call in ``shared/``, per possible filters and orderings."""
+    """Every ``.query(...)`` and ``.aggregate(...)`` call in ``shared/``, per possible
+    filters and orderings."""
     shapes: list[Shape] = []
     for path in sorted((ROOT / "shared").rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
@@ -177,10 +221,13 @@ def source_shapes() -> list[Shape]:
                 for t in n.targets
                 if isinstance(t, ast.Name)
             }
+            params = {a.arg for a in func.args.args + func.args.kwonlyargs}
             for call in ast.walk(func):
                 if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
                     continue
-                if call.func.attr == "query" and call.args:
+                if _passes_on(call, params):
+                    continue  # a store wrapping another: its callers' queries are checked
+                if call.func.attr in POSITIONS and call.args:
                     where = f"{path.relative_to(ROOT)}:{call.lineno}"
                     shapes += _shapes_of(call, assigned, where)
     return shapes
@@ -190,8 +237,9 @@ def source_shapes() -> list[Shape]:
 
 
 def test_the_derivation_finds_the_known_queries() -> None:
-    """Both derivations see the collection-group queries of dispatch and expiry."""
-    wanted = {("scheduled_tasks", True), ("referrals", True)}
+    """Both derivations see the collection-group queries of dispatch and expiry, and the
+    rollup's aggregation of rated reviews."""
+    wanted = {("scheduled_tasks", True), ("referrals", True), ("reviews", False)}
     for shapes in (recorded_shapes(), source_shapes()):
         assert wanted <= {(s.collection, s.collection_group) for s in shapes if s.needed()}
 

@@ -20,7 +20,7 @@ from shared.services.integrations import (
     reveal_secret,
     reveal_tokens,
 )
-from shared.services.integrations_refresh import refresh_due_tokens
+from shared.services.integrations_refresh import RefreshResult, refresh_company_tokens
 from shared.staff_api.domain.lists import Scope
 from shared.staff_api.services import writes
 from shared.staff_api.services.resources import get_item
@@ -31,6 +31,11 @@ CIPHER = AesGcmCipher(parse_key(KEY))
 ADMIN = StaffIdentity("a1", "acme", Role.ADMIN)
 NOW = FakeClock().now()
 SCOPE = Scope("acme")
+
+
+def refresh_due_tokens(store: Any, cipher: Any, refresher: Any, now: Any) -> RefreshResult:
+    """Acme's refresh task (each company's connections are refreshed by a task of its own)."""
+    return refresh_company_tokens(store, cipher, refresher, now, "acme")[0]
 
 
 def create(store: FakeStore, resource: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from shared.migrations.m0002_split_lead_names import upgrade
 from shared.services import migrations as runner
 from shared.services.migrations import migrate_company, migrate_company_task, state_path
 from shared.services.task_handlers import TaskContext
+from shared.workflows.domain.definition import SCHEMA_VERSION as WORKFLOW_SCHEMA
 from tests.fakes import FakeMessenger, FakeStore, FakeTaskQueue
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -27,10 +28,13 @@ M2 = migrations()[:1]
 
 def test_the_registry_is_numbered_and_leads_are_written_at_its_version() -> None:
     found = migrations()
-    assert [(2, "m0002_split_lead_names", "leads"), (3, "m0003_lead_name_keys", "leads")] == [
-        (m.version, m.name, m.collection) for m in found
-    ]
+    assert [
+        (2, "m0002_split_lead_names", "leads"),
+        (3, "m0003_lead_name_keys", "leads"),
+        (4, "m0004_workflow_next_fire", "workflows"),
+    ] == [(m.version, m.name, m.collection) for m in found]
     assert SCHEMA_VERSION == current("leads") and 1 == current("consultations")
+    assert WORKFLOW_SCHEMA == current("workflows")
     assert (1, 1, 3) == (
         version_of({}),
         version_of({"schema_version": True}),
@@ -198,3 +202,28 @@ def test_migration_3_adds_the_search_key_and_is_idempotent() -> None:
     once = add_key(lead)
     assert ({**lead, "name_lower": "bob builder"}, once) == (once, add_key(once))
     assert "" == add_key({"name": None})["name_lower"]
+
+
+def test_schedule_workflows_get_their_next_cron_time() -> None:
+    """Migration 4: a schedule trigger's next time after it was created or last fired (on
+    the trigger's wall clock); other triggers, and a cron that never comes, get none. The
+    model reads an older workflow the same way."""
+    from shared.migrations.m0004_workflow_next_fire import upgrade
+    from shared.workflows.domain.definition import Workflow
+
+    daily = {"type": "schedule", "cron": "0 9 * * *", "time_zone": "Europe/Paris"}
+    created = datetime(2026, 3, 1, 7, 30, tzinfo=UTC)  # 08:30 in Paris
+    doc = {"trigger": daily, "created_at": created, "name": "Daily"}
+    assert datetime(2026, 3, 1, 8, 0, tzinfo=UTC) == upgrade(doc)["next_fire_at"]
+    fired = {**doc, "schedule_fired_at": datetime(2026, 3, 1, 8, 0, tzinfo=UTC)}
+    assert datetime(2026, 3, 2, 8, 0, tzinfo=UTC) == upgrade(fired)["next_fire_at"]
+    assert "next_fire_at" not in upgrade({**doc, "trigger": {"type": "lead_created"}})
+    never = {**doc, "trigger": {"type": "schedule", "cron": "0 0 30 2 *"}}
+    assert None is upgrade(never)["next_fire_at"]
+    step = {"id": "s1", "type": "add_tag", "tag": "x"}
+    stored = {**doc, "id": "w", "company_id": "acme", "steps": [step]}
+    workflow = Workflow.model_validate(stored)
+    assert (upgrade(doc)["next_fire_at"], WORKFLOW_SCHEMA) == (
+        workflow.next_fire_at,
+        workflow.schema_version,
+    )

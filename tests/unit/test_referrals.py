@@ -23,15 +23,14 @@ from shared.domain.referrals import (
     redemption_from_form,
 )
 from shared.errors import InvalidInput, NotFound, PermissionDenied, RateLimited, Refused
-from shared.events import ScheduledEvent
 from shared.services.referral_codes import (
     create_referral,
-    expire_due_referrals,
     expire_referral,
     list_referrals,
 )
 from shared.services.referrals import redeem_referral
 from tests.fakes import FakeClock, FakeStore, FakeTaskQueue
+from tests.periodic_runs import run_periodic
 from tests.support import lead_doc
 
 KEY = "acme.secret"
@@ -280,8 +279,9 @@ def test_periodic_expiry_flips_only_past_due_active_codes(store: FakeStore) -> N
     put(store, "companies/beta/referrals/BETA-AAAA-AA", {"status": "active", "expires_at": past})
     seed_referral(store, "USED-AAAA-AA", status="used", expires_at=past)
     seed_referral(store, "NEXP-AAAA-AA", expires_at=None)
-    event = ScheduledEvent("growthkit-expire-referrals", clock.now())
-    assert 6 == expire_due_referrals(store, FakeTaskQueue(), clock, event, page_size=2)
+    answers = run_periodic(store, FakeTaskQueue(), "expire_referrals", clock.now())
+    expired = [a["result"]["result"] for a in answers if "result" in a and a["result"]]
+    assert (2, 6) == (answers[0]["scheduled"], sum(expired))
     statuses = {p.rsplit("/", 1)[1]: d.get("status") for p, (d, _) in store.docs.items()}
     assert {"expired"} == {v for k, v in statuses.items() if k.startswith(("PAST", "BETA"))}
     assert ("used", "active", "active") == (
@@ -289,4 +289,5 @@ def test_periodic_expiry_flips_only_past_due_active_codes(store: FakeStore) -> N
         statuses["NEXP-AAAA-AA"],
         statuses[CODE],
     )
-    assert 0 == expire_due_referrals(store, FakeTaskQueue(), clock, event)
+    later = clock.now() + timedelta(hours=1)
+    assert 0 == run_periodic(store, FakeTaskQueue(), "expire_referrals", later)[0]["scheduled"]

@@ -7,16 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from msgspec.structs import astuple
 from pydantic import ValidationError
 
 from shared.domain.tasks import ScheduledTask
-from shared.events import DocumentEvent, ScheduledEvent
+from shared.events import DocumentEvent
 from shared.ports import Write
 from shared.scoring.domain.rules import LeadScoringRule
 from shared.scoring.domain.sheet import ScoreSheet, decayed
 from shared.scoring.services.engagement import (
-    decay_engagement_scores,
     on_interaction_scored,
     score_notify_task,
 )
@@ -25,6 +23,7 @@ from shared.scoring.services.rules_copy import on_scoring_rule_written
 from shared.services.task_handlers import TaskContext
 from shared.workflows.services.triggers import on_lead_workflows
 from tests.fakes import FakeClock, FakeMessenger, FakeStore, FakeTaskQueue
+from tests.periodic_runs import run_periodic
 
 LEAD = "companies/acme/leads/l1"
 RULES = "companies/acme/scoring_rules"
@@ -188,32 +187,34 @@ def decay_store(points: int, since_days: float, percent: float = 50) -> FakeStor
     return store
 
 
+def decayed_leads(answers: list[dict[str, Any]]) -> int:
+    """How many leads a periodic decay run decayed (its companies' task results)."""
+    return sum(
+        (a.get("result") or {}).get("result") or 0
+        for a in answers
+        if isinstance((a.get("result") or {}).get("result"), int)
+    )
+
+
 def test_engagement_points_decay_per_full_period_and_a_rerun_changes_nothing() -> None:
     """Two full weeks without engagement at 50% a week: 40 -> 10, one history record;
-    the same run again finds the lead's decay clock moved on."""
+    the next day's run finds the lead's decay clock moved on."""
     store = decay_store(40, 15)
-    run = ScheduledEvent("decay", NOW)
-    assert (1, 1, ()) == astuple(decay_engagement_scores(store, FakeTaskQueue(), run))
+    answers = run_periodic(store, FakeTaskQueue(), "decay_engagement_scores", NOW)
+    assert (1, 1) == (answers[0]["scheduled"], decayed_leads(answers))
     assert (10, 10) == (lead(store)["engagement_points"], lead(store)["score"])
     assert NOW - timedelta(days=1) == lead(store)["engagement_decay_from"]
     assert [("decay", -30, "decay x2")] == history(store)
-    assert 0 == decay_engagement_scores(store, FakeTaskQueue(), run).leads
+    later = run_periodic(store, FakeTaskQueue(), "decay_engagement_scores", NOW + timedelta(days=1))
+    assert 0 == decayed_leads(later)
 
 
 def test_recent_engagement_and_companies_without_decay_are_left_alone() -> None:
-    """Inside the period nothing decays; a company at 0% is not even visited."""
-    assert (
-        0
-        == decay_engagement_scores(
-            decay_store(40, 3), FakeTaskQueue(), ScheduledEvent("d", NOW)
-        ).leads
-    )
-    assert (
-        0
-        == decay_engagement_scores(
-            decay_store(40, 30, percent=0), FakeTaskQueue(), ScheduledEvent("d", NOW)
-        ).companies
-    )
+    """Inside the period nothing decays; a company at 0% gets no task at all."""
+    recent = run_periodic(decay_store(40, 3), FakeTaskQueue(), "decay_engagement_scores", NOW)
+    assert (1, 0) == (recent[0]["scheduled"], decayed_leads(recent))
+    off = decay_store(40, 30, percent=0)
+    assert 0 == run_periodic(off, FakeTaskQueue(), "decay_engagement_scores", NOW)[0]["scheduled"]
 
 
 def test_decay_rounds_toward_zero() -> None:

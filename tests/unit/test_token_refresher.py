@@ -30,7 +30,7 @@ from shared.domain.integrations import (
 )
 from shared.errors import Transient
 from shared.services.integrations import reveal_tokens
-from shared.services.integrations_refresh import refresh_due_tokens
+from shared.services.integrations_refresh import RefreshResult, refresh_company_tokens
 from shared.settings import from_environment
 from tests.fakes import FakeClock, FakeStore
 from tests.unit.test_integrations import CIPHER, connect
@@ -38,6 +38,11 @@ from tests.unit.test_integrations import CIPHER, connect
 NOW = FakeClock().now()
 LINKEDIN = OAuthClient("https://li.example/token", "li-id", "li sec+ret", "body")
 TWITTER = OAuthClient("https://x.example/token", "x-id", "x:secret", "basic")
+
+
+def refresh_due_tokens(store: Any, cipher: Any, refresher: Any, now: Any) -> RefreshResult:
+    """Acme's refresh task (each company's connections are refreshed by a task of its own)."""
+    return refresh_company_tokens(store, cipher, refresher, now, "acme")[0]
 
 
 class Response:
@@ -295,8 +300,9 @@ def test_a_refused_client_leaves_connections_alone_and_fails_the_run_after_the_o
 
 def test_the_deploy_gives_the_chosen_platforms_clients_to_the_oauth_functions_only() -> None:
     """``--oauth-platforms`` mounts each platform's client id and secret from Secret
-    Manager on the functions that connect accounts and refresh tokens, and no other; the
-    public callback runs as its own account; without it nothing is mounted."""
+    Manager on the functions that connect accounts and on ``run_task`` (each company's
+    refresh is a task of its own), and no other; the public callback runs as its own
+    account; without it nothing is mounted."""
     target = Target("p", "r", oauth_platforms=("linkedin", "facebook"))
     steps = [s for s in deploy_steps(target) if "functions" in s.argv]
     flags = {s.argv[3]: s.argv[-2] for s in steps}
@@ -307,11 +313,11 @@ def test_the_deploy_gives_the_chosen_platforms_clients_to_the_oauth_functions_on
         "GROWTHKIT_OAUTH_FACEBOOK_CLIENT_SECRET=growthkit-oauth-facebook-client-secret:latest"
     )
     given = sorted(n for n, f in flags.items() if "OAUTH" in f)
-    assert ["integrations", "oauth_callback", "refresh_social_tokens"] == given
+    assert ["integrations", "oauth_callback", "run_task"] == given
     assert all(flags[name].endswith(wanted) for name in given)
     accounts = {s.argv[3]: s.argv[-4] for s in steps}
     assert accounts["oauth_callback"].startswith("--service-account=growthkit-oauth@")
     plain = {s.argv[3]: s.argv[-2] for s in deploy_steps(Target("p", "r")) if "functions" in s.argv}
-    assert "OAUTH" not in plain["refresh_social_tokens"]
+    assert "OAUTH" not in plain["run_task"]
     with pytest.raises(SystemExit):
         main(["plan", "--project", "p", "--region", "r", "--oauth-platforms", "instagram"])

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from shared.events import DocumentEvent, ScheduledEvent
+from shared.events import DocumentEvent
 from shared.services.task_handlers import TaskContext
-from shared.workflows.services.schedule import enrol_scheduled_workflows, workflow_fire_task
+from shared.workflows.services.schedule import workflow_fire_task
 from shared.workflows.services.triggers import on_interaction_workflows, on_lead_workflows
+from tests.periodic_runs import results_of, run_periodic
 from tests.workflow_support import EMAIL, LEAD, Env, at, enrol_lead, new_env, save
 
 WAIT = {"type": "wait", "duration": {"days": 1}}
@@ -123,13 +124,15 @@ def test_schedules_fire_once_per_cron_time_and_enrol_matching_leads() -> None:
     daily = {"type": "schedule", "cron": "0 9 * * *", "conditions": qualified}
     save(env, EMAIL, workflow_id="daily", trigger=daily, allow_reenrolment=True)
     env.clock.advance(hours=1, seconds=30)
-    fired = [
-        enrol_scheduled_workflows(env.store, env.queue, ScheduledEvent("job", at(env) + m)).fired
+    job, only = "enrol_scheduled_workflows", ("periodic_company",)
+    runs = [
+        results_of(run_periodic(env.store, env.queue, job, at(env) + m, only=only))
         for m in (timedelta(0), timedelta(minutes=1), timedelta(hours=2))
     ]
-    assert [1, 0, 0] == fired
+    assert [[1], [], []] == runs  # the later runs find no workflow due: no task at all
     (fire,) = [t for t in env.due_tasks() if t.type == "workflow_fire"]
     ctx = TaskContext(env.store, env.queue, env.messenger, at(env))
-    assert {"workflow_id": "daily", "leads": 2, "enrolled": 1} == workflow_fire_task(ctx, fire)
-    assert {"workflow_id": "daily", "leads": 2, "enrolled": 0} == workflow_fire_task(ctx, fire)
+    first = {"workflow_id": "daily", "page": 1, "leads": 2, "enrolled": 1}
+    assert first == workflow_fire_task(ctx, fire)
+    assert {**first, "enrolled": 0} == workflow_fire_task(ctx, fire)
     assert {"daily": "active"} == executions(env)

@@ -13,15 +13,13 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from msgspec import Struct
-
 from shared.domain.common import as_utc
 from shared.domain.company import CompanySettings, company_path
 from shared.domain.leads import lead_path
 from shared.domain.tasks import ScheduledTask
 from shared.errors import InvalidInput
-from shared.events import DocumentEvent, ScheduledEvent
-from shared.ports import DocumentStore, Filter, OutboundMessage, Snapshot, TaskQueue, Write
+from shared.events import DocumentEvent
+from shared.ports import DocumentStore, Filter, OutboundMessage, PagedStore, Snapshot, Write
 from shared.scoring.domain.fit import ScoringConfig, scoring_config_path
 from shared.scoring.domain.rules import adjustment, interaction_deltas
 from shared.scoring.domain.sheet import Delta, ScoreSheet, decayed, sheet_fields
@@ -32,13 +30,12 @@ from shared.scoring.services.on_lead import (
     scoring_config,
 )
 from shared.services.once import commit_once, marker_path, marker_write, retrying
-from shared.services.periodic import Retry, company_of, each_tenant
+from shared.services.periodic import Page, Step, page_of
 from shared.services.task_handlers import TaskContext
 
 log = logging.getLogger("growthkit.scoring")
 
-DECAY_PAGE = 200
-DECAY_MAX_PAGES = 25  # 5,000 leads per company a day; the rest decay the next day
+DECAY_PAGE = 200  # leads per task; a company with more continues in its next task
 
 
 def score_writes(
@@ -119,72 +116,45 @@ def adjust_writes(
     return score_writes(company_id, lead, changes, config, cause, now, now)
 
 
-class DecayResult(Struct, frozen=True):
-    companies: int = 0
-    leads: int = 0
-    failed: tuple[str, ...] = ()  # companies left to their retry task
+DECAY_FIELD = "settings.engagement_decay_percent"
 
 
-DECAY_JOB = "decay_engagement_scores"
-
-
-def decay_engagement_scores(
-    store: DocumentStore, queue: TaskQueue, event: ScheduledEvent
-) -> DecayResult:
-    """Decay the engagement points of leads without new engagement for a period.
-
-    Only companies with ``engagement_decay_percent`` set are visited, and in each only
-    leads whose ``engagement_decay_from`` is a full period old: a lead's decay clock moves
-    on by the periods applied, so a repeated run finds nothing left to do.
-
-    Args:
-        store: The document store.
-        queue: For a failing company's retry task (``shared.services.periodic``).
-        event: The Scheduler run; its schedule time is "now".
-
-    Returns:
-        How many companies were visited and leads decayed, and the companies that failed.
-    """
-    when = event.schedule_time
-    companies = store.query("companies", [Filter("settings.engagement_decay_percent", ">", 0)])
-    by_id = {company_of(c): c for c in companies}
-    run = each_tenant(
-        DECAY_JOB,
-        event,
-        by_id,
-        lambda c: _decay_company(store, by_id[c], when),
-        Retry(store, queue),
+def decaying_page(store: PagedStore, _when: datetime, after: Snapshot | None, limit: int) -> Page:
+    """The decay's source: a page of the companies with engagement decay set up."""
+    companies = store.query(
+        "companies",
+        [Filter("settings.engagement_decay_percent", ">", 0)],
+        limit=limit,
+        start_after=after,
     )
-    result = DecayResult(len(companies), sum(run.results.values()), tuple(run.failed))
-    log.info("engagement decay %s: %s", event.run_key, result)
-    return result
+    return page_of(companies, limit, (DECAY_FIELD,))
 
 
-def decay_company(ctx: TaskContext, company_id: str, when: datetime) -> int:
-    """One company's decay as of ``when`` (a retry's unit): how many leads decayed."""
-    return _decay_company(ctx.store, ctx.store.get_all([company_path(company_id)])[0], when)
+def decay_unit(ctx: TaskContext, company_id: str, when: datetime, after: Snapshot | None) -> Step:
+    """A page of one company's leads whose engagement points are due to decay as of
+    ``when`` (the run's schedule time): how many decayed, and where the next page starts.
 
-
-def _decay_company(store: DocumentStore, company: Snapshot, when: datetime) -> int:
-    company_id = company.path.rsplit("/", 1)[1]
+    Only leads whose ``engagement_decay_from`` is a full period old are read: a lead's
+    decay clock moves on by the periods applied, so a repeated run finds nothing to do.
+    """
+    company = ctx.store.get_all([company_path(company_id)])[0]
     settings = company_settings(company)
+    if company.data is None or not settings.engagement_decay_percent:
+        return Step({"skipped": "no engagement decay set up"})
     period = timedelta(days=settings.engagement_decay_days)
-    config = scoring_config(store.get_all([scoring_config_path(company_id)])[0])
+    config = scoring_config(ctx.store.get_all([scoring_config_path(company_id)])[0])
+    due = ctx.store.query(
+        f"companies/{company_id}/leads",
+        [Filter("engagement_decay_from", "<=", when - period)],
+        order_by=[("engagement_decay_from", False)],
+        limit=DECAY_PAGE,
+        start_after=after,
+    )
     count = 0
-    for _ in range(DECAY_MAX_PAGES):
-        due = store.query(
-            f"companies/{company_id}/leads",
-            [Filter("engagement_decay_from", "<=", when - period)],
-            order_by=[("engagement_decay_from", False)],
-            limit=DECAY_PAGE,
-        )
-        for lead in due:
-            decay = partial(_decay_lead, store, company_id, lead.path, settings, config, when)
-            count += retrying(decay)
-        if len(due) < DECAY_PAGE:
-            return count
-    log.warning("company %s has more leads to decay; the next run continues", company_id)
-    return count
+    for lead in due:
+        decay = partial(_decay_lead, ctx.store, company_id, lead.path, settings, config, when)
+        count += retrying(decay)
+    return Step(count, page_of(due, DECAY_PAGE, ("engagement_decay_from",)).cursor)
 
 
 def _decay_lead(

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
-from shared.domain.common import ONE_LINE, DeferredModel
+from shared.domain.common import ONE_LINE, DeferredModel, as_utc
 from shared.domain.leads import LeadStatus
 from shared.workflows.domain.conditions import (
     MAX_CONDITIONS,
@@ -21,9 +21,12 @@ from shared.workflows.domain.conditions import (
     Goal,
     StepId,
     Strict,
+    TriggerType,
     WorkflowTrigger,
 )
 
+# Workflows are written at this schema (shared.migrations: 4 added next_fire_at).
+SCHEMA_VERSION = 4
 END = "end"
 MAX_STEPS = 50
 Text = Annotated[str, Field(min_length=1, max_length=500), ONE_LINE]
@@ -235,12 +238,43 @@ class Workflow(WorkflowDefinition):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     schedule_fired_at: datetime | None = None
+    # A schedule trigger's next cron time: the every-minute run queries only those due.
+    next_fire_at: datetime | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_as_current(cls, data: Any) -> Any:
+        """A workflow stored before schema 4 reads as migration 4 leaves it."""
+        if isinstance(data, dict) and _version(data) < SCHEMA_VERSION:
+            return {**data, **schedule_fields(data), "schema_version": SCHEMA_VERSION}
+        return data
 
     def step(self, step_id: str) -> Step:
         for step in self.steps:
             if step.id == step_id:
                 return step
         raise KeyError(step_id)
+
+
+def _version(data: dict[str, Any]) -> int:
+    version = data.get("schema_version", 1)
+    return version if isinstance(version, int) else 1
+
+
+def schedule_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """``next_fire_at`` of a stored workflow (its cron's first time after it was created
+    or last fired); nothing for a workflow whose trigger is not a readable schedule."""
+    from shared.workflows.domain.triggers import next_fire  # it imports this module
+
+    try:
+        trigger = WorkflowTrigger.model_validate(data.get("trigger"))
+    except ValueError:
+        return {}
+    since = [t for t in (data.get("created_at"), data.get("schedule_fired_at")) if t]
+    if trigger.type != TriggerType.SCHEDULE or not since:
+        return {}
+    return {"next_fire_at": next_fire(trigger, max(as_utc(t) for t in since))}
 
 
 def workflow_path(company_id: str, workflow_id: str) -> str:

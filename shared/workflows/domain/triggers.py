@@ -104,3 +104,18 @@ def last_fire(trigger: WorkflowTrigger, now: datetime) -> datetime | None:
         previous = local.replace(second=0, microsecond=0)
     fire: datetime = previous.astimezone(UTC)
     return fire
+
+
+def next_fire(trigger: WorkflowTrigger, after: datetime) -> datetime | None:
+    """The first time after ``after`` the schedule trigger's cron names, on the trigger's
+    wall clock (None for other triggers, and for a cron that never comes)."""
+    if trigger.type != TriggerType.SCHEDULE or not trigger.cron:
+        return None
+    from croniter import CroniterBadDateError, croniter
+
+    local = after.astimezone(ZoneInfo(trigger.time_zone)).replace(microsecond=0)
+    try:
+        following: datetime = croniter(trigger.cron, local).get_next(datetime)
+    except CroniterBadDateError:
+        return None
+    return following.astimezone(UTC)

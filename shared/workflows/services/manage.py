@@ -27,6 +27,7 @@ from shared.workflows.domain.definition import (
     workflows_collection,
 )
 from shared.workflows.domain.runtime import Execution, execution_path
+from shared.workflows.domain.triggers import next_fire
 from shared.workflows.domain.validation import parse_definition
 from shared.workflows.services.enrolment import Enrolment, enrol
 
@@ -92,7 +93,10 @@ def _workflow(
     created_at: datetime,
     now: datetime,
     created_by: str | None = None,
+    fired_at: datetime | None = None,
 ) -> Workflow:
+    # A schedule fires at its cron's times after creation, or after its last fire.
+    since = max(created_at, fired_at) if fired_at else created_at
     try:
         return Workflow.model_validate(
             {
@@ -103,6 +107,8 @@ def _workflow(
                 "created_by": created_by or staff.uid,
                 "created_at": created_at,
                 "updated_at": now,
+                "schedule_fired_at": fired_at,
+                "next_fire_at": next_fire(definition.trigger, since),
             }
         )
     except ValidationError as err:  # only the id can still be wrong here
@@ -141,10 +147,16 @@ def update_workflow(
             )
         created = current.created_at or now
         updated = _workflow(
-            definition, staff, workflow_id, current.version + 1, created, now, current.created_by
+            definition,
+            staff,
+            workflow_id,
+            current.version + 1,
+            created,
+            now,
+            current.created_by,
+            current.schedule_fired_at,
         )
-        kept = {"schedule_fired_at": current.schedule_fired_at}
-        tx.write(Write(snap.path, {**_stored(updated), **kept}, "set"))
+        tx.write(Write(snap.path, _stored(updated), "set"))
         return updated
 
     workflow = store.run_transaction(update)

@@ -1,168 +1,161 @@
 """Schedule-triggered workflows: a cron time enrols every lead the conditions select.
 
-``enrol_scheduled_workflows`` runs every minute (Cloud Scheduler): one collection-group
-query finds the active schedule-triggered workflows, and each whose cron time has come
-gets one ``workflow_fire`` task, keyed by the cron time, so Scheduler retries and
-overlapping runs fire it once. Companies are handled one by one: one whose workflows
-fail to fire is retried alone (``shared.services.periodic``). The task pages through the
-company's leads by creation time and enrols those matching, with a marker per (fire,
-lead): a retried task skips the leads it already enrolled.
+Each schedule-triggered workflow keeps its next cron time, ``next_fire_at`` (set when it
+is saved and each time it fires). ``enrol_scheduled_workflows`` runs every minute (Cloud
+Scheduler) and fans out (``shared.services.periodic``): a collection-group query finds
+the active workflows due by the run's time, and each company with one gets a task; a
+minute with nothing due costs one read. The company's task gives each due workflow one
+``workflow_fire`` task, keyed by the cron time, so Scheduler retries and overlapping runs
+fire it once, and moves its ``next_fire_at`` on. A ``workflow_fire`` task enrols a page
+of the company's leads (by creation time) matching the conditions, with a marker per
+(fire, lead), and continues with the next page in a task of its own: a retried page
+skips the leads it already enrolled.
 
-Production needs a composite index on the ``workflows`` collection group, and one on
-the ``workflows`` collection (a retry's query): trigger.type ASC, status ASC.
+Production needs composite indexes on the ``workflows`` collection group and collection:
+trigger.type ASC, status ASC, next_fire_at ASC.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-
-from msgspec import Struct
 
 from shared.domain.common import as_utc
 from shared.domain.tasks import ScheduledTask
 from shared.errors import Contention, InvalidInput
-from shared.events import ScheduledEvent
-from shared.ports import DocumentStore, Filter, Snapshot, TaskQueue, Write
+from shared.events import cursor_data, cursor_from_data
+from shared.ports import DocumentStore, Filter, PagedStore, Snapshot, TaskQueue, Write
 from shared.services.once import MARKER_TTL, marker_path
-from shared.services.periodic import Retry, by_company, each_tenant
-from shared.services.scheduling import schedule_task
+from shared.services.periodic import Page, Step, page_of
+from shared.services.scheduling import TaskSpec, schedule_task, schedule_tasks
 from shared.services.task_handlers import TaskContext
 from shared.workflows.domain.conditions import TriggerType
 from shared.workflows.domain.definition import Workflow, WorkflowStatus, workflow_path
-from shared.workflows.domain.triggers import conditions_hold, last_fire
+from shared.workflows.domain.triggers import conditions_hold, last_fire, next_fire
 from shared.workflows.services.enrolment import enrol
 from shared.workflows.services.manage import workflow_from
 
 log = logging.getLogger("growthkit.workflows")
 
-JOB = "enrol_scheduled_workflows"
-MAX_SCHEDULED_WORKFLOWS = 500
-FIRE_PAGE = 200
-FIRE_MAX_PAGES = 50  # 10,000 leads per fire; a larger company needs a narrower audience
+SCHEDULE_PAGE = 100  # a company's due workflows per task
+FIRE_PAGE = 200  # leads per workflow_fire task; the next page is a task of its own
 FIRE = "workflow_fire"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class ScheduleResult(Struct, frozen=True):
-    workflows: int = 0
-    fired: int = 0
-    failed: tuple[str, ...] = ()  # companies left to their retry task
-
-
-def enrol_scheduled_workflows(
-    store: DocumentStore, queue: TaskQueue, event: ScheduledEvent
-) -> ScheduleResult:
-    """Fire every schedule-triggered workflow whose cron time came since it last fired.
-
-    Args:
-        store: The document store.
-        queue: For the ``workflow_fire`` tasks.
-        event: The Scheduler run; its schedule time is "now".
-
-    Returns:
-        How many schedule-triggered workflows there are, how many fired, and the
-        companies whose firing failed (each left a retry task).
-    """
-    when = event.schedule_time
-    snaps = store.query(
+def due_page(store: PagedStore, when: datetime, after: Snapshot | None, limit: int) -> Page:
+    """The run's source: a page of the active schedule-triggered workflows whose next cron
+    time has come by ``when``, across every company, soonest first: their companies."""
+    due = store.query(
         "workflows",
         [
             Filter("trigger.type", "==", TriggerType.SCHEDULE.value),
             Filter("status", "==", WorkflowStatus.ACTIVE.value),
+            Filter("next_fire_at", "<=", when),
         ],
-        limit=MAX_SCHEDULED_WORKFLOWS,
+        [("next_fire_at", False)],
+        limit,
         collection_group=True,
+        start_after=after,
     )
-    grouped = by_company(snaps)
-    run = each_tenant(
-        JOB,
-        event,
-        grouped,
-        lambda company_id: _fire_all(store, queue, grouped[company_id], when),
-        Retry(store, queue),
-    )
-    result = ScheduleResult(len(snaps), sum(run.results.values()), tuple(run.failed))
-    log.info("scheduled workflows %s: %s", event.run_key, result)
-    return result
+    return page_of(due, limit, ("next_fire_at",))
 
 
-def enrol_company_schedules(ctx: TaskContext, company_id: str, when: datetime) -> int:
-    """One company's part of the run at ``when`` (a retry's unit): how many fired."""
-    snaps = ctx.store.query(
+def schedule_unit(
+    ctx: TaskContext, company_id: str, when: datetime, after: Snapshot | None
+) -> Step:
+    """A page of one company's workflows due by ``when``, fired: how many fired."""
+    due = ctx.store.query(
         f"companies/{company_id}/workflows",
         [
             Filter("trigger.type", "==", TriggerType.SCHEDULE.value),
             Filter("status", "==", WorkflowStatus.ACTIVE.value),
+            Filter("next_fire_at", "<=", when),
         ],
-        limit=MAX_SCHEDULED_WORKFLOWS,
+        [("next_fire_at", False)],
+        SCHEDULE_PAGE,
+        start_after=after,
     )
-    return _fire_all(ctx.store, ctx.queue, snaps, when)
-
-
-def _fire_all(store: DocumentStore, queue: TaskQueue, snaps: list[Snapshot], when: datetime) -> int:
-    return sum(_fire_if_due(store, queue, snap, when) for snap in snaps)
+    fired = sum(_fire_if_due(ctx.store, ctx.queue, snap, when) for snap in due)
+    return Step(fired, page_of(due, SCHEDULE_PAGE, ("next_fire_at",)).cursor)
 
 
 def _fire_if_due(store: DocumentStore, queue: TaskQueue, snap: Snapshot, when: datetime) -> bool:
+    """Fire the workflow's latest cron time by ``when`` unless it fired it already (or it
+    came before the workflow existed); either way its ``next_fire_at`` moves past it."""
     workflow = workflow_from(snap)
     fire = last_fire(workflow.trigger, when)
     created, last = workflow.created_at, workflow.schedule_fired_at
-    if fire is None or (created and fire < as_utc(created)) or (last and fire <= as_utc(last)):
-        return False
-    schedule_task(
-        store,
-        queue,
-        when,
-        company_id=workflow.company_id,
-        task_type=FIRE,
-        data={"workflow_id": workflow.id, "fire": fire},
-        run_at=when,
-        key=f"{FIRE}:{workflow.company_id}:{workflow.id}:{fire.isoformat()}",
+    due = not (
+        fire is None or (created and fire < as_utc(created)) or (last and fire <= as_utc(last))
     )
+    if due and fire is not None:
+        schedule_task(
+            store,
+            queue,
+            when,
+            company_id=workflow.company_id,
+            task_type=FIRE,
+            data={"workflow_id": workflow.id, "fire": fire},
+            run_at=when,
+            key=f"{FIRE}:{workflow.company_id}:{workflow.id}:{fire.isoformat()}",
+        )
+    update: dict[str, Any] = {"next_fire_at": next_fire(workflow.trigger, fire or when)}
+    if due:
+        update["schedule_fired_at"] = fire
     try:
-        store.commit([Write(snap.path, {"schedule_fired_at": fire}, "update", snap.update_time)])
+        store.commit([Write(snap.path, update, "update", snap.update_time)])
     except Contention:
         # Edited meanwhile: the next run sees this fire again, and its task key is taken.
         log.info("workflow %s changed while firing; the next run records the fire", snap.path)
-    return True
+    return due
 
 
 def workflow_fire_task(ctx: TaskContext, task: ScheduledTask) -> dict[str, Any]:
-    """Task ``workflow_fire`` (data: ``workflow_id``, ``fire``): enrol the leads matching
-    the workflow's conditions, page by page in order of creation."""
-    workflow_id = task.data.get("workflow_id")
-    if not isinstance(workflow_id, str) or not workflow_id:
-        raise InvalidInput("A workflow_fire task needs data.workflow_id.")
+    """Task ``workflow_fire`` (data: ``workflow_id``, ``fire``; a later page also ``page``,
+    ``after`` and ``first``, the first page's task): enrol a page of the leads matching
+    the workflow's conditions, in order of creation; the next page is a task of its own."""
+    workflow_id, page = task.data.get("workflow_id"), task.data.get("page", 1)
+    if not isinstance(workflow_id, str) or not workflow_id or not isinstance(page, int):
+        raise InvalidInput("A workflow_fire task needs data.workflow_id (and an integer page).")
     snap = ctx.store.get_all([workflow_path(task.company_id, workflow_id)])[0]
     if snap.data is None or snap.data.get("status") != WorkflowStatus.ACTIVE.value:
         return {"skipped": "workflow missing or inactive"}
     workflow = workflow_from(snap)
-    enrolled, seen, after = 0, set[str](), EPOCH
-    for _ in range(FIRE_MAX_PAGES):
-        # ">=": leads created at the same instant may straddle pages; seen ones are skipped.
-        leads = ctx.store.query(
-            f"companies/{task.company_id}/leads",
-            [Filter("created_at", ">=", after)],
-            order_by=[("created_at", False)],
-            limit=FIRE_PAGE,
-        )
-        fresh = [lead for lead in leads if lead.path not in seen]
-        for lead in fresh:
-            seen.add(lead.path)
-            if conditions_hold(workflow.trigger, lead.data or {}, ctx.now):
-                enrolled += _enrol_one(ctx, task, workflow, lead)
-        if len(leads) < FIRE_PAGE or not fresh:
-            break
-        after = (leads[-1].data or {}).get("created_at") or after
-    return {"workflow_id": workflow_id, "leads": len(seen), "enrolled": enrolled}
+    raw_after = task.data.get("after")
+    leads = ctx.store.query(
+        f"companies/{task.company_id}/leads",
+        [],
+        order_by=[("created_at", False)],
+        limit=FIRE_PAGE,
+        start_after=cursor_from_data(raw_after) if raw_after is not None else None,
+    )
+    first, cause = str(task.data.get("first") or task.id), task.key.split(":page-")[0]
+    holding = [
+        lead for lead in leads if conditions_hold(workflow.trigger, lead.data or {}, ctx.now)
+    ]
+    enrolled = sum(_enrol_one(ctx, first, cause, workflow, lead) for lead in holding)
+    cursor = page_of(leads, FIRE_PAGE, ("created_at",)).cursor
+    if cursor is not None:
+        _next_page(ctx, task, first, page + 1, cursor)
+    return {"workflow_id": workflow_id, "page": page, "leads": len(leads), "enrolled": enrolled}
 
 
-def _enrol_one(ctx: TaskContext, task: ScheduledTask, workflow: Workflow, lead: Snapshot) -> int:
+def _next_page(
+    ctx: TaskContext, task: ScheduledTask, first: str, page: int, after: Snapshot
+) -> None:
+    data = {**task.data, "page": page, "after": cursor_data(after), "first": first}
+    key = f"{task.key.split(':page-')[0]}:page-{page}"  # the fire's key, then the page
+    spec = TaskSpec(task.company_id, FIRE, data, ctx.now, key)
+    schedule_tasks(ctx.store, ctx.queue, ctx.now, [spec])
+
+
+def _enrol_one(ctx: TaskContext, first: str, cause: str, workflow: Workflow, lead: Snapshot) -> int:
+    """Enrol the lead, once per fire (``first``: the fire's first task, whatever page;
+    ``cause``: the fire's key)."""
     lead_id = lead.path.rsplit("/", 1)[1]
-    path = marker_path(task.company_id, FIRE, f"{task.id}-{lead_id}")
-    marker: dict[str, Any] = {"function": FIRE, "event_id": task.id, "document": lead.path}
+    path = marker_path(workflow.company_id, FIRE, f"{first}-{lead_id}")
+    marker: dict[str, Any] = {"function": FIRE, "event_id": first, "document": lead.path}
     marker.update(processed_at=ctx.now, expires_at=ctx.now + MARKER_TTL)
     result = enrol(
         ctx.store,
@@ -171,7 +164,7 @@ def _enrol_one(ctx: TaskContext, task: ScheduledTask, workflow: Workflow, lead: 
         workflow=workflow,
         lead_id=lead_id,
         enrolled_by=TriggerType.SCHEDULE.value,
-        cause=task.key,
+        cause=cause,
         marker=Write(path, marker, "create"),
     )
     return int(result.outcome == "enrolled")

@@ -57,33 +57,49 @@ def _serialize(message: Any) -> bytes:
 
 @dataclass
 class RpcCounters:
-    """How many times each RPC was called, overall and per database."""
+    """How many times each RPC was called, overall and per database; and per database the
+    documents Firestore would bill: ``read`` (each document a read returns or looks up,
+    at least one per query, one per 1,000 entries an aggregation counts), ``written`` and
+    ``deleted``."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self.total: Counter[str] = Counter()
         self.by_database: dict[str, Counter[str]] = {}
+        self.documents: dict[str, Counter[str]] = {}
 
     def add(self, method: str, database: str) -> None:
         with self._lock:
             self.total[method] += 1
             self.by_database.setdefault(database, Counter())[method] += 1
 
+    def add_documents(self, database: str, kind: str, count: int) -> None:
+        """``count`` billed documents of ``kind`` (read, written, deleted)."""
+        if count:
+            with self._lock:
+                self.documents.setdefault(database, Counter())[kind] += count
+
     def for_database(self, database: str) -> dict[str, int]:
         with self._lock:
             return dict(self.by_database.get(database, Counter()))
+
+    def documents_for(self, database: str) -> dict[str, int]:
+        with self._lock:
+            return dict(self.documents.get(database, Counter()))
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "total": dict(self.total),
                 "by_database": {k: dict(v) for k, v in self.by_database.items()},
+                "documents": {k: dict(v) for k, v in self.documents.items()},
             }
 
     def reset(self) -> None:
         with self._lock:
             self.total.clear()
             self.by_database.clear()
+            self.documents.clear()
 
 
 def _database_of_request(request: Any) -> str:
@@ -115,11 +131,11 @@ class FirestoreServer:
         # Parsed first: a rules file with a syntax error stops the server from starting.
         rules = Rules.load(rules_path) if rules_path is not None else None
         self.store = Store(data_dir=data_dir, import_dir=import_dir)
-        self.service = FirestoreService(self.store)
+        self.counters = RpcCounters()
+        self.service = FirestoreService(self.store, self.counters.add_documents)
         self.faults = faults or Faults.from_env()  # off unless asked for
         # Without rules everything is open, as the emulator without --rules.
         self.guard = Guard(rules, self.store) if rules is not None else None
-        self.counters = RpcCounters()
         self._export_on_exit = export_on_exit
         self._grpc = grpc.server(
             futures.ThreadPoolExecutor(max_workers=256),

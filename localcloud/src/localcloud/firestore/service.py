@@ -32,11 +32,34 @@ def _mask(doc: Any, request: Any) -> Any:
     return project(doc, list(request.mask.field_paths))
 
 
-class FirestoreService:
-    """One method per RPC; each takes the raw request and returns raw responses."""
+# Billed documents: (database, "read" | "written" | "deleted", how many).
+Meter = Callable[[str, str, int], None]
+# An aggregation is billed one read per this many index entries counted (at least one).
+ENTRIES_PER_READ = 1000
 
-    def __init__(self, store: Store) -> None:
+
+def _ignore(database: str, kind: str, count: int) -> None:
+    pass
+
+
+def _written(writes: list[Any]) -> tuple[int, int]:
+    """(documents written, documents deleted) by a commit's writes."""
+    deleted = sum(1 for w in writes if w.WhichOneof("operation") == "delete")
+    return len(writes) - deleted, deleted
+
+
+class FirestoreService:
+    """One method per RPC; each takes the raw request and returns raw responses, and
+    meters the documents Firestore would bill for it."""
+
+    def __init__(self, store: Store, meter: Meter = _ignore) -> None:
         self.store = store
+        self.meter = meter
+
+    def _meter_writes(self, database: str, writes: list[Any]) -> None:
+        written, deleted = _written(writes)
+        self.meter(database, "written", written)
+        self.meter(database, "deleted", deleted)
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -71,6 +94,7 @@ class FirestoreService:
         commit_ns, results = self.store.commit(
             request.database, list(request.writes), request.transaction or None, check
         )
+        self._meter_writes(request.database, list(request.writes))
         response = pb.CommitResponse(write_results=results)
         ns_to_ts(commit_ns, response.commit_time)
         return response
@@ -88,6 +112,7 @@ class FirestoreService:
         for write in request.writes:
             try:
                 _, (result,) = self.store.commit(request.database, [write], check=check)
+                self._meter_writes(request.database, [write])
                 response.write_results.append(result)
                 response.status.append(status_pb2.Status(code=code_pb2.OK))
             except FirestoreError as err:
@@ -106,6 +131,7 @@ class FirestoreService:
             check_document_name(name)
         txn, read_ns, new_id = self._consistency(database, request)
         docs = self.store.read(names, txn, read_ns) if names else []
+        self.meter(database, "read", len(names))  # a missing document is a read too
         read_time = read_ns or (txn.read_time_ns if txn and txn.read_only else None)
         read_time = read_time or self.store.read_time()
         if new_id and not names:
@@ -141,6 +167,7 @@ class FirestoreService:
     def RunQuery(self, request: Any) -> Iterator[Any]:
         database = database_of(request.parent)
         docs, read_ns, new_id = self._run(database, request, request.structured_query)
+        self.meter(database, "read", max(1, len(docs)))  # at least one, found or not
         if not docs:
             yield self._with_time(pb.RunQueryResponse(transaction=new_id, done=True), read_ns)
             return
@@ -159,6 +186,7 @@ class FirestoreService:
         if len(set(aliases)) != len(aliases):
             raise invalid("Aggregation aliases must be unique")
         docs, read_ns, new_id = self._run(database, request, saq.structured_query)
+        self.meter(database, "read", max(1, -(-len(docs) // ENTRIES_PER_READ)))
         response = run_aggregation(docs, saq, read_ns)
         if new_id:
             response.transaction = new_id
@@ -179,6 +207,7 @@ class FirestoreService:
         start = names.index(request.page_token) if request.page_token in docs else 0
         size = request.page_size or 300
         page = names[start : start + size]
+        self.meter(database, "read", max(1, len(page)))
         response = pb.ListDocumentsResponse(documents=[docs[n] for n in page])
         if start + size < len(names):
             response.next_page_token = names[start + size]

@@ -52,6 +52,8 @@ class Dispatcher:
         self.store, self.minter, self._send = store, minter, send
         self._buckets: dict[str, TokenBucket] = {}
         self._in_flight: Counter[str] = Counter()
+        # Push delivery attempts per project (each is a billable operation).
+        self.attempts: Counter[str] = Counter()
         self._workers: set[threading.Thread] = set()
         self._workers_lock = threading.Lock()
         self._stopping = False
@@ -159,6 +161,7 @@ class Dispatcher:
         task.last_attempt.CopyFrom(attempt)
         record.running += 1
         self._in_flight[queue.name] += 1
+        self.attempts[queue.name.split("/")[1]] += 1
         self.store.mark_task(task.name)
         return Flight(queue.name, record, request, task.dispatch_count)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
@@ -71,6 +73,10 @@ class TasksServer:
         self.store = Store(self.clock, directory, queue_reuse_seconds)
         self.minter = TokenMinter()
         self.dispatcher = Dispatcher(self.store, self.minter)
+        # Billable operations per project: each API call, by method, and (the
+        # dispatcher's) each push delivery attempt.
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self._calls_lock = threading.Lock()
         self._rpcs: dict[str, Callable[[Any], Any]] = {}
         for rpcs in (QueueRpcs(self.store), TaskRpcs(self.store, self.dispatcher)):
             self._rpcs.update({n: getattr(rpcs, n) for n in _METHODS if hasattr(rpcs, n)})
@@ -122,9 +128,18 @@ class TasksServer:
         }
         return grpc.method_handlers_generic_handler(SERVICE, handlers)
 
+    def operations(self, project: str) -> dict[str, int]:
+        """The project's API calls by method, and ``DeliveryAttempt``: its tasks' pushes."""
+        with self._calls_lock:
+            found = {m: n for (p, m), n in self.calls.items() if p == project}
+        return {**found, "DeliveryAttempt": self.dispatcher.attempts.get(project, 0)}
+
     def _wrap(self, name: str, method: Callable[[Any], Any]) -> Callable[..., Any]:
         def call(request: Any, context: grpc.ServicerContext) -> Any:
-            log.debug("rpc %s %s", name, _resource_of(request))
+            resource = _resource_of(request)
+            with self._calls_lock:
+                self.calls[(resource.split("/")[1] if resource.count("/") else "", name)] += 1
+            log.debug("rpc %s %s", name, resource)
             try:
                 return method(request)
             except TasksError as err:
