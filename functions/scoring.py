@@ -16,5 +16,6 @@ def on_lead_written(event: firestore_fn.DocumentEvent, ctx: firestore_fn.Context
 @firestore_fn.on_document_written(document="companies/{companyId}/scoring_rules/{ruleId}")
 def on_scoring_rule_written(event: firestore_fn.DocumentEvent, ctx: firestore_fn.Context) -> str:
     """Keep the company's one-document copy of its scoring rules current, and rescore its
-    existing leads by them (``rescore_leads`` tasks, a page of leads each)."""
-    return rescore.on_rules_written(ctx.store, ctx.queue, ctx.now(), event, ctx.name)
+    existing leads by them (``rescore_leads`` tasks, a page of leads each; the first is
+    enqueued by the dispatcher, within a minute)."""
+    return rescore.on_rules_written(ctx.store, ctx.now(), event, ctx.name)

@@ -51,7 +51,7 @@ RUN_MARKER_TTL = timedelta(days=2)
 
 def schedule_task(
     store: DocumentStore,
-    queue: TaskQueue,
+    queue: TaskQueue | None,
     now: datetime,
     *,
     company_id: str,
@@ -64,7 +64,10 @@ def schedule_task(
 
     Args:
         store: Where the task document is written.
-        queue: The Cloud Tasks queue that delivers it to ``run_task``.
+        queue: The Cloud Tasks queue that delivers it to ``run_task``; None leaves the
+            stored task to the dispatcher, which enqueues due pending tasks every minute
+            (for a function whose work can wait that minute, so that its instances never
+            load the Cloud Tasks client: about 100 M instructions of a cold start).
         now: The current time (``created_at``).
         company_id: The tenant the task works for.
         task_type: A type registered in ``shared.services.task_handlers``.
@@ -96,7 +99,8 @@ def schedule_task(
     except AlreadyExists:
         log.info("task %s (%s) already scheduled", task_id, key)
         return task_id
-    _enqueue_best_effort(queue, company_id, task_id, run_at)
+    if queue is not None:
+        _enqueue_best_effort(queue, company_id, task_id, run_at)
     log.info("scheduled %s task %s for %s at %s", task_type, task_id, company_id, run_at)
     return task_id
 

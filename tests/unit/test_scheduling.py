@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -96,6 +97,19 @@ def test_enqueue_failure_still_stores_the_task() -> None:
     store, clock = FakeStore(), FakeClock()
     task_id = schedule(store, DownQueue(), clock)
     assert "pending" == stored(store, task_id)["status"]
+
+
+def test_without_a_queue_the_task_is_left_to_the_dispatcher(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A function that never loads the Cloud Tasks client stores the task pending, on
+    purpose (no warning of a failed enqueue); the next dispatch run enqueues it."""
+    store, clock, queue = FakeStore(), FakeClock(), FakeTaskQueue()
+    task_id = schedule(store, None, clock, run_at=clock.now())
+    assert ("pending", {}) == (stored(store, task_id)["status"], queue.tasks)
+    assert [] == [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert 1 == dispatch_due_tasks(store, queue, clock.now(), run_key="job@1").enqueued
+    assert [cloud_task_name("acme", task_id)] == list(queue.tasks)
 
 
 def test_naive_run_at_is_refused() -> None:

@@ -2,13 +2,14 @@
 
 A lead is scored when it is written (``on_lead``), so a new or changed rule used to
 reach only the leads written after it. Now each rule write, once the rules copy is
-rebuilt (``rules_copy``), schedules a ``rescore_leads`` task for that version of the copy
-(its update time): the task rescores one page of ``PAGE`` leads, in path order, and
-schedules the next page's task. Every task is named from the company, the copy's
-version and the page (``schedule_task`` keys), so a duplicate event or a repeated
-delivery adds nothing, and a run cut short resumes at the page it was on (``run_task``
-retries it). A page applies the rules of the copy as it is: if the copy changed since the
-run began, a newer run is rescoring from the start and this one stops (superseded).
+rebuilt (``rules_copy``), schedules a ``rescore_leads`` task for that version of the
+copy (its update time), which the dispatcher enqueues within a minute: the task rescores
+one page of ``PAGE`` leads, in path order, and schedules the next page's task. Every
+task is named from the company, the copy's version and the page (``schedule_task``
+keys), so a duplicate event or a repeated delivery adds nothing, and a run cut short
+resumes at the page it was on (``run_task`` retries it). A page applies the rules of the
+copy as it is: if the copy changed since the run began, a newer run is rescoring from
+the start and this one stops (superseded).
 
 Each lead is scored as ``on_lead`` scores it (``state_deltas``, the sheet, one history
 record per rule change, caused by ``rescore:<version>``) and written alone, guarded by its
@@ -44,20 +45,24 @@ ATTEMPTS = 3  # reads of one lead that keep meeting concurrent writes
 
 
 def on_rules_written(
-    store: DocumentStore, queue: TaskQueue, now: datetime, event: DocumentEvent, function: str
+    store: DocumentStore, now: datetime, event: DocumentEvent, function: str
 ) -> str:
     """After a rule write: the rules copy rebuilt, then the rescoring of every lead by it
     scheduled (also when this delivery found the copy rebuilt already: a delivery retried
     after the rebuild still schedules the run, once). What happened to the copy."""
     outcome = on_scoring_rule_written(store, now, event, function)
-    schedule_rescore(store, queue, now, event.params["companyId"])
+    schedule_rescore(store, None, now, event.params["companyId"])
     return outcome
 
 
-def schedule_rescore(store: DocumentStore, queue: TaskQueue, now: datetime, company_id: str) -> str:
+def schedule_rescore(
+    store: DocumentStore, queue: TaskQueue | None, now: datetime, company_id: str
+) -> str:
     """Schedule the rescoring of every lead by the company's rules copy as it is now (its
     first page); the task's id. Named from the copy's version: scheduling it again for
-    the same version (another event of the same change) adds nothing."""
+    the same version (another event of the same change) adds nothing. Without a
+    ``queue`` (the rule's trigger: rescoring can wait a minute, and the trigger then never
+    loads the Cloud Tasks client) the dispatcher enqueues the first page."""
     (copy,) = store.get_all([rules_copy_path(company_id)])
     return _schedule(store, queue, now, company_id, _version(copy), None, 0)
 
@@ -69,7 +74,7 @@ def _version(copy: Snapshot) -> str:
 
 def _schedule(
     store: DocumentStore,
-    queue: TaskQueue,
+    queue: TaskQueue | None,
     now: datetime,
     company_id: str,
     version: str,
