@@ -33,8 +33,16 @@ class Findings:
 
 
 def expected_path(post: Post) -> str:
-    """Where the submission leaves its unique mark."""
+    """Where the submission leaves its unique mark (for an address that is none, a path
+    no document has: such a post must be refused, so it may leave no mark)."""
     c = post.company
+    try:
+        return _mark(post, c)
+    except ValueError:
+        return f"companies/{c}/(refused: {post.body.get('email')!r} is not an address)"
+
+
+def _mark(post: Post, c: str) -> str:
     if post.kind == "redeem":
         return (
             f"companies/{c}/referral_redemptions/{stable_id(canonical_email(post.body['email']))}"
