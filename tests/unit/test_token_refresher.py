@@ -268,15 +268,18 @@ def test_a_rotated_refresh_token_is_stored_sealed() -> None:
     """The run seals the rotated refresh token for its document and field, as on create."""
     store = FakeStore()
     connect(store, timedelta(minutes=5))
-    fresh = RefreshedToken("AT2", NOW + timedelta(hours=2), "RT2")
+    # Long enough that sealed text (random base64) cannot hold them by chance, as "RT2"
+    # could (about one run in 300).
+    access, refresh = "access-token-two.plain", "refresh-token-two.plain"
+    fresh = RefreshedToken(access, NOW + timedelta(hours=2), refresh)
     result = refresh_due_tokens(store, CIPHER, Scripted({"linkedin": fresh}), NOW)
     doc = store.docs["companies/acme/social_connections/linkedin"][0]
-    assert (1, ("AT2", "RT2"), NOW + timedelta(hours=2)) == (
+    assert (1, (access, refresh), NOW + timedelta(hours=2)) == (
         result.refreshed,
         reveal_tokens(store, CIPHER, "acme", "linkedin"),
         doc["expires_at"],
     )
-    assert "RT2" not in str(doc) and "AT2" not in str(doc)
+    assert refresh not in str(doc) and access not in str(doc)
 
 
 def test_a_refused_client_leaves_connections_alone_and_fails_the_run_after_the_others() -> None:
