@@ -130,6 +130,35 @@ def test_repeatable_state_rules_follow_the_data_and_first_time_only_ones_stay() 
     ] == history(store)
 
 
+class CountingStore(FakeStore):
+    """A FakeStore that counts what Firestore bills as reads: each document asked for,
+    and each query's results (at least one)."""
+
+    reads = 0
+
+    def get_all(self, paths: Any) -> Any:
+        self.reads += len(paths)
+        return super().get_all(paths)
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        found = super().query(*args, **kwargs)
+        self.reads += max(1, len(found))
+        return found
+
+
+def test_an_interaction_no_rule_can_score_costs_two_reads() -> None:
+    """A company whose rules score no interaction (a campaign's 1,000 messages each make
+    one): the trigger reads the scoring config and the rules' copy, never the lead, its
+    duplicate marker or the rules collection."""
+    store = CountingStore()
+    path, data = rule("ceo", "demographic", 20, CEO)
+    store.commit([Write(path, data), Write(LEAD, {"email": "jane@example.com"})])
+    rule_written(store)  # the copy, as on_scoring_rule_written keeps it
+    store.reads = 0
+    event = interaction_event({"type": "email", "status": "sent"})
+    assert ("no rule matched", 2) == (on_interaction_scored(store, NOW, event, "fn"), store.reads)
+
+
 def test_deactivated_rules_withdraw_their_points() -> None:
     """Turning a rule off takes its points back, recorded as such."""
     path, data = rule("ceo", "demographic", 20, CEO)

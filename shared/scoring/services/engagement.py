@@ -21,12 +21,12 @@ from shared.errors import InvalidInput
 from shared.events import DocumentEvent
 from shared.ports import DocumentStore, Filter, OutboundMessage, PagedStore, Snapshot, Write
 from shared.scoring.domain.fit import ScoringConfig, scoring_config_path
-from shared.scoring.domain.rules import adjustment, interaction_deltas
+from shared.scoring.domain.rules import adjustment, interaction_deltas, rules_copy_path
 from shared.scoring.domain.sheet import Delta, ScoreSheet, decayed, sheet_fields
 from shared.scoring.services.on_lead import (
     company_settings,
     history_writes,
-    load_rules,
+    rules_for,
     scoring_config,
 )
 from shared.services.once import commit_once, marker_path, marker_write, retrying
@@ -79,17 +79,22 @@ def on_interaction_scored(
     company_id, lead_id = event.params["companyId"], event.params["leadId"]
     marker = marker_path(company_id, function, event.id)
     interaction = event.after or {}
+    # The rules first, from their one-document copy: most interactions (a campaign's
+    # messages, page views) meet no interaction rule, and then cost these two reads only.
+    config_snap, copy = store.get_all(
+        [scoring_config_path(company_id), rules_copy_path(company_id)]
+    )
+    config = scoring_config(config_snap)
+    rules = [r for r in rules_for(store, company_id, config, copy, now) if r.on_interactions]
+    if not rules:
+        return "no rule matched"
 
     def attempt() -> str:
-        config_snap, lead, seen = store.get_all(
-            [scoring_config_path(company_id), lead_path(company_id, lead_id), marker]
-        )
+        lead, seen = store.get_all([lead_path(company_id, lead_id), marker])
         if seen.exists:
             return "duplicate"
         if lead.data is None:
             return "lead missing"
-        config = scoring_config(config_snap)
-        rules = load_rules(store, company_id, config)
         changes = interaction_deltas(rules, lead.data, interaction)
         if not changes:
             return "no rule matched"
