@@ -60,7 +60,8 @@ class Price:
     source: str
 
 
-# Google's list prices, checked on 2026-12-05 (USD): Firestore Standard edition in
+# Google's list prices (USD), read on 2026-12-05 from copies of the pages named beside
+# them (this machine reaches no live page): Firestore Standard edition in
 # us-central1 (its free quota is daily: 50,000 reads, 20,000 writes, 20,000 deletes,
 # written here per 30-day month), Cloud Tasks, Cloud Run functions (Cloud Functions 2nd
 # gen) requests; compute time (vCPU- and GiB-seconds) is not counted here.
@@ -362,6 +363,19 @@ def totals(records: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
+def by_function(records: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """The day's reads, writes and invocations by function, most read first: where the
+    documents go."""
+    found: dict[str, Counter[str]] = {}
+    for record in records:
+        name = record["function"]
+        docs = record.get("documents", {})
+        count = found.setdefault(name, Counter())
+        count.update(reads=docs.get("read", 0), writes=docs.get("written", 0), invocations=1)
+    ranked = sorted(found.items(), key=lambda item: -item[1]["reads"])
+    return {name: dict(count) for name, count in ranked}
+
+
 def tasks_operations(stack: BenchStack, project: str) -> int:
     """The functions' Cloud Tasks operations: creations, deletions, delivery attempts
     (not the bench's own listing and forcing)."""
@@ -373,7 +387,18 @@ def measure(stack: BenchStack) -> dict[str, Any]:
     project, now = f"{stack.project}-cost", datetime.now(UTC)
     seed(stack.client(project), now - timedelta(days=1))
     stack.auth.accounts.create(project, {"localId": STAFF_UID, "email": STAFF_EMAIL})
-    cloud = LocalCloud(stack, project, events=True, skip=frozenset())
+    # Mail goes out by SMTP, as in production (to a local server): the SMTP messenger
+    # reads each message's record before sending it, which the outbox backend does not.
+    from localcloud.mailbox import start_mailbox
+
+    mailbox = start_mailbox(limit=10 * RECIPIENTS)
+    mail = {
+        "GROWTHKIT_MAIL_BACKEND": "smtp",
+        "GROWTHKIT_SMTP_HOST": mailbox.host,
+        "GROWTHKIT_SMTP_PORT": str(mailbox.smtp_port),
+        "GROWTHKIT_SMTP_TLS": "none",
+    }
+    cloud = LocalCloud(stack, project, events=True, skip=frozenset(), **mail)
     cloud.move_clock(-timedelta(days=1))
     cloud.start()
     started = time.perf_counter()
@@ -386,10 +411,11 @@ def measure(stack: BenchStack) -> dict[str, Any]:
 
     stop = stack.firestore.store.subscribe(record)
     try:
-        phases = _phases(stack, project, cloud)
+        phases, functions = _phases(stack, project, cloud)
     finally:
         stop()
         cloud.stop()
+        mailbox.stop()
         stack.firestore.store.clear(database)
     tasks = phases.pop("_tasks")["tasks"]
     fixed = fixed_per_day(phases)
@@ -400,6 +426,7 @@ def measure(stack: BenchStack) -> dict[str, Any]:
         "phases": phases,
         "deployment_fixed_per_day": fixed,
         "written_by_collection": dict(written.most_common()),
+        "by_function": functions,
         "seconds": time.perf_counter() - started,
     }
 
@@ -409,7 +436,11 @@ def _collection(name: str) -> str:
     return name.split("/documents/", 1)[1].split("/")[-2]
 
 
-def _phases(stack: BenchStack, project: str, cloud: LocalCloud) -> dict[str, dict[str, int]]:
+def _phases(
+    stack: BenchStack, project: str, cloud: LocalCloud
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """The counts of each phase of the day (and of idle periodic runs), and the day's
+    by function."""
     staff = stack.tokens.bearer(project, company_id=COMPANY, role="manager")
     caller, phases = Caller(cloud, dict(staff)), {}
     seen = 0
@@ -425,13 +456,14 @@ def _phases(stack: BenchStack, project: str, cloud: LocalCloud) -> dict[str, dic
         cloud.run_job(job)
     phases["periodic runs"], seen = totals(cloud.records()[seen:]), len(cloud.records())
     phases["_tasks"] = {"tasks": tasks_operations(stack, project)}
+    functions = by_function(cloud.records())
     for job in RUNS_PER_DAY:  # again, nothing due: what every run of the day costs
         before = tasks_operations(stack, project)
         cloud.run_job(job)
         phases[f"_idle {job}"] = totals(cloud.records()[seen:])
         phases[f"_idle {job}"]["tasks"] = tasks_operations(stack, project) - before
         seen = len(cloud.records())
-    return phases
+    return phases, functions
 
 
 # The periodic functions that run more than daily, and how often (their schedules): most
@@ -504,11 +536,16 @@ def notes(result: dict[str, Any], least: dict[str, int]) -> list[str]:
     )
     fixed = result["deployment_fixed_per_day"]
     sources = ", ".join(sorted({p.source for p in PRICES.values()}))
+    top = "; ".join(
+        f"{name} {c.get('reads', 0):,} reads, {c.get('writes', 0):,} writes "
+        f"({c.get('invocations', 0):,} invocations)"
+        for name, c in list(result["by_function"].items())[:5]
+    )
     return [
         f"The day by phase: {phases}. Prices: Firestore Standard in us-central1 $0.03 per "
         "100,000 reads, $0.09 per 100,000 writes, $0.01 per 100,000 deletes; Cloud Tasks "
-        "operations and function invocations $0.40 per million (checked "
-        f'{CHECKED}: {sources}). "With free tiers" takes off Firestore\'s daily free '
+        "operations and function invocations $0.40 per million (read "
+        f'{CHECKED} from copies of {sources}). "With free tiers" takes off Firestore\'s daily free '
         "quota (50,000 reads, 20,000 writes and deletes), Cloud Tasks' first million "
         "operations and the functions' first 2 million invocations a month: a business "
         "alone in a project pays nothing; among many, the list price applies. Function "
@@ -519,6 +556,9 @@ def notes(result: dict[str, Any], least: dict[str, int]) -> list[str]:
         "rest is what makes each step safe to retry and lawful to send: duplicate "
         "markers, task leases, send reservations, rate and frequency counters, fresh "
         "re-reads, and triggers that read before they find nothing to do.",
+        f"Where the documents go, by function (the most read first): {top}. Mail goes out "
+        "by SMTP to a local server, as in production (the SMTP messenger reads each "
+        "message's record before it sends, which the outbox backend does not).",
         f"The deployment's own day, whatever its businesses: the periodic functions that "
         f"run more than daily, with nothing due, {fixed['invocations']:,} invocations, "
         f"{fixed['reads']:,} reads and {fixed['writes']:,} writes (about "
