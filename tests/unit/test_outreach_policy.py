@@ -141,3 +141,41 @@ def test_no_consent_no_marketing_nothing_counted() -> None:
         counted(store),
         send_path("acme", send_id_for("k-none")) in store.docs,
     )
+
+
+class CountingStore(FakeStore):
+    """A FakeStore that counts what Firestore bills as reads: each document asked for."""
+
+    reads = 0
+
+    def get_all(self, paths: Any) -> Any:
+        self.reads += len(paths)
+        return super().get_all(paths)
+
+
+def test_a_new_send_reads_only_its_suppression_and_its_counter() -> None:
+    """The send record is created with a precondition instead of read first: a new
+    send reads two documents (a campaign to 1,000 makes 1,000 of them)."""
+    store, messenger = CountingStore(), CountingMessenger()
+    assert ("sent", 2) == (send(store, messenger).outcome, store.reads)
+
+
+def test_a_reserved_send_under_the_cap_is_found_by_its_precondition() -> None:
+    """The caller's commit was lost and the address is under its cap: creating the
+    record again fails, and the retry resumes the reservation (counted once, same key)."""
+    store, messenger = FakeStore(), CountingMessenger()
+    first = send_marketing(store, messenger, LINKS, NOON, company(frequency_cap=3), EMAIL)
+    again = send(store, messenger, frequency_cap=3)
+    record = store.docs[send_path("acme", first.send_id)][0]
+    assert ("sent", "sent", "sent") == (first.outcome, again.outcome, record["status"])
+    assert (1, 2, 1) == (len(messenger.unique), len(messenger.calls), counted(store))
+    assert messenger.calls[0] == messenger.calls[1]
+
+
+def test_a_finished_send_at_the_cap_is_reported_not_blocked() -> None:
+    """A send already recorded as sent, its address now at the cap (this send filled
+    it): asked again, it is the same send, reported sent and not sent again."""
+    store, messenger = FakeStore(), CountingMessenger()
+    send(store, messenger, frequency_cap=1)
+    again = send(store, messenger, frequency_cap=1)
+    assert ("sent", 1, 1) == (again.outcome, len(messenger.calls), counted(store))

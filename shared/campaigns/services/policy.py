@@ -194,36 +194,49 @@ def _allowed(outreach: Outreach, sid: str) -> Outreach | SendResult:
 def _reserve(
     store: DocumentStore, now: datetime, company: Company, outreach: Outreach, sid: str
 ) -> dict[str, Any] | SendResult:
-    """The send's record, reserved now or by an earlier attempt; or why not to send."""
+    """The send's record, reserved now or by an earlier attempt; or why not to send.
+
+    The record is not read up front: it is created with a precondition in the commit
+    that counts the send, and read only when that create fails (an earlier attempt
+    reserved it) or before a refusal (an earlier attempt may have filled the cap itself,
+    and is then resumed, not refused).
+    """
     settings = company.settings
     counter = cap_counter_path(
         company.id, outreach.channel, outreach.to, now, settings.frequency_cap_days
     )
     capped = outreach.list_mail is None
+    path = send_path(company.id, sid)
     paths = [
         suppression_path(company.id, outreach.channel, outreach.to),
-        send_path(company.id, sid),
         *([counter] if capped else []),
     ]
+    known = False  # whether this attempt reads the record too
     for _ in range(RESERVE_ATTEMPTS):
-        suppressed, existing, *counts = store.get_all(paths)
-        count = counts[0] if counts else None
+        suppressed, *rest = store.get_all([*paths, path] if known else paths)
+        count = rest[0] if capped else None
         if suppressed.data is not None:
             reason = f"suppressed ({suppressed.data.get('reason', 'do not contact')})"
             return SendResult("blocked", sid, reason=reason)
-        if existing.data is not None:
-            return _resumed(existing.data, sid)
+        existing = rest[-1].data if known else None
+        if existing is not None:
+            return _resumed(existing, sid)
         refusal = _refusal(company, outreach, count, now, sid)
         if refusal is not None:
+            if not known and (earlier := store.get_all([path])[0].data) is not None:
+                return _resumed(earlier, sid)
             return refusal
         record = _record(company, outreach, sid, counter if capped else "", now)
         try:
-            writes = [Write(existing.path, record, "create")]
+            writes = [Write(path, record, "create")]
             if count is not None:
                 writes.append(_count(count, outreach, now, settings.frequency_cap_days))
             store.commit(writes)
         except (AlreadyExists, Contention):
-            continue  # another send to this address counted first: decide again
+            # Reserved by an earlier attempt, or another send to this address counted
+            # first: read again, the record too, and decide again.
+            known = True
+            continue
         return record
     raise Contention(f"The frequency counter of send {sid} kept changing; try again.")
 
