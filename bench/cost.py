@@ -388,7 +388,8 @@ def measure(stack: BenchStack) -> dict[str, Any]:
     seed(stack.client(project), now - timedelta(days=1))
     stack.auth.accounts.create(project, {"localId": STAFF_UID, "email": STAFF_EMAIL})
     # Mail goes out by SMTP, as in production (to a local server): the SMTP messenger
-    # reads each message's record before sending it, which the outbox backend does not.
+    # reads a message's record before sending it (but a marketing send's first attempt)
+    # and writes it after, where the outbox backend only creates it.
     from localcloud.mailbox import start_mailbox
 
     mailbox = start_mailbox(limit=10 * RECIPIENTS)
@@ -557,8 +558,9 @@ def notes(result: dict[str, Any], least: dict[str, int]) -> list[str]:
         "markers, task leases, send reservations, rate and frequency counters, fresh "
         "re-reads, and triggers that read before they find nothing to do.",
         f"Where the documents go, by function (the most read first): {top}. Mail goes out "
-        "by SMTP to a local server, as in production (the SMTP messenger reads each "
-        "message's record before it sends, which the outbox backend does not).",
+        "by SMTP to a local server, as in production (the SMTP messenger reads a "
+        "message's record before it sends, but a marketing send's first attempt, and "
+        "writes it after).",
         f"The deployment's own day, whatever its businesses: the periodic functions that "
         f"run more than daily, with nothing due, {fixed['invocations']:,} invocations, "
         f"{fixed['reads']:,} reads and {fixed['writes']:,} writes (about "

@@ -185,6 +185,10 @@ class OutboundMessage(Struct, frozen=True):
     headers: tuple[tuple[str, str], ...] = ()
     # An HTML alternative to ``body`` (e-mail only; marketing mail carries its open pixel).
     html: str = ""
+    # Nothing can have sent this message before: its sender reserved its idempotency key
+    # just now, in a commit that precedes any send under that key (a marketing send's
+    # first attempt). A messenger may then skip looking for an earlier send of it.
+    fresh: bool = False
 
 
 class Messenger(Protocol):

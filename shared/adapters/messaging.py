@@ -2,10 +2,11 @@
 
 Both record each message at ``outbox/{stable_id(idempotency_key)}`` (top level: a message
 id names one send whatever the tenant), so sending the same message twice is a no-op:
-the outbox only creates the document, and SMTP skips a message already recorded as sent.
-SMTP can still send twice if the process dies between handing the message over and
-recording it; no mail protocol closes that gap, and a stable Message-ID lets mail clients
-fold the rare duplicate.
+the outbox only creates the document, and SMTP skips a message already recorded as sent
+(it does not look for the record of a ``fresh`` message, whose key its sender reserved
+just now: no earlier attempt can have sent it). SMTP can still send twice if the process
+dies between handing the message over and recording it; no mail protocol closes that
+gap, and a stable Message-ID lets mail clients fold the rare duplicate.
 """
 
 from __future__ import annotations
@@ -137,7 +138,8 @@ class SmtpMessenger:
             raise InvalidInput(f"The SMTP backend cannot send {message.channel} messages.")
         message = outgoing(message)
         path = outbox_path(message.idempotency_key)
-        sent = self.store.get_all([path])[0].data
+        # A fresh message (``OutboundMessage.fresh``) has no record to find: no read.
+        sent = None if message.fresh else self.store.get_all([path])[0].data
         if sent is not None and sent.get("status") == "sent":
             log.info("message %s was already sent", message.idempotency_key)
             return str(sent["message_id"])

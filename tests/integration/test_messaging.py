@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from bench.instance import free_port
@@ -107,3 +108,21 @@ def test_with_smtp_mail_sms_still_goes_to_the_outbox(
         [r for e in mailbox[0].envelopes for r in e.rcpt_tos],
         [d.get("to") for d in db.collection("outbox").stream() if d.get("channel") == "sms"],
     )
+
+
+def test_smtp_sends_a_fresh_message_without_reading_its_record(
+    smtp: Any, mailbox: tuple[Mailbox, int], firestore_server: Any, project_id: str
+) -> None:
+    """A message whose sender reserved its key just now (``fresh``: a marketing send's
+    first attempt, nothing can have sent it) costs no read; it is still recorded as sent,
+    so a retry of that send, not fresh, finds it and skips."""
+    database = f"projects/{project_id}/databases/(default)"
+    before = firestore_server.counters.documents_for(database)
+    first = smtp.send(msgspec.structs.replace(MESSAGE, fresh=True))
+    after = firestore_server.counters.documents_for(database)
+    assert (0, 1) == (
+        after.get("read", 0) - before.get("read", 0),
+        after.get("written", 0) - before.get("written", 0),
+    )
+    assert first == smtp.send(MESSAGE)
+    assert 1 == len(mailbox[0].envelopes)

@@ -11,9 +11,11 @@ tracked links and open pixel; the SMS opt-out line).
 A send is reserved before it goes out: one commit creates its record
 (``companies/{c}/outreach_sends/{id}``, the id derived from the idempotency key) and counts
 it against the cap, so a retry after a crash neither counts it twice nor decides again;
-it is sent under the same key (the messaging layer folds the repeat) and the caller
-commits the record's ``sent`` mark with its own ledger. Transactional mail (review
-requests, staff invitations) does not come here and is never suppressed.
+it is sent under the same key (the messaging layer folds the repeat; the attempt that
+made the reservation marks its message ``fresh``, so the messenger does not look for an
+earlier send) and the caller commits the record's ``sent`` mark with its own ledger.
+Transactional mail (review requests, staff invitations) does not come here and is never
+suppressed.
 """
 
 from __future__ import annotations
@@ -153,10 +155,11 @@ def send_marketing(
     if isinstance(allowed, SendResult):
         return allowed
     outreach = allowed
-    record = _reserve(store, now, company, outreach, sid)
-    if isinstance(record, SendResult):
-        return record
-    message = _compose(links, company, outreach, sid, _issued(record, now))
+    reserved = _reserve(store, now, company, outreach, sid)
+    if isinstance(reserved, SendResult):
+        return reserved
+    record, fresh = reserved
+    message = _compose(links, company, outreach, sid, _issued(record, now), fresh)
     try:
         provider_id = messenger.send(message)
     except Transient:
@@ -193,8 +196,9 @@ def _allowed(outreach: Outreach, sid: str) -> Outreach | SendResult:
 
 def _reserve(
     store: DocumentStore, now: datetime, company: Company, outreach: Outreach, sid: str
-) -> dict[str, Any] | SendResult:
-    """The send's record, reserved now or by an earlier attempt; or why not to send.
+) -> tuple[dict[str, Any], bool] | SendResult:
+    """The send's record, and whether it was reserved just now (True) or by an earlier
+    attempt; or why not to send.
 
     The record is not read up front: it is created with a precondition in the commit
     that counts the send, and read only when that create fails (an earlier attempt
@@ -237,19 +241,20 @@ def _reserve(
             # first: read again, the record too, and decide again.
             known = True
             continue
-        return record
+        return record, True  # no attempt before this one can have sent it
     raise Contention(f"The frequency counter of send {sid} kept changing; try again.")
 
 
-def _resumed(record: dict[str, Any], sid: str) -> dict[str, Any] | SendResult:
-    """An earlier attempt's record: finish a reserved send, report a finished one."""
+def _resumed(record: dict[str, Any], sid: str) -> tuple[dict[str, Any], bool] | SendResult:
+    """An earlier attempt's record: finish a reserved send (which that attempt may have
+    sent already), report a finished one."""
     status = record.get("status")
     if status == "sent":
         provider_id, accepted = str(record.get("provider_id") or ""), record.get("accepted")
         return SendResult("sent", sid, provider_id=provider_id, accepted=accepted is not False)
     if status == "failed":
         return SendResult("failed", sid, reason=str(record.get("error") or "failed"))
-    return record
+    return record, False
 
 
 def _refusal(
@@ -324,14 +329,23 @@ def _issued(record: dict[str, Any], now: datetime) -> datetime:
 
 
 def _compose(
-    links: LinkSigner, company: Company, outreach: Outreach, sid: str, issued: datetime
+    links: LinkSigner,
+    company: Company,
+    outreach: Outreach,
+    sid: str,
+    issued: datetime,
+    fresh: bool,
 ) -> OutboundMessage:
-    """The message as it goes out; the same for every attempt of one send."""
+    """The message as it goes out; the same for every attempt of one send (but ``fresh``,
+    true on the attempt that reserved it: the messenger need not look for an earlier
+    send of it)."""
     reference = (SEND_HEADER, links.send_reference(company.id, sid))
     if outreach.channel == "sms":
         # Not sent as a header: the SMS messenger names the send in its status callbacks.
         text = marketing_sms(outreach.body, company.name)
-        return OutboundMessage("sms", outreach.to, "", text, outreach.key, (reference,))
+        return OutboundMessage(
+            "sms", outreach.to, "", text, outreach.key, (reference,), fresh=fresh
+        )
     content = marketing_email(
         outreach.body,
         links=links,
@@ -348,5 +362,5 @@ def _compose(
     headers = (*content.headers, reference)
     return OutboundMessage(
         "email", outreach.to, one_line(outreach.subject), content.body, outreach.key,
-        headers, content.html,
+        headers, content.html, fresh,
     )  # fmt: skip
