@@ -9,6 +9,7 @@ nobody sleeps.
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -147,3 +148,31 @@ def _cloud_task(name: str) -> Any:
     from shared.settings import get_settings
 
     return tasks_client().get_task(name=f"{get_settings().queue_path}/tasks/{task_id(name)}")
+
+
+def test_an_audience_written_half_way_is_completed_once(
+    db: Any, functions_env: None, firestore_server: Any, project_id: str
+) -> None:
+    """On the local Firestore: a first start creates the recipients without reading them
+    first (the leads' query only); a start resumed after an earlier run wrote (and
+    counted) some writes the others only, and counts each recipient once."""
+    from shared.campaigns.domain.campaigns import Campaign
+    from shared.campaigns.services.audience import materialize
+
+    seed_company(db)
+    seed_leads(db, 4)
+    store, now = bootstrap.document_store(), datetime.now(UTC)
+    fresh, resumed = (
+        Campaign.model_validate({"id": c, "company_id": "acme", "name": c}) for c in ("c1", "c2")
+    )
+    database = f"projects/{project_id}/databases/(default)"
+    before = firestore_server.counters.documents_for(database).get("read", 0)
+    first = materialize(store, fresh, now)
+    read = firestore_server.counters.documents_for(database)["read"] - before
+    assert ({"selected": 4, "excluded": 0}, 4) == (first, read)
+    earlier = {"id": "l2", "company_id": "acme", "campaign_id": "c2", "kind": "lead"}
+    db.document("companies/acme/campaigns/c2/recipients/l2").set(earlier)
+    db.document("companies/acme/campaigns/c2").set({"stats": {"selected": 1}})
+    assert {"selected": 3, "excluded": 0} == materialize(store, resumed, now)
+    recipients = docs(db, "companies/acme/campaigns/c2/recipients")
+    assert (4, 4) == (len(recipients), campaign(db, "c2")["stats"]["selected"])

@@ -4,17 +4,21 @@ crashes, quiet hours, previews and exclusions."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from shared.campaigns.domain.campaigns import Campaign
 from shared.campaigns.domain.compliance import suppression_path
 from shared.campaigns.domain.keys import recipient_path, recipients_collection, send_key
 from shared.campaigns.services import campaigns as service
+from shared.campaigns.services.audience import materialize
 from shared.campaigns.services.conversions import on_lead_campaigns
 from shared.domain.tasks import ScheduledTask
 from shared.errors import Refused
 from shared.events import DocumentEvent
 from shared.ports import Write
+from tests.fakes import FakeStore
 from tests.outreach_support import COMPANY, MANAGER, CountingMessenger, Env, new_env, save_campaign
 
 CAMPAIGN = f"companies/{COMPANY}/campaigns/c1"
@@ -224,3 +228,37 @@ def test_a_lead_converting_after_a_campaign_counts_as_its_conversion_once() -> N
         env.doc(recipient_path(COMPANY, "c1", "l1"))["status"],
         env.doc(CAMPAIGN)["stats"]["converted"],
     )
+
+
+class CountingStore(FakeStore):
+    """A FakeStore that counts what Firestore bills as reads: each document asked for,
+    and each query's results (at least one)."""
+
+    reads = 0
+
+    def get_all(self, paths: Any) -> Any:
+        self.reads += len(paths)
+        return super().get_all(paths)
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        found = super().query(*args, **kwargs)
+        self.reads += max(1, len(found))
+        return found
+
+
+def test_a_new_audience_is_written_without_reading_its_recipients_first() -> None:
+    """The recipients are created with a precondition: a campaign's first start reads
+    its leads (5) and not whether each recipient exists (5 more); started again, the
+    create fails, nothing is written or counted twice."""
+    env = new_env(leads=5)
+    save_campaign(env)
+    store = CountingStore()
+    store.docs = dict(env.store.docs)
+    campaign = Campaign.model_validate(store.docs[CAMPAIGN][0])
+    assert ({"selected": 5, "excluded": 0}, 5) == (
+        materialize(store, campaign, env.clock.now()),
+        store.reads,
+    )
+    assert {"selected": 0, "excluded": 0} == materialize(store, campaign, env.clock.now())
+    stats = store.docs[CAMPAIGN][0]["stats"]
+    assert (5, 5) == (stats["selected"], len(store.query(recipients_collection(COMPANY, "c1"))))

@@ -200,18 +200,37 @@ def _write_new(
     now: datetime,
     counts: dict[str, int],
 ) -> None:
+    """Create the chunk's recipients and count them, in one commit. Tried first without
+    reading (the creates' precondition refuses the whole commit if any exists: a start
+    resumed after a crash), then with only those not written yet."""
     paths = [recipient_path(campaign.company_id, campaign.id, c.id) for c in chunk]
+    campaign_doc = paths[0].rsplit("/recipients/", 1)[0]
+    try:
+        _create(store, campaign_doc, chunk, campaign, now, counts)
+        return
+    except AlreadyExists:
+        pass
     existing = {s.path for s in store.get_all(paths) if s.exists}
     fresh = [c for c, p in zip(chunk, paths, strict=True) if p not in existing]
     if not fresh:
         return
+    try:
+        _create(store, campaign_doc, fresh, campaign, now, counts)
+    except AlreadyExists as err:  # written meanwhile by another run: read again on retry
+        raise Contention(f"Recipients of campaign {campaign.id} changed meanwhile.") from err
+
+
+def _create(
+    store: DocumentStore,
+    campaign_doc: str,
+    fresh: list[Candidate],
+    campaign: Campaign,
+    now: datetime,
+    counts: dict[str, int],
+) -> None:
     writes = [w for c in fresh for w in _recipient_writes(campaign, c, now)]
     excluded = sum(1 for c in fresh if c.excluded is not None)
     stats = {"stats": {"selected": Increment(len(fresh)), "excluded": Increment(excluded)}}
-    campaign_doc = paths[0].rsplit("/recipients/", 1)[0]
-    try:
-        store.commit([*writes, Write(campaign_doc, stats, "merge")])
-    except AlreadyExists as err:  # written meanwhile by another run: read again on retry
-        raise Contention(f"Recipients of campaign {campaign.id} changed meanwhile.") from err
+    store.commit([*writes, Write(campaign_doc, stats, "merge")])
     counts["selected"] += len(fresh)
     counts["excluded"] += excluded
