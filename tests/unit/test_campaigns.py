@@ -262,3 +262,55 @@ def test_a_new_audience_is_written_without_reading_its_recipients_first() -> Non
     assert {"selected": 0, "excluded": 0} == materialize(store, campaign, env.clock.now())
     stats = store.docs[CAMPAIGN][0]["stats"]
     assert (5, 5) == (stats["selected"], len(store.query(recipients_collection(COMPANY, "c1"))))
+
+
+class CounterReads(FakeStore):
+    """Counts the frequency counters read one by one (``get_all``) and by query."""
+
+    one_by_one = 0
+    queries = 0
+
+    def get_all(self, paths: Any) -> Any:
+        self.one_by_one += sum("/frequency_counters/" in p for p in paths)
+        return super().get_all(paths)
+
+    def query(self, collection: str, *args: Any, **kwargs: Any) -> Any:
+        self.queries += collection.endswith("/frequency_counters")
+        return super().query(collection, *args, **kwargs)
+
+
+def counter_env(leads: int, **settings: Any) -> tuple[Env, CounterReads]:
+    env = new_env(leads=leads, send_rate_email=100, **settings)
+    save_campaign(env)
+    store = CounterReads()
+    store.docs = dict(env.store.docs)
+    env.store = store
+    return env, store
+
+
+def test_a_batch_reads_its_recipients_counters_with_one_query() -> None:
+    """35 recipients in one batch: their frequency counters are read ahead by two
+    queries (30 addresses, then 5), none one by one; each is counted once."""
+    env, store = counter_env(35)
+    start(env)
+    env.run_all()
+    assert (35, 0, 2) == (len(env.messenger.unique), store.one_by_one, store.queries)
+    counters = env.docs(f"companies/{COMPANY}/frequency_counters").values()
+    assert [1] * 35 == [c["count"] for c in counters]
+
+
+def test_a_counter_written_after_the_read_ahead_still_caps() -> None:
+    """Two leads share an address (cap 1) in one batch: both were read ahead with no
+    counter; the first sends and counts, the second's reservation fails on the counter
+    it did not expect, reads it again and is blocked by the cap."""
+    env, _ = counter_env(2, frequency_cap=1)
+    env.seed(
+        f"companies/{COMPANY}/leads/l1", {**env.doc(f"companies/{COMPANY}/leads/l0"), "id": "l1"}
+    )
+    start(env)
+    env.run_all()
+    outcomes = sorted(str(r.get("reason") or r["status"]) for r in recipients(env).values())
+    assert ["blocked: frequency cap (1 per 7 days)", "contacted"] == outcomes
+    assert 1 == len(env.messenger.calls)
+    (counter,) = env.docs(f"companies/{COMPANY}/frequency_counters").values()
+    assert 1 == counter["count"]

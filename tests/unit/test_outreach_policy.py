@@ -13,7 +13,7 @@ from shared.campaigns.domain.compliance import cap_counter_path, suppression_pat
 from shared.campaigns.services.policy import Outreach, send_id_for, send_marketing, send_path
 from shared.domain.company import Company
 from shared.errors import InvalidInput, Refused
-from shared.ports import OutboundMessage, Write
+from shared.ports import OutboundMessage, Snapshot, Write
 from tests.fakes import FakeStore
 from tests.outreach_support import LINKS, SETTINGS, CountingMessenger
 
@@ -186,3 +186,14 @@ def test_a_finished_send_at_the_cap_is_reported_not_blocked() -> None:
     send(store, messenger, frequency_cap=1)
     again = send(store, messenger, frequency_cap=1)
     assert ("sent", 1, 1) == (again.outcome, len(messenger.calls), counted(store))
+
+
+def test_a_cap_reached_on_a_count_read_ahead_is_decided_again() -> None:
+    """The batch read the counter ahead at the cap; a failed send gave its place back
+    since: the policy reads it again before refusing, and sends."""
+    store, messenger = FakeStore(), CountingMessenger()
+    path = cap_counter_path("acme", "email", EMAIL.to, NOON, 7)
+    store.commit([Write(path, {"count": 0})])
+    ahead = {path: Snapshot(path, {"count": 3}, store.docs[path][1])}
+    result = send_marketing(store, messenger, LINKS, NOON, company(frequency_cap=3), EMAIL, ahead)
+    assert ("sent", 1, 1) == (result.outcome, len(messenger.calls), counted(store))

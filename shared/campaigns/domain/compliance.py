@@ -147,8 +147,14 @@ def cap_window(now: datetime, days: int) -> int:
 def cap_counter_path(
     company_id: str, channel: Channel, address: str, now: datetime, days: int
 ) -> str:
-    window = cap_window(now, days)
-    name = f"{channel}-{address_id(channel, address)}-{days}d{window}"
+    return cap_counter_path_of(company_id, channel, address_id(channel, address), now, days)
+
+
+def cap_counter_path_of(
+    company_id: str, channel: Channel, address_key: str, now: datetime, days: int
+) -> str:
+    """The counter of the address whose ``address_id`` is ``address_key``."""
+    name = f"{channel}-{address_key}-{days}d{cap_window(now, days)}"
     return f"companies/{company_id}/frequency_counters/{name}"
 
 

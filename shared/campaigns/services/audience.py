@@ -17,7 +17,7 @@ from typing import Any
 from msgspec import Struct
 
 from shared.campaigns.domain.campaigns import Campaign, Recipient, SendState, TargetCriteria
-from shared.campaigns.domain.compliance import Channel
+from shared.campaigns.domain.compliance import Channel, address_id
 from shared.campaigns.domain.keys import RecipientStatus, recipient_path
 from shared.campaigns.domain.outreach import business_path, contact_path
 from shared.campaigns.domain.outreach_keys import message_id, message_path
@@ -144,10 +144,25 @@ def _recipient_writes(campaign: Campaign, candidate: Candidate, now: datetime) -
         updated_at=now,
     )
     path = recipient_path(campaign.company_id, campaign.id, candidate.id)
-    writes = [Write(path, recipient.model_dump(), "create")]
+    data = recipient.model_dump()
+    if not excluded and (key := _address_key(campaign.channel, candidate.data)):
+        data["address_id"] = key  # its frequency counter is read ahead of its send
+    writes = [Write(path, data, "create")]
     if candidate.kind == "contact" and not excluded:
         writes.append(_pending_message(campaign, candidate, recipient.business_id or "", now))
     return writes
+
+
+def _address_key(channel: Channel, person: dict[str, Any]) -> str:
+    """The ``address_id`` of the address a message would go to now ('' when none is
+    usable; the send reads the person again and decides)."""
+    address = person.get("email" if channel == "email" else "phone")
+    if not isinstance(address, str) or not address.strip():
+        return ""
+    try:
+        return address_id(channel, address.strip())
+    except ValueError:
+        return ""
 
 
 def _pending_message(

@@ -10,6 +10,7 @@ nothing goes out twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -118,6 +119,7 @@ def send_to(
     company: Company,
     campaign: Campaign,
     snap: Snapshot,
+    counters: Mapping[str, Snapshot] | None = None,
 ) -> str:
     """Send the campaign's message to the recipient read as ``snap``, and record it.
 
@@ -130,6 +132,8 @@ def send_to(
         company: The sender.
         campaign: The campaign.
         snap: The recipient as the batch read it.
+        counters: Frequency counters the batch read ahead, by path (see
+            ``send_marketing``).
 
     Returns:
         The outcome: sent, deferred, blocked, failed or excluded.
@@ -139,7 +143,7 @@ def send_to(
     if isinstance(outreach, str):
         store.commit(_excluded(campaign, recipient, snap.path, outreach, now, "excluded"))
         return "excluded"
-    result = send_marketing(store, messenger, links, now, company, outreach)
+    result = send_marketing(store, messenger, links, now, company, outreach, counters)
     store.commit(
         [*_recorded(campaign, recipient, snap.path, outreach, result, now), *result.writes]
     )

@@ -128,6 +128,7 @@ def send_marketing(
     now: datetime,
     company: Company,
     outreach: Outreach,
+    counters: Mapping[str, Snapshot] | None = None,
 ) -> SendResult:
     """Send one marketing message if the rules allow it now.
 
@@ -138,6 +139,10 @@ def send_marketing(
         now: The time of sending.
         company: The sender (name, postal address, caps, quiet hours, time zone).
         outreach: The message and whom it is for.
+        counters: Frequency counters the caller read ahead (a campaign batch, with one
+            query for many recipients), by path; the send's own, when there, is not read
+            again. A counter changed since fails the reservation's precondition and is
+            read again; a cap refusal on it is decided again on a fresh read.
 
     Returns:
         ``sent`` (with the writes marking the record sent), ``deferred`` until the end
@@ -155,7 +160,7 @@ def send_marketing(
     if isinstance(allowed, SendResult):
         return allowed
     outreach = allowed
-    reserved = _reserve(store, now, company, outreach, sid)
+    reserved = _reserve(store, now, company, outreach, sid, counters or {})
     if isinstance(reserved, SendResult):
         return reserved
     record, fresh = reserved
@@ -195,7 +200,12 @@ def _allowed(outreach: Outreach, sid: str) -> Outreach | SendResult:
 
 
 def _reserve(
-    store: DocumentStore, now: datetime, company: Company, outreach: Outreach, sid: str
+    store: DocumentStore,
+    now: datetime,
+    company: Company,
+    outreach: Outreach,
+    sid: str,
+    ahead: Mapping[str, Snapshot],
 ) -> tuple[dict[str, Any], bool] | SendResult:
     """The send's record, and whether it was reserved just now (True) or by an earlier
     attempt; or why not to send.
@@ -203,7 +213,9 @@ def _reserve(
     The record is not read up front: it is created with a precondition in the commit
     that counts the send, and read only when that create fails (an earlier attempt
     reserved it) or before a refusal (an earlier attempt may have filled the cap itself,
-    and is then resumed, not refused).
+    and is then resumed, not refused). The counter is not read either when the caller
+    read it ``ahead``: its precondition catches a change since, and a cap refusal is
+    decided again on a fresh read.
     """
     settings = company.settings
     counter = cap_counter_path(
@@ -217,8 +229,10 @@ def _reserve(
     ]
     known = False  # whether this attempt reads the record too
     for _ in range(RESERVE_ATTEMPTS):
-        suppressed, *rest = store.get_all([*paths, path] if known else paths)
-        count = rest[0] if capped else None
+        early = ahead.get(counter) if capped and not known else None
+        reading = paths[:1] if early is not None else paths
+        suppressed, *rest = store.get_all([*reading, path] if known else reading)
+        count = early if early is not None else rest[0] if capped else None
         if suppressed.data is not None:
             reason = f"suppressed ({suppressed.data.get('reason', 'do not contact')})"
             return SendResult("blocked", sid, reason=reason)
@@ -227,6 +241,9 @@ def _reserve(
             return _resumed(existing, sid)
         refusal = _refusal(company, outreach, count, now, sid)
         if refusal is not None:
+            if early is not None and refusal.outcome == "blocked":
+                known = True  # capped on a count read ahead: decide on a fresh one
+                continue
             if not known and (earlier := store.get_all([path])[0].data) is not None:
                 return _resumed(earlier, sid)
             return refusal
