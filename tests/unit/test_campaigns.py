@@ -15,7 +15,7 @@ from shared.campaigns.services import campaigns as service
 from shared.campaigns.services.audience import materialize
 from shared.campaigns.services.conversions import on_lead_campaigns
 from shared.domain.tasks import ScheduledTask
-from shared.errors import Refused
+from shared.errors import Contention, Refused
 from shared.events import DocumentEvent
 from shared.ports import Write
 from tests.fakes import FakeStore
@@ -314,3 +314,22 @@ def test_a_counter_written_after_the_read_ahead_still_caps() -> None:
     assert 1 == len(env.messenger.calls)
     (counter,) = env.docs(f"companies/{COMPANY}/frequency_counters").values()
     assert 1 == counter["count"]
+
+
+def test_without_the_counters_index_each_send_reads_its_own_counter() -> None:
+    """Just deployed, the read-ahead's index still building (Firestore refuses the query,
+    seen as Contention): the batch sends anyway, each send reading its own counter."""
+
+    class Building(CounterReads):
+        def query(self, collection: str, *args: Any, **kwargs: Any) -> Any:
+            if collection.endswith("/frequency_counters"):
+                raise Contention("The query requires an index that is still building.")
+            return super().query(collection, *args, **kwargs)
+
+    env, _ = counter_env(3)
+    store = Building()
+    store.docs = dict(env.store.docs)
+    env.store = store
+    start(env)
+    env.run_all()
+    assert (3, 3) == (len(env.messenger.unique), store.one_by_one)

@@ -32,7 +32,7 @@ from shared.campaigns.services.delivery import send_to
 from shared.campaigns.services.policy import links_from_settings
 from shared.domain.company import Company, company_path
 from shared.domain.tasks import LEASE, ScheduledTask
-from shared.errors import DomainError, InvalidInput, Transient
+from shared.errors import Contention, DomainError, InvalidInput, Transient
 from shared.ports import (
     DocumentStore,
     Filter,
@@ -248,7 +248,13 @@ def _counters_ahead(
     days = company.settings.frequency_cap_days
     paths = {cap_counter_path_of(company.id, channel, key, now, days) for key in keys}
     filters = [Filter("address_id", "in", keys), Filter("window", "==", cap_window(now, days))]
-    found = store.query(f"{company_path(company.id)}/frequency_counters", filters)
+    try:
+        found = store.query(f"{company_path(company.id)}/frequency_counters", filters)
+    except Contention:
+        # Firestore refuses a query whose index is still building (just deployed): each
+        # send reads its own counter then, as it would without this read-ahead.
+        log.warning("frequency counters not read ahead: their index is not ready")
+        return {}
     return {p: Snapshot(p, None) for p in paths} | {s.path: s for s in found if s.path in paths}
 
 
