@@ -156,13 +156,6 @@ def history_writes(
     return [Write(history_path(company_id, doc_id), data, "create") for doc_id, data in entries]
 
 
-def load_rules(
-    store: DocumentStore, company_id: str, config: ScoringConfig
-) -> list[LeadScoringRule]:
-    """The company's ``scoring_rules`` as they are now (a query)."""
-    return parse_rules(query_rules(store, company_id), config)
-
-
 def rules_for(
     store: DocumentStore, company_id: str, config: ScoringConfig, copy: Snapshot, now: datetime
 ) -> list[LeadScoringRule]:
